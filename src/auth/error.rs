@@ -1,0 +1,73 @@
+//! What can go wrong in a use case. `http::error` maps each to a status and a fixed code.
+
+use crate::domain::{PasswordError, UsernameError};
+use crate::store::StoreError;
+
+/// Errors of the auth layer. Messages never contain a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The username is not acceptable.
+    #[error("{0}")]
+    InvalidUsername(#[from] UsernameError),
+    /// The new password is not acceptable.
+    #[error("{0}")]
+    WeakPassword(#[from] PasswordError),
+    /// Someone already has this username.
+    #[error("that username is taken; try another")]
+    UsernameTaken,
+    /// Wrong username or password (the same answer for both).
+    #[error("the username or password is incorrect")]
+    InvalidCredentials,
+    /// The operator disabled the account.
+    #[error("this account has been disabled; contact the person who runs this Twofold server")]
+    AccountDisabled,
+    /// Too many attempts: wait `retry_after` seconds.
+    #[error("too many attempts; try again in {}", crate::auth::error::wait_text(*retry_after))]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after: i64,
+    },
+    /// No valid session.
+    #[error("log in first: the session is missing, expired or was logged out")]
+    Unauthenticated,
+    /// The session needs a fresh password confirmation.
+    #[error("confirm your password to continue")]
+    ReauthRequired,
+    /// No such thing for this account.
+    #[error("not found")]
+    NotFound,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something else failed inside.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// "45 seconds", "3 minutes", "1 hour".
+pub fn wait_text(secs: i64) -> String {
+    let secs = secs.max(1);
+    if secs < 90 {
+        format!("{secs} second{}", if secs == 1 { "" } else { "s" })
+    } else if secs < 5400 {
+        let m = (secs + 59) / 60;
+        format!("{m} minutes")
+    } else {
+        let h = (secs + 3599) / 3600;
+        format!("{h} hour{}", if h == 1 { "" } else { "s" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_well() {
+        assert_eq!(wait_text(1), "1 second");
+        assert_eq!(wait_text(45), "45 seconds");
+        assert_eq!(wait_text(120), "2 minutes");
+        assert_eq!(wait_text(3600), "60 minutes");
+        assert_eq!(wait_text(7200), "2 hours");
+    }
+}

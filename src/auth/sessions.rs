@@ -1,0 +1,169 @@
+//! Sessions: finding the session behind a token, its lifetimes, recent authentication,
+//! listing and ending sessions, and login activity.
+
+use super::{Auth, AuthError};
+use crate::crypto::Token;
+use crate::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime};
+use crate::store::{EventRecord, NewEvent, SessionKind, SessionRecord};
+
+/// How often (seconds) a session's "last seen" is written back; reads in between are free.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The session a request is made in.
+#[derive(Clone, Debug)]
+pub struct CurrentSession {
+    /// The session's public id.
+    pub session_id: SessionId,
+    /// Whose.
+    pub account_id: AccountId,
+    /// The account's username.
+    pub username: String,
+    /// Browser or app.
+    pub kind: SessionKind,
+    /// When the password was last confirmed in it.
+    pub reauth_at: UnixTime,
+}
+
+impl Auth {
+    /// Finds the live session behind a token. Expired sessions are deleted on sight.
+    ///
+    /// # Errors
+    /// [`AuthError::Unauthenticated`] for an unknown, expired or disabled-account token.
+    pub async fn authenticate(
+        &self,
+        token: &Token,
+        client: &ClientInfo,
+    ) -> Result<CurrentSession, AuthError> {
+        let Some(s) = self.store.session_by_token(&token.hash()).await? else {
+            return Err(AuthError::Unauthenticated);
+        };
+        let now = self.now();
+        if now >= s.expires_at || now.0 - s.last_seen_at.0 >= self.policy.session_idle_secs {
+            self.store.delete_session(&s.id).await?;
+            return Err(AuthError::Unauthenticated);
+        }
+        if now.0 - s.last_seen_at.0 >= TOUCH_EVERY_SECS {
+            self.store
+                .touch_session(&s.id, now, client.ip.as_deref())
+                .await?;
+        }
+        Ok(CurrentSession {
+            session_id: s.id,
+            account_id: s.account_id,
+            username: s.username,
+            kind: s.kind,
+            reauth_at: s.reauth_at,
+        })
+    }
+
+    /// Whether the session's password confirmation is recent enough for sensitive changes.
+    pub fn is_recent(&self, session: &CurrentSession) -> bool {
+        self.now().0 - session.reauth_at.0 < self.policy.recent_auth_secs
+    }
+
+    /// When the recent-authentication window of this session closes.
+    pub fn recent_until(&self, session: &CurrentSession) -> UnixTime {
+        session.reauth_at.plus(self.policy.recent_auth_secs)
+    }
+
+    /// Confirms the password and opens the recent-authentication window on this session.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidCredentials`] for a wrong password; [`AuthError::RateLimited`].
+    pub async fn reauthenticate(
+        &self,
+        session: &CurrentSession,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.check_password(session, password, client).await?;
+        self.store
+            .set_reauth(&session.session_id, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Logs out the current session.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn logout(
+        &self,
+        session: &CurrentSession,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let event = self.event(session, EventKind::Logout, client);
+        self.store.end_session(&session.session_id, &event).await?;
+        Ok(())
+    }
+
+    /// Logs out one of the account's sessions ("Where you're logged in").
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] when the account has no session with that id.
+    pub async fn revoke_session(
+        &self,
+        session: &CurrentSession,
+        target: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let target = SessionId::from_stored(target);
+        let kind = if target == session.session_id {
+            EventKind::Logout
+        } else {
+            EventKind::SessionRevoked
+        };
+        let event = self.event(session, kind, client);
+        if self.store.end_session(&target, &event).await? {
+            Ok(())
+        } else {
+            Err(AuthError::NotFound)
+        }
+    }
+
+    /// The account's live sessions, newest activity first.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn sessions(
+        &self,
+        session: &CurrentSession,
+    ) -> Result<Vec<SessionRecord>, AuthError> {
+        let now = self.now();
+        let idle = self.policy.session_idle_secs;
+        Ok(self
+            .store
+            .list_sessions(&session.account_id)
+            .await?
+            .into_iter()
+            .filter(|s| now < s.expires_at && now.0 - s.last_seen_at.0 < idle)
+            .collect())
+    }
+
+    /// The account's newest activity events, newest first.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn activity(
+        &self,
+        session: &CurrentSession,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>, AuthError> {
+        Ok(self.store.list_events(&session.account_id, limit).await?)
+    }
+
+    fn event<'a>(
+        &self,
+        session: &'a CurrentSession,
+        kind: EventKind,
+        client: &'a ClientInfo,
+    ) -> NewEvent<'a> {
+        NewEvent {
+            account_id: &session.account_id,
+            kind,
+            at: self.now(),
+            client,
+            detail: None,
+        }
+    }
+}

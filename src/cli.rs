@@ -1,0 +1,207 @@
+//! The command line: `twofold serve` and the admin commands `twofold user …`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::{Config, Location, Overrides};
+use crate::domain::{EventKind, Username};
+use crate::server::Server;
+
+/// Twofold: accounts, passwords, two-factor authentication and backup codes.
+#[derive(Debug, Parser)]
+#[command(name = "twofold", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    location: Location,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (web pages and JSON API).
+    Serve(Overrides),
+    /// Look after accounts (on the same database as the server).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// List every account.
+    List,
+    /// Show one account: status, sessions and recent activity.
+    Show {
+        /// The username.
+        username: String,
+    },
+    /// Disable an account: it can no longer log in, and every session ends at once.
+    Disable {
+        /// The username.
+        username: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The username.
+        username: String,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("twofold: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("twofold: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TWOFOLD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(overrides) => {
+            let config = Config::resolve(&cli.location, &overrides)?;
+            let server = Server::build(&config, Arc::new(SystemClock)).await?;
+            server.run(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(cmd) => {
+            let config = Config::resolve(&cli.location, &Overrides::default())?;
+            let (auth, _keys) = crate::server::open(&config, Arc::new(SystemClock)).await?;
+            let code = user_command(&auth, cmd).await?;
+            auth.store().close().await;
+            Ok(code)
+        }
+    }
+}
+
+async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    let store = auth.store();
+    match cmd {
+        UserCommand::List => {
+            let accounts = store.list_accounts().await?;
+            println!("{:<30}  {:<9}  {:<24}  ID", "USERNAME", "STATUS", "CREATED");
+            for a in &accounts {
+                let status = if a.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<30}  {:<9}  {:<24}  {}",
+                    a.username,
+                    status,
+                    a.created_at.human(),
+                    a.id
+                );
+            }
+            println!(
+                "{} account{}",
+                accounts.len(),
+                if accounts.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Show { username } => {
+            let Some(a) = store
+                .account_by_username(&Username::parse(&username)?)
+                .await?
+            else {
+                eprintln!(
+                    "twofold: no account is called {username:?}; `twofold user list` shows them all"
+                );
+                return Ok(ExitCode::from(2));
+            };
+            println!("username:       {}", a.username);
+            println!("id:             {}", a.id);
+            println!("created:        {}", a.created_at.human());
+            match a.disabled_at {
+                Some(t) => println!("status:         disabled since {}", t.human()),
+                None => println!("status:         active"),
+            }
+            println!("wrong passwords in a row: {}", a.failed_logins);
+            if let Some(t) = a.locked_until.filter(|t| *t > auth.now()) {
+                println!("password logins paused until {}", t.human());
+            }
+            let sessions = store.list_sessions(&a.id).await?;
+            println!("sessions:       {}", sessions.len());
+            println!("recent activity:");
+            for e in store.list_events(&a.id, 10).await? {
+                println!(
+                    "  {}  {:<40} {}",
+                    e.at.human(),
+                    EventKind::describe(&e.kind),
+                    e.ip.unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Disable { username } => set_disabled(auth, &username, true).await,
+        UserCommand::Enable { username } => set_disabled(auth, &username, false).await,
+    }
+}
+
+async fn set_disabled(
+    auth: &crate::auth::Auth,
+    username: &str,
+    disabled: bool,
+) -> anyhow::Result<ExitCode> {
+    if auth.set_disabled(username, disabled).await? {
+        if disabled {
+            println!("{username} is disabled; every session of the account has ended.");
+        } else {
+            println!("{username} is enabled and can log in again.");
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("twofold: no account is called {username:?}; `twofold user list` shows them all");
+        Ok(ExitCode::from(2))
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

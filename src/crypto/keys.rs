@@ -1,0 +1,154 @@
+//! The server secret (`secret.key`, 32 random bytes, mode 0600) and the keys derived from it.
+//!
+//! Every working key comes from HKDF-SHA-256 with its own label, so one leaked derived key
+//! says nothing about the others, and the version in the label leaves room for rotation.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::RngExt;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+const SECRET_LEN: usize = 32;
+
+/// Reads the server secret, creating it (mode 0600) when the file does not exist yet.
+///
+/// # Errors
+/// When the file cannot be read or written, or has the wrong length.
+pub fn load_or_create_secret(path: &Path) -> anyhow::Result<Zeroizing<[u8; SECRET_LEN]>> {
+    use anyhow::Context;
+    match fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            let arr: [u8; SECRET_LEN] = bytes.as_slice().try_into().map_err(|_| {
+                anyhow::anyhow!(
+                    "{} should hold exactly {SECRET_LEN} bytes but holds {}; restore it from a backup or move it away to make a new one (which logs everyone out)",
+                    path.display(),
+                    bytes.len()
+                )
+            })?;
+            Ok(Zeroizing::new(arr))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret: Zeroizing<[u8; SECRET_LEN]> = Zeroizing::new(rand::rng().random());
+            let mut opts = fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts
+                .open(path)
+                .with_context(|| format!("creating the secret key file {}", path.display()))?;
+            f.write_all(secret.as_slice())?;
+            f.sync_all()?;
+            tracing::info!(path = %path.display(), "created a new server secret key");
+            Ok(secret)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading the secret key file {}", path.display())),
+    }
+}
+
+/// The working keys, each derived from the server secret with its own label.
+#[derive(Clone)]
+pub struct Keys {
+    csrf: Zeroizing<[u8; 32]>,
+}
+
+impl Keys {
+    /// Derives every working key from the server secret.
+    pub fn derive(secret: &[u8]) -> Self {
+        Self {
+            csrf: derive_key(secret, b"twofold csrf v1"),
+        }
+    }
+
+    /// HMAC-SHA-256 under the CSRF key, for signed double-submit tokens.
+    pub fn csrf_mac(&self, data: &[u8]) -> [u8; 32] {
+        hmac_sha256(self.csrf.as_slice(), data)
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+/// HKDF-SHA-256 (RFC 5869) with an empty salt and `label` as the info string.
+fn derive_key(secret: &[u8], label: &[u8]) -> Zeroizing<[u8; 32]> {
+    let hk = Hkdf::<Sha256>::new(None, secret);
+    let mut out = Zeroizing::new([0u8; 32]);
+    // 32 bytes is far below HKDF-SHA-256's 8160-byte limit, so expand cannot fail.
+    if hk.expand(label, out.as_mut_slice()).is_err() {
+        unreachable!("HKDF output length is fixed and valid");
+    }
+    out
+}
+
+/// HMAC-SHA-256 of `data` under `key`.
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        unreachable!("HMAC takes keys of any length");
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_file_is_created_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let a = load_or_create_secret(&path).unwrap();
+        let b = load_or_create_secret(&path).unwrap();
+        assert_eq!(a.as_slice(), b.as_slice());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_truncated_secret_is_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        fs::write(&path, b"short").unwrap();
+        let err = load_or_create_secret(&path).unwrap_err().to_string();
+        assert!(err.contains("exactly 32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn labels_give_independent_keys() {
+        let s = [7u8; 32];
+        assert_ne!(
+            derive_key(&s, b"a").as_slice(),
+            derive_key(&s, b"b").as_slice()
+        );
+        assert_eq!(
+            derive_key(&s, b"a").as_slice(),
+            derive_key(&s, b"a").as_slice()
+        );
+    }
+
+    #[test]
+    fn hkdf_matches_rfc5869_test_case_3() {
+        // RFC 5869 A.3: IKM = 0x0b * 22, no salt, no info, L = 42; first 32 bytes checked.
+        let ikm = [0x0bu8; 22];
+        let out = derive_key(&ikm, b"");
+        assert_eq!(
+            hex::encode(out.as_slice()),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Cryptographic seams: the server secret and the keys derived from it, session tokens,
+//! and the password hasher.
+//!
+//! Must not: know about HTTP or SQL. Nothing here logs a secret.
+
+mod keys;
+mod passwords;
+mod tokens;
+
+pub use keys::{Keys, load_or_create_secret};
+pub use passwords::{Argon2Params, PasswordHasher, Verification};
+pub use tokens::{Token, TokenHash};

@@ -1,0 +1,47 @@
+//! Times are whole Unix seconds everywhere below HTTP: portable across SQLite and PostgreSQL.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A point in time, in whole seconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixTime(pub i64);
+
+impl UnixTime {
+    /// This time plus `secs` seconds.
+    pub fn plus(self, secs: i64) -> Self {
+        Self(self.0.saturating_add(secs))
+    }
+
+    /// RFC 3339 in UTC, as the API speaks it (`2026-11-25T10:00:00Z`).
+    pub fn rfc3339(self) -> String {
+        OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// A short human form for pages: `25 Nov 2026, 10:00 UTC`.
+    pub fn human(self) -> String {
+        let Ok(t) = OffsetDateTime::from_unix_timestamp(self.0) else {
+            return self.0.to_string();
+        };
+        let fmt = time::macros::format_description!(
+            "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+        );
+        t.format(&fmt).unwrap_or_else(|_| self.rfc3339())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let t = UnixTime(1_764_064_800);
+        assert_eq!(t.rfc3339(), "2025-11-25T10:00:00Z");
+        assert_eq!(t.human(), "25 Nov 2025, 10:00 UTC");
+        assert_eq!(t.plus(60).0, 1_764_064_860);
+    }
+}

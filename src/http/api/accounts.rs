@@ -1,0 +1,49 @@
+//! `POST /api/v1/accounts`: sign up.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::AppJson;
+
+/// A username and password. (No `Debug`: it holds a password.)
+#[derive(Deserialize, ToSchema)]
+pub struct Credentials {
+    /// 1–30 characters of `a-z 0-9 . _` (upper case is folded).
+    pub username: String,
+    /// 8–1024 characters.
+    pub password: String,
+}
+
+/// An account.
+#[derive(Serialize, ToSchema)]
+pub struct AccountBody {
+    /// Its id.
+    pub id: String,
+    /// Its username (lower case).
+    pub username: String,
+}
+
+/// Creates an account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = Credentials,
+    responses(
+        (status = 201, body = AccountBody),
+        (status = 409, description = "username_taken", body = ErrorBody),
+        (status = 422, description = "invalid_username or weak_password", body = ErrorBody)))]
+pub async fn create_account(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<Credentials>,
+) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
+    let account = state.auth.sign_up(&body.username, &body.password).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountBody {
+            id: account.id.to_string(),
+            username: account.username,
+        }),
+    ))
+}

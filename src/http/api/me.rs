@@ -1,0 +1,184 @@
+//! `/api/v1/me…`: the account, re-authentication, sessions, activity, password.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiSession, AppJson, Client};
+
+/// The account behind the token.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: String,
+    username: String,
+    two_factor: TwoFactorStatus,
+}
+
+/// Whether two-factor authentication is on.
+#[derive(Serialize, ToSchema)]
+pub struct TwoFactorStatus {
+    enabled: bool,
+}
+
+/// The account behind the token.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(ApiSession(session): ApiSession) -> Json<Me> {
+    Json(Me {
+        id: session.account_id.to_string(),
+        username: session.username,
+        two_factor: TwoFactorStatus { enabled: false },
+    })
+}
+
+/// A password, to confirm it is really you. (No `Debug`.)
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordBody {
+    password: String,
+}
+
+/// Confirms the password: opens the recent-authentication window for this session.
+#[utoipa::path(post, path = "/api/v1/me/reauth", tag = "me", security(("bearer" = [])), request_body = PasswordBody,
+    responses((status = 204), (status = 401, description = "invalid_credentials or unauthenticated", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn reauth(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+    Client(client): Client,
+    AppJson(body): AppJson<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .auth
+        .reauthenticate(&session, &body.password, &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One session in the list.
+#[derive(Serialize, ToSchema)]
+pub struct SessionItem {
+    id: String,
+    created_at: String,
+    last_seen_at: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    /// `true` for the session making this request.
+    current: bool,
+}
+
+/// Where you're logged in.
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    sessions: Vec<SessionItem>,
+}
+
+/// Every live session of the account, browsers and apps.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+) -> Result<Json<SessionList>, ApiError> {
+    let sessions = state
+        .auth
+        .sessions(&session)
+        .await?
+        .into_iter()
+        .map(|s| SessionItem {
+            current: s.id == session.session_id,
+            id: s.id.to_string(),
+            created_at: s.created_at.rfc3339(),
+            last_seen_at: s.last_seen_at.rfc3339(),
+            ip: s.ip,
+            user_agent: s.user_agent,
+        })
+        .collect();
+    Ok(Json(SessionList { sessions }))
+}
+
+/// Logs out one session of the account.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "a session id from GET /api/v1/me/sessions")),
+    responses((status = 204), (status = 404, description = "not_found: unknown id or another account's session", body = ErrorBody)))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.auth.revoke_session(&session, &id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One activity event.
+#[derive(Serialize, ToSchema)]
+pub struct EventItem {
+    /// `login`, `login_failed`, `logout`, `password_changed`, `session_revoked`, …
+    kind: String,
+    at: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+/// Login activity, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityList {
+    events: Vec<EventItem>,
+}
+
+/// The account's login activity, newest first (the latest 100).
+#[utoipa::path(get, path = "/api/v1/me/activity", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = ActivityList), (status = 401, body = ErrorBody)))]
+pub async fn activity(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+) -> Result<Json<ActivityList>, ApiError> {
+    let events = state
+        .auth
+        .activity(&session, 100)
+        .await?
+        .into_iter()
+        .map(|e| EventItem {
+            kind: e.kind,
+            at: e.at.rfc3339(),
+            ip: e.ip,
+            user_agent: e.user_agent,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(Json(ActivityList { events }))
+}
+
+/// The current and the new password. (No `Debug`.)
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the password; every other session of the account ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 204), (status = 401, description = "invalid_credentials: wrong current password", body = ErrorBody),
+        (status = 422, description = "weak_password", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+    Client(client): Client,
+    AppJson(body): AppJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .auth
+        .change_password(
+            &session,
+            &body.current_password,
+            &body.new_password,
+            &client,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

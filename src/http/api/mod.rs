@@ -1,0 +1,102 @@
+//! The JSON API (`/api/v1`), exactly as `API.md` writes it, described by OpenAPI.
+//!
+//! The OpenAPI document is generated from the handlers' annotations, so it cannot drift
+//! from the routes it describes.
+
+mod accounts;
+mod me;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Twofold", description = "Accounts, sessions, two-factor authentication and backup codes."),
+    modifiers(&BearerAuth),
+    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "server"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes, `/healthz` and `/api/v1/openapi.json`.
+pub fn router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(accounts::create_account))
+        .routes(routes!(sessions::create_session))
+        .routes(routes!(sessions::delete_current_session))
+        .routes(routes!(me::me))
+        .routes(routes!(me::reauth))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::delete_session))
+        .routes(routes!(me::activity))
+        .routes(routes!(me::change_password))
+        .split_for_parts();
+    let json: Arc<str> = doc.to_pretty_json().unwrap_or_else(|_| "{}".into()).into();
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let json = Arc::clone(&json);
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    json.to_string(),
+                )
+            }
+        }),
+    )
+}
+
+/// The OpenAPI document as JSON (for tools and tests).
+pub fn openapi_json() -> String {
+    let (_, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi()).split_for_parts();
+    doc.to_pretty_json().unwrap_or_default()
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok` when the database answers.
+    status: &'static str,
+}
+
+/// Health check: `200 {"status":"ok"}` when the database answers, `503` otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "server",
+    responses((status = 200, body = Health), (status = 503, body = super::error::ErrorBody)))]
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.auth.store().ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!({"error": {"code": "unavailable", "message": "the database does not answer"}}),
+                ),
+            )
+        }
+    }
+}

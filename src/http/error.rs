@@ -1,0 +1,349 @@
+//! The one place where errors become HTTP: JSON errors for the API, HTML pages for the web.
+//!
+//! Every API error has the fixed shape `{"error":{"code","message"}}`. A 5xx body is generic;
+//! its cause is logged here and nowhere else. Rejections of malformed input (JSON, forms,
+//! content types, sizes) land in the same shapes.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+
+/// An API error: a status, a fixed snake_case code and a human sentence.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// A fixed snake_case code, e.g. `invalid_credentials`.
+    code: &'static str,
+    /// A human sentence; never contains a secret.
+    message: String,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `404 not_found` for a route that does not exist.
+    pub fn no_route() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "there is no such API route; see /api/v1/openapi.json",
+        )
+    }
+
+    /// `405 method_not_allowed`.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not accept that method; see /api/v1/openapi.json",
+        )
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong on our side; try again in a moment",
+        )
+    }
+}
+
+/// Status, code and Retry-After for an auth error, shared by the API and the pages.
+fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
+    match e {
+        AuthError::InvalidUsername(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_username", None)
+        }
+        AuthError::WeakPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "weak_password", None),
+        AuthError::UsernameTaken => (StatusCode::CONFLICT, "username_taken", None),
+        AuthError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", None),
+        AuthError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled", None),
+        AuthError::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            Some((*retry_after).max(1)),
+        ),
+        AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
+        AuthError::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required", None),
+        AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+        AuthError::Store(_) | AuthError::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
+        }
+    }
+}
+
+/// The HTTP status of an auth error (pages that re-render a form use it).
+pub fn status_for(e: &AuthError) -> StatusCode {
+    classify(e).0
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let (status, code, retry_after) = classify(&e);
+        if status.is_server_error() {
+            return Self::internal(&e);
+        }
+        Self {
+            status,
+            code,
+            message: e.to_string(),
+            retry_after,
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonSyntaxError(e) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {}", innermost(&e)),
+            ),
+            JsonRejection::JsonDataError(e) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                format!(
+                    "the JSON body does not fit this route: {}",
+                    scrub_serde(&innermost(&e))
+                ),
+            ),
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with the header Content-Type: application/json",
+            ),
+            JsonRejection::BytesRejection(b) => Self::from(b),
+            other => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                other.body_text(),
+            ),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(b: BytesRejection) -> Self {
+        if b.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than 64 KiB",
+            )
+        } else {
+            Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the request body could not be read",
+            )
+        }
+    }
+}
+
+/// The deepest cause of an error, which is where serde's own words are.
+fn innermost(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// serde says "invalid type: string `hunter2`, expected …", quoting what was sent; what was
+/// sent may be a password, so the quoted value is dropped and the expectation kept.
+fn scrub_serde(text: &str) -> String {
+    for marker in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some(start) = text.find(marker) {
+            let head = &text[..start];
+            let tail = text[start..]
+                .find("expected ")
+                .map(|i| &text[start + i..])
+                .unwrap_or("");
+            return format!("{head}wrong value, {tail}");
+        }
+    }
+    text.to_owned()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// An error on a web page: rendered as a friendly HTML page.
+#[derive(Debug)]
+pub struct WebError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    retry_after: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    user: Option<&'a str>,
+}
+
+impl WebError {
+    /// A page with this status, title and message.
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The page for a path that does not exist.
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There's no page at this address. Check the link, or go back to your account.",
+        )
+    }
+
+    /// The page for a form whose CSRF token did not match.
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "For your safety the form could not be sent. Go back, reload the page and try again.",
+        )
+    }
+
+    fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Something went wrong on our side. Try again in a moment.",
+        )
+    }
+}
+
+impl From<AuthError> for WebError {
+    fn from(e: AuthError) -> Self {
+        let (status, _, retry_after) = classify(&e);
+        if status.is_server_error() {
+            return Self::internal(&e);
+        }
+        Self {
+            status,
+            title: "That didn't work",
+            message: sentence(&e.to_string()),
+            retry_after,
+        }
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            title: self.title,
+            message: &self.message,
+            user: None,
+        };
+        let html = page.render().unwrap_or_else(|_| self.message.clone());
+        let mut res = (self.status, Html(html)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// "the username is taken" → "The username is taken."
+pub fn sentence(s: &str) -> String {
+    let mut chars = s.chars();
+    let mut out: String = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_values_are_scrubbed() {
+        let t = "password: invalid type: integer `12345678`, expected a string at line 1 column 30";
+        let s = scrub_serde(t);
+        assert!(!s.contains("12345678"), "{s}");
+        assert!(s.contains("expected a string"), "{s}");
+        assert_eq!(
+            scrub_serde("missing field `password`"),
+            "missing field `password`"
+        );
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(
+            sentence("that username is taken; try another"),
+            "That username is taken; try another."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
+    }
+}

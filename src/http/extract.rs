@@ -1,0 +1,201 @@
+//! Extractors: the gates in front of handlers. A handler that takes [`ApiSession`] or
+//! [`WebSession`] cannot run without a live session; one that takes a `Recent…` extractor
+//! cannot run without a recent password confirmation.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::AppState;
+use super::error::{ApiError, WebError};
+use crate::auth::{AuthError, CurrentSession};
+use crate::crypto::Token;
+use crate::domain::ClientInfo;
+
+/// JSON input whose rejections become [`ApiError`]s in the fixed shape.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
+/// Where the request came from: socket address (or the proxy's `X-Forwarded-For` when
+/// configured) and user agent.
+pub struct Client(pub ClientInfo);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .web
+            .behind_proxy
+            .then(|| parts.headers.get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+        let ip = forwarded.or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string())
+        });
+        let ua = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+        Ok(Client(ClientInfo::new(ip, ua)))
+    }
+}
+
+/// The value of cookie `name` in the request, if present.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The name of the web session cookie.
+pub const SESSION_COOKIE: &str = "twofold_session";
+
+/// An API request made with a valid bearer token.
+pub struct ApiSession(pub CurrentSession);
+
+impl FromRequestParts<AppState> for ApiSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .and_then(Token::from_client)
+            .ok_or(AuthError::Unauthenticated)?;
+        let Client(client) = Client::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        Ok(ApiSession(state.auth.authenticate(&token, &client).await?))
+    }
+}
+
+/// An API request whose session confirmed its password within the recent window.
+pub struct RecentApiSession(pub CurrentSession);
+
+impl FromRequestParts<AppState> for RecentApiSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ApiSession(session) = ApiSession::from_request_parts(parts, state).await?;
+        if !state.auth.is_recent(&session) {
+            return Err(AuthError::ReauthRequired.into());
+        }
+        Ok(RecentApiSession(session))
+    }
+}
+
+/// A page request from a logged-in browser; without a session it redirects to `/login`.
+pub struct WebSession(pub CurrentSession);
+
+/// Sends the browser to log in (or to confirm its password) and come back here.
+pub struct LoginRedirect(Response);
+
+impl IntoResponse for LoginRedirect {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<WebError> for LoginRedirect {
+    fn from(e: WebError) -> Self {
+        Self(e.into_response())
+    }
+}
+
+fn back_here(parts: &Parts) -> String {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    serde_urlencoded::to_string([("next", path)]).unwrap_or_default()
+}
+
+impl FromRequestParts<AppState> for WebSession {
+    type Rejection = LoginRedirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match <WebSession as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await?
+        {
+            Some(s) => Ok(s),
+            None => Err(LoginRedirect(
+                Redirect::to(&format!("/login?{}", back_here(parts))).into_response(),
+            )),
+        }
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for WebSession {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(token) = cookie(parts, SESSION_COOKIE).and_then(Token::from_client) else {
+            return Ok(None);
+        };
+        let Client(client) = Client::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        match state.auth.authenticate(&token, &client).await {
+            Ok(s) => Ok(Some(WebSession(s))),
+            Err(AuthError::Unauthenticated) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A page request whose session confirmed its password recently; otherwise the browser is
+/// sent to "Confirm your password" and brought back.
+pub struct RecentWebSession(pub CurrentSession);
+
+impl FromRequestParts<AppState> for RecentWebSession {
+    type Rejection = LoginRedirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let WebSession(session) =
+            <WebSession as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        if !state.auth.is_recent(&session) {
+            return Err(LoginRedirect(
+                Redirect::to(&format!("/reauth?{}", back_here(parts))).into_response(),
+            ));
+        }
+        Ok(RecentWebSession(session))
+    }
+}

@@ -1,0 +1,117 @@
+//! HTTP: the router, shared state, extractors, the JSON API and the web pages.
+//!
+//! Owns: turning requests into auth calls and results into responses.
+//! Must not: write SQL or decide security policy (that is `auth`'s).
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Auth;
+use crate::crypto::Keys;
+use error::{ApiError, WebError};
+
+/// The largest request body accepted (`413 payload_too_large` above it).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the web layer needs to know about how it is deployed.
+#[derive(Clone, Debug)]
+pub struct WebSettings {
+    /// Mark cookies `Secure` (served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Trust `X-Forwarded-For`.
+    pub behind_proxy: bool,
+    /// Lifetime of the session cookie, in seconds.
+    pub session_cookie_secs: i64,
+}
+
+/// Shared state of every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub auth: Auth,
+    /// Derived keys (CSRF).
+    pub keys: Arc<Keys>,
+    /// Deployment settings.
+    pub web: Arc<WebSettings>,
+}
+
+/// Builds the whole application: API, pages, assets, health, and the layers around them.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(web::router(state.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(serde_json::json!({
+                "error": {"code": "internal_error", "message": "something went wrong on our side; try again in a moment"}
+            })))
+                .into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // Path only: query strings and headers (cookies, tokens) are never logged.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "served");
+                }),
+        )
+}
+
+/// Sets a response header unless the handler set it already.
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn not_found(req: Request) -> Response {
+    if is_api(&req) {
+        ApiError::no_route().into_response()
+    } else {
+        WebError::not_found().into_response()
+    }
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    if is_api(&req) {
+        ApiError::method_not_allowed().into_response()
+    } else {
+        WebError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "That didn't work",
+            "This page can't be used that way. Go back and use the buttons on the page.",
+        )
+        .into_response()
+    }
+}
+
+fn is_api(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/")
+}

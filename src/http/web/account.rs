@@ -1,0 +1,274 @@
+//! Sign-up, login, logout and the home page.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
+use super::safe_next;
+use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
+use crate::http::AppState;
+use crate::http::error::{WebError, sentence, status_for};
+use crate::http::extract::{Client, SESSION_COOKIE, WebSession};
+use crate::store::SessionKind;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    username: &'a str,
+    next: &'a str,
+    error: Option<String>,
+    notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    username: &'a str,
+    username_error: Option<String>,
+    password_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    username: &'a str,
+}
+
+/// Query of the login page.
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+    done: Option<String>,
+}
+
+/// The login form. (No `Debug`: it holds a password.)
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// The sign-up form. (No `Debug`.)
+#[derive(Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `Set-Cookie` for a new web session.
+pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let secure = if state.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = state.web.session_cookie_secs;
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub(crate) fn clear_session_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Redirects to `to`, setting the session cookie.
+pub(crate) fn logged_in(state: &AppState, session: &NewSessionToken, to: &str) -> Response {
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut()
+        .append(SET_COOKIE, session_cookie(state, session.token.reveal()));
+    res
+}
+
+fn html(status: StatusCode, page: impl Template) -> Result<Response, WebError> {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// `GET /`: the home page, or the login page for a stranger.
+pub async fn home(
+    State(state): State<AppState>,
+    session: Option<WebSession>,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+) -> Result<Response, WebError> {
+    let Some(WebSession(s)) = session else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    html(
+        StatusCode::OK,
+        HomePage {
+            user: Some(&s.username),
+            csrf: form_token(&state, &c),
+            username: &s.username,
+        },
+    )
+}
+
+/// `GET /login`.
+pub async fn login_page(
+    State(state): State<AppState>,
+    session: Option<WebSession>,
+    Query(q): Query<LoginQuery>,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+) -> Result<Response, WebError> {
+    let next = safe_next(q.next.as_deref());
+    if session.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let notice = match q.done.as_deref() {
+        Some("logged_out") => Some("You're logged out."),
+        Some("password_changed") => Some("Your password was changed. Log in with the new one."),
+        _ => None,
+    };
+    html(
+        StatusCode::OK,
+        LoginPage {
+            user: None,
+            csrf: form_token(&state, &c),
+            username: "",
+            next: &next,
+            error: None,
+            notice,
+        },
+    )
+}
+
+/// `POST /login`.
+pub async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, WebError> {
+    let next = safe_next(form.next.as_deref());
+    let error = match state
+        .auth
+        .login(&form.username, &form.password, SessionKind::Web, &client)
+        .await
+    {
+        Ok(LoginOutcome::LoggedIn(session)) => return Ok(logged_in(&state, &session, &next)),
+        Err(
+            e @ (AuthError::InvalidCredentials
+            | AuthError::RateLimited { .. }
+            | AuthError::AccountDisabled),
+        ) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let status = status_for(&error);
+    let message = match &error {
+        AuthError::InvalidCredentials => {
+            "That username and password don't match. Check them and try again.".to_owned()
+        }
+        other => sentence(&other.to_string()),
+    };
+    let page = LoginPage {
+        user: None,
+        csrf: form_token(&state, &c),
+        username: form.username.trim(),
+        next: &next,
+        error: Some(message),
+        notice: None,
+    };
+    html(status, page)
+}
+
+/// `GET /signup`.
+pub async fn signup_page(
+    State(state): State<AppState>,
+    session: Option<WebSession>,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+) -> Result<Response, WebError> {
+    if session.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    html(
+        StatusCode::OK,
+        SignupPage {
+            user: None,
+            csrf: form_token(&state, &c),
+            username: "",
+            username_error: None,
+            password_error: None,
+        },
+    )
+}
+
+/// `POST /signup`: creates the account and logs the browser in.
+pub async fn signup(
+    State(state): State<AppState>,
+    Client(client): Client,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+    CsrfForm(form): CsrfForm<SignupForm>,
+) -> Result<Response, WebError> {
+    let (username_error, password_error) =
+        match state.auth.sign_up(&form.username, &form.password).await {
+            Ok(account) => {
+                let session = state
+                    .auth
+                    .session_after_sign_up(&account, SessionKind::Web, &client)
+                    .await?;
+                return Ok(logged_in(&state, &session, "/"));
+            }
+            Err(e @ (AuthError::InvalidUsername(_) | AuthError::UsernameTaken)) => {
+                (Some(sentence(&e.to_string())), None)
+            }
+            Err(e @ AuthError::WeakPassword(_)) => (None, Some(sentence(&e.to_string()))),
+            Err(e) => return Err(e.into()),
+        };
+    let status = if username_error
+        .as_deref()
+        .is_some_and(|e| e.contains("taken"))
+    {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = SignupPage {
+        user: None,
+        csrf: form_token(&state, &c),
+        username: form.username.trim(),
+        username_error,
+        password_error,
+    };
+    html(status, page)
+}
+
+/// `POST /logout`.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Option<WebSession>,
+    Client(client): Client,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    if let Some(WebSession(s)) = session {
+        state.auth.logout(&s, &client).await?;
+    }
+    let mut res = Redirect::to("/login?done=logged_out").into_response();
+    res.headers_mut()
+        .append(SET_COOKIE, clear_session_cookie(&state));
+    Ok(res)
+}

@@ -1,0 +1,76 @@
+//! The web pages: sign-up, login, home, Settings → Security, password confirmation.
+//!
+//! Every form is CSRF-protected ([`csrf`]), shows its errors next to the field and keeps
+//! what was typed (never a password). CSS is embedded in the binary; no external assets.
+
+mod account;
+mod csrf;
+mod security;
+
+use axum::Router;
+use axum::http::header;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use super::AppState;
+pub use csrf::{CsrfCookie, CsrfForm};
+
+const CSS: &str = include_str!("../../../assets/twofold.css");
+
+/// The page routes, with the CSRF cookie middleware around them.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(account::home))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/reauth", get(security::reauth_page).post(security::reauth))
+        .route("/settings/security", get(security::page))
+        .route(
+            "/settings/security/password",
+            post(security::change_password),
+        )
+        .route(
+            "/settings/security/sessions/{id}/logout",
+            post(security::end_session),
+        )
+        .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
+        .route("/assets/twofold.css", get(css))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
+/// A `next` target that stays on this site: a path starting with one `/`.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
+        {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(safe_next(Some("/settings/security")), "/settings/security");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

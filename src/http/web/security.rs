@@ -1,0 +1,257 @@
+//! Settings → Security: change password, where you're logged in, login activity; and the
+//! "Confirm your password" page that opens the recent-authentication window.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::account::clear_session_cookie;
+use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
+use super::safe_next;
+use crate::auth::{AuthError, CurrentSession};
+use crate::domain::{EventKind, describe_user_agent};
+use crate::http::AppState;
+use crate::http::error::{WebError, sentence, status_for};
+use crate::http::extract::{Client, WebSession};
+use crate::store::SessionKind;
+
+struct SessionView {
+    id: String,
+    device: String,
+    kind: &'static str,
+    ip: Option<String>,
+    last_seen: String,
+    created: String,
+    current: bool,
+}
+
+struct EventView {
+    what: &'static str,
+    when: String,
+    device: String,
+    ip: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    username: &'a str,
+    notice: Option<&'static str>,
+    sessions: Vec<SessionView>,
+    events: Vec<EventView>,
+    current_error: Option<String>,
+    new_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "reauth.html")]
+struct ReauthPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    next: &'a str,
+    minutes: i64,
+    error: Option<String>,
+}
+
+/// `?done=…` after a change.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The password-change form. (No `Debug`.)
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// The confirm-password form. (No `Debug`.)
+#[derive(Deserialize)]
+pub struct ReauthForm {
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// `?next=…` for the confirm-password page.
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    s: &CurrentSession,
+    c: &CsrfCookie,
+    notice: Option<&'static str>,
+    errors: (Option<String>, Option<String>),
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let sessions = state
+        .auth
+        .sessions(s)
+        .await?
+        .into_iter()
+        .map(|r| SessionView {
+            current: r.id == s.session_id,
+            id: r.id.to_string(),
+            device: describe_user_agent(r.user_agent.as_deref()),
+            kind: match r.kind {
+                SessionKind::Web => "browser",
+                SessionKind::Api => "app",
+            },
+            ip: r.ip,
+            last_seen: r.last_seen_at.human(),
+            created: r.created_at.human(),
+        })
+        .collect();
+    let events = state
+        .auth
+        .activity(s, 50)
+        .await?
+        .into_iter()
+        .map(|e| EventView {
+            what: EventKind::describe(&e.kind),
+            when: e.at.human(),
+            device: describe_user_agent(e.user_agent.as_deref()),
+            ip: e.ip,
+        })
+        .collect();
+    let page = SecurityPage {
+        user: Some(&s.username),
+        csrf: form_token(state, c),
+        username: &s.username,
+        notice,
+        sessions,
+        events,
+        current_error: errors.0,
+        new_error: errors.1,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// `GET /settings/security`.
+pub async fn page(
+    State(state): State<AppState>,
+    WebSession(s): WebSession,
+    Query(q): Query<DoneQuery>,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+) -> Result<Response, WebError> {
+    let notice = match q.done.as_deref() {
+        Some("password") => {
+            Some("Your password was changed. You've been logged out everywhere else.")
+        }
+        Some("session") => Some("That session was logged out."),
+        _ => None,
+    };
+    render(&state, &s, &c, notice, (None, None), StatusCode::OK).await
+}
+
+/// `POST /settings/security/password`.
+pub async fn change_password(
+    State(state): State<AppState>,
+    WebSession(s): WebSession,
+    Client(client): Client,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, WebError> {
+    let errors = match state
+        .auth
+        .change_password(&s, &form.current_password, &form.new_password, &client)
+        .await
+    {
+        Ok(()) => {
+            return Ok(Redirect::to("/settings/security?done=password#password").into_response());
+        }
+        Err(AuthError::InvalidCredentials) => (
+            Some("That isn't your current password. Check it and try again.".to_owned()),
+            None,
+        ),
+        Err(e @ AuthError::RateLimited { .. }) => (Some(sentence(&e.to_string())), None),
+        Err(e @ AuthError::WeakPassword(_)) => (None, Some(sentence(&e.to_string()))),
+        Err(e) => return Err(e.into()),
+    };
+    let status = if errors.0.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(&state, &s, &c, None, errors, status).await
+}
+
+/// `POST /settings/security/sessions/{id}/logout`.
+pub async fn end_session(
+    State(state): State<AppState>,
+    WebSession(s): WebSession,
+    Client(client): Client,
+    Path(id): Path<String>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    match state.auth.revoke_session(&s, &id, &client).await {
+        Ok(()) if id == s.session_id.as_str() => {
+            let mut res = Redirect::to("/login?done=logged_out").into_response();
+            res.headers_mut()
+                .append(SET_COOKIE, clear_session_cookie(&state));
+            Ok(res)
+        }
+        Ok(()) => Ok(Redirect::to("/settings/security?done=session#sessions").into_response()),
+        Err(AuthError::NotFound) => Ok(Redirect::to("/settings/security#sessions").into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /reauth?next=…`: "Confirm your password".
+pub async fn reauth_page(
+    State(state): State<AppState>,
+    WebSession(s): WebSession,
+    Query(q): Query<NextQuery>,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+) -> Result<Response, WebError> {
+    let next = safe_next(q.next.as_deref());
+    let page = ReauthPage {
+        user: Some(&s.username),
+        csrf: form_token(&state, &c),
+        next: &next,
+        minutes: (state.auth.policy().recent_auth_secs + 59) / 60,
+        error: None,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// `POST /reauth`.
+pub async fn reauth(
+    State(state): State<AppState>,
+    WebSession(s): WebSession,
+    Client(client): Client,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+    CsrfForm(form): CsrfForm<ReauthForm>,
+) -> Result<Response, WebError> {
+    let next = safe_next(form.next.as_deref());
+    let error = match state.auth.reauthenticate(&s, &form.password, &client).await {
+        Ok(()) => return Ok(Redirect::to(&next).into_response()),
+        Err(e @ (AuthError::InvalidCredentials | AuthError::RateLimited { .. })) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let message = match &error {
+        AuthError::InvalidCredentials => {
+            "That isn't your password. Check it and try again.".to_owned()
+        }
+        other => sentence(&other.to_string()),
+    };
+    let page = ReauthPage {
+        user: Some(&s.username),
+        csrf: form_token(&state, &c),
+        next: &next,
+        minutes: (state.auth.policy().recent_auth_secs + 59) / 60,
+        error: Some(message),
+    };
+    Ok((status_for(&error), Html(page.render()?)).into_response())
+}

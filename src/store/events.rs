@@ -1,0 +1,99 @@
+//! Login activity: every login, failure, logout and change, kept per account.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::{Store, StoreResult};
+use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
+
+/// An event to record.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEvent<'a> {
+    /// Whose account.
+    pub account_id: &'a AccountId,
+    /// What happened.
+    pub kind: EventKind,
+    /// When.
+    pub at: UnixTime,
+    /// From where.
+    pub client: &'a ClientInfo,
+    /// A few words more (never a secret).
+    pub detail: Option<&'a str>,
+}
+
+/// An event as stored.
+#[derive(Clone, Debug)]
+pub struct EventRecord {
+    /// The kind's API name.
+    pub kind: String,
+    /// When.
+    pub at: UnixTime,
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// A few words more.
+    pub detail: Option<String>,
+}
+
+impl NewEvent<'_> {
+    /// Inserts the event inside a caller's transaction.
+    pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO events (account_id, kind, at, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.account_id.as_str())
+        .bind(self.kind.as_str())
+        .bind(self.at.0)
+        .bind(self.client.ip.as_deref())
+        .bind(self.client.user_agent.as_deref())
+        .bind(self.detail)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+fn event_from_row(row: &AnyRow) -> StoreResult<EventRecord> {
+    Ok(EventRecord {
+        kind: row.try_get("kind")?,
+        at: UnixTime(row.try_get("at")?),
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+impl Store {
+    /// Records one event on its own.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn add_event(&self, event: &NewEvent<'_>) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        event.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest `limit` events of an account, newest first.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn list_events(
+        &self,
+        account: &AccountId,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
+        sqlx::query(
+            "SELECT kind, at, ip, user_agent, detail FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(account.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+}

@@ -1,0 +1,149 @@
+//! The store: the only place that writes SQL, for SQLite and PostgreSQL alike.
+//!
+//! One set of statements serves both engines through sqlx's `Any` driver: every column is
+//! an integer (Unix seconds, counters) or text (ids, hashes), which both engines decode the
+//! same way, and `$1`-style parameters work in both. Each engine has its own migrations
+//! (`migrations/sqlite`, `migrations/postgres`). The one behaviour that differs, how a write
+//! transaction starts, stays inside this module.
+//!
+//! Must not: know about HTTP, hash passwords or decide policy; callers pass `now`.
+
+mod accounts;
+mod events;
+mod sessions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+pub use accounts::{AccountRecord, LoginFailure};
+pub use events::{EventRecord, NewEvent};
+pub use sessions::{NewSession, SessionKind, SessionRecord};
+
+/// Errors from the store. Their text may name tables or constraints but never values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (a username already taken, say).
+    #[error("a unique constraint refused the write")]
+    Conflict,
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (a corrupt row).
+    #[error("unexpected stored value in {0}")]
+    Corrupt(&'static str),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite (one node).
+    Sqlite,
+    /// PostgreSQL (one or many nodes).
+    Postgres,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite:…` or `postgres://…`) and brings the schema up to date.
+    ///
+    /// # Errors
+    /// When the URL is not SQLite or PostgreSQL, the database cannot be reached, or a
+    /// migration fails.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                "the database URL must start with sqlite: or postgres://".into(),
+            )));
+        };
+        let options = sqlx::any::AnyConnectOptions::from_str(url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        if engine == Engine::Sqlite {
+            pool = pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; synchronous=FULL means a
+                    // committed write is on disk before we answer that it is saved.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(options).await?;
+        let store = Self { pool, engine };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        match self.engine {
+            Engine::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Engine::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Which engine this store talks to.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Answers when the database does (`/healthz`).
+    ///
+    /// # Errors
+    /// When the database does not answer.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that will write. SQLite takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one failing
+    /// when it upgrades from reading; PostgreSQL's row locks need nothing special.
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Any>> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
