@@ -73,7 +73,10 @@ impl Password {
         if COMMON.contains(lower.as_str()) {
             return Err(PasswordError::Common);
         }
-        if lower.contains(username.as_str()) && lower.len() < username.as_str().len() + 4 {
+        // The username, repeated or with a few characters around it, is as guessable as
+        // the username itself.
+        let name = username.as_str();
+        if name.len() >= 3 && lower.contains(name) && lower.replace(name, "").chars().count() < 4 {
             return Err(PasswordError::SameAsUsername);
         }
         Ok(Self(SecretString::from(normalised)))

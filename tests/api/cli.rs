@@ -1,0 +1,295 @@
+//! The binary itself: `twofold serve` on a fresh data folder, the admin CLI, `--help`,
+//! and logs that never contain a secret.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common;
+
+const BIN: &str = env!("CARGO_BIN_EXE_twofold");
+
+struct Running {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn base_command(dir: &std::path::Path, url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("TWOFOLD_DATA_DIR", dir)
+        .env("TWOFOLD_DATABASE_URL", url)
+        .env("TWOFOLD_ARGON2_MEMORY_KIB", "1024")
+        .env("TWOFOLD_ARGON2_ITERATIONS", "1");
+    cmd
+}
+
+fn serve(dir: &std::path::Path, url: &str) -> Running {
+    let mut child = base_command(dir, url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("listening on http://") {
+                let addr: String = line[at + 20..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
+                let _ = tx.send(addr);
+            }
+            sink.lock().unwrap().push_str(&line);
+            sink.lock().unwrap().push('\n');
+        }
+    });
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the server says where it listens");
+    Running {
+        child,
+        base: format!("http://{addr}"),
+        log,
+    }
+}
+
+fn run(dir: &std::path::Path, url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = base_command(dir, url).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_creates_its_data_folder_and_logs_no_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let url = match common::engine() {
+        common::Engine::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display()),
+        common::Engine::Postgres => common::fresh_database(tmp.path()).await,
+    };
+    let server = serve(&dir, &url);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(dir.join("secret.key")).unwrap().len(), 32);
+    }
+    if common::engine() == common::Engine::Sqlite {
+        assert!(dir.join("twofold.db").exists());
+    }
+    let http = reqwest::Client::new();
+    let health: Value = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let password = "zebra crossing at midnight";
+    let res = http
+        .post(format!("{}/api/v1/accounts", server.base))
+        .json(&json!({"username": "logcheck", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&json!({"username": "logcheck", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _ = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&json!({"username": "logcheck", "password": "wrong zebra"}))
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .post(format!("{}/api/v1/accounts", server.base))
+        .header("content-type", "application/json")
+        .body(format!("{{\"username\":\"x\",\"password\":{password:?}"))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("served"), "requests are logged:\n{log}");
+    for secret in [password, "wrong zebra", token.as_str()] {
+        assert!(
+            !log.contains(secret),
+            "the log must not contain {secret:?}:\n{log}"
+        );
+    }
+    let key = std::fs::read(dir.join("secret.key")).unwrap();
+    assert!(!log.contains(&hex::encode(&key)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_cli_lists_disables_and_enables_accounts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let url = common::fresh_database(tmp.path()).await;
+    let url = if common::engine() == common::Engine::Sqlite {
+        format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display())
+    } else {
+        url
+    };
+    let server = serve(&dir, &url);
+    let http = reqwest::Client::new();
+    let creds = json!({"username": "carol", "password": "carol's long password"});
+    http.post(format!("{}/api/v1/accounts", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    let token = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (code, out, _) = run(&dir, &url, &["user", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("carol") && out.contains("active") && out.contains("1 account"),
+        "{out}"
+    );
+
+    let (code, out, _) = run(&dir, &url, &["user", "disable", "Carol"]);
+    assert_eq!(code, 0, "{out}");
+    let me = http
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "disabling ends sessions at once"
+    );
+    let login = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        login.json::<Value>().await.unwrap()["error"]["code"],
+        "account_disabled"
+    );
+    let (_, out, _) = run(&dir, &url, &["user", "show", "carol"]);
+    assert!(
+        out.contains("disabled since") && out.contains("Account disabled by the operator"),
+        "{out}"
+    );
+
+    let (code, _, _) = run(&dir, &url, &["user", "enable", "carol"]);
+    assert_eq!(code, 0);
+    let login = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::CREATED);
+
+    let (code, _, err) = run(&dir, &url, &["user", "disable", "nobody"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no account is called"), "{err}");
+}
+
+#[test]
+fn help_is_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["user", "--help"],
+        &["user", "disable", "--help"],
+    ] {
+        let (code, out, _) = run(tmp.path(), "sqlite::memory:", args);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(out.contains("Usage: twofold"), "{args:?}: {out}");
+    }
+    let (_, out, _) = run(tmp.path(), "sqlite::memory:", &["serve", "--help"]);
+    for flag in [
+        "--listen",
+        "--data-dir",
+        "--database-url",
+        "TWOFOLD_LISTEN",
+        "--config",
+    ] {
+        assert!(out.contains(flag), "{flag} in serve --help");
+    }
+}
+
+#[test]
+fn a_bad_config_says_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("twofold.toml");
+    std::fs::write(&file, "listen = \"not an address\"\n").unwrap();
+    let (code, _, err) = run(
+        tmp.path(),
+        "sqlite::memory:",
+        &["serve", "--config", file.to_str().unwrap()],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("twofold.toml") && err.contains("listen"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        tmp.path(),
+        "mysql://nope",
+        &["serve", "--listen", "127.0.0.1:0"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("sqlite: or postgres://"), "{err}");
+}

@@ -1,0 +1,13 @@
+//! Black-box API tests: each test spawns the real server on port 0 with a fresh database
+//! (SQLite, or PostgreSQL when `TWOFOLD_TEST_DATABASE_URL` is set) and talks HTTP to it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod bad_input;
+mod cli;
+mod helpers;
+mod limits;
+mod sessions;
+mod web;

@@ -1,0 +1,327 @@
+//! Store tests, run on SQLite always and on PostgreSQL when `TWOFOLD_TEST_DATABASE_URL` is
+//! set: the same statements must behave the same on both engines.
+
+mod common;
+
+use std::future::Future;
+
+use twofold::crypto::Token;
+use twofold::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime, Username};
+use twofold::store::{NewEvent, NewSession, SessionKind, Store, StoreError};
+
+const NOW: UnixTime = UnixTime(1_800_000_000);
+
+/// Runs `test` against a fresh SQLite store and, when configured, a fresh PostgreSQL one.
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    test(connect_twice(&sqlite).await).await;
+    common::warn_if_postgres_skipped();
+    if common::postgres_url().is_some() {
+        let url = common::fresh_database(dir.path()).await;
+        test(connect_twice(&url).await).await;
+    }
+}
+
+/// Connects, closes and connects again: the second start must find the schema in place and
+/// run no migration twice.
+async fn connect_twice(url: &str) -> Store {
+    Store::connect(url, 5).await.unwrap().close().await;
+    Store::connect(url, 5).await.unwrap()
+}
+
+async fn account(store: &Store, name: &str) -> AccountId {
+    let id = AccountId::generate();
+    store
+        .create_account(&id, &Username::parse(name).unwrap(), "$argon2id$hash", NOW)
+        .await
+        .unwrap();
+    id
+}
+
+async fn session(store: &Store, account: &AccountId) -> (SessionId, Token) {
+    let id = SessionId::generate();
+    let token = Token::generate();
+    let client = ClientInfo::new(Some("10.0.0.1".into()), Some("tests"));
+    let hash = token.hash();
+    let s = NewSession {
+        id: &id,
+        token_hash: &hash,
+        account_id: account,
+        kind: SessionKind::Api,
+        now: NOW,
+        expires_at: NOW.plus(3600),
+        client: &client,
+    };
+    let e = NewEvent {
+        account_id: account,
+        kind: EventKind::Login,
+        at: NOW,
+        client: &client,
+        detail: None,
+    };
+    store.complete_login(&s, &e, None).await.unwrap();
+    (id, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usernames_are_unique() {
+    on_both(|store| async move {
+        account(&store, "alice").await;
+        let err = store
+            .create_account(
+                &AccountId::generate(),
+                &Username::parse("ALICE").unwrap(),
+                "h",
+                NOW,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict), "{err:?}");
+        assert_eq!(store.count_accounts().await.unwrap(), 1);
+        let found = store
+            .account_by_username(&Username::parse("Alice").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.username, "alice");
+        assert_eq!(found.created_at, NOW);
+        assert!(found.disabled_at.is_none());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
+    on_both(|store| async move {
+        let a = account(&store, "bob").await;
+        let (id, token) = session(&store, &a).await;
+        let s = store
+            .session_by_token(&token.hash())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.id, id);
+        assert_eq!(s.username, "bob");
+        assert_eq!(s.kind, SessionKind::Api);
+        assert_eq!(s.reauth_at, NOW);
+        assert_eq!(s.ip.as_deref(), Some("10.0.0.1"));
+        assert!(
+            store
+                .session_by_token(&Token::generate().hash())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .set_disabled(&Username::parse("bob").unwrap(), Some(NOW), NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .session_by_token(&token.hash())
+                .await
+                .unwrap()
+                .is_none(),
+            "disabling ends sessions"
+        );
+        assert!(
+            !store
+                .set_disabled(&Username::parse("nobody").unwrap(), Some(NOW), NOW)
+                .await
+                .unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_failures_are_all_counted_and_lock_at_each_threshold() {
+    on_both(|store| async move {
+        let a = account(&store, "carol").await;
+        let client = ClientInfo::default();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            let a = a.clone();
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let e = NewEvent {
+                    account_id: &a,
+                    kind: EventKind::LoginFailed,
+                    at: NOW,
+                    client: &client,
+                    detail: None,
+                };
+                store
+                    .record_login_failure(&a, &e, 10, |n| n * 10)
+                    .await
+                    .unwrap()
+                    .consecutive
+            }));
+        }
+        let mut seen = Vec::new();
+        for t in tasks {
+            seen.push(t.await.unwrap());
+        }
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (1..=20).collect::<Vec<_>>(),
+            "each failure got its own count"
+        );
+        let acc = store.account_by_id(&a).await.unwrap().unwrap();
+        assert_eq!(acc.failed_logins, 20);
+        assert_eq!(acc.locked_until, Some(NOW.plus(200)));
+        let events = store.list_events(&a, 100).await.unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.kind == "login_failed").count(),
+            20
+        );
+        assert_eq!(
+            events.iter().filter(|e| e.kind == "login_locked").count(),
+            2
+        );
+        // A successful login clears the count.
+        session(&store, &a).await;
+        let acc = store.account_by_id(&a).await.unwrap().unwrap();
+        assert_eq!((acc.failed_logins, acc.locked_until), (0, None));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_can_only_be_ended_by_its_own_account() {
+    on_both(|store| async move {
+        let a = account(&store, "dave").await;
+        let m = account(&store, "mallory").await;
+        let (id, token) = session(&store, &a).await;
+        let client = ClientInfo::default();
+        let by_m = NewEvent {
+            account_id: &m,
+            kind: EventKind::SessionRevoked,
+            at: NOW,
+            client: &client,
+            detail: None,
+        };
+        assert!(!store.end_session(&id, &by_m).await.unwrap());
+        assert!(
+            store
+                .session_by_token(&token.hash())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let by_a = NewEvent {
+            account_id: &a,
+            ..by_m
+        };
+        assert!(store.end_session(&id, &by_a).await.unwrap());
+        assert!(
+            store
+                .session_by_token(&token.hash())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!store.end_session(&id, &by_a).await.unwrap(), "only once");
+        let kinds: Vec<String> = store
+            .list_events(&a, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["session_revoked", "login"], "newest first");
+        assert!(store.list_events(&m, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_keeps_only_the_current_session() {
+    on_both(|store| async move {
+        let a = account(&store, "erin").await;
+        let (keep, keep_token) = session(&store, &a).await;
+        let (_, other_token) = session(&store, &a).await;
+        let b = account(&store, "frank").await;
+        let (_, b_token) = session(&store, &b).await;
+        let client = ClientInfo::default();
+        let e = NewEvent {
+            account_id: &a,
+            kind: EventKind::PasswordChanged,
+            at: NOW.plus(5),
+            client: &client,
+            detail: None,
+        };
+        store
+            .change_password(&keep, "$argon2id$new", &e)
+            .await
+            .unwrap();
+        let kept = store
+            .session_by_token(&keep_token.hash())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.reauth_at, NOW.plus(5));
+        assert!(
+            store
+                .session_by_token(&other_token.hash())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .session_by_token(&b_token.hash())
+                .await
+                .unwrap()
+                .is_some(),
+            "other accounts untouched"
+        );
+        assert_eq!(
+            store
+                .account_by_id(&a)
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+            "$argon2id$new"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_sessions_are_purged() {
+    on_both(|store| async move {
+        let a = account(&store, "gina").await;
+        let (_, old) = session(&store, &a).await;
+        let (fresh_id, fresh) = session(&store, &a).await;
+        store
+            .touch_session(&fresh_id, NOW.plus(3000), Some("10.0.0.2"))
+            .await
+            .unwrap();
+        assert_eq!(store.purge_sessions(NOW.plus(2000), 1000).await.unwrap(), 1);
+        assert!(store.session_by_token(&old.hash()).await.unwrap().is_none());
+        let s = store
+            .session_by_token(&fresh.hash())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.ip.as_deref(), Some("10.0.0.2"));
+        assert_eq!(
+            store.purge_sessions(NOW.plus(3600), 100_000).await.unwrap(),
+            1,
+            "absolute end"
+        );
+        store.ping().await.unwrap();
+    })
+    .await;
+}
