@@ -58,6 +58,11 @@ pub fn load_or_create_secret(path: &Path) -> anyhow::Result<Zeroizing<[u8; SECRE
 #[derive(Clone)]
 pub struct Keys {
     csrf: Zeroizing<[u8; 32]>,
+    totp_seal: Zeroizing<[u8; 32]>,
+    sms_code_mac: Zeroizing<[u8; 32]>,
+    backup_code_mac: Zeroizing<[u8; 32]>,
+    backup_code_seal: Zeroizing<[u8; 32]>,
+    challenge_mac: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -65,7 +70,44 @@ impl Keys {
     pub fn derive(secret: &[u8]) -> Self {
         Self {
             csrf: derive_key(secret, b"twofold csrf v1"),
+            totp_seal: derive_key(secret, b"twofold totp seal v1"),
+            sms_code_mac: derive_key(secret, b"twofold sms-code mac v1"),
+            backup_code_mac: derive_key(secret, b"twofold backup-code mac v1"),
+            backup_code_seal: derive_key(secret, b"twofold backup-code seal v1"),
+            challenge_mac: derive_key(secret, b"twofold challenge mac v1"),
         }
+    }
+
+    /// The AEAD key for TOTP secrets.
+    pub fn totp_seal(&self) -> &[u8; 32] {
+        &self.totp_seal
+    }
+
+    /// The AEAD key for viewable backup codes.
+    pub fn backup_code_seal(&self) -> &[u8; 32] {
+        &self.backup_code_seal
+    }
+
+    /// Keyed hash of an SMS code, bound to what it was sent for (a challenge or an enrolment).
+    pub fn sms_code_mac(&self, bound_to: &str, code: &str) -> String {
+        hex::encode(hmac_sha256(
+            self.sms_code_mac.as_slice(),
+            format!("{bound_to}\n{code}").as_bytes(),
+        ))
+    }
+
+    /// Keyed hash of a backup code, bound to its account: one hash and one indexed lookup
+    /// check a code whatever the size of the batch.
+    pub fn backup_code_mac(&self, account: &str, code: &str) -> String {
+        hex::encode(hmac_sha256(
+            self.backup_code_mac.as_slice(),
+            format!("{account}\n{code}").as_bytes(),
+        ))
+    }
+
+    /// Keyed hash of a login challenge's token (its stored id).
+    pub fn challenge_id(&self, token: &str) -> String {
+        hex::encode(hmac_sha256(self.challenge_mac.as_slice(), token.as_bytes()))
     }
 
     /// HMAC-SHA-256 under the CSRF key, for signed double-submit tokens.

@@ -5,8 +5,12 @@
 
 mod keys;
 mod passwords;
+mod seal;
 mod tokens;
+mod totp;
 
 pub use keys::{Keys, load_or_create_secret};
 pub use passwords::{Argon2Params, PasswordHasher, Verification};
+pub use seal::{SealError, open, seal};
 pub use tokens::{Token, TokenHash};
+pub use totp::{STEP_SECS, TotpSecret, step_of};

@@ -19,6 +19,32 @@ pub enum EventKind {
     AccountDisabled,
     /// The operator enabled the account again.
     AccountEnabled,
+    /// Two-factor authentication was turned on.
+    TwoFactorEnabled,
+    /// Two-factor authentication was turned off.
+    TwoFactorDisabled,
+    /// A phone was verified for text-message codes (added or changed).
+    SmsAdded,
+    /// The phone was removed.
+    SmsRemoved,
+    /// An authenticator app was set up.
+    TotpAdded,
+    /// The authenticator app was removed.
+    TotpRemoved,
+    /// A wrong code at the second step.
+    SecondFactorFailed,
+    /// The second step was locked after too many wrong codes.
+    SecondFactorLocked,
+    /// Logged in with a text-message code.
+    LoginSms,
+    /// Logged in with an authenticator code.
+    LoginTotp,
+    /// Logged in with a backup code.
+    LoginBackupCode,
+    /// A new batch of backup codes replaced the old one.
+    BackupCodesRegenerated,
+    /// The operator turned two-factor authentication off.
+    TwoFactorResetByOperator,
 }
 
 impl EventKind {
@@ -33,6 +59,19 @@ impl EventKind {
             Self::LoginLocked => "login_locked",
             Self::AccountDisabled => "account_disabled",
             Self::AccountEnabled => "account_enabled",
+            Self::TwoFactorEnabled => "two_factor_enabled",
+            Self::TwoFactorDisabled => "two_factor_disabled",
+            Self::SmsAdded => "sms_added",
+            Self::SmsRemoved => "sms_removed",
+            Self::TotpAdded => "totp_added",
+            Self::TotpRemoved => "totp_removed",
+            Self::SecondFactorFailed => "second_factor_failed",
+            Self::SecondFactorLocked => "second_factor_locked",
+            Self::LoginSms => "login_sms",
+            Self::LoginTotp => "login_totp",
+            Self::LoginBackupCode => "login_backup_code",
+            Self::BackupCodesRegenerated => "backup_codes_regenerated",
+            Self::TwoFactorResetByOperator => "two_factor_reset_by_operator",
         }
     }
 
@@ -47,6 +86,21 @@ impl EventKind {
             "login_locked" => "Logins paused after too many wrong passwords",
             "account_disabled" => "Account disabled by the operator",
             "account_enabled" => "Account enabled by the operator",
+            "two_factor_enabled" => "Two-factor authentication turned on",
+            "two_factor_disabled" => "Two-factor authentication turned off",
+            "sms_added" => "Phone number verified for text-message codes",
+            "sms_removed" => "Phone number removed",
+            "totp_added" => "Authentication app set up",
+            "totp_removed" => "Authentication app removed",
+            "second_factor_failed" => "Wrong security code entered",
+            "second_factor_locked" => "Security codes paused after too many wrong codes",
+            "login_sms" => "Logged in with a text-message code",
+            "login_totp" => "Logged in with the authentication app",
+            "login_backup_code" => "Logged in with a backup code",
+            "backup_codes_regenerated" => "Got new backup codes",
+            "two_factor_reset_by_operator" => {
+                "Two-factor authentication turned off by the operator"
+            }
             _ => "Account activity",
         }
     }

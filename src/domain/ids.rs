@@ -38,6 +38,8 @@ macro_rules! text_id {
 
 text_id!(AccountId, "acc");
 text_id!(SessionId, "ses");
+text_id!(BatchId, "bat");
+text_id!(ChallengeId, "chl");
 
 #[cfg(test)]
 mod tests {

@@ -4,13 +4,19 @@
 //! Must not: touch the database, HTTP or the clock.
 
 mod activity;
+mod codes;
 mod ids;
 mod password;
+mod phone;
 mod time;
+mod two_factor;
 mod username;
 
 pub use activity::{ClientInfo, EventKind, describe_user_agent};
-pub use ids::{AccountId, SessionId};
+pub use codes::{BackupCode, CodeError, OtpCode};
+pub use ids::{AccountId, BatchId, ChallengeId, SessionId};
 pub use password::{Password, PasswordError};
+pub use phone::{PhoneError, PhoneNumber};
 pub use time::UnixTime;
+pub use two_factor::{Method, UnknownMethod};
 pub use username::{Username, UsernameError};

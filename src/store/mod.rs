@@ -9,8 +9,11 @@
 //! Must not: know about HTTP, hash passwords or decide policy; callers pass `now`.
 
 mod accounts;
+mod backup_codes;
+mod challenges;
 mod events;
 mod sessions;
+mod two_factor;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,8 +22,11 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::{AccountRecord, LoginFailure};
+pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
+pub use challenges::{ChallengeRecord, Finish, NewChallenge, Proof, SecondFactorFailure};
 pub use events::{EventRecord, NewEvent};
 pub use sessions::{NewSession, SessionKind, SessionRecord};
+pub use two_factor::{Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord};
 
 /// Errors from the store. Their text may name tables or constraints but never values.
 #[derive(Debug, thiserror::Error)]

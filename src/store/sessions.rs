@@ -1,7 +1,7 @@
 //! Sessions: one row per logged-in browser or app, found by the SHA-256 of its token.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use super::{NewEvent, Store, StoreError, StoreResult};
 use crate::crypto::TokenHash;
@@ -17,14 +17,14 @@ pub enum SessionKind {
 }
 
 impl SessionKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Web => "web",
             Self::Api => "api",
         }
     }
 
-    fn parse(s: &str) -> StoreResult<Self> {
+    pub(crate) fn parse(s: &str) -> StoreResult<Self> {
         match s {
             "web" => Ok(Self::Web),
             "api" => Ok(Self::Api),
@@ -77,6 +77,44 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
+impl NewSession<'_> {
+    /// Inserts the session inside a caller's transaction.
+    pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8)",
+        )
+        .bind(self.id.as_str())
+        .bind(self.token_hash.as_str())
+        .bind(self.account_id.as_str())
+        .bind(self.kind.as_str())
+        .bind(self.now.0)
+        .bind(self.expires_at.0)
+        .bind(self.client.ip.as_deref())
+        .bind(self.client.user_agent.as_deref())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// After a right password: clears the wrong-password count and stores a re-made hash.
+pub(crate) async fn clear_login_failures(
+    tx: &mut Transaction<'static, Any>,
+    account: &AccountId,
+    rehash: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) \
+         WHERE id = $2 AND (failed_logins <> 0 OR locked_until IS NOT NULL OR $1 IS NOT NULL)",
+    )
+    .bind(rehash)
+    .bind(account.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 const SESSION_COLUMNS: &str = "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
      s.expires_at, s.reauth_at, s.ip, s.user_agent";
 
@@ -108,29 +146,9 @@ impl Store {
         rehash: Option<&str>,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8)",
-        )
-        .bind(session.id.as_str())
-        .bind(session.token_hash.as_str())
-        .bind(session.account_id.as_str())
-        .bind(session.kind.as_str())
-        .bind(session.now.0)
-        .bind(session.expires_at.0)
-        .bind(session.client.ip.as_deref())
-        .bind(session.client.user_agent.as_deref())
-        .execute(&mut *tx)
-        .await?;
+        session.insert(&mut tx).await?;
         event.insert(&mut tx).await?;
-        sqlx::query(
-            "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) \
-             WHERE id = $2 AND (failed_logins <> 0 OR locked_until IS NOT NULL OR $1 IS NOT NULL)",
-        )
-        .bind(rehash)
-        .bind(session.account_id.as_str())
-        .execute(&mut *tx)
-        .await?;
+        clear_login_failures(&mut tx, session.account_id, rehash).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,213 @@
+//! Login benchmark: HTTP logins per second against the raw argon2id verification rate of
+//! the same parameters on the same machine, measured in one run; plus the server's idle
+//! memory and its peak memory under 500 concurrent login attempts.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release --example login_bench -- [--seconds 10] [--concurrency 16]
+//! ```
+//! The server is the real release binary (`target/release/twofold serve`) with default
+//! settings, on a fresh SQLite database, so its memory is measured on its own.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use twofold::crypto::{Argon2Params, PasswordHasher};
+
+struct Args {
+    seconds: u64,
+    concurrency: usize,
+    bin: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        seconds: 10,
+        concurrency: 16,
+        bin: "target/release/twofold".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--seconds" => a.seconds = value.parse().expect("--seconds N"),
+            "--concurrency" => a.concurrency = value.parse().expect("--concurrency N"),
+            "--bin" => a.bin = value,
+            other => panic!("unknown flag {other}; use --seconds, --concurrency, --bin"),
+        }
+    }
+    a
+}
+
+/// argon2id verifications per second with one thread per core, as the server allows.
+fn raw_rate(seconds: u64) -> f64 {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let hasher = PasswordHasher::new(Argon2Params::default(), cores).unwrap();
+    let phc = Arc::new(hasher.hash_raw_blocking(b"benchmark password").unwrap());
+    let count = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let (hasher, phc, count) = (hasher.clone(), Arc::clone(&phc), Arc::clone(&count));
+            std::thread::spawn(move || {
+                while Instant::now() < deadline {
+                    assert!(hasher.verify_raw_blocking(b"benchmark password", &phc));
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(&a.bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (run `cargo build --release` first)",
+                a.bin
+            )
+        });
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("listening on http://") {
+                let addr: String = line[at + 20..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server start");
+    let base = format!("http://{addr}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_kib = rss_kib(pid, "VmRSS:");
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap();
+    let creds = serde_json::json!({"username": "bench", "password": "benchmark password"});
+    let res = http
+        .post(format!("{base}/api/v1/accounts"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let (login_url, login_creds) = (
+        Arc::new(format!("{base}/api/v1/sessions")),
+        Arc::new(creds.clone()),
+    );
+    let login = move |http: reqwest::Client| {
+        let (url, creds) = (Arc::clone(&login_url), Arc::clone(&login_creds));
+        async move {
+            http.post(url.as_str())
+                .json(&*creds)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(login(http.clone()).await, 201);
+    }
+
+    println!("measuring raw argon2id for {}s ...", a.seconds);
+    let raw = raw_rate(a.seconds);
+
+    println!(
+        "measuring HTTP logins for {}s with {} concurrent clients ...",
+        a.seconds, a.concurrency
+    );
+    let ok = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.concurrency {
+        let (http, ok, login) = (http.clone(), Arc::clone(&ok), login.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                if login(http.clone()).await == 201 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let http_rate = ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+
+    println!("firing 500 concurrent login attempts ...");
+    let burst_start = Instant::now();
+    let burst: Vec<_> = (0..500)
+        .map(|_| tokio::spawn(login(http.clone())))
+        .collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in burst {
+        *statuses.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    let burst_secs = burst_start.elapsed().as_secs_f64();
+    let peak_kib = rss_kib(pid, "VmHWM:");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    println!();
+    println!(
+        "raw argon2id verifications/s (m=19456 KiB, t=2, p=1, {} threads): {raw:.1}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "HTTP logins/s (POST /api/v1/sessions, {} clients):              {http_rate:.1}",
+        a.concurrency
+    );
+    println!(
+        "ratio HTTP / raw:                                                  {:.3}",
+        http_rate / raw
+    );
+    println!(
+        "idle RSS:                                                          {:.1} MiB",
+        idle_kib as f64 / 1024.0
+    );
+    println!(
+        "peak RSS after 500 concurrent logins ({burst_secs:.1}s, statuses {statuses:?}): {:.1} MiB",
+        peak_kib as f64 / 1024.0
+    );
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs Twofold's browser tests: Debian's Chromium driven by playwright-core, one fresh
+# `twofold serve` per test file. Usage: tests/browser/run.sh [spec files...]
+# Env: TWOFOLD_BIN (default: <repo>/target/debug/twofold).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$here"
+
+export TWOFOLD_BIN="${TWOFOLD_BIN:-$repo/target/debug/twofold}"
+if [[ ! -x "$TWOFOLD_BIN" ]]; then
+  echo "run.sh: no Twofold binary at $TWOFOLD_BIN (run cargo build, or set TWOFOLD_BIN)" >&2
+  exit 1
+fi
+
+# Chromium comes from Debian, never from a Playwright download.
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "run.sh: installing chromium from Debian" >&2
+  sudo=""
+  if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q chromium
+fi
+
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if [[ ! -d node_modules/playwright-core ]]; then
+  if [[ -f package-lock.json ]]; then
+    npm ci --no-audit --no-fund
+  else
+    npm install --no-audit --no-fund
+  fi
+fi
+
+if [[ $# -gt 0 ]]; then
+  specs=("$@")
+else
+  specs=(specs/*.test.js)
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+set +e
+NO_COLOR=1 node --test --test-reporter=tap --test-concurrency=1 --test-timeout=90000 "${specs[@]}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+passed="$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$log" | tail -n1)"
+failed="$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$log" | tail -n1)"
+cancelled="$(sed -n 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$log" | tail -n1)"
+passed="${passed:-0}"
+failed=$(( ${failed:-0} + ${cancelled:-0} ))
+if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+if [[ $passed -eq 0 && $failed -eq 0 ]]; then
+  echo "run.sh: no test ran" >&2
+  failed=1
+fi
+
+echo "$passed passed, $failed failed"
+if [[ $failed -ne 0 || $status -ne 0 ]]; then exit 1; fi
