@@ -34,6 +34,83 @@ pub struct Config {
     pub session_absolute_secs: i64,
     /// How long a password confirmation counts as recent.
     pub recent_auth_secs: i64,
+    /// The issuer authenticator apps show.
+    pub totp_issuer: String,
+    /// Text messages.
+    pub sms: SmsConfig,
+    /// Backup codes per batch (5–20).
+    pub backup_codes_count: usize,
+    /// Keep an encrypted copy of backup codes so they can be viewed again.
+    pub backup_codes_viewable: bool,
+}
+
+/// Which SMS provider, and its settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Append to `<data-dir>/sms-outbox.jsonl` (development and tests).
+    Outbox,
+    /// POST `{"to","body"}` to a webhook.
+    Http {
+        /// The webhook URL.
+        url: String,
+        /// Bearer token, if any.
+        token: Option<String>,
+    },
+    /// The Twilio Messages API.
+    Twilio {
+        /// API base URL (`https://api.twilio.com`).
+        base_url: String,
+        /// Account SID.
+        account_sid: String,
+        /// Auth token.
+        auth_token: String,
+        /// Sender number or messaging service.
+        from: String,
+    },
+}
+
+/// Text-message settings.
+#[derive(Clone, Debug)]
+pub struct SmsConfig {
+    /// The provider.
+    pub provider: SmsProvider,
+    /// Give up sending after this many seconds.
+    pub timeout_secs: u64,
+    /// The host in the origin-bound line `@host #123456`.
+    pub host: String,
+    /// Region for numbers typed without `+` (ISO 3166, e.g. `US`).
+    pub default_region: Option<String>,
+}
+
+/// `[sms]` in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSms {
+    provider: Option<String>,
+    timeout_secs: Option<u64>,
+    host: Option<String>,
+    default_region: Option<String>,
+    http_url: Option<String>,
+    http_token: Option<String>,
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<String>,
+    twilio_from: Option<String>,
+    twilio_base_url: Option<String>,
+}
+
+/// `[backup_codes]` in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBackupCodes {
+    count: Option<usize>,
+    viewable: Option<bool>,
+}
+
+/// `[totp]` in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTotp {
+    issuer: Option<String>,
 }
 
 /// The optional TOML file; every key is optional and named like the flag.
@@ -52,6 +129,12 @@ pub struct FileConfig {
     session_idle_secs: Option<i64>,
     session_absolute_secs: Option<i64>,
     recent_auth_secs: Option<i64>,
+    #[serde(default)]
+    sms: FileSms,
+    #[serde(default)]
+    backup_codes: FileBackupCodes,
+    #[serde(default)]
+    totp: FileTotp,
 }
 
 /// Values given as flags or environment variables (clap fills these); `None` means unset.
@@ -87,6 +170,55 @@ pub struct Overrides {
     /// A password confirmation counts as recent this many seconds [default: 600].
     #[arg(long, env = "TWOFOLD_RECENT_AUTH_SECS", value_name = "SECS")]
     pub recent_auth_secs: Option<i64>,
+    /// Issuer shown in authenticator apps [default: Twofold].
+    #[arg(long, env = "TWOFOLD_TOTP_ISSUER", value_name = "NAME")]
+    pub totp_issuer: Option<String>,
+    /// SMS provider: outbox, http or twilio [default: outbox].
+    #[arg(long, env = "TWOFOLD_SMS_PROVIDER", value_name = "NAME")]
+    pub sms_provider: Option<String>,
+    /// Give up sending a text message after this many seconds [default: 5].
+    #[arg(long, env = "TWOFOLD_SMS_TIMEOUT_SECS", value_name = "SECS")]
+    pub sms_timeout_secs: Option<u64>,
+    /// Host in the origin-bound SMS line `@host #123456` [default: the public URL's host].
+    #[arg(long, env = "TWOFOLD_SMS_HOST", value_name = "HOST")]
+    pub sms_host: Option<String>,
+    /// Region for phone numbers typed without + (ISO 3166 code like US) [default: none].
+    #[arg(long, env = "TWOFOLD_SMS_DEFAULT_REGION", value_name = "CC")]
+    pub sms_default_region: Option<String>,
+    /// Webhook URL for the http SMS provider.
+    #[arg(long, env = "TWOFOLD_SMS_HTTP_URL", value_name = "URL")]
+    pub sms_http_url: Option<String>,
+    /// Bearer token for the http SMS provider.
+    #[arg(
+        long,
+        env = "TWOFOLD_SMS_HTTP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub sms_http_token: Option<String>,
+    /// Twilio account SID.
+    #[arg(long, env = "TWOFOLD_TWILIO_ACCOUNT_SID", value_name = "SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token.
+    #[arg(
+        long,
+        env = "TWOFOLD_TWILIO_AUTH_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub twilio_auth_token: Option<String>,
+    /// Twilio sender (phone number or messaging service SID).
+    #[arg(long, env = "TWOFOLD_TWILIO_FROM", value_name = "FROM")]
+    pub twilio_from: Option<String>,
+    /// Twilio API base URL [default: https://api.twilio.com].
+    #[arg(long, env = "TWOFOLD_TWILIO_BASE_URL", value_name = "URL")]
+    pub twilio_base_url: Option<String>,
+    /// Backup codes per batch, 5 to 20 [default: 10].
+    #[arg(long, env = "TWOFOLD_BACKUP_CODES_COUNT", value_name = "N")]
+    pub backup_codes_count: Option<usize>,
+    /// Keep an encrypted copy so backup codes can be viewed again [default: true].
+    #[arg(long, env = "TWOFOLD_BACKUP_CODES_VIEWABLE", value_name = "BOOL")]
+    pub backup_codes_viewable: Option<bool>,
 }
 
 /// Where the data lives; shared by `serve` and the admin commands.
@@ -166,7 +298,37 @@ impl Config {
                 .or(file.session_absolute_secs)
                 .unwrap_or(30 * 86_400),
             recent_auth_secs: o.recent_auth_secs.or(file.recent_auth_secs).unwrap_or(600),
+            totp_issuer: o
+                .totp_issuer
+                .clone()
+                .or(file.totp.issuer)
+                .unwrap_or_else(|| "Twofold".into()),
+            sms: SmsConfig {
+                provider: SmsProvider::Outbox,
+                timeout_secs: o.sms_timeout_secs.or(file.sms.timeout_secs).unwrap_or(5),
+                host: String::new(),
+                default_region: o
+                    .sms_default_region
+                    .clone()
+                    .or(file.sms.default_region.clone()),
+            },
+            backup_codes_count: o
+                .backup_codes_count
+                .or(file.backup_codes.count)
+                .unwrap_or(10),
+            backup_codes_viewable: o
+                .backup_codes_viewable
+                .or(file.backup_codes.viewable)
+                .unwrap_or(true),
         };
+        let mut cfg = cfg;
+        cfg.sms.host = o
+            .sms_host
+            .clone()
+            .or(file.sms.host.clone())
+            .or_else(|| cfg.public_url.as_deref().and_then(host_of))
+            .unwrap_or_else(|| "localhost".into());
+        cfg.sms.provider = sms_provider(o, &file.sms)?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -180,6 +342,21 @@ impl Config {
             anyhow::ensure!(
                 v > 0,
                 "{name} must be a positive number of seconds, not {v}"
+            );
+        }
+        anyhow::ensure!(
+            (5..=20).contains(&self.backup_codes_count),
+            "backup_codes count must be between 5 and 20, not {}",
+            self.backup_codes_count
+        );
+        anyhow::ensure!(
+            self.sms.timeout_secs > 0,
+            "the SMS timeout must be at least 1 second"
+        );
+        if let Some(r) = &self.sms.default_region {
+            anyhow::ensure!(
+                r.parse::<phonenumber::country::Id>().is_ok(),
+                "the SMS default region must be a two-letter country code like US or GB, not {r}"
             );
         }
         if let Some(url) = &self.public_url {
@@ -206,6 +383,63 @@ impl Config {
     }
 }
 
+/// The host of `https://host:port/path`.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host
+    } else {
+        host.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
+fn sms_provider(o: &Overrides, f: &FileSms) -> anyhow::Result<SmsProvider> {
+    let name = o
+        .sms_provider
+        .clone()
+        .or(f.provider.clone())
+        .unwrap_or_else(|| "outbox".into());
+    let need = |v: Option<String>, what: &str| {
+        v.filter(|v| !v.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("the {name} SMS provider needs {what}"))
+    };
+    Ok(match name.as_str() {
+        "outbox" => SmsProvider::Outbox,
+        "http" => SmsProvider::Http {
+            url: need(
+                o.sms_http_url.clone().or(f.http_url.clone()),
+                "--sms-http-url (TWOFOLD_SMS_HTTP_URL)",
+            )?,
+            token: o.sms_http_token.clone().or(f.http_token.clone()),
+        },
+        "twilio" => SmsProvider::Twilio {
+            base_url: o
+                .twilio_base_url
+                .clone()
+                .or(f.twilio_base_url.clone())
+                .unwrap_or_else(|| "https://api.twilio.com".into()),
+            account_sid: need(
+                o.twilio_account_sid
+                    .clone()
+                    .or(f.twilio_account_sid.clone()),
+                "--twilio-account-sid",
+            )?,
+            auth_token: need(
+                o.twilio_auth_token.clone().or(f.twilio_auth_token.clone()),
+                "--twilio-auth-token",
+            )?,
+            from: need(
+                o.twilio_from.clone().or(f.twilio_from.clone()),
+                "--twilio-from",
+            )?,
+        },
+        other => anyhow::bail!("unknown SMS provider {other:?}: use outbox, http or twilio"),
+    })
+}
+
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the configuration file {}", path.display()))?;
@@ -228,6 +462,44 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://twofold-data/twofold.db?mode=rwc");
         assert_eq!(c.recent_auth_secs, 600);
         assert!(!c.secure_cookies());
+        assert_eq!(c.sms.provider, SmsProvider::Outbox);
+        assert_eq!(c.sms.host, "localhost");
+        assert_eq!(c.backup_codes_count, 10);
+        assert!(c.backup_codes_viewable);
+    }
+
+    #[test]
+    fn nested_tables_and_providers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("twofold.toml");
+        std::fs::write(
+            &path,
+            "public_url = \"https://auth.example.com:8443/x\"\n[backup_codes]\nviewable = false\ncount = 12\n\
+             [sms]\nprovider = \"twilio\"\ntwilio_account_sid = \"AC1\"\ntwilio_auth_token = \"t\"\ntwilio_from = \"+15550001111\"\n",
+        )
+        .unwrap();
+        let loc = Location {
+            config: Some(path),
+            ..Default::default()
+        };
+        let c = Config::resolve(&loc, &Overrides::default()).unwrap();
+        assert!(!c.backup_codes_viewable);
+        assert_eq!(c.backup_codes_count, 12);
+        assert_eq!(c.sms.host, "auth.example.com");
+        assert!(
+            matches!(c.sms.provider, SmsProvider::Twilio { ref base_url, .. } if base_url == "https://api.twilio.com")
+        );
+        let o = Overrides {
+            sms_provider: Some("http".into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&loc, &o).unwrap_err().to_string();
+        assert!(err.contains("sms-http-url"), "{err}");
+        let o = Overrides {
+            backup_codes_count: Some(3),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&loc, &o).is_err());
     }
 
     #[test]

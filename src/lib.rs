@@ -11,4 +11,22 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod server;
+pub mod sms;
 pub mod store;
+
+/// Installs the TLS crypto provider (ring) that outgoing HTTPS (SMS gateways) uses. Call it
+/// once before building an HTTP client; later calls do nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Makes glibc give large freed blocks (argon2's working memory) straight back to the
+/// system, so an idle server stays small after a burst of logins. Call it first thing.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called at start-up before
+    // other threads exist, and M_MMAP_THRESHOLD = 1 MiB is a valid value.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}

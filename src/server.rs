@@ -8,11 +8,12 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, Policy};
+use crate::auth::{Auth, AuthParts, Policy, TwoFactorPolicy};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, SmsProvider};
 use crate::crypto::{Keys, PasswordHasher, load_or_create_secret};
 use crate::http::{AppState, WebSettings, router};
+use crate::sms::{HttpSender, OutboxSender, Sms, SmsSender, TwilioSender};
 use crate::store::Store;
 
 /// A bound, ready-to-run Twofold server.
@@ -46,10 +47,10 @@ pub fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When the data folder, the secret key or the database cannot be opened.
-pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Auth, Keys)> {
+pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Auth, Arc<Keys>)> {
     ensure_data_dir(config)?;
     let secret = load_or_create_secret(&config.secret_key_path())?;
-    let keys = Keys::derive(secret.as_slice());
+    let keys = Arc::new(Keys::derive(secret.as_slice()));
     let store = Store::connect(&config.database_url, config.db_max_connections)
         .await
         .with_context(|| {
@@ -68,7 +69,60 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Aut
         recent_auth_secs: config.recent_auth_secs,
         login_lock_threshold: 10,
     };
-    Ok((Auth::new(store, hasher, clock, policy), keys))
+    let sms = Sms::new(
+        sms_sender(config, Arc::clone(&clock))?,
+        Duration::from_secs(config.sms.timeout_secs),
+    );
+    let two_factor = TwoFactorPolicy {
+        issuer: config.totp_issuer.clone(),
+        sms_host: config.sms.host.clone(),
+        default_region: config.sms.default_region.clone(),
+        backup_code_count: config.backup_codes_count,
+        backup_codes_viewable: config.backup_codes_viewable,
+        ..TwoFactorPolicy::default()
+    };
+    let auth = Auth::new(AuthParts {
+        store,
+        hasher,
+        clock,
+        policy,
+        keys: Arc::clone(&keys),
+        sms,
+        two_factor,
+    });
+    Ok((auth, keys))
+}
+
+/// The configured SMS provider.
+fn sms_sender(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+    crate::install_tls_provider();
+    let client = || {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.sms.timeout_secs))
+            .build()
+            .context("building the HTTP client for SMS")
+    };
+    Ok(match &config.sms.provider {
+        SmsProvider::Outbox => Arc::new(OutboxSender::new(
+            config.data_dir.join("sms-outbox.jsonl"),
+            clock,
+        )),
+        SmsProvider::Http { url, token } => {
+            Arc::new(HttpSender::new(client()?, url.clone(), token.clone()))
+        }
+        SmsProvider::Twilio {
+            base_url,
+            account_sid,
+            auth_token,
+            from,
+        } => Arc::new(TwilioSender::new(
+            client()?,
+            base_url.clone(),
+            account_sid.clone(),
+            auth_token.clone(),
+            from.clone(),
+        )),
+    })
 }
 
 impl Server {
@@ -80,7 +134,7 @@ impl Server {
         let (auth, keys) = open(config, clock).await?;
         let state = AppState {
             auth: auth.clone(),
-            keys: Arc::new(keys),
+            keys,
             web: Arc::new(WebSettings {
                 secure_cookies: config.secure_cookies(),
                 behind_proxy: config.behind_proxy,

@@ -64,7 +64,7 @@ async fn session(store: &Store, account: &AccountId) -> (SessionId, Token) {
         client: &client,
         detail: None,
     };
-    store.complete_login(&s, &e, None).await.unwrap();
+    store.complete_login(&s, &e, true, None).await.unwrap();
     (id, token)
 }
 

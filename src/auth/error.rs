@@ -1,6 +1,6 @@
 //! What can go wrong in a use case. `http::error` maps each to a status and a fixed code.
 
-use crate::domain::{PasswordError, UsernameError};
+use crate::domain::{CodeError, PasswordError, PhoneError, UsernameError};
 use crate::store::StoreError;
 
 /// Errors of the auth layer. Messages never contain a secret.
@@ -36,12 +36,67 @@ pub enum AuthError {
     /// No such thing for this account.
     #[error("not found")]
     NotFound,
+    /// An unknown second-factor method, or one the account has not set up.
+    #[error("{0}")]
+    InvalidMethod(&'static str),
+    /// A code that is not a code (letters, wrong length): nothing was counted.
+    #[error("{0}")]
+    MalformedCode(#[from] CodeError),
+    /// A wrong, expired or used code (counted).
+    #[error("{0}")]
+    InvalidCode(CodeProblem),
+    /// The login challenge is unknown, finished, expired or out of attempts.
+    #[error("this login attempt has expired; log in again with your username and password")]
+    ChallengeExpired,
+    /// The phone number is not acceptable.
+    #[error("{0}")]
+    InvalidPhone(#[from] PhoneError),
+    /// The phone is another account's two-factor phone.
+    #[error(
+        "this phone number is already used for two-factor authentication by another account; a number can protect only one account"
+    )]
+    PhoneInUse,
+    /// The text message could not be sent.
+    #[error("we couldn't send a text message; try again in a moment, or try another way")]
+    SmsFailed,
+    /// Nothing to confirm.
+    #[error("{0}")]
+    NothingPending(&'static str),
+    /// Two-factor authentication is off, so there are no backup codes.
+    #[error("there are no backup codes: turn on two-factor authentication first")]
+    NoBackupCodes,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something else failed inside.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// What was wrong with a code that was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeProblem {
+    /// Not the right code.
+    Wrong,
+    /// The SMS code expired.
+    Expired,
+    /// No SMS code was sent for this login yet.
+    NotSent,
+    /// A backup code that was used before.
+    AlreadyUsed,
+}
+
+impl std::fmt::Display for CodeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Wrong => "that code isn't right; check it and try again",
+            Self::Expired => "that code has expired; send a new code and use the newest one",
+            Self::NotSent => "no code has been sent for this login yet; send a code first",
+            Self::AlreadyUsed => {
+                "this backup code has already been used; each code works once, so try another one"
+            }
+        })
+    }
 }
 
 /// "45 seconds", "3 minutes", "1 hour".

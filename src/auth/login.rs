@@ -26,6 +26,8 @@ pub struct NewSessionToken {
 pub enum LoginOutcome {
     /// Logged in.
     LoggedIn(NewSessionToken),
+    /// Two-factor authentication is on: the second step is needed.
+    TwoFactor(super::ChallengeStarted),
 }
 
 impl Auth {
@@ -78,6 +80,12 @@ impl Auth {
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
+        let tf = self.store.two_factor(&account.id).await?;
+        if tf.enabled_since.is_some() {
+            return self
+                .start_challenge(&account, &tf, kind, client, rehash.as_deref())
+                .await;
+        }
         let session = self
             .start_session(&account, kind, client, EventKind::Login, rehash.as_deref())
             .await?;
@@ -128,7 +136,10 @@ impl Auth {
             client,
             detail: None,
         };
-        self.store.complete_login(&session, &event, rehash).await?;
+        let clear = account.failed_logins != 0 || account.locked_until.is_some();
+        self.store
+            .complete_login(&session, &event, clear, rehash)
+            .await?;
         Ok(NewSessionToken {
             session_id,
             token,

@@ -4,20 +4,75 @@
 //! the clock; knows nothing of HTTP.
 
 mod accounts;
+mod backup_codes;
 mod error;
 mod login;
+mod second_step;
 mod sessions;
+mod two_factor;
 
 use std::sync::Arc;
 
-pub use error::AuthError;
+pub use backup_codes::BackupCodesView;
+pub use error::{AuthError, CodeProblem, wait_text};
 pub use login::{LoginOutcome, NewSessionToken};
+pub use second_step::{ChallengeStarted, ChallengeView, SecondStepDone};
 pub use sessions::CurrentSession;
+pub use two_factor::{MethodConfirmed, TotpEnrolment, TwoFactorStatus};
 
 use crate::clock::Clock;
-use crate::crypto::PasswordHasher;
+use crate::crypto::{Keys, PasswordHasher};
 use crate::domain::UnixTime;
+use crate::sms::Sms;
 use crate::store::Store;
+
+/// The limits and settings of two-factor authentication.
+#[derive(Clone, Debug)]
+pub struct TwoFactorPolicy {
+    /// The issuer shown in authenticator apps.
+    pub issuer: String,
+    /// The host in the origin-bound line of SMS codes (`@host #123456`).
+    pub sms_host: String,
+    /// Region for phone numbers typed without `+` (ISO 3166, e.g. `US`); none by default.
+    pub default_region: Option<String>,
+    /// Backup codes per batch (5–20).
+    pub backup_code_count: usize,
+    /// Keep an encrypted copy so the batch can be viewed again.
+    pub backup_codes_viewable: bool,
+    /// A login challenge lives this long (10 minutes).
+    pub challenge_secs: i64,
+    /// Wrong codes a challenge takes before it dies (5).
+    pub challenge_max_failures: i64,
+    /// An SMS code is valid this long (5 minutes; NIST SP 800-63B §5.1.3.2 allows 10).
+    pub sms_code_secs: i64,
+    /// Seconds between two SMS codes (30).
+    pub sms_cooldown_secs: i64,
+    /// SMS codes per challenge (5).
+    pub sms_max_sends: i64,
+    /// Wrong codes in a row, across challenges, that lock the account's second step (10).
+    pub account_lock_threshold: i64,
+    /// The first lock's length (15 minutes), doubling on repeat up to a day.
+    pub account_lock_secs: i64,
+}
+
+impl Default for TwoFactorPolicy {
+    fn default() -> Self {
+        Self {
+            issuer: "Twofold".into(),
+            sms_host: "localhost".into(),
+            default_region: None,
+            backup_code_count: 10,
+            backup_codes_viewable: true,
+            challenge_secs: 600,
+            challenge_max_failures: 5,
+            sms_code_secs: 300,
+            sms_cooldown_secs: 30,
+            sms_max_sends: 5,
+            account_lock_threshold: 10,
+            account_lock_secs: 900,
+        }
+    }
+}
 
 /// The limits and lifetimes that auth enforces.
 #[derive(Clone, Debug)]
@@ -50,22 +105,46 @@ pub struct Auth {
     hasher: PasswordHasher,
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
+    keys: Arc<Keys>,
+    sms: Sms,
+    tf: Arc<TwoFactorPolicy>,
+}
+
+/// What the auth service is built from.
+pub struct AuthParts {
+    /// The database.
+    pub store: Store,
+    /// The password hasher.
+    pub hasher: PasswordHasher,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Session and password limits.
+    pub policy: Policy,
+    /// Keys derived from the server secret.
+    pub keys: Arc<Keys>,
+    /// The SMS sender.
+    pub sms: Sms,
+    /// Two-factor settings.
+    pub two_factor: TwoFactorPolicy,
 }
 
 impl Auth {
     /// Builds the service.
-    pub fn new(
-        store: Store,
-        hasher: PasswordHasher,
-        clock: Arc<dyn Clock>,
-        policy: Policy,
-    ) -> Self {
+    pub fn new(p: AuthParts) -> Self {
         Self {
-            store,
-            hasher,
-            clock,
-            policy: Arc::new(policy),
+            store: p.store,
+            hasher: p.hasher,
+            clock: p.clock,
+            policy: Arc::new(p.policy),
+            keys: p.keys,
+            sms: p.sms,
+            tf: Arc::new(p.two_factor),
         }
+    }
+
+    /// The two-factor settings in force.
+    pub fn two_factor_policy(&self) -> &TwoFactorPolicy {
+        &self.tf
     }
 
     /// The current time.

@@ -2,15 +2,16 @@
 //!
 //! OWASP ASVS 4.0.3 V2.4.1/V2.4.4 and NIST SP 800-63B §5.1.1.2: a memory-hard, salted hash.
 //! Defaults follow OWASP's argon2id recommendation (m = 19 MiB, t = 2, p = 1). A burst of
-//! logins queues on a semaphore instead of allocating 19 MiB per request, and hashes made with
+//! logins queues for the hashing threads instead of allocating 19 MiB per request, and hashes made with
 //! older parameters are re-made on the next successful login.
 
-use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, Mutex};
 
-use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
-};
-use tokio::sync::Semaphore;
+use argon2::password_hash::phc::{Output, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use rand::RngExt;
+use subtle::ConstantTimeEq;
 
 use crate::domain::Password;
 
@@ -46,107 +47,214 @@ pub enum Verification {
     MatchRehashed(String),
 }
 
-/// Hashes and verifies passwords on the blocking pool, bounded by a semaphore.
+/// Hashes and verifies passwords on a fixed pool of one thread per core.
+///
+/// Each thread owns its argon2 working memory (m KiB) and reuses it for every hash: a
+/// login costs the hash and nothing else — no 19 MiB allocation and page-faulting per
+/// request, and memory stays at one buffer per core however many logins arrive at once
+/// (they wait in the queue).
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
 }
 
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
 struct Inner {
     params: Params,
-    permits: Semaphore,
+    queue: Mutex<std::sync::mpsc::Sender<Job>>,
     /// A hash of a random password, verified against when the username is unknown so
     /// that an unknown user costs the same work as a wrong password (no enumeration).
     dummy: String,
 }
 
+/// One hashing thread's state: the current parameters and reusable memory, allocated on
+/// the first hash and given back after [`IDLE_RELEASE`] without work.
+pub struct Worker {
+    params: Params,
+    memory: Vec<Block>,
+}
+
+/// How long a hashing thread keeps its memory without work.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Worker {
+    /// A worker (or, in the benchmark, a bare thread); its memory comes with the first hash.
+    pub fn new(params: Params) -> Self {
+        Self {
+            params,
+            memory: Vec::new(),
+        }
+    }
+
+    fn memory(&mut self, blocks: usize) -> &mut [Block] {
+        if self.memory.len() < blocks {
+            self.memory = vec![Block::default(); blocks];
+        }
+        &mut self.memory[..blocks]
+    }
+
+    fn release(&mut self) {
+        self.memory = Vec::new();
+    }
+
+    fn hash(&mut self, password: &[u8]) -> Result<String, argon2::Error> {
+        let salt: [u8; 16] = rand::rng().random();
+        let mut out = [0u8; 32];
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        argon.hash_password_into_with_memory(
+            password,
+            &salt,
+            &mut out,
+            self.memory(self.params.block_count()),
+        )?;
+        let phc = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: (&self.params)
+                .try_into()
+                .map_err(|_| argon2::Error::OutOfMemory)?,
+            salt: Some(Salt::new(&salt).map_err(|_| argon2::Error::SaltTooShort)?),
+            hash: Some(Output::new(&out).map_err(|_| argon2::Error::OutputTooShort)?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Checks `password` against a PHC string: `(matches, made with current parameters)`.
+    pub fn verify(&mut self, password: &[u8], phc: &str) -> (bool, bool) {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            tracing::error!("a stored password hash is not a valid PHC string");
+            return (false, false);
+        };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return (false, false);
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return (false, false);
+        };
+        if parsed.algorithm.as_str() != argon2::ARGON2ID_IDENT.as_str() {
+            return (false, false);
+        }
+        let current = params.m_cost() == self.params.m_cost()
+            && params.t_cost() == self.params.t_cost()
+            && params.p_cost() == self.params.p_cost();
+        let mut out = vec![0u8; expected.len()];
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let result = argon.hash_password_into_with_memory(
+            password,
+            salt.as_ref(),
+            &mut out,
+            self.memory(params.block_count()),
+        );
+        let ok = result.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()));
+        (ok, current)
+    }
+}
+
 impl PasswordHasher {
-    /// A hasher with these parameters, allowing `concurrency` hashes at a time.
+    /// A hasher with these parameters and `threads` hashing threads.
     ///
     /// # Errors
-    /// When the parameters are outside argon2's limits.
-    pub fn new(p: Argon2Params, concurrency: usize) -> anyhow::Result<Self> {
+    /// When the parameters are outside argon2's limits or a thread cannot start.
+    pub fn new(p: Argon2Params, threads: usize) -> anyhow::Result<Self> {
         let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
             .map_err(|e| anyhow::anyhow!("invalid argon2 parameters {p:?}: {e}"))?;
         let dummy_pw = crate::crypto::Token::generate();
-        let dummy = hash_blocking(&params, dummy_pw.reveal().as_bytes())
+        let dummy = Worker::new(params.clone())
+            .hash(dummy_pw.reveal().as_bytes())
             .map_err(|e| anyhow::anyhow!("argon2 self-test failed: {e}"))?;
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = Arc::clone(&rx);
+            let params = params.clone();
+            std::thread::Builder::new()
+                .name(format!("twofold-argon2-{i}"))
+                .spawn(move || {
+                    let mut worker = Worker::new(params);
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(q) => q.recv_timeout(IDLE_RELEASE),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut worker),
+                            Err(RecvTimeoutError::Timeout) => worker.release(),
+                            Err(RecvTimeoutError::Disconnected) => return, // every hasher handle is gone
+                        }
+                    }
+                })?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Semaphore::new(concurrency.max(1)),
+                queue: Mutex::new(tx),
                 dummy,
             }),
         })
     }
 
+    /// Runs `f` on a hashing thread and waits for it without blocking the async threads.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Worker) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |w| {
+            let _ = tx.send(f(w));
+        });
+        self.inner
+            .queue
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the password hashing queue is poisoned"))?
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+        Ok(rx.await?)
+    }
+
     /// Hashes a new password.
     ///
     /// # Errors
-    /// Only if the blocking pool is gone (shutdown) or argon2 fails.
+    /// Only if the hashing threads are gone or argon2 fails.
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
-        let _permit = self.inner.permits.acquire().await?;
-        let inner = Arc::clone(&self.inner);
         let pw = password.clone();
-        tokio::task::spawn_blocking(move || {
-            hash_blocking(&inner.params, pw.expose().as_bytes())
-                .map_err(|e| anyhow::anyhow!("argon2 hash failed: {e}"))
-        })
-        .await?
+        self.run(move |w| w.hash(pw.expose().as_bytes()))
+            .await?
+            .map_err(|e| anyhow::anyhow!("argon2 hash failed: {e}"))
     }
 
     /// Verifies `password` against `stored`; with `stored = None` (unknown user) the same
     /// work is done against a dummy hash and the answer is always a mismatch.
     ///
     /// # Errors
-    /// Only if the blocking pool is gone (shutdown).
+    /// Only if the hashing threads are gone.
     pub async fn verify(
         &self,
         password: &Password,
         stored: Option<&str>,
     ) -> anyhow::Result<Verification> {
-        let _permit = self.inner.permits.acquire().await?;
-        let inner = Arc::clone(&self.inner);
         let pw = password.clone();
         let real = stored.is_some();
-        let stored = stored.map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            let phc = stored.as_deref().unwrap_or(&inner.dummy);
-            let Ok(parsed) = PasswordHash::new(phc) else {
-                tracing::error!("a stored password hash is not a valid PHC string");
-                return Ok(Verification::Mismatch);
-            };
-            let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, inner.params.clone());
-            if argon
-                .verify_password(pw.expose().as_bytes(), &parsed)
-                .is_err()
-                || !real
-            {
+        let phc = stored.map_or_else(|| self.inner.dummy.clone(), str::to_owned);
+        self.run(move |w| {
+            let (ok, current) = w.verify(pw.expose().as_bytes(), &phc);
+            if !ok || !real {
                 return Ok(Verification::Mismatch);
             }
-            if is_current(&parsed, &inner.params) {
+            if current {
                 return Ok(Verification::Match);
             }
-            let fresh = hash_blocking(&inner.params, pw.expose().as_bytes())
-                .map_err(|e| anyhow::anyhow!("argon2 rehash failed: {e}"))?;
-            Ok(Verification::MatchRehashed(fresh))
+            w.hash(pw.expose().as_bytes())
+                .map(Verification::MatchRehashed)
+                .map_err(|e| anyhow::anyhow!("argon2 rehash failed: {e}"))
         })
         .await?
     }
 
-    /// One raw argon2id verification with the configured parameters, on this thread.
-    /// Used by the benchmark to measure the bare hash rate.
-    pub fn verify_raw_blocking(&self, password: &[u8], phc: &str) -> bool {
-        let Ok(parsed) = PasswordHash::new(phc) else {
-            return false;
-        };
-        Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            self.inner.params.clone(),
-        )
-        .verify_password(password, &parsed)
-        .is_ok()
+    /// A bare worker with the configured parameters (the benchmark measures the raw rate
+    /// with it, on its own threads).
+    pub fn raw_worker(&self) -> Worker {
+        Worker::new(self.inner.params.clone())
     }
 
     /// A hash of `password` with the configured parameters, on this thread (benchmark set-up).
@@ -154,26 +262,9 @@ impl PasswordHasher {
     /// # Errors
     /// When argon2 fails.
     pub fn hash_raw_blocking(&self, password: &[u8]) -> anyhow::Result<String> {
-        hash_blocking(&self.inner.params, password).map_err(|e| anyhow::anyhow!("{e}"))
-    }
-}
-
-fn hash_blocking(params: &Params, password: &[u8]) -> Result<String, argon2::password_hash::Error> {
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    Ok(argon.hash_password(password)?.to_string())
-}
-
-fn is_current(hash: &PasswordHash, params: &Params) -> bool {
-    if hash.algorithm.as_str() != argon2::ARGON2ID_IDENT.as_str() {
-        return false;
-    }
-    match Params::try_from(hash) {
-        Ok(p) => {
-            p.m_cost() == params.m_cost()
-                && p.t_cost() == params.t_cost()
-                && p.p_cost() == params.p_cost()
-        }
-        Err(_) => false,
+        self.raw_worker()
+            .hash(password)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 

@@ -97,6 +97,15 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
         AuthError::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required", None),
         AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+        AuthError::InvalidMethod(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_method", None),
+        AuthError::MalformedCode(_) => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_code", None),
+        AuthError::InvalidCode(_) => (StatusCode::UNAUTHORIZED, "invalid_code", None),
+        AuthError::ChallengeExpired => (StatusCode::GONE, "challenge_expired", None),
+        AuthError::InvalidPhone(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", None),
+        AuthError::PhoneInUse => (StatusCode::CONFLICT, "phone_in_use", None),
+        AuthError::SmsFailed => (StatusCode::BAD_GATEWAY, "sms_failed", None),
+        AuthError::NothingPending(_) => (StatusCode::CONFLICT, "nothing_pending", None),
+        AuthError::NoBackupCodes => (StatusCode::NOT_FOUND, "no_backup_codes", None),
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
         }

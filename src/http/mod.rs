@@ -6,6 +6,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod images;
 pub mod web;
 
 use std::sync::Arc;
@@ -64,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
         .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");

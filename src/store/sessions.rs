@@ -135,7 +135,9 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 
 impl Store {
     /// Completes a password login in one transaction: creates the session, records the
-    /// event, clears the wrong-password count, and stores a re-made hash if there is one.
+    /// event, clears the wrong-password count (when the caller saw one) and stores a re-made
+    /// hash if there is one. Skipping the no-op update keeps the login path to three
+    /// statements.
     ///
     /// # Errors
     /// On a database failure (then nothing of it happened).
@@ -143,12 +145,15 @@ impl Store {
         &self,
         session: &NewSession<'_>,
         event: &NewEvent<'_>,
+        clear_failures: bool,
         rehash: Option<&str>,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         session.insert(&mut tx).await?;
         event.insert(&mut tx).await?;
-        clear_login_failures(&mut tx, session.account_id, rehash).await?;
+        if clear_failures || rehash.is_some() {
+            clear_login_failures(&mut tx, session.account_id, rehash).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -102,6 +102,7 @@ async fn serve_creates_its_data_folder_and_logs_no_secrets() {
     if common::engine() == common::Engine::Sqlite {
         assert!(dir.join("twofold.db").exists());
     }
+    twofold::install_tls_provider();
     let http = reqwest::Client::new();
     let health: Value = http
         .get(format!("{}/healthz", server.base))
@@ -173,6 +174,7 @@ async fn the_admin_cli_lists_disables_and_enables_accounts() {
         url
     };
     let server = serve(&dir, &url);
+    twofold::install_tls_provider();
     let http = reqwest::Client::new();
     let creds = json!({"username": "carol", "password": "carol's long password"});
     http.post(format!("{}/api/v1/accounts", server.base))

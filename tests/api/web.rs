@@ -7,6 +7,7 @@ use crate::helpers::TestApp;
 
 /// A browser-like client: keeps cookies, does not follow redirects.
 fn browser() -> reqwest::Client {
+    twofold::install_tls_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -27,12 +27,16 @@ pub struct TwoFactorStatus {
 /// The account behind the token.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-pub async fn me(ApiSession(session): ApiSession) -> Json<Me> {
-    Json(Me {
+pub async fn me(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+) -> Result<Json<Me>, ApiError> {
+    let enabled = state.auth.two_factor_status(&session).await?.enabled;
+    Ok(Json(Me {
         id: session.account_id.to_string(),
         username: session.username,
-        two_factor: TwoFactorStatus { enabled: false },
-    })
+        two_factor: TwoFactorStatus { enabled },
+    }))
 }
 
 /// A password, to confirm it is really you. (No `Debug`.)

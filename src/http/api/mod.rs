@@ -4,8 +4,10 @@
 //! from the routes it describes.
 
 mod accounts;
+mod backup_codes;
 mod me;
 mod sessions;
+mod two_factor;
 
 use std::sync::Arc;
 
@@ -20,13 +22,15 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use backup_codes::codes_text;
+
 use super::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Twofold", description = "Accounts, sessions, two-factor authentication and backup codes."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "server"))
+    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "server"))
 )]
 struct ApiDoc;
 
@@ -49,6 +53,16 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(accounts::create_account))
         .routes(routes!(sessions::create_session))
         .routes(routes!(sessions::delete_current_session))
+        .routes(routes!(sessions::second_step))
+        .routes(routes!(sessions::resend_sms))
+        .routes(routes!(two_factor::status, two_factor::disable))
+        .routes(routes!(two_factor::start_totp, two_factor::remove_totp))
+        .routes(routes!(two_factor::confirm_totp))
+        .routes(routes!(two_factor::start_sms, two_factor::remove_sms))
+        .routes(routes!(two_factor::confirm_sms))
+        .routes(routes!(backup_codes::view, backup_codes::regenerate))
+        .routes(routes!(backup_codes::text_file))
+        .routes(routes!(backup_codes::image))
         .routes(routes!(me::me))
         .routes(routes!(me::reauth))
         .routes(routes!(me::list_sessions))

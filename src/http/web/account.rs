@@ -42,6 +42,14 @@ struct HomePage<'a> {
     user: Option<&'a str>,
     csrf: String,
     username: &'a str,
+    two_factor: bool,
+    backup_left: Option<i64>,
+}
+
+/// `?backup_left=N` after a backup-code login.
+#[derive(Deserialize, Default)]
+pub struct HomeQuery {
+    backup_left: Option<i64>,
 }
 
 /// Query of the login page.
@@ -113,19 +121,21 @@ fn html(status: StatusCode, page: impl Template) -> Result<Response, WebError> {
 pub async fn home(
     State(state): State<AppState>,
     session: Option<WebSession>,
+    Query(q): Query<HomeQuery>,
     axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let Some(WebSession(s)) = session else {
         return Ok(Redirect::to("/login").into_response());
     };
-    html(
-        StatusCode::OK,
-        HomePage {
-            user: Some(&s.username),
-            csrf: form_token(&state, &c),
-            username: &s.username,
-        },
-    )
+    let two_factor = state.auth.two_factor_status(&s).await?.enabled;
+    let page = HomePage {
+        user: Some(&s.username),
+        csrf: form_token(&state, &c),
+        username: &s.username,
+        two_factor,
+        backup_left: q.backup_left.filter(|n| *n >= 0),
+    };
+    html(StatusCode::OK, page)
 }
 
 /// `GET /login`.
@@ -142,6 +152,7 @@ pub async fn login_page(
     let notice = match q.done.as_deref() {
         Some("logged_out") => Some("You're logged out."),
         Some("password_changed") => Some("Your password was changed. Log in with the new one."),
+        Some("challenge_expired") => Some("Your login attempt expired. Log in again."),
         _ => None,
     };
     html(
@@ -171,6 +182,9 @@ pub async fn login(
         .await
     {
         Ok(LoginOutcome::LoggedIn(session)) => return Ok(logged_in(&state, &session, &next)),
+        Ok(LoginOutcome::TwoFactor(challenge)) => {
+            return Ok(super::login_two_factor::started(&state, &challenge, &next));
+        }
         Err(
             e @ (AuthError::InvalidCredentials
             | AuthError::RateLimited { .. }

@@ -4,8 +4,11 @@
 //! what was typed (never a password). CSS is embedded in the binary; no external assets.
 
 mod account;
+mod backup_codes;
 mod csrf;
+mod login_two_factor;
 mod security;
+mod two_factor;
 
 use axum::Router;
 use axum::http::header;
@@ -17,6 +20,7 @@ use super::AppState;
 pub use csrf::{CsrfCookie, CsrfForm};
 
 const CSS: &str = include_str!("../../../assets/twofold.css");
+const JS: &str = include_str!("../../../assets/twofold.js");
 
 /// The page routes, with the CSRF cookie middleware around them.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -25,6 +29,50 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/login", get(account::login_page).post(account::login))
         .route("/logout", post(account::logout))
+        .route(
+            "/login/two-factor",
+            get(login_two_factor::code_page).post(login_two_factor::submit),
+        )
+        .route(
+            "/login/two-factor/methods",
+            get(login_two_factor::methods_page),
+        )
+        .route("/login/two-factor/resend", post(login_two_factor::resend))
+        .route("/settings/two-factor", get(two_factor::page))
+        .route("/settings/two-factor/sms", post(two_factor::start_sms))
+        .route(
+            "/settings/two-factor/sms/verify",
+            get(two_factor::sms_verify_page).post(two_factor::sms_verify),
+        )
+        .route(
+            "/settings/two-factor/sms/remove",
+            post(two_factor::remove_sms),
+        )
+        .route(
+            "/settings/two-factor/totp",
+            get(two_factor::totp_setup).post(two_factor::totp_confirm),
+        )
+        .route(
+            "/settings/two-factor/totp/restart",
+            post(two_factor::totp_restart),
+        )
+        .route(
+            "/settings/two-factor/totp/remove",
+            post(two_factor::remove_totp),
+        )
+        .route("/settings/two-factor/disable", post(two_factor::disable))
+        .route(
+            "/settings/two-factor/backup-codes",
+            get(backup_codes::page).post(backup_codes::regenerate),
+        )
+        .route(
+            "/settings/two-factor/backup-codes.txt",
+            get(backup_codes::text_file),
+        )
+        .route(
+            "/settings/two-factor/backup-codes.png",
+            get(backup_codes::image),
+        )
         .route("/reauth", get(security::reauth_page).post(security::reauth))
         .route("/settings/security", get(security::page))
         .route(
@@ -37,6 +85,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
         .route("/assets/twofold.css", get(css))
+        .route("/assets/twofold.js", get(js))
 }
 
 async fn css() -> impl IntoResponse {
@@ -46,6 +95,16 @@ async fn css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         CSS,
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        JS,
     )
 }
 

@@ -46,6 +46,7 @@ struct SecurityPage<'a> {
     events: Vec<EventView>,
     current_error: Option<String>,
     new_error: Option<String>,
+    two_factor: bool,
 }
 
 #[derive(Template)]
@@ -134,6 +135,7 @@ async fn render(
         events,
         current_error: errors.0,
         new_error: errors.1,
+        two_factor: state.auth.two_factor_status(s).await?.enabled,
     };
     Ok((status, Html(page.render()?)).into_response())
 }

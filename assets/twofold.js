@@ -1,0 +1,40 @@
+// Twofold: the little script the backup-codes page uses (Copy codes, Print).
+// Served from the binary; the pages work without it.
+(function () {
+  "use strict";
+  var copy = document.getElementById("copy-codes");
+  var text = document.getElementById("codes-text");
+  var status = document.getElementById("copy-status");
+  function done(message) {
+    if (status) { status.textContent = message; }
+    if (copy) {
+      copy.textContent = message === "Copied" ? "Copied" : "Copy codes";
+      setTimeout(function () { copy.textContent = "Copy codes"; }, 2500);
+    }
+  }
+  function fallback() {
+    // Older browsers: select the text so Ctrl+C / long-press copies it.
+    text.classList.remove("sr-only");
+    text.removeAttribute("aria-hidden");
+    text.focus();
+    text.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    done(ok ? "Copied" : "Press Ctrl+C (or long-press and Copy) to copy the selected codes");
+  }
+  if (copy && text) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text.value).then(function () { done("Copied"); }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  }
+  var print = document.getElementById("print-codes");
+  if (print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
+  }
+})();

@@ -1,0 +1,427 @@
+//! Two-factor settings: the status, setting up text messages and the authentication app,
+//! removing them, turning 2FA off. The first confirmed method turns 2FA on and returns the
+//! first batch of backup codes.
+
+use super::{Auth, AuthError, CurrentSession};
+use crate::crypto::{STEP_SECS, TotpSecret, open, seal, step_of};
+use crate::domain::{BackupCode, ClientInfo, EventKind, OtpCode, PhoneNumber, UnixTime};
+use crate::sms::{code_message, notice_message};
+use crate::store::SmsConfirm;
+
+/// The two-factor state as settings pages and the API show it.
+#[derive(Clone, Debug)]
+pub struct TwoFactorStatus {
+    /// On or off.
+    pub enabled: bool,
+    /// The verified phone, masked, and when it was added.
+    pub phone: Option<(String, UnixTime)>,
+    /// When the authentication app was set up.
+    pub totp_added_at: Option<UnixTime>,
+    /// Unused and total backup codes, and when they were made.
+    pub backup_codes: Option<(usize, usize, UnixTime)>,
+    /// A phone waiting for its code, masked.
+    pub pending_phone: Option<String>,
+}
+
+/// A new authentication-app secret to show (QR code and text).
+#[derive(Clone, Debug)]
+pub struct TotpEnrolment {
+    /// The secret.
+    pub secret: TotpSecret,
+    /// The `otpauth://` URI for the QR code.
+    pub uri: String,
+}
+
+/// A confirmed method.
+#[derive(Debug)]
+pub struct MethodConfirmed {
+    /// Whether this confirmation turned 2FA on.
+    pub enabled_now: bool,
+    /// The first batch of backup codes, when 2FA was just turned on.
+    pub backup_codes: Option<Vec<BackupCode>>,
+}
+
+impl Auth {
+    /// The account's two-factor state.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn two_factor_status(
+        &self,
+        session: &CurrentSession,
+    ) -> Result<TwoFactorStatus, AuthError> {
+        let tf = self.store.two_factor(&session.account_id).await?;
+        let batch = self.store.backup_batch(&session.account_id).await?;
+        let pending = self.store.sms_pending(&session.account_id).await?;
+        Ok(TwoFactorStatus {
+            enabled: tf.enabled_since.is_some(),
+            phone: tf
+                .phone
+                .and_then(|(p, at)| PhoneNumber::from_e164(&p).ok().map(|p| (p.masked(), at))),
+            totp_added_at: tf.totp.map(|t| t.added_at),
+            backup_codes: batch.map(|b| (b.remaining(), b.codes.len(), b.created_at)),
+            pending_phone: pending
+                .filter(|p| p.expires_at > self.now())
+                .and_then(|p| PhoneNumber::from_e164(&p.phone).ok().map(|p| p.masked())),
+        })
+    }
+
+    /// Starts setting up an authentication app: a fresh secret, sealed and stored as pending.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn start_totp(&self, session: &CurrentSession) -> Result<TotpEnrolment, AuthError> {
+        let secret = TotpSecret::generate();
+        let sealed = seal(
+            self.keys.totp_seal(),
+            session.account_id.as_str().as_bytes(),
+            secret.bytes(),
+        );
+        self.store
+            .put_totp_pending(&session.account_id, &sealed, self.now())
+            .await?;
+        let uri = secret.otpauth_uri(&self.tf.issuer, &session.username);
+        Ok(TotpEnrolment { secret, uri })
+    }
+
+    /// The pending authentication-app secret, if one is waiting (so a page reload shows the
+    /// same QR code).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn pending_totp(
+        &self,
+        session: &CurrentSession,
+    ) -> Result<Option<TotpEnrolment>, AuthError> {
+        let Some((sealed, _)) = self.store.totp_pending(&session.account_id).await? else {
+            return Ok(None);
+        };
+        let secret = self.open_totp(session, &sealed)?;
+        let uri = secret.otpauth_uri(&self.tf.issuer, &session.username);
+        Ok(Some(TotpEnrolment { secret, uri }))
+    }
+
+    fn open_totp(&self, session: &CurrentSession, sealed: &str) -> Result<TotpSecret, AuthError> {
+        open(
+            self.keys.totp_seal(),
+            session.account_id.as_str().as_bytes(),
+            sealed,
+        )
+        .map(|b| TotpSecret::from_bytes(&b))
+        .map_err(|e| {
+            AuthError::Internal(anyhow::anyhow!(
+                "authenticator secret of {}: {e}",
+                session.account_id
+            ))
+        })
+    }
+
+    /// Confirms the authentication app with a code from it. The code's time step counts as
+    /// used (RFC 6238 §5.2).
+    ///
+    /// # Errors
+    /// [`AuthError::MalformedCode`], [`AuthError::InvalidCode`], [`AuthError::NothingPending`].
+    pub async fn confirm_totp(
+        &self,
+        session: &CurrentSession,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<MethodConfirmed, AuthError> {
+        let code = OtpCode::parse(code)?;
+        let Some((sealed, _)) = self.store.totp_pending(&session.account_id).await? else {
+            return Err(AuthError::NothingPending(
+                "set up the authentication app first: there is no code to confirm",
+            ));
+        };
+        let secret = self.open_totp(session, &sealed)?;
+        let now = self.now();
+        let Some(step) = secret.matching_step(&code, now) else {
+            return Err(AuthError::InvalidCode(super::CodeProblem::Wrong));
+        };
+        let (batch, codes) = self.new_batch(&session.account_id, now);
+        let Some(enabled_now) = self
+            .store
+            .confirm_totp(&session.account_id, &sealed, step, now, &batch, client)
+            .await?
+        else {
+            return Err(AuthError::NothingPending(
+                "the authentication app set-up was restarted; scan the new QR code",
+            ));
+        };
+        tracing::info!(account = %session.account_id, enabled_now, "authentication app set up");
+        Ok(MethodConfirmed {
+            enabled_now,
+            backup_codes: enabled_now.then_some(codes),
+        })
+    }
+
+    /// Removes the authentication app; the last method turns 2FA off.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] when there is none.
+    pub async fn remove_totp(
+        &self,
+        session: &CurrentSession,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let r = self
+            .store
+            .remove_method(
+                &session.account_id,
+                EventKind::TotpRemoved,
+                self.now(),
+                client,
+            )
+            .await?;
+        if !r.removed {
+            return Err(AuthError::NotFound);
+        }
+        if r.disabled {
+            self.notify(
+                session,
+                r.old_phone.as_deref(),
+                "two-factor authentication was turned off",
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Starts verifying a phone: parses it, checks it is nobody else's, sends a code.
+    /// Returns the masked number.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidPhone`], [`AuthError::PhoneInUse`], [`AuthError::RateLimited`]
+    /// (a code went out less than 30 seconds ago), [`AuthError::SmsFailed`].
+    pub async fn start_sms(
+        &self,
+        session: &CurrentSession,
+        phone: &str,
+    ) -> Result<String, AuthError> {
+        let phone = PhoneNumber::parse(phone, self.tf.default_region.as_deref())?;
+        if let Some(owner) = self.store.phone_owner(phone.e164()).await?
+            && owner != session.account_id
+        {
+            return Err(AuthError::PhoneInUse);
+        }
+        let now = self.now();
+        let code = OtpCode::generate();
+        let mac = self
+            .keys
+            .sms_code_mac(&enrolment_binding(session), code.digits());
+        let expires = now.plus(self.tf.sms_code_secs);
+        if !self
+            .store
+            .put_sms_pending(
+                &session.account_id,
+                phone.e164(),
+                &mac,
+                now,
+                expires,
+                self.tf.sms_cooldown_secs,
+            )
+            .await?
+        {
+            let sent_at = self
+                .store
+                .sms_pending(&session.account_id)
+                .await?
+                .map(|p| p.sent_at)
+                .unwrap_or(now);
+            return Err(AuthError::RateLimited {
+                retry_after: (sent_at.0 + self.tf.sms_cooldown_secs - now.0).max(1),
+            });
+        }
+        self.sms
+            .send(
+                &phone,
+                &code_message(&code, &self.tf.sms_host),
+                "phone verification code",
+            )
+            .await
+            .map_err(|_| AuthError::SmsFailed)?;
+        Ok(phone.masked())
+    }
+
+    /// Confirms the pending phone with the code sent to it.
+    ///
+    /// # Errors
+    /// [`AuthError::MalformedCode`], [`AuthError::InvalidCode`], [`AuthError::PhoneInUse`]
+    /// (another account verified it first), [`AuthError::NothingPending`].
+    pub async fn confirm_sms(
+        &self,
+        session: &CurrentSession,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<MethodConfirmed, AuthError> {
+        let code = OtpCode::parse(code)?;
+        let now = self.now();
+        let mac = self
+            .keys
+            .sms_code_mac(&enrolment_binding(session), code.digits());
+        let (batch, codes) = self.new_batch(&session.account_id, now);
+        match self
+            .store
+            .confirm_sms(
+                &session.account_id,
+                &mac,
+                now,
+                self.tf.challenge_max_failures,
+                &batch,
+                client,
+            )
+            .await?
+        {
+            SmsConfirm::Verified {
+                phone,
+                previous,
+                enabled,
+            } => {
+                tracing::info!(account = %session.account_id, enabled_now = enabled, "phone verified for text-message codes");
+                if let Some(old) = previous {
+                    self.notify(
+                        session,
+                        Some(&old),
+                        &format!(
+                            "the phone for security codes was changed to {}",
+                            masked(&phone)
+                        ),
+                    )
+                    .await;
+                }
+                Ok(MethodConfirmed {
+                    enabled_now: enabled,
+                    backup_codes: enabled.then_some(codes),
+                })
+            }
+            SmsConfirm::WrongCode => Err(AuthError::InvalidCode(super::CodeProblem::Wrong)),
+            SmsConfirm::PhoneInUse => Err(AuthError::PhoneInUse),
+            SmsConfirm::NothingPending => Err(AuthError::NothingPending(
+                "enter your phone number first: there is no code to confirm",
+            )),
+        }
+    }
+
+    /// Removes the phone; the last method turns 2FA off. The old number gets a notice.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] when there is none.
+    pub async fn remove_sms(
+        &self,
+        session: &CurrentSession,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let r = self
+            .store
+            .remove_method(
+                &session.account_id,
+                EventKind::SmsRemoved,
+                self.now(),
+                client,
+            )
+            .await?;
+        if !r.removed {
+            return Err(AuthError::NotFound);
+        }
+        let what = if r.disabled {
+            "two-factor authentication was turned off"
+        } else {
+            "this phone was removed from two-factor authentication"
+        };
+        self.notify(session, r.old_phone.as_deref(), what).await;
+        Ok(())
+    }
+
+    /// Turns 2FA off: every method and backup code goes. The phone, if any, gets a notice.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn disable_two_factor(
+        &self,
+        session: &CurrentSession,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let (old_phone, was_on) = self
+            .store
+            .disable_two_factor(
+                &session.account_id,
+                EventKind::TwoFactorDisabled,
+                self.now(),
+                client,
+            )
+            .await?;
+        if was_on {
+            tracing::info!(account = %session.account_id, "two-factor authentication turned off");
+            self.notify(
+                session,
+                old_phone.as_deref(),
+                "two-factor authentication was turned off",
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Operator: turns 2FA off for `username` (lost every method and code). Returns `false`
+    /// for an unknown user.
+    ///
+    /// # Errors
+    /// On a database failure or an invalid username.
+    pub async fn reset_two_factor(&self, username: &str) -> Result<bool, AuthError> {
+        let username = crate::domain::Username::parse(username)?;
+        let Some(account) = self.store.account_by_username(&username).await? else {
+            return Ok(false);
+        };
+        let operator = ClientInfo {
+            ip: None,
+            user_agent: Some("twofold admin CLI".into()),
+        };
+        let (old_phone, _) = self
+            .store
+            .disable_two_factor(
+                &account.id,
+                EventKind::TwoFactorResetByOperator,
+                self.now(),
+                &operator,
+            )
+            .await?;
+        if let Some(p) = old_phone.and_then(|p| PhoneNumber::from_e164(&p).ok()) {
+            let body = notice_message(
+                &account.username,
+                "two-factor authentication was turned off by the operator",
+            );
+            let _ = self.sms.send(&p, &body, "security notice").await;
+        }
+        Ok(true)
+    }
+
+    /// Sends a security notice to `phone` (OWASP ASVS 4.0.3 V2.5.5); a failure is logged only.
+    pub(crate) async fn notify(&self, session: &CurrentSession, phone: Option<&str>, what: &str) {
+        if let Some(p) = phone.and_then(|p| PhoneNumber::from_e164(p).ok()) {
+            let _ = self
+                .sms
+                .send(
+                    &p,
+                    &notice_message(&session.username, what),
+                    "security notice",
+                )
+                .await;
+        }
+    }
+
+    /// Seconds until the authenticator code on screen changes (for pages).
+    pub fn totp_seconds_left(&self) -> i64 {
+        STEP_SECS - (self.now().0 - step_of(self.now()) * STEP_SECS)
+    }
+}
+
+/// What an enrolment SMS code is bound to in its keyed hash.
+fn enrolment_binding(session: &CurrentSession) -> String {
+    format!("enrol:{}", session.account_id)
+}
+
+fn masked(e164: &str) -> String {
+    PhoneNumber::from_e164(e164)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "a new number".into())
+}

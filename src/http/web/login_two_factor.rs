@@ -1,0 +1,261 @@
+//! The code step of a login at `/login/two-factor`, "Try another way" and "Resend code".
+//! The challenge token lives in an HttpOnly cookie scoped to `/login`, so the challenge is
+//! bound to the browser that started it.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderValue, request::Parts};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::account::logged_in;
+use super::csrf::{CsrfCookie, CsrfForm, form_token};
+use super::safe_next;
+use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
+use crate::domain::Method;
+use crate::http::AppState;
+use crate::http::error::{WebError, sentence, status_for};
+use crate::http::extract::{Client, cookie};
+
+const CHALLENGE_COOKIE: &str = "twofold_challenge";
+
+#[derive(Template)]
+#[template(path = "login_two_factor.html")]
+struct CodePage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    method: &'static str,
+    next: &'a str,
+    username: &'a str,
+    phone: Option<&'a str>,
+    sms_failed: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login_methods.html")]
+struct MethodsPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    next: &'a str,
+    username: &'a str,
+    phone: Option<&'a str>,
+    has_totp: bool,
+}
+
+fn challenge_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{CHALLENGE_COOKIE}={value}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// After a right password with 2FA on: keep the challenge in a cookie, go to the code page.
+pub(crate) fn started(state: &AppState, c: &ChallengeStarted, next: &str) -> Response {
+    let mut q = vec![("method", c.default_method.as_str()), ("next", next)];
+    if c.sms_failed {
+        q.push(("failed", "1"));
+    }
+    let query = serde_urlencoded::to_string(&q).unwrap_or_default();
+    let mut res = Redirect::to(&format!("/login/two-factor?{query}")).into_response();
+    let ttl = state.auth.two_factor_policy().challenge_secs;
+    res.headers_mut()
+        .append(SET_COOKIE, challenge_cookie(state, c.token.reveal(), ttl));
+    res
+}
+
+fn expired(state: &AppState) -> Response {
+    let mut res = Redirect::to("/login?done=challenge_expired").into_response();
+    res.headers_mut()
+        .append(SET_COOKIE, challenge_cookie(state, "", 0));
+    res
+}
+
+/// The challenge of this browser, or the way back to the login page.
+async fn view(state: &AppState, parts: &Parts) -> Result<(String, ChallengeView), Response> {
+    let Some(token) = cookie(parts, CHALLENGE_COOKIE).map(str::to_owned) else {
+        return Err(expired(state));
+    };
+    match state.auth.challenge_view(&token).await {
+        Ok(v) => Ok((token, v)),
+        Err(AuthError::ChallengeExpired) => Err(expired(state)),
+        Err(e) => Err(WebError::from(e).into_response()),
+    }
+}
+
+/// `?method=…&next=…&sent=1&failed=1&wait=N`
+#[derive(Deserialize, Default)]
+pub struct CodeQuery {
+    method: Option<String>,
+    next: Option<String>,
+    sent: Option<String>,
+    failed: Option<String>,
+    wait: Option<i64>,
+}
+
+fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
+    asked
+        .and_then(|m| Method::parse(m).ok())
+        .filter(|m| v.methods.contains(m))
+        .unwrap_or(v.default_method)
+}
+
+/// `GET /login/two-factor`.
+pub async fn code_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, WebError> {
+    let (_, v) = match view(&state, &parts).await {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let next = safe_next(q.next.as_deref());
+    let method = pick(&v, q.method.as_deref());
+    let notice = if let Some(secs) = q.wait {
+        Some(format!(
+            "You can ask for a new code in {}.",
+            crate::auth::wait_text(secs)
+        ))
+    } else {
+        q.sent
+            .as_ref()
+            .map(|_| "We sent a new code. Use the newest one.".to_owned())
+    };
+    let page = CodePage {
+        user: None,
+        csrf: form_token(&state, &super::csrf::cookie_of(&parts)),
+        method: method.as_str(),
+        next: &next,
+        username: &v.username,
+        phone: v.phone.as_deref(),
+        sms_failed: q.failed.is_some() || (method == Method::Sms && !v.sms_sent),
+        notice,
+        error: None,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// `GET /login/two-factor/methods`: "Try another way".
+pub async fn methods_page(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, WebError> {
+    let (_, v) = match view(&state, &parts).await {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let next = safe_next(q.next.as_deref());
+    let page = MethodsPage {
+        user: None,
+        csrf: form_token(&state, &super::csrf::cookie_of(&parts)),
+        next: &next,
+        username: &v.username,
+        phone: v.phone.as_deref(),
+        has_totp: v.methods.contains(&Method::Totp),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// The code form. (No `Debug`: it holds a code.)
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+/// `POST /login/two-factor`.
+pub async fn submit(
+    State(state): State<AppState>,
+    parts: Parts,
+    Client(client): Client,
+    axum::Extension(c): axum::Extension<CsrfCookie>,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, WebError> {
+    let (token, v) = match view(&state, &parts).await {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let next = safe_next(form.next.as_deref());
+    let error = match state
+        .auth
+        .complete_second_step(&token, &form.method, &form.code, &client)
+        .await
+    {
+        Ok(done) => {
+            let to = match done.backup_remaining {
+                Some(left) => format!("/?backup_left={left}"),
+                None => next.clone(),
+            };
+            let mut res = logged_in(&state, &done.session, &to);
+            res.headers_mut()
+                .append(SET_COOKIE, challenge_cookie(&state, "", 0));
+            return Ok(res);
+        }
+        Err(AuthError::ChallengeExpired) => return Ok(expired(&state)),
+        Err(
+            e @ (AuthError::InvalidCode(_)
+            | AuthError::MalformedCode(_)
+            | AuthError::RateLimited { .. }
+            | AuthError::InvalidMethod(_)),
+        ) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let method = pick(&v, Some(&form.method));
+    let page = CodePage {
+        user: None,
+        csrf: form_token(&state, &c),
+        method: method.as_str(),
+        next: &next,
+        username: &v.username,
+        phone: v.phone.as_deref(),
+        sms_failed: false,
+        notice: None,
+        error: Some(sentence(&error.to_string())),
+    };
+    Ok((status_for(&error), Html(page.render()?)).into_response())
+}
+
+/// The resend form.
+#[derive(Deserialize)]
+pub struct ResendForm {
+    next: Option<String>,
+}
+
+/// `POST /login/two-factor/resend`: "Resend code" (and "Text me" under "Try another way").
+pub async fn resend(
+    State(state): State<AppState>,
+    parts: Parts,
+    CsrfForm(form): CsrfForm<ResendForm>,
+) -> Result<Response, WebError> {
+    let (token, _) = match view(&state, &parts).await {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    let next = safe_next(form.next.as_deref());
+    let extra = match state.auth.resend_sms(&token).await {
+        Ok(_) => ("sent", "1".to_owned()),
+        Err(AuthError::RateLimited { retry_after }) => ("wait", retry_after.to_string()),
+        Err(AuthError::SmsFailed) => ("failed", "1".to_owned()),
+        Err(AuthError::ChallengeExpired) => return Ok(expired(&state)),
+        Err(e) => return Err(e.into()),
+    };
+    let query = serde_urlencoded::to_string([
+        ("method", "sms"),
+        ("next", next.as_str()),
+        (extra.0, extra.1.as_str()),
+    ])
+    .unwrap_or_default();
+    Ok(Redirect::to(&format!("/login/two-factor?{query}")).into_response())
+}

@@ -1,0 +1,126 @@
+//! Text messages: a narrow seam ([`SmsSender`]) with three providers chosen in the
+//! configuration, and the wording of every message Twofold sends.
+//!
+//! Must not: log a code or a whole phone number. Sending has a timeout, so a slow gateway
+//! never holds a request for long.
+
+mod http;
+mod outbox;
+mod twilio;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use http::HttpSender;
+pub use outbox::OutboxSender;
+pub use twilio::TwilioSender;
+
+use crate::domain::{OtpCode, PhoneNumber};
+
+/// Why a message was not sent. The text may name the provider's HTTP status, never the
+/// message body (which can hold a code).
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    /// The provider did not answer in time.
+    #[error("the SMS provider did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The provider refused the message.
+    #[error("the SMS provider refused the message (HTTP {0})")]
+    Refused(u16),
+    /// The provider could not be reached or the outbox could not be written.
+    #[error("the SMS provider could not be reached: {0}")]
+    Unreachable(String),
+}
+
+/// Sends a text message.
+#[async_trait::async_trait]
+pub trait SmsSender: Send + Sync + 'static {
+    /// Sends `body` to `to`.
+    ///
+    /// # Errors
+    /// [`SmsError`] when the provider fails, refuses or times out.
+    async fn send(&self, to: &PhoneNumber, body: &str) -> Result<(), SmsError>;
+}
+
+/// Wraps a sender with a timeout and logging that shows only the masked number.
+#[derive(Clone)]
+pub struct Sms {
+    inner: Arc<dyn SmsSender>,
+    timeout: Duration,
+}
+
+impl Sms {
+    /// A sender that gives up after `timeout`.
+    pub fn new(inner: Arc<dyn SmsSender>, timeout: Duration) -> Self {
+        Self { inner, timeout }
+    }
+
+    /// Sends a message; failures are logged (masked number, no body) and returned.
+    ///
+    /// # Errors
+    /// [`SmsError`] when it was not sent.
+    pub async fn send(
+        &self,
+        to: &PhoneNumber,
+        body: &str,
+        what: &'static str,
+    ) -> Result<(), SmsError> {
+        let result = match tokio::time::timeout(self.timeout, self.inner.send(to, body)).await {
+            Ok(r) => r,
+            Err(_) => Err(SmsError::Timeout(self.timeout)),
+        };
+        match &result {
+            Ok(()) => tracing::info!(to = %to.masked(), what, "sent a text message"),
+            Err(e) => {
+                tracing::warn!(to = %to.masked(), what, error = %e, "could not send a text message")
+            }
+        }
+        result
+    }
+}
+
+/// "123456 is your Twofold security code. Don't share it." and the origin-bound line
+/// `@host #123456` (the format browsers and phones use to offer the code for autofill).
+pub fn code_message(code: &OtpCode, host: &str) -> String {
+    let c = code.digits();
+    format!("{c} is your Twofold security code. Don't share it.\n\n@{host} #{c}")
+}
+
+/// A notice about a change to the account's security, sent to the phone that was on it
+/// (OWASP ASVS 4.0.3 V2.2.3, V2.5.5).
+pub fn notice_message(username: &str, what: &str) -> String {
+    format!(
+        "Twofold: {what} on your account @{username}. If this wasn't you, change your password and check your security settings now."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_messages_carry_the_code_first_and_in_the_origin_line() {
+        let code = OtpCode::parse("042917").unwrap();
+        let m = code_message(&code, "auth.example.com");
+        assert!(m.starts_with("042917 is your Twofold security code. Don't share it."));
+        assert!(m.ends_with("\n@auth.example.com #042917"));
+        let first_run: String = m
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        assert_eq!(first_run, "042917");
+    }
+
+    #[test]
+    fn notices_have_no_six_digit_runs() {
+        let m = notice_message("alice", "two-factor authentication was turned off");
+        assert!(m.contains("@alice") && m.contains("turned off"));
+        assert!(
+            !m.chars()
+                .collect::<Vec<_>>()
+                .windows(6)
+                .any(|w| w.iter().all(char::is_ascii_digit))
+        );
+    }
+}
