@@ -229,3 +229,137 @@ pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> Valu
     );
     body
 }
+
+/// Two-factor helpers.
+impl TestApp {
+    /// Every message in the SMS outbox.
+    pub fn outbox(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data_dir.path().join("sms-outbox.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The code in the newest message to `e164`.
+    pub fn last_code_to(&self, e164: &str) -> String {
+        let msg = self
+            .outbox()
+            .into_iter()
+            .rev()
+            .find(|m| m["to"] == e164)
+            .expect("a message to that number");
+        first_six_digits(msg["body"].as_str().unwrap())
+    }
+
+    /// The authenticator code for `secret` (base32) at the clock's time plus `offset` steps.
+    pub fn totp(&self, secret: &str, offset: i64) -> String {
+        let bytes = totp_rs::Secret::try_from_base32(secret).unwrap();
+        let s = twofold::crypto::TotpSecret::from_bytes(bytes.as_ref());
+        s.code_at_step(twofold::crypto::step_of(self.clock.now_time()) + offset, 6)
+    }
+
+    /// Sets up the authentication app; returns the secret and the first backup codes.
+    pub async fn enable_totp(&self, token: &str) -> (String, Vec<String>) {
+        let res = self
+            .post("/api/v1/me/two-factor/totp", Some(token), json!({}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.unwrap();
+        let secret = body["secret"].as_str().unwrap().to_owned();
+        let res = self
+            .post(
+                "/api/v1/me/two-factor/totp/confirm",
+                Some(token),
+                json!({"code": self.totp(&secret, 0)}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        let codes = body["backup_codes"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        // The enrolment code's step is used up: move on so the next code is fresh.
+        self.clock.advance(30);
+        (secret, codes)
+    }
+
+    /// Verifies a phone; returns the first backup codes (empty when 2FA was already on).
+    pub async fn enable_sms(&self, token: &str, phone: &str, e164: &str) -> Vec<String> {
+        let res = self
+            .post(
+                "/api/v1/me/two-factor/sms",
+                Some(token),
+                json!({"phone": phone}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::ACCEPTED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        let res = self
+            .post(
+                "/api/v1/me/two-factor/sms/confirm",
+                Some(token),
+                json!({"code": self.last_code_to(e164)}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        body["backup_codes"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Logs in with the password on a 2FA account; returns the 202 challenge body.
+    pub async fn challenge(&self, user: &TestUser) -> Value {
+        let res = self.try_login(user, &user.password).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        res.json().await.unwrap()
+    }
+
+    /// The second step.
+    pub async fn second_step(&self, challenge: &Value, method: &str, code: &str) -> Response {
+        self.post(
+            "/api/v1/sessions/two-factor",
+            None,
+            json!({"challenge": challenge["challenge"], "method": method, "code": code}),
+        )
+        .await
+    }
+}
+
+/// The first run of exactly six digits in a message.
+pub fn first_six_digits(body: &str) -> String {
+    let chars: Vec<char> = body.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == 6 {
+                return chars[start..i].iter().collect();
+            }
+        } else {
+            i += 1;
+        }
+    }
+    panic!("no 6-digit code in {body:?}")
+}
+
+trait NowTime {
+    fn now_time(&self) -> UnixTime;
+}
+
+impl NowTime for ManualClock {
+    fn now_time(&self) -> UnixTime {
+        use twofold::clock::Clock;
+        self.now()
+    }
+}

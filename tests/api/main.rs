@@ -10,4 +10,5 @@ mod cli;
 mod helpers;
 mod limits;
 mod sessions;
+mod two_factor;
 mod web;
