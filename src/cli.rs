@@ -20,6 +20,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up; boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (web pages and JSON API).
@@ -45,6 +47,12 @@ enum UserCommand {
     },
     /// Enable a disabled account again.
     Enable {
+        /// The username.
+        username: String,
+    },
+    /// Turn two-factor authentication off for someone who lost every method and backup code
+    /// (check who they are first). They log in with their password and can set it up again.
+    ResetTwoFactor {
         /// The username.
         username: String,
     },
@@ -145,6 +153,29 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 None => println!("status:         active"),
             }
             println!("wrong passwords in a row: {}", a.failed_logins);
+            let tf = store.two_factor(&a.id).await?;
+            match tf.enabled_since {
+                Some(t) => {
+                    let mut methods = Vec::new();
+                    if tf.phone.is_some() {
+                        methods.push("text message");
+                    }
+                    if tf.totp.is_some() {
+                        methods.push("authentication app");
+                    }
+                    let left = store
+                        .backup_batch(&a.id)
+                        .await?
+                        .map(|b| b.remaining())
+                        .unwrap_or(0);
+                    println!(
+                        "two-factor:     on since {} ({}; {left} backup codes left)",
+                        t.human(),
+                        methods.join(", ")
+                    );
+                }
+                None => println!("two-factor:     off"),
+            }
             if let Some(t) = a.locked_until.filter(|t| *t > auth.now()) {
                 println!("password logins paused until {}", t.human());
             }
@@ -160,6 +191,19 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::ResetTwoFactor { username } => {
+            if auth.reset_two_factor(&username).await? {
+                println!(
+                    "Two-factor authentication is off for {username}; they can log in with their password and set it up again."
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "twofold: no account is called {username:?}; `twofold user list` shows them all"
+                );
+                Ok(ExitCode::from(2))
+            }
         }
         UserCommand::Disable { username } => set_disabled(auth, &username, true).await,
         UserCommand::Enable { username } => set_disabled(auth, &username, false).await,

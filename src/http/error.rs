@@ -120,7 +120,7 @@ pub fn status_for(e: &AuthError) -> StatusCode {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let (status, code, retry_after) = classify(&e);
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             return Self::internal(&e);
         }
         Self {
@@ -282,7 +282,7 @@ impl WebError {
 impl From<AuthError> for WebError {
     fn from(e: AuthError) -> Self {
         let (status, _, retry_after) = classify(&e);
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             return Self::internal(&e);
         }
         Self {

@@ -295,3 +295,111 @@ fn a_bad_config_says_what_is_wrong() {
     assert_ne!(code, 0);
     assert!(err.contains("sqlite: or postgres://"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_can_reset_two_factor_for_a_locked_out_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let url = common::fresh_database(tmp.path()).await;
+    let url = if common::engine() == common::Engine::Sqlite {
+        format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display())
+    } else {
+        url
+    };
+    let server = serve(&dir, &url);
+    twofold::install_tls_provider();
+    let http = reqwest::Client::new();
+    let creds = json!({"username": "dana", "password": "dana's long password"});
+    http.post(format!("{}/api/v1/accounts", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    let token = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = http
+        .post(format!("{}/api/v1/me/two-factor/sms", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"phone": "+1 415 555 2671"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let outbox = std::fs::read_to_string(dir.join("sms-outbox.jsonl")).unwrap();
+    let code = crate::helpers::first_six_digits(
+        serde_json::from_str::<Value>(outbox.lines().last().unwrap()).unwrap()["body"]
+            .as_str()
+            .unwrap(),
+    );
+    let res = http
+        .post(format!("{}/api/v1/me/two-factor/sms/confirm", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, out, _) = run(&dir, &url, &["user", "show", "dana"]);
+    assert!(
+        out.contains("two-factor:     on since")
+            && out.contains("text message")
+            && out.contains("10 backup codes left"),
+        "{out}"
+    );
+    assert!(!out.contains(&code), "no codes in the CLI output");
+    let login = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::ACCEPTED);
+
+    let (code_rc, out, _) = run(&dir, &url, &["user", "reset-two-factor", "dana"]);
+    assert_eq!(code_rc, 0, "{out}");
+    let login = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::CREATED);
+    let t = login.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events: Value = http
+        .get(format!("{}/api/v1/me/activity", server.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "two_factor_reset_by_operator")
+    );
+    let outbox = std::fs::read_to_string(dir.join("sms-outbox.jsonl")).unwrap();
+    assert!(
+        outbox
+            .lines()
+            .last()
+            .unwrap()
+            .contains("turned off by the operator")
+    );
+}

@@ -5,10 +5,12 @@
 mod common;
 
 mod accounts;
+mod backup_codes;
 mod bad_input;
 mod cli;
 mod helpers;
 mod limits;
 mod sessions;
+mod sms;
 mod two_factor;
 mod web;
