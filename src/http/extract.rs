@@ -130,13 +130,26 @@ impl From<WebError> for LoginRedirect {
     }
 }
 
+/// `next=` for coming back here after logging in or confirming the password: this page for
+/// a GET; for a form post, the page the form was on (from the same-origin `Referer`).
 fn back_here(parts: &Parts) -> String {
-    let path = parts
+    let here = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    serde_urlencoded::to_string([("next", path)]).unwrap_or_default()
+    let path = if parts.method == axum::http::Method::GET {
+        here.to_owned()
+    } else {
+        parts
+            .headers
+            .get(axum::http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+            .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+            .unwrap_or_else(|| "/".to_owned())
+    };
+    serde_urlencoded::to_string([("next", path.as_str())]).unwrap_or_default()
 }
 
 impl FromRequestParts<AppState> for WebSession {

@@ -14,3 +14,4 @@ mod sessions;
 mod sms;
 mod two_factor;
 mod web;
+mod web_two_factor;

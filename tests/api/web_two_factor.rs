@@ -1,0 +1,425 @@
+//! The two-factor pages over HTTP: the challenge cookie, the code page, "Try another way",
+//! recent-password gates and the backup-codes page headers. Chromium drives the same pages
+//! in `tests/browser`.
+
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+fn browser() -> reqwest::Client {
+    twofold::install_tls_provider();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 64].to_owned()
+}
+
+async fn get(
+    b: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+) -> (StatusCode, String, Option<String>) {
+    let res = b.get(app.url(path)).send().await.unwrap();
+    let loc = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status(), res.text().await.unwrap(), loc)
+}
+
+async fn post(
+    b: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    b.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+async fn password_step(
+    b: &reqwest::Client,
+    app: &TestApp,
+    user: &crate::helpers::TestUser,
+) -> reqwest::Response {
+    let (_, html, _) = get(b, app, "/login").await;
+    post(
+        b,
+        app,
+        "/login",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("username", &user.username),
+            ("password", &user.password),
+            ("next", "/settings/security"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_login_with_the_app_through_the_code_page() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let (secret, _) = app.enable_totp(&token).await;
+    let b = browser();
+    let res = password_step(&b, &app, &user).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/login/two-factor?method=totp&next=%2Fsettings%2Fsecurity"
+    );
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("twofold_challenge=")
+            && cookie.contains("Path=/login")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("Max-Age=600"),
+        "{cookie}"
+    );
+    assert!(
+        !res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("twofold_session=")),
+        "no session yet"
+    );
+
+    let (status, html, _) = get(
+        &b,
+        &app,
+        "/login/two-factor?method=totp&next=%2Fsettings%2Fsecurity",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Enter the 6-digit code")
+            && html.contains("Try another way")
+            && html.contains("autocomplete=\"one-time-code\"")
+    );
+    let csrf = csrf_of(&html);
+    let wrong = if app.totp(&secret, 0) == "111111" {
+        "222222"
+    } else {
+        "111111"
+    };
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor",
+        &[
+            ("csrf", &csrf),
+            ("method", "totp"),
+            ("code", wrong),
+            ("next", "/settings/security"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("isn")
+            && html.contains("right; check it and try again")
+            && html.contains("id=\"code-error\"")
+    );
+    assert!(!html.contains(wrong), "the code typed is not echoed");
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor",
+        &[
+            ("csrf", &csrf),
+            ("method", "totp"),
+            ("code", &app.totp(&secret, 0)),
+            ("next", "/settings/security"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/settings/security");
+    let (status, html, _) = get(&b, &app, "/settings/security").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Logged in with the authentication app"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_challenge_belongs_to_the_browser_that_started_it() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.enable_totp(&token).await;
+    let b = browser();
+    password_step(&b, &app, &user).await;
+    let stranger = browser();
+    let (status, _, loc) = get(&stranger, &app, "/login/two-factor?method=totp").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/login?done=challenge_expired"));
+    let (_, html, _) = get(&stranger, &app, "/login?done=challenge_expired").await;
+    assert!(html.contains("Your login attempt expired. Log in again."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_another_way_and_a_backup_code_through_the_pages() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let codes = app
+        .enable_sms(&token, "+1 415 555 2671", "+14155552671")
+        .await;
+    app.enable_totp(&token).await;
+    let b = browser();
+    let res = password_step(&b, &app, &user).await;
+    assert_eq!(
+        res.headers()["location"],
+        "/login/two-factor?method=sms&next=%2Fsettings%2Fsecurity"
+    );
+    let (_, html, _) = get(
+        &b,
+        &app,
+        "/login/two-factor?method=sms&next=%2Fsettings%2Fsecurity",
+    )
+    .await;
+    assert!(
+        html.contains("We sent a security code to +1 *** *** **71") && html.contains("Resend code")
+    );
+    let (_, html, _) = get(
+        &b,
+        &app,
+        "/login/two-factor/methods?next=%2Fsettings%2Fsecurity",
+    )
+    .await;
+    assert!(
+        html.contains("Text message")
+            && html.contains("Authentication app")
+            && html.contains("Backup code")
+    );
+    let (_, html, _) = get(
+        &b,
+        &app,
+        "/login/two-factor?method=backup_code&next=%2Fsettings%2Fsecurity",
+    )
+    .await;
+    assert!(html.contains("Enter a backup code"));
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("method", "backup_code"),
+            ("code", &codes[0]),
+            ("next", "/"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/?backup_left=9");
+    let (_, html, _) = get(&b, &app, "/?backup_left=9").await;
+    assert!(html.contains("You logged in with a backup code. You have 9 left."));
+    let (_, html, _) = get(&b, &app, "/?backup_left=2").await;
+    assert!(html.contains("Only 2 backup codes left") && html.contains("Get new codes"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resend_on_the_page_waits_its_turn() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.enable_sms(&token, "+1 415 555 2671", "+14155552671")
+        .await;
+    let b = browser();
+    password_step(&b, &app, &user).await;
+    let (_, html, _) = get(&b, &app, "/login/two-factor?method=sms").await;
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor/resend",
+        &[("csrf", &csrf_of(&html)), ("next", "/")],
+    )
+    .await;
+    let loc = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loc.contains("wait="), "{loc}");
+    let (_, html, _) = get(&b, &app, &loc).await;
+    assert!(html.contains("You can ask for a new code in"), "{html}");
+    app.clock.advance(31);
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor/resend",
+        &[("csrf", &csrf_of(&html)), ("next", "/")],
+    )
+    .await;
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("sent=1")
+    );
+    let code = app.last_code_to("+14155552671");
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("method", "sms"),
+            ("code", &code),
+            ("next", "/"),
+        ],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/");
+}
+
+async fn web_session(app: &TestApp, user: &crate::helpers::TestUser) -> reqwest::Client {
+    let b = browser();
+    let (_, html, _) = get(&b, app, "/login").await;
+    let res = post(
+        &b,
+        app,
+        "/login",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("username", &user.username),
+            ("password", &user.password),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_factor_settings_ask_for_the_password_when_it_is_not_recent() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let b = web_session(&app, &user).await;
+    let (status, html, _) = get(&b, &app, "/settings/two-factor").await;
+    assert_eq!(status, StatusCode::OK, "recent right after login");
+    assert!(html.contains("Two-factor authentication") && html.contains("Off"));
+    app.clock.advance(601);
+    let (status, _, loc) = get(&b, &app, "/settings/two-factor").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        loc.as_deref(),
+        Some("/reauth?next=%2Fsettings%2Ftwo-factor")
+    );
+    // A form posted from the page goes back to the page after confirming.
+    let res = b
+        .post(app.url("/settings/two-factor/sms"))
+        .header("referer", app.url("/settings/two-factor"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("phone", "+1 415 555 2671"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["location"],
+        "/reauth?next=%2Fsettings%2Ftwo-factor"
+    );
+    let (_, html, _) = get(&b, &app, "/reauth?next=%2Fsettings%2Ftwo-factor").await;
+    let res = post(
+        &b,
+        &app,
+        "/reauth",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("password", &user.password),
+            ("next", "/settings/two-factor"),
+        ],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/settings/two-factor");
+    let (status, _, _) = get(&b, &app, "/settings/two-factor").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_2fa_on_in_the_pages_shows_the_codes_and_the_codes_page_is_not_cached() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let b = web_session(&app, &user).await;
+    let (_, html, _) = get(&b, &app, "/settings/two-factor").await;
+    let res = post(
+        &b,
+        &app,
+        "/settings/two-factor/sms",
+        &[("csrf", &csrf_of(&html)), ("phone", "415 555 2671")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"phone-error\"")
+            && html.contains("country code")
+            && html.contains("value=\"415 555 2671\"")
+    );
+    let res = post(
+        &b,
+        &app,
+        "/settings/two-factor/sms",
+        &[("csrf", &csrf_of(&html)), ("phone", "+1 415 555 2671")],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/settings/two-factor/sms/verify");
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/sms/verify").await;
+    assert!(html.contains("+1 *** *** **71"));
+    let code = app.last_code_to("+14155552671");
+    let res = post(
+        &b,
+        &app,
+        "/settings/two-factor/sms/verify",
+        &[("csrf", &csrf_of(&html)), ("code", &code)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Two-factor authentication is on.") && html.contains("Save these codes now")
+    );
+    assert_eq!(html.matches("<span class=\"code\">").count(), 10);
+
+    let res = b
+        .get(app.url("/settings/two-factor/backup-codes"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Copy codes")
+            && html.contains("Save as image")
+            && html.contains("Download")
+            && html.contains("Print")
+    );
+    assert!(html.contains(&format!(
+        "download=\"twofold-backup-codes-{}.png\"",
+        user.username
+    )));
+    let res = b
+        .get(app.url("/settings/two-factor/backup-codes.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let res = b
+        .get(app.url("/settings/two-factor/backup-codes.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".txt")
+    );
+}
