@@ -180,18 +180,26 @@ impl Server {
     }
 }
 
-/// Deletes expired sessions every ten minutes (lookups check expiry anyway).
+/// Deletes expired sessions and challenges every ten minutes (lookups check expiry anyway).
 async fn housekeeping(auth: Auth) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        match auth
-            .store()
-            .purge_sessions(auth.now(), auth.policy().session_idle_secs)
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+        let store = auth.store();
+        let purged = async {
+            let sessions = store
+                .purge_sessions(auth.now(), auth.policy().session_idle_secs)
+                .await?;
+            let challenges = store.purge_challenges(auth.now()).await?;
+            Ok::<_, crate::store::StoreError>((sessions, challenges))
+        };
+        match purged.await {
+            Ok((0, 0)) => {}
+            Ok((sessions, challenges)) => tracing::info!(
+                sessions,
+                challenges,
+                "removed expired sessions and login challenges"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
     }

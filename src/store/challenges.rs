@@ -154,6 +154,25 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes login challenges that ended more than an hour ago and SMS enrolments whose
+    /// code expired (housekeeping; lookups check both anyway). Returns how many went.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn purge_challenges(&self, now: UnixTime) -> StoreResult<u64> {
+        let a = sqlx::query("DELETE FROM challenges WHERE expires_at <= $1")
+            .bind(now.0 - 3600)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let b = sqlx::query("DELETE FROM sms_pending WHERE expires_at <= $1")
+            .bind(now.0 - 3600)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(a + b)
+    }
+
     /// The challenge with this id, if it exists.
     ///
     /// # Errors
