@@ -33,6 +33,7 @@ struct CodesPage<'a> {
     notice: Option<&'static str>,
     txt_href: String,
     png_href: String,
+    batch_size: usize,
 }
 
 fn no_store(html: String) -> Response {
@@ -85,6 +86,7 @@ fn render(
         notice,
         txt_href,
         png_href,
+        batch_size: state.auth.two_factor_policy().backup_code_count,
     };
     Ok(no_store(page.render()?))
 }

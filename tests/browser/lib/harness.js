@@ -4,7 +4,8 @@
 // Nothing here downloads a browser: playwright-core is pointed at /usr/bin/chromium.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,9 @@ export const stripAnsi = (s) => s.replace(ANSI, '');
 
 /**
  * Starts `twofold serve` on a free loopback port with a fresh data directory.
- * Resolves to { url, log(), stop() }; stop() sends SIGTERM, waits, removes the directory.
+ * Resolves to { url, dataDir, log(), stop() }; stop() sends SIGTERM, waits, removes the
+ * directory. The SMS provider is the default `outbox`: texts land in
+ * `<dataDir>/sms-outbox.jsonl` (see readOutbox / waitForSmsCode below).
  */
 export async function startServer({ timeoutMs = 20_000 } = {}) {
   if (!existsSync(TWOFOLD_BIN)) {
@@ -105,6 +108,7 @@ export async function startServer({ timeoutMs = 20_000 } = {}) {
 
   return {
     url,
+    dataDir,
     log: () => stripAnsi(output),
     async stop() {
       if (!exited) {
@@ -153,6 +157,7 @@ export async function startEnv() {
     server,
     browser,
     url: server.url,
+    dataDir: server.dataDir,
     /** A new browser context (its own cookies) whose relative URLs go to the server. */
     async context(options = {}) {
       const ctx = await browser.newContext({ baseURL: server.url, ...options });
@@ -239,4 +244,199 @@ export async function screenshot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+
+/** Logs out with the home page's "Log out" button. */
+export async function logOut(page) {
+  await page.goto('/');
+  await clickAndWait(page, page.getByRole('button', { name: 'Log out' }));
+  assert.equal(pathOf(page), '/login?done=logged_out');
+}
+
+// ---- Two-factor helpers ---------------------------------------------------------------
+
+/** The text messages the `outbox` SMS provider wrote so far: [{ to, body, sent_at }]. */
+export function readOutbox(dataDir) {
+  const file = join(dataDir, 'sms-outbox.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+/** The security code in an SMS body: the first run of exactly 6 digits. */
+export function smsCode(body) {
+  const m = body.match(/(?<!\d)\d{6}(?!\d)/);
+  assert.ok(m, `no 6-digit code in SMS body ${JSON.stringify(body)}`);
+  return m[0];
+}
+
+/** E.164 form of a phone number as typed ("+1 415 555 2671" -> "+14155552671"). */
+export const e164 = (typed) => typed.replace(/[^+\d]/g, '');
+
+/** How many texts went to `to` (E.164) so far. */
+export function smsCount(dataDir, to) {
+  return readOutbox(dataDir).filter((m) => m.to === to).length;
+}
+
+/**
+ * Waits for text number `index` (0-based, counting texts to `to`) and returns its code and
+ * message. Pass `smsCount(...)` taken before the action that sends the text.
+ */
+export async function waitForSms(dataDir, to, index, { timeoutMs = 5_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const msgs = readOutbox(dataDir).filter((m) => m.to === to);
+    if (msgs.length > index) return { code: smsCode(msgs[index].body), message: msgs[index] };
+    if (Date.now() > deadline) {
+      throw new Error(`no SMS #${index} to ${to} within ${timeoutMs} ms (outbox has ${msgs.length} for it)`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** RFC 4648 base32 (spaces and padding ignored) to bytes. */
+export function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const clean = text.replace(/[\s=]/g, '').toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of clean) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`not base32: ${JSON.stringify(ch)}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+export const TOTP_STEP_SECS = 30;
+
+/** The current RFC 6238 time step (30 s). */
+export const totpStep = (nowMs = Date.now()) => Math.floor(nowMs / 1000 / TOTP_STEP_SECS);
+
+/** The 6-digit RFC 6238 code (HMAC-SHA1) for an absolute time step. */
+export function totpAt(secretBase32, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secretBase32)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const bin = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3];
+  return String(bin % 1_000_000).padStart(6, '0');
+}
+
+/** The authenticator code for now, or `offsetSteps` 30-second steps away. */
+export function totp(secretBase32, offsetSteps = 0, nowMs = Date.now()) {
+  return totpAt(secretBase32, totpStep(nowMs) + offsetSteps);
+}
+
+/**
+ * An authenticator app for one secret that never repeats a time step: the server refuses a
+ * step at or before the last one it accepted, and accepts the current step +-1. `code()`
+ * returns a code for the earliest unused step among now and now+1 (both stay inside the
+ * server's window however the clock ticks while the form is sent; now-1 might not), and
+ * waits for the next 30-second step when both were used.
+ */
+export function authenticator(secretBase32) {
+  const secret = secretBase32.replace(/\s/g, '');
+  let last = -Infinity;
+  return {
+    secret,
+    async code() {
+      for (;;) {
+        const now = totpStep();
+        const step = Math.max(now, last + 1);
+        if (step <= now + 1) {
+          last = step;
+          return totpAt(secret, step);
+        }
+        const wait = (now + 1) * TOTP_STEP_SECS * 1000 - Date.now() + 50;
+        await new Promise((r) => setTimeout(r, Math.max(wait, 50)));
+      }
+    },
+  };
+}
+
+/** The backup codes listed on the page (`ol.codes`): [{ code: '1234 5678', used }]. */
+export async function backupCodesOnPage(page) {
+  return page.locator('ol.codes > li').evaluateAll((lis) => lis.map((li) => ({
+    code: li.querySelector('span.code')?.textContent.trim(),
+    used: li.classList.contains('used'),
+  })));
+}
+
+/** Types a code into `#code` and presses "Confirm"; resolves to the navigation's response. */
+export async function submitCode(page, code) {
+  await page.locator('#code').fill(code);
+  return clickAndWait(page, page.getByRole('button', { name: 'Confirm' }));
+}
+
+/**
+ * Sets up the authentication app from Settings (needs a recent login): reads the key shown
+ * under the QR code, types the app's code and presses "Turn on". Resolves to
+ * { app, response, codes } where `codes` are the backup codes shown when this turned
+ * two-factor on (null when it was already on).
+ */
+export async function enableTotp(page) {
+  await page.goto('/settings/two-factor/totp');
+  assert.equal(new URL(page.url()).pathname, '/settings/two-factor/totp');
+  const app = authenticator(await page.locator('#totp-secret').innerText());
+  await page.locator('#code').fill(await app.code());
+  const response = await clickAndWait(page, page.getByRole('button', { name: 'Turn on' }));
+  const codes = (await page.locator('ol.codes').count()) > 0
+    ? (await backupCodesOnPage(page)).map((c) => c.code)
+    : null;
+  return { app, response, codes };
+}
+
+/**
+ * Adds a phone from Settings (needs a recent login): types it, presses "Send code", reads
+ * the code from the SMS outbox and confirms it. Resolves like enableTotp (without `app`).
+ */
+export async function enableSms(page, dataDir, typed) {
+  await page.goto('/settings/two-factor');
+  const to = e164(typed);
+  const before = smsCount(dataDir, to);
+  await page.locator('#phone').fill(typed);
+  await clickAndWait(page, page.getByRole('button', { name: 'Send code' }));
+  const problem = await page.locator('#phone-error, main .notice.bad').allInnerTexts();
+  assert.equal(new URL(page.url()).pathname, '/settings/two-factor/sms/verify', `${typed}: ${problem.join(' ')}`);
+  const { code } = await waitForSms(dataDir, to, before);
+  const response = await submitCode(page, code);
+  const codes = (await page.locator('ol.codes').count()) > 0
+    ? (await backupCodesOnPage(page)).map((c) => c.code)
+    : null;
+  return { response, codes };
+}
+
+/** Phone and desktop viewports used by the layout tests. */
+export const VIEWPORTS = {
+  phone: { width: 375, height: 740 },
+  desktop: { width: 1280, height: 800 },
+};
+
+/**
+ * Fails when the page scrolls sideways at the viewport's width, naming the widest elements.
+ * (A phone browser widens its layout viewport to fit content that is too wide, so the width
+ * the test asked for is checked as well as scrollWidth <= innerWidth.)
+ */
+export async function assertNoSidewaysScroll(page, label) {
+  const asked = page.viewportSize().width;
+  const o = await page.evaluate((width) => {
+    const doc = document.documentElement;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5
+        || (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible'))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).replace(/ /g, '.')}` : ''}`);
+    return { scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, wide };
+  }, asked);
+  assert.ok(
+    o.scrollWidth <= o.innerWidth && o.innerWidth <= asked,
+    `${label}: scrollWidth ${o.scrollWidth}, innerWidth ${o.innerWidth}, viewport ${asked}; too wide: ${o.wide.join(', ')}`,
+  );
 }
