@@ -6,12 +6,11 @@
 use super::login::{LoginOutcome, NewSessionToken};
 use super::{Auth, AuthError, CodeProblem};
 use crate::crypto::{Token, TotpSecret, open};
-use crate::domain::{
-    AccountId, BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, UnixTime,
-};
+use crate::domain::{BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, UnixTime};
 use crate::sms::code_message;
 use crate::store::{
-    AccountRecord, Finish, NewChallenge, NewEvent, NewSession, Proof, SessionKind, TwoFactorRecord,
+    AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, Proof, Refusal, SessionKind,
+    TwoFactorRecord,
 };
 
 /// A started second step, as the client sees it.
@@ -122,7 +121,10 @@ impl Auth {
                 .await
             {
                 Ok(()) => sms_sent_to = Some(phone.masked()),
-                Err(_) => sms_failed = true,
+                Err(_) => {
+                    sms_failed = true;
+                    self.store.unsend_challenge_sms(&id).await?;
+                }
             }
         }
         Ok(LoginOutcome::TwoFactor(ChallengeStarted {
@@ -209,26 +211,36 @@ impl Auth {
             )
             .await?
         {
+            let wait = challenge
+                .sms_sent_at
+                .map(|t| t.0 + p.sms_cooldown_secs - now.0)
+                .unwrap_or(0);
             let retry_after = if challenge.sms_sends >= p.sms_max_sends {
                 challenge.expires_at.0 - now.0
+            } else if wait > 0 {
+                wait
             } else {
-                challenge
-                    .sms_sent_at
-                    .map(|t| t.0 + p.sms_cooldown_secs - now.0)
-                    .unwrap_or(1)
+                // Neither limit explains it: the challenge ended meanwhile.
+                return Err(AuthError::ChallengeExpired);
             };
             return Err(AuthError::RateLimited {
                 retry_after: retry_after.max(1),
             });
         }
-        self.sms
+        if self
+            .sms
             .send(&phone, &code_message(&code, &p.sms_host), "login code")
             .await
-            .map_err(|_| AuthError::SmsFailed)?;
+            .is_err()
+        {
+            self.store.unsend_challenge_sms(&id).await?;
+            return Err(AuthError::SmsFailed);
+        }
         Ok(phone.masked())
     }
 
-    /// Checks a code at the second step; a right one creates the session.
+    /// Checks a code at the second step; a right one creates the session. Every checked code
+    /// is counted in the database before it is answered (see `Store::attempt_second_factor`).
     ///
     /// # Errors
     /// [`AuthError::InvalidMethod`] (unknown or not set up), [`AuthError::MalformedCode`]
@@ -260,23 +272,20 @@ impl Auth {
                 Method::BackupCode => "this account has no backup codes",
             }));
         }
-        // Parse before anything is counted: a malformed code changes nothing.
-        let (sms_mac, backup_mac, totp_step);
-        match method {
+        // Parse before anything is counted: a malformed code changes nothing. Then reduce the
+        // code to what the database compares.
+        let mut problem = CodeProblem::Wrong;
+        let mac;
+        let proof = match method {
             Method::Sms => {
                 let c = OtpCode::parse(code)?;
                 if !challenge.sms_pending {
-                    return self
-                        .second_step_failed(&id, &account_id, method, CodeProblem::NotSent, client)
-                        .await;
+                    problem = CodeProblem::NotSent;
+                } else if challenge.sms_expires_at.is_some_and(|e| e <= now) {
+                    problem = CodeProblem::Expired;
                 }
-                if challenge.sms_expires_at.is_some_and(|e| e <= now) {
-                    return self
-                        .second_step_failed(&id, &account_id, method, CodeProblem::Expired, client)
-                        .await;
-                }
-                sms_mac = self.keys.sms_code_mac(&id, c.digits());
-                (backup_mac, totp_step) = (String::new(), 0);
+                mac = self.keys.sms_code_mac(&id, c.digits());
+                Proof::Sms(&mac)
             }
             Method::Totp => {
                 let c = OtpCode::parse(code)?;
@@ -294,23 +303,13 @@ impl Auth {
                         "authenticator secret of {account_id}: {e}"
                     ))
                 })?;
-                let Some(step) = secret.matching_step(&c, now) else {
-                    return self
-                        .second_step_failed(&id, &account_id, method, CodeProblem::Wrong, client)
-                        .await;
-                };
-                (sms_mac, backup_mac, totp_step) = (String::new(), String::new(), step);
+                Proof::Totp(secret.matching_step(&c, now))
             }
             Method::BackupCode => {
                 let c = BackupCode::parse(code)?;
-                backup_mac = self.keys.backup_code_mac(account_id.as_str(), c.digits());
-                (sms_mac, totp_step) = (String::new(), 0);
+                mac = self.keys.backup_code_mac(account_id.as_str(), c.digits());
+                Proof::Backup(&mac)
             }
-        }
-        let proof = match method {
-            Method::Sms => Proof::Sms(&sms_mac),
-            Method::Totp => Proof::Totp(totp_step),
-            Method::BackupCode => Proof::Backup(&backup_mac),
         };
         let account = self
             .store
@@ -337,19 +336,35 @@ impl Auth {
             Method::Totp => EventKind::LoginTotp,
             Method::BackupCode => EventKind::LoginBackupCode,
         };
-        let event = NewEvent {
+        let success = NewEvent {
             account_id: &account_id,
             kind,
             at: now,
             client,
             detail: None,
         };
-        match self
+        let failure = NewEvent {
+            kind: EventKind::SecondFactorFailed,
+            detail: Some(method.as_str()),
+            ..success
+        };
+        let p = &self.tf;
+        let lock_base = p.account_lock_secs;
+        let attempt = self
             .store
-            .finish_challenge(&id, proof, self.tf.challenge_max_failures, &session, &event)
-            .await?
-        {
-            Finish::Done { backup_remaining } => {
+            .attempt_second_factor(
+                &id,
+                proof,
+                p.challenge_max_failures,
+                p.account_lock_threshold,
+                |lockouts| (lock_base << lockouts.clamp(0, 6)).min(24 * 3600),
+                &session,
+                &success,
+                &failure,
+            )
+            .await?;
+        match attempt {
+            Attempt::Done { backup_remaining } => {
                 tracing::info!(account = %account_id, method = %method, "logged in with a second factor");
                 if method == Method::BackupCode {
                     self.notify_backup_code_used(&account, &tf).await;
@@ -365,57 +380,28 @@ impl Auth {
                     backup_remaining,
                 })
             }
-            Finish::Gone => Err(AuthError::ChallengeExpired),
-            Finish::Wrong => {
-                self.second_step_failed(&id, &account_id, method, CodeProblem::Wrong, client)
-                    .await
+            Attempt::Gone => Err(AuthError::ChallengeExpired),
+            Attempt::Locked(until) => Err(AuthError::RateLimited {
+                retry_after: until.0 - now.0,
+            }),
+            Attempt::Refused {
+                locked_until: Some(until),
+                ..
+            } => {
+                tracing::warn!(account = %account_id, "second step locked after repeated wrong codes");
+                Err(AuthError::RateLimited {
+                    retry_after: until.0 - now.0,
+                })
             }
-            Finish::Replayed => {
-                self.second_step_failed(&id, &account_id, method, CodeProblem::Wrong, client)
-                    .await
-            }
-            Finish::BackupAlreadyUsed => {
-                self.second_step_failed(&id, &account_id, method, CodeProblem::AlreadyUsed, client)
-                    .await
-            }
+            Attempt::Refused {
+                refusal: Refusal::AlreadyUsed,
+                ..
+            } => Err(AuthError::InvalidCode(CodeProblem::AlreadyUsed)),
+            Attempt::Refused {
+                refusal: Refusal::Wrong,
+                ..
+            } => Err(AuthError::InvalidCode(problem)),
         }
-    }
-
-    /// Counts a wrong code; answers `InvalidCode`, or `RateLimited` when this one locked
-    /// the account's second step.
-    async fn second_step_failed<T>(
-        &self,
-        challenge_id: &str,
-        account: &AccountId,
-        method: Method,
-        problem: CodeProblem,
-        client: &ClientInfo,
-    ) -> Result<T, AuthError> {
-        let event = NewEvent {
-            account_id: account,
-            kind: EventKind::SecondFactorFailed,
-            at: self.now(),
-            client,
-            detail: Some(method.as_str()),
-        };
-        let p = &self.tf;
-        let lock_base = p.account_lock_secs;
-        let failure = self
-            .store
-            .record_second_factor_failure(
-                challenge_id,
-                &event,
-                p.account_lock_threshold,
-                |lockouts| (lock_base << lockouts.clamp(0, 6)).min(24 * 3600),
-            )
-            .await?;
-        if let Some(until) = failure.locked_until {
-            tracing::warn!(account = %account, "second step locked after repeated wrong codes");
-            return Err(AuthError::RateLimited {
-                retry_after: until.0 - self.now().0,
-            });
-        }
-        Err(AuthError::InvalidCode(problem))
     }
 
     /// "A backup code was used to log in" to the account's phone, when it has one.

@@ -65,37 +65,41 @@ impl ChallengeRecord {
 pub enum Proof<'a> {
     /// The keyed hash of the typed SMS code.
     Sms(&'a str),
-    /// The authenticator time step the typed code matched.
-    Totp(i64),
+    /// The authenticator time step the typed code matched, if it matched one.
+    Totp(Option<i64>),
     /// The keyed hash of the typed backup code.
     Backup(&'a str),
 }
 
-/// How finishing went.
+/// How an attempt at the second step went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Finish {
+pub enum Attempt {
     /// Logged in; with a backup code, how many codes are left.
     Done {
         /// Unused backup codes left, after a backup-code login.
         backup_remaining: Option<i64>,
     },
-    /// The proof did not match (wrong or expired SMS code, unknown backup code).
-    Wrong,
-    /// A backup code of the current batch that was used before.
-    BackupAlreadyUsed,
-    /// An authenticator step that was accepted before.
-    Replayed,
+    /// The proof was refused (and counted); `locked_until` when this failure locked the
+    /// account's second step.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+        /// The lock this failure set, if it set one.
+        locked_until: Option<UnixTime>,
+    },
+    /// The account's second step is locked until then; nothing was tested.
+    Locked(UnixTime),
     /// The challenge is finished, expired or out of attempts.
     Gone,
 }
 
-/// What a recorded wrong code led to.
+/// Why a proof was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SecondFactorFailure {
-    /// Wrong codes on this challenge so far.
-    pub challenge_failures: i64,
-    /// When the account's second step was locked by this failure, if it was.
-    pub locked_until: Option<UnixTime>,
+pub enum Refusal {
+    /// Not the right code (or an authenticator step used before, or an expired SMS code).
+    Wrong,
+    /// A backup code of the current batch that was used before.
+    AlreadyUsed,
 }
 
 fn challenge_from_row(row: &AnyRow) -> StoreResult<ChallengeRecord> {
@@ -224,121 +228,94 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Counts a wrong code on the challenge and on the account, atomically; at `threshold`
-    /// wrong codes in a row the account's second step locks for `lock_for(lockouts so far)`
-    /// seconds and the count starts again. The events are recorded in the same transaction.
+    /// One attempt at the second step, in one transaction that first **charges** the
+    /// attempt and only then tests the proof:
     ///
-    /// # Errors
-    /// On a database failure.
-    pub async fn record_second_factor_failure(
-        &self,
-        challenge_id: &str,
-        event: &NewEvent<'_>,
-        threshold: i64,
-        lock_for: impl Fn(i64) -> i64,
-    ) -> StoreResult<SecondFactorFailure> {
-        let account = event.account_id;
-        let mut tx = self.write_tx().await?;
-        let challenge_failures: i64 = sqlx::query_scalar(
-            "UPDATE challenges SET failures = failures + 1 WHERE id = $1 RETURNING failures",
-        )
-        .bind(challenge_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or(0);
-        let row = sqlx::query("UPDATE accounts SET sf_failures = sf_failures + 1 WHERE id = $1 RETURNING sf_failures, sf_lockouts")
-            .bind(account.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        let (failures, lockouts): (i64, i64) =
-            (row.try_get("sf_failures")?, row.try_get("sf_lockouts")?);
-        event.insert(&mut tx).await?;
-        let mut locked_until = None;
-        if failures >= threshold {
-            let until = event.at.plus(lock_for(lockouts));
-            sqlx::query("UPDATE accounts SET sf_locked_until = $1, sf_lockouts = sf_lockouts + 1, sf_failures = 0 WHERE id = $2")
-                .bind(until.0)
-                .bind(account.as_str())
-                .execute(&mut *tx)
-                .await?;
-            NewEvent {
-                kind: EventKind::SecondFactorLocked,
-                ..*event
-            }
-            .insert(&mut tx)
-            .await?;
-            locked_until = Some(until);
-        }
-        tx.commit().await?;
-        Ok(SecondFactorFailure {
-            challenge_failures,
-            locked_until,
-        })
-    }
-
-    /// Finishes a challenge with `proof`, in one transaction: the challenge is marked
-    /// finished by a conditional `UPDATE` (so it finishes once), the proof is used up by
-    /// another (an SMS code once, an authenticator step once, a backup code once), and the
-    /// session, the event and the reset of the failure counts follow. If any step does not
-    /// touch exactly one row, nothing happens.
+    /// 1. `UPDATE accounts SET sf_failures = sf_failures + 1 … WHERE … not locked RETURNING`
+    ///    — a locked account is refused before any code is tested, and the row lock makes
+    ///    concurrent attempts on one account queue (on every node);
+    /// 2. `UPDATE challenges SET failures = failures + 1 … WHERE … alive RETURNING` — a dead
+    ///    challenge is refused;
+    /// 3. the proof is used up by a conditional `UPDATE` that must touch one row: the SMS code
+    ///    (compared by the database against its keyed hash), the authenticator step
+    ///    (`last_step < $s`), or the backup code (`used_at IS NULL`);
+    /// 4. right: the challenge is finished, both charges are refunded, the session and the
+    ///    event are inserted; wrong: the charges stay, the failure is recorded and, at
+    ///    `threshold` in a row, the account's second step locks for `lock_for(lockouts)`.
+    ///
+    /// So however many guesses run in parallel, each is counted before it is answered
+    /// (NIST SP 800-63B §5.2.2, RFC 4226 §7.3).
     ///
     /// # Errors
     /// On a database failure (then nothing happened).
-    pub async fn finish_challenge(
+    #[allow(clippy::too_many_arguments)]
+    pub async fn attempt_second_factor(
         &self,
         challenge_id: &str,
         proof: Proof<'_>,
         max_failures: i64,
+        threshold: i64,
+        lock_for: impl Fn(i64) -> i64,
         session: &NewSession<'_>,
-        event: &NewEvent<'_>,
-    ) -> StoreResult<Finish> {
+        success: &NewEvent<'_>,
+        failure: &NewEvent<'_>,
+    ) -> StoreResult<Attempt> {
         let now = session.now;
         let account = session.account_id;
         let mut tx = self.write_tx().await?;
-        // An SMS code is compared by the database against the keyed hash the challenge
-        // holds, in the same statement that finishes the challenge: used at most once.
-        let finish_sql = match proof {
-            Proof::Sms(_) => {
-                "UPDATE challenges SET finished_at = $1, sms_code_mac = NULL \
-                 WHERE id = $2 AND account_id = $3 AND finished_at IS NULL AND expires_at > $1 AND failures < $4 \
-                 AND sms_code_mac = $5 AND sms_expires_at > $1"
-            }
-            _ => {
-                "UPDATE challenges SET finished_at = $1, sms_code_mac = NULL \
-                 WHERE id = $2 AND account_id = $3 AND finished_at IS NULL AND expires_at > $1 AND failures < $4 \
-                 AND $5 = $5"
-            }
-        };
-        let sms_mac = if let Proof::Sms(mac) = proof { mac } else { "" };
-        let finished = sqlx::query(finish_sql)
-            .bind(now.0)
-            .bind(challenge_id)
-            .bind(account.as_str())
-            .bind(max_failures)
-            .bind(sms_mac)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if finished != 1 {
-            let alive: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM challenges WHERE id = $1 AND finished_at IS NULL AND expires_at > $2 AND failures < $3",
-            )
-            .bind(challenge_id)
-            .bind(now.0)
-            .bind(max_failures)
-            .fetch_one(&mut *tx)
-            .await?;
+        let charged = sqlx::query(
+            "UPDATE accounts SET sf_failures = sf_failures + 1 \
+             WHERE id = $1 AND (sf_locked_until IS NULL OR sf_locked_until <= $2) RETURNING sf_failures, sf_lockouts",
+        )
+        .bind(account.as_str())
+        .bind(now.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(charged) = charged else {
+            let until: Option<i64> =
+                sqlx::query_scalar("SELECT sf_locked_until FROM accounts WHERE id = $1")
+                    .bind(account.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .flatten();
             tx.rollback().await?;
-            return Ok(if alive == 1 {
-                Finish::Wrong
-            } else {
-                Finish::Gone
-            });
+            return Ok(Attempt::Locked(UnixTime(until.unwrap_or(now.0 + 1))));
+        };
+        let (failures, lockouts): (i64, i64) = (
+            charged.try_get("sf_failures")?,
+            charged.try_get("sf_lockouts")?,
+        );
+        let alive = sqlx::query(
+            "UPDATE challenges SET failures = failures + 1 \
+             WHERE id = $1 AND account_id = $2 AND finished_at IS NULL AND expires_at > $3 AND failures < $4",
+        )
+        .bind(challenge_id)
+        .bind(account.as_str())
+        .bind(now.0)
+        .bind(max_failures)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if alive != 1 {
+            tx.rollback().await?;
+            return Ok(Attempt::Gone);
         }
         let mut backup_remaining = None;
-        let outcome = match proof {
-            Proof::Sms(_) => None,
-            Proof::Totp(step) => {
+        let refused = match proof {
+            Proof::Sms(mac) => {
+                let ok = sqlx::query(
+                    "UPDATE challenges SET sms_code_mac = NULL WHERE id = $1 AND sms_code_mac = $2 AND sms_expires_at > $3",
+                )
+                .bind(challenge_id)
+                .bind(mac)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                (!ok).then_some(Refusal::Wrong)
+            }
+            Proof::Totp(Some(step)) => {
                 let ok = sqlx::query("UPDATE totp_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1")
                     .bind(step)
                     .bind(account.as_str())
@@ -346,28 +323,70 @@ impl Store {
                     .await?
                     .rows_affected()
                     == 1;
-                (!ok).then_some(Finish::Replayed)
+                (!ok).then_some(Refusal::Wrong)
             }
+            Proof::Totp(None) => Some(Refusal::Wrong),
             Proof::Backup(mac) => match use_backup_code(&mut tx, account, mac, now).await? {
                 BackupUse::Used { remaining } => {
                     backup_remaining = Some(remaining);
                     None
                 }
-                BackupUse::AlreadyUsed => Some(Finish::BackupAlreadyUsed),
-                BackupUse::Unknown => Some(Finish::Wrong),
+                BackupUse::AlreadyUsed => Some(Refusal::AlreadyUsed),
+                BackupUse::Unknown => Some(Refusal::Wrong),
             },
         };
-        if let Some(refused) = outcome {
-            tx.rollback().await?;
-            return Ok(refused);
+        if let Some(refusal) = refused {
+            failure.insert(&mut tx).await?;
+            let mut locked_until = None;
+            if failures >= threshold {
+                let until = now.plus(lock_for(lockouts));
+                sqlx::query("UPDATE accounts SET sf_locked_until = $1, sf_lockouts = sf_lockouts + 1, sf_failures = 0 WHERE id = $2")
+                    .bind(until.0)
+                    .bind(account.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                NewEvent {
+                    kind: EventKind::SecondFactorLocked,
+                    ..*failure
+                }
+                .insert(&mut tx)
+                .await?;
+                locked_until = Some(until);
+            }
+            tx.commit().await?;
+            return Ok(Attempt::Refused {
+                refusal,
+                locked_until,
+            });
         }
-        session.insert(&mut tx).await?;
-        event.insert(&mut tx).await?;
+        sqlx::query("UPDATE challenges SET finished_at = $1, failures = failures - 1, sms_code_mac = NULL WHERE id = $2")
+            .bind(now.0)
+            .bind(challenge_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE accounts SET sf_failures = 0, sf_lockouts = 0, sf_locked_until = NULL WHERE id = $1")
             .bind(account.as_str())
             .execute(&mut *tx)
             .await?;
+        session.insert(&mut tx).await?;
+        success.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(Finish::Done { backup_remaining })
+        Ok(Attempt::Done { backup_remaining })
+    }
+
+    /// Forgets an SMS code that could not be sent, so that "Resend code" is not held back by a
+    /// message that never left.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn unsend_challenge_sms(&self, id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE challenges SET sms_code_mac = NULL, sms_expires_at = NULL, sms_sent_at = NULL, \
+             sms_sends = CASE WHEN sms_sends > 0 THEN sms_sends - 1 ELSE 0 END WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

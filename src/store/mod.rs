@@ -23,7 +23,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::{AccountRecord, LoginFailure};
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
-pub use challenges::{ChallengeRecord, Finish, NewChallenge, Proof, SecondFactorFailure};
+pub use challenges::{Attempt, ChallengeRecord, NewChallenge, Proof, Refusal};
 pub use events::{EventRecord, NewEvent};
 pub use sessions::{NewSession, SessionKind, SessionRecord};
 pub use two_factor::{Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord};

@@ -186,7 +186,8 @@ async fn try_another_way_and_a_backup_code_through_the_pages() {
     )
     .await;
     assert!(
-        html.contains("We sent a security code to +1 *** *** **71") && html.contains("Resend code")
+        html.contains("We sent a security code to <span class=\"nowrap\">+1 *** *** **71</span>")
+            && html.contains("Resend code")
     );
     let (_, html, _) = get(
         &b,
