@@ -44,6 +44,15 @@ async fn account(store: &Store, name: &str) -> AccountId {
 }
 
 async fn session(store: &Store, account: &AccountId) -> (SessionId, Token) {
+    session_at(store, account, NOW).await.expect("not locked")
+}
+
+/// Completes a login at `now`; `None` when password logins are paused.
+async fn session_at(
+    store: &Store,
+    account: &AccountId,
+    now: UnixTime,
+) -> Option<(SessionId, Token)> {
     let id = SessionId::generate();
     let token = Token::generate();
     let client = ClientInfo::new(Some("10.0.0.1".into()), Some("tests"));
@@ -53,19 +62,22 @@ async fn session(store: &Store, account: &AccountId) -> (SessionId, Token) {
         token_hash: &hash,
         account_id: account,
         kind: SessionKind::Api,
-        now: NOW,
-        expires_at: NOW.plus(3600),
+        now,
+        expires_at: now.plus(3600),
         client: &client,
     };
     let e = NewEvent {
         account_id: account,
         kind: EventKind::Login,
-        at: NOW,
+        at: now,
         client: &client,
         detail: None,
     };
-    store.complete_login(&s, &e, true, None).await.unwrap();
-    (id, token)
+    store
+        .complete_login(&s, &e, None)
+        .await
+        .unwrap()
+        .then_some((id, token))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,8 +200,10 @@ async fn concurrent_failures_are_all_counted_and_lock_at_each_threshold() {
             events.iter().filter(|e| e.kind == "login_locked").count(),
             2
         );
-        // A successful login clears the count.
-        session(&store, &a).await;
+        // While paused, even a right password opens no session (checked in the transaction);
+        // once the pause is over, a successful login clears the count.
+        assert!(session_at(&store, &a, NOW.plus(199)).await.is_none());
+        assert!(session_at(&store, &a, NOW.plus(200)).await.is_some());
         let acc = store.account_by_id(&a).await.unwrap().unwrap();
         assert_eq!((acc.failed_logins, acc.locked_until), (0, None));
     })

@@ -136,15 +136,29 @@ impl Auth {
             client,
             detail: None,
         };
-        let clear = account.failed_logins != 0 || account.locked_until.is_some();
-        self.store
-            .complete_login(&session, &event, clear, rehash)
-            .await?;
+        if !self.store.complete_login(&session, &event, rehash).await? {
+            return Err(self.paused(&account.id).await?);
+        }
         Ok(NewSessionToken {
             session_id,
             token,
             account_id: account.id.clone(),
             username: account.username.clone(),
+        })
+    }
+
+    /// The answer for an account whose password logins were paused while its password was
+    /// being checked.
+    pub(super) async fn paused(&self, account: &AccountId) -> Result<AuthError, AuthError> {
+        let now = self.now();
+        let until = self
+            .store
+            .account_by_id(account)
+            .await?
+            .and_then(|a| a.locked_until)
+            .unwrap_or(now.plus(1));
+        Ok(AuthError::RateLimited {
+            retry_after: (until.0 - now.0).max(1),
         })
     }
 

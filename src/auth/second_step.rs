@@ -108,7 +108,9 @@ impl Auth {
             client,
             sms,
         };
-        self.store.create_challenge(&challenge, rehash).await?;
+        if !self.store.create_challenge(&challenge, rehash).await? {
+            return Err(self.paused(&account.id).await?);
+        }
         let (mut sms_sent_to, mut sms_failed) = (None, false);
         if let (Some(phone), Some(code)) = (phone, code) {
             match self

@@ -120,7 +120,8 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<ChallengeRecord> {
 
 impl Store {
     /// Creates a challenge after a right password, clearing the wrong-password count (and
-    /// storing a re-made hash) in the same transaction.
+    /// storing a re-made hash) in the same transaction. Returns `false`, changing nothing,
+    /// when password logins were paused meanwhile.
     ///
     /// # Errors
     /// On a database failure.
@@ -128,7 +129,7 @@ impl Store {
         &self,
         c: &NewChallenge<'_>,
         rehash: Option<&str>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         // Old challenges of this account are dead weight; drop them while we are here.
         sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND expires_at <= $2")
@@ -153,9 +154,12 @@ impl Store {
         .bind(c.client.user_agent.as_deref())
         .execute(&mut *tx)
         .await?;
-        clear_login_failures(&mut tx, c.account_id, rehash).await?;
+        if !clear_login_failures(&mut tx, c.account_id, rehash, c.now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Deletes login challenges that ended more than an hour ago and SMS enrolments whose

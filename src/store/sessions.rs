@@ -98,21 +98,27 @@ impl NewSession<'_> {
     }
 }
 
-/// After a right password: clears the wrong-password count and stores a re-made hash.
+/// After a right password: clears the wrong-password count and stores a re-made hash —
+/// unless password logins were paused meanwhile (a parallel wrong guess locked the account
+/// while this one was being hashed). Returns `false` then, and the caller must not log in:
+/// the lock is checked here, in the transaction, not only before hashing.
 pub(crate) async fn clear_login_failures(
     tx: &mut Transaction<'static, Any>,
     account: &AccountId,
     rehash: Option<&str>,
-) -> StoreResult<()> {
-    sqlx::query(
+    now: UnixTime,
+) -> StoreResult<bool> {
+    let open = sqlx::query(
         "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) \
-         WHERE id = $2 AND (failed_logins <> 0 OR locked_until IS NOT NULL OR $1 IS NOT NULL)",
+         WHERE id = $2 AND (locked_until IS NULL OR locked_until <= $3)",
     )
     .bind(rehash)
     .bind(account.as_str())
+    .bind(now.0)
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(open == 1)
 }
 
 const SESSION_COLUMNS: &str = "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
@@ -134,10 +140,9 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 }
 
 impl Store {
-    /// Completes a password login in one transaction: creates the session, records the
-    /// event, clears the wrong-password count (when the caller saw one) and stores a re-made
-    /// hash if there is one. Skipping the no-op update keeps the login path to three
-    /// statements.
+    /// Completes a password login in one transaction: clears the wrong-password count (and
+    /// stores a re-made hash), creates the session and records the event. Returns `false`,
+    /// changing nothing, when password logins were paused meanwhile.
     ///
     /// # Errors
     /// On a database failure (then nothing of it happened).
@@ -145,17 +150,17 @@ impl Store {
         &self,
         session: &NewSession<'_>,
         event: &NewEvent<'_>,
-        clear_failures: bool,
         rehash: Option<&str>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
+        if !clear_login_failures(&mut tx, session.account_id, rehash, session.now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         session.insert(&mut tx).await?;
         event.insert(&mut tx).await?;
-        if clear_failures || rehash.is_some() {
-            clear_login_failures(&mut tx, session.account_id, rehash).await?;
-        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The session holding this token, if it exists and its account is enabled.
