@@ -50,11 +50,15 @@ enum UserCommand {
         /// The username.
         username: String,
     },
-    /// Turn two-factor authentication off for someone who lost every method and backup code
-    /// (check who they are first). They log in with their password and can set it up again.
+    /// Turn two-factor authentication off for someone who lost their phone and their backup
+    /// codes (check who they are first). They log in with their password and set it up again.
+    #[command(name = "reset-2fa", alias = "reset-two-factor")]
     ResetTwoFactor {
         /// The username.
         username: String,
+        /// Don't ask for confirmation (for scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 
@@ -183,16 +187,27 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             println!("sessions:       {}", sessions.len());
             println!("recent activity:");
             for e in store.list_events(&a.id, 10).await? {
+                let what = match &e.detail {
+                    Some(d) => format!("{} ({d})", EventKind::describe(&e.kind)),
+                    None => EventKind::describe(&e.kind).to_owned(),
+                };
                 println!(
-                    "  {}  {:<40} {}",
+                    "  {}  {what:<60} {}",
                     e.at.human(),
-                    EventKind::describe(&e.kind),
                     e.ip.unwrap_or_default()
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
-        UserCommand::ResetTwoFactor { username } => {
+        UserCommand::ResetTwoFactor { username, yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Turn off two-factor authentication for {username}? Their methods and backup codes will be removed. [y/N] "
+                ))?
+            {
+                eprintln!("twofold: nothing changed");
+                return Ok(ExitCode::from(1));
+            }
             if auth.reset_two_factor(&username).await? {
                 println!(
                     "Two-factor authentication is off for {username}; they can log in with their password and set it up again."
@@ -208,6 +223,20 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
         UserCommand::Disable { username } => set_disabled(auth, &username, true).await,
         UserCommand::Enable { username } => set_disabled(auth, &username, false).await,
     }
+}
+
+/// Asks a yes/no question on the terminal; without a terminal the answer is no (use `--yes`).
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        eprintln!("twofold: no terminal to confirm on; pass --yes to do it anyway");
+        return Ok(false);
+    }
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 async fn set_disabled(

@@ -196,9 +196,15 @@ async fn concurrent_failures_are_all_counted_and_lock_at_each_threshold() {
             events.iter().filter(|e| e.kind == "login_failed").count(),
             20
         );
+        let paused = events.iter().filter(|e| {
+            e.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("logins paused"))
+        });
         assert_eq!(
-            events.iter().filter(|e| e.kind == "login_locked").count(),
-            2
+            paused.count(),
+            2,
+            "the 10th and 20th failures tell of the pause"
         );
         // While paused, even a right password opens no session (checked in the transaction);
         // once the pause is over, a successful login clears the count.

@@ -155,10 +155,11 @@ impl Auth {
         })
     }
 
-    /// Removes the authentication app; the last method turns 2FA off.
+    /// Removes the authentication app (nothing to do when there is none); the last method
+    /// turns 2FA off.
     ///
     /// # Errors
-    /// [`AuthError::NotFound`] when there is none.
+    /// On a database failure.
     pub async fn remove_totp(
         &self,
         session: &CurrentSession,
@@ -174,7 +175,7 @@ impl Auth {
             )
             .await?;
         if !r.removed {
-            return Err(AuthError::NotFound);
+            return Ok(()); // already gone: removing is idempotent
         }
         if r.disabled {
             self.notify(
@@ -302,10 +303,11 @@ impl Auth {
         }
     }
 
-    /// Removes the phone; the last method turns 2FA off. The old number gets a notice.
+    /// Removes the phone (nothing to do when there is none); the last method turns 2FA off.
+    /// The old number gets a notice.
     ///
     /// # Errors
-    /// [`AuthError::NotFound`] when there is none.
+    /// On a database failure.
     pub async fn remove_sms(
         &self,
         session: &CurrentSession,
@@ -321,7 +323,7 @@ impl Auth {
             )
             .await?;
         if !r.removed {
-            return Err(AuthError::NotFound);
+            return Ok(()); // already gone: removing is idempotent
         }
         let what = if r.disabled {
             "two-factor authentication was turned off"

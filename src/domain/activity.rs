@@ -13,12 +13,6 @@ pub enum EventKind {
     PasswordChanged,
     /// A session was logged out from the sessions list.
     SessionRevoked,
-    /// Password logins were paused after too many wrong passwords.
-    LoginLocked,
-    /// The operator disabled the account.
-    AccountDisabled,
-    /// The operator enabled the account again.
-    AccountEnabled,
     /// Two-factor authentication was turned on.
     TwoFactorEnabled,
     /// Two-factor authentication was turned off.
@@ -56,9 +50,6 @@ impl EventKind {
             Self::Logout => "logout",
             Self::PasswordChanged => "password_changed",
             Self::SessionRevoked => "session_revoked",
-            Self::LoginLocked => "login_locked",
-            Self::AccountDisabled => "account_disabled",
-            Self::AccountEnabled => "account_enabled",
             Self::TwoFactorEnabled => "two_factor_enabled",
             Self::TwoFactorDisabled => "two_factor_disabled",
             Self::SmsAdded => "sms_added",
@@ -83,9 +74,6 @@ impl EventKind {
             "logout" => "Logged out",
             "password_changed" => "Password changed",
             "session_revoked" => "Logged out a session",
-            "login_locked" => "Logins paused after too many wrong passwords",
-            "account_disabled" => "Account disabled by the operator",
-            "account_enabled" => "Account enabled by the operator",
             "two_factor_enabled" => "Two-factor authentication turned on",
             "two_factor_disabled" => "Two-factor authentication turned off",
             "sms_added" => "Phone number verified for text-message codes",

@@ -161,19 +161,23 @@ impl Store {
         .bind(id.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        event.insert(&mut tx).await?;
         if threshold > 0 && consecutive % threshold == 0 {
+            let secs = lock_for(consecutive);
             sqlx::query("UPDATE accounts SET locked_until = $1 WHERE id = $2")
-                .bind(event.at.plus(lock_for(consecutive)).0)
+                .bind(event.at.plus(secs).0)
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
+            // The pause is told in the failure's detail: the activity kinds are a fixed list.
+            let detail = format!("logins paused for {}", crate::auth::wait_text(secs));
             NewEvent {
-                kind: EventKind::LoginLocked,
+                detail: Some(&detail),
                 ..*event
             }
             .insert(&mut tx)
             .await?;
+        } else {
+            event.insert(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(LoginFailure { consecutive })
@@ -206,25 +210,22 @@ impl Store {
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
+            // Every session ended: recorded as a revocation (the activity kinds are a fixed
+            // list), with the reason in the detail. Enabling again ends nothing.
+            let operator = ClientInfo {
+                ip: None,
+                user_agent: Some("twofold admin CLI".into()),
+            };
+            NewEvent {
+                account_id: &id,
+                kind: EventKind::SessionRevoked,
+                at: now,
+                client: &operator,
+                detail: Some("account disabled by the operator"),
+            }
+            .insert(&mut tx)
+            .await?;
         }
-        let kind = if disabled_at.is_some() {
-            EventKind::AccountDisabled
-        } else {
-            EventKind::AccountEnabled
-        };
-        let operator = ClientInfo {
-            ip: None,
-            user_agent: Some("twofold admin CLI".into()),
-        };
-        NewEvent {
-            account_id: &id,
-            kind,
-            at: now,
-            client: &operator,
-            detail: None,
-        }
-        .insert(&mut tx)
-        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -228,7 +228,7 @@ async fn the_admin_cli_lists_disables_and_enables_accounts() {
     );
     let (_, out, _) = run(&dir, &url, &["user", "show", "carol"]);
     assert!(
-        out.contains("disabled since") && out.contains("Account disabled by the operator"),
+        out.contains("disabled since") && out.contains("account disabled by the operator"),
         "{out}"
     );
 
@@ -365,7 +365,18 @@ async fn the_operator_can_reset_two_factor_for_a_locked_out_user() {
         .unwrap();
     assert_eq!(login.status(), StatusCode::ACCEPTED);
 
-    let (code_rc, out, _) = run(&dir, &url, &["user", "reset-two-factor", "dana"]);
+    // Without a terminal and without --yes, nothing happens.
+    let (code_rc, _, err) = run(&dir, &url, &["user", "reset-2fa", "dana"]);
+    assert_ne!(code_rc, 0);
+    assert!(err.contains("--yes"), "{err}");
+    let login = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::ACCEPTED, "still on");
+    let (code_rc, out, _) = run(&dir, &url, &["user", "reset-2fa", "dana", "--yes"]);
     assert_eq!(code_rc, 0, "{out}");
     let login = http
         .post(format!("{}/api/v1/sessions", server.base))

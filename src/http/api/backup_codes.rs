@@ -74,8 +74,8 @@ pub async fn regenerate(
 fn shown(v: &BackupCodesView) -> Result<&[(String, bool)], ApiError> {
     v.codes.as_deref().ok_or_else(|| {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_backup_codes",
+            StatusCode::CONFLICT,
+            "codes_not_viewable",
             "backup codes are shown only once, when they are made; get new codes to see a new batch",
         )
     })
@@ -96,16 +96,13 @@ fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Respon
         .into_response()
 }
 
-/// The text of the codes file: one code a line, used ones marked.
-pub fn codes_text(username: &str, v: &BackupCodesView, codes: &[(String, bool)]) -> String {
-    let mut out = format!(
-        "Twofold backup codes for @{username}\nMade {}\n\nEach code works once. Getting new codes cancels these.\n\n",
-        v.generated_at.human()
-    );
+/// The text of the codes file: the current batch, one code a line, used ones marked.
+pub fn codes_text(codes: &[(String, bool)]) -> String {
+    let mut out = String::new();
     for (code, used) in codes {
         out.push_str(code);
         if *used {
-            out.push_str("  (used)");
+            out.push_str(" (used)");
         }
         out.push('\n');
     }
@@ -121,7 +118,7 @@ pub async fn text_file(
     RecentApiSession(session): RecentApiSession,
 ) -> Result<Response, ApiError> {
     let v = state.auth.backup_codes(&session).await?;
-    let body = codes_text(&session.username, &v, shown(&v)?);
+    let body = codes_text(shown(&v)?);
     Ok(attachment(
         "text/plain; charset=utf-8",
         format!("twofold-backup-codes-{}.txt", session.username),

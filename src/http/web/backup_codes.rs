@@ -59,7 +59,7 @@ fn render(
     // Codes that can be fetched again are linked; a batch shown only now is embedded.
     let (txt_href, png_href) = match (&v.codes, viewable) {
         (Some(codes), false) => {
-            let txt = codes_text(&s.username, v, codes);
+            let txt = codes_text(codes);
             let png = backup_codes_png(&s.username, &v.generated_at.human(), codes)
                 .map_err(|e| WebError::from(AuthError::Internal(e)))?;
             (
@@ -178,8 +178,8 @@ pub async fn text_file(
     State(state): State<AppState>,
     RecentWebSession(s): RecentWebSession,
 ) -> Result<Response, WebError> {
-    let (v, codes) = current(&state, &s).await?;
-    let body = codes_text(&s.username, &v, &codes);
+    let (_, codes) = current(&state, &s).await?;
+    let body = codes_text(&codes);
     Ok(attachment(
         "text/plain; charset=utf-8",
         format!("twofold-backup-codes-{}.txt", s.username),

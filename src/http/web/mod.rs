@@ -109,10 +109,17 @@ async fn js() -> impl IntoResponse {
 }
 
 /// A `next` target that stays on this site: a path starting with one `/`.
+///
+/// Only printable ASCII is allowed: browsers drop tabs and newlines from URLs, so
+/// `/\t/evil.example` would become `//evil.example`, and a CR or LF cannot go in a header.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
+            if n.starts_with('/')
+                && n.len() < 512
+                && n.bytes().all(|b| b.is_ascii_graphic())
+                && !n.contains('\\')
+                && !matches!(n.as_bytes().get(1), Some(b'/' | b'\\')) =>
         {
             n.to_owned()
         }
@@ -130,6 +137,11 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x=1")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/login?next=%2F")), "/login?next=%2F");
         assert_eq!(safe_next(None), "/");
     }
 }

@@ -29,7 +29,7 @@ struct SessionView {
 }
 
 struct EventView {
-    what: &'static str,
+    what: String,
     when: String,
     device: String,
     ip: Option<String>,
@@ -120,7 +120,12 @@ async fn render(
         .await?
         .into_iter()
         .map(|e| EventView {
-            what: EventKind::describe(&e.kind),
+            what: match &e.detail {
+                Some(d) if e.kind == "login_failed" || e.kind == "session_revoked" => {
+                    format!("{} ({d})", EventKind::describe(&e.kind))
+                }
+                _ => EventKind::describe(&e.kind).to_owned(),
+            },
             when: e.at.human(),
             device: describe_user_agent(e.user_agent.as_deref()),
             ip: e.ip,
