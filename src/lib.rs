@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod random;
 pub mod server;
 pub mod sms;
 pub mod store;

@@ -84,6 +84,8 @@ pub enum CodeProblem {
     NotSent,
     /// A backup code that was used before.
     AlreadyUsed,
+    /// The code expired or took its five tries.
+    UsedUp,
 }
 
 impl std::fmt::Display for CodeProblem {
@@ -95,6 +97,7 @@ impl std::fmt::Display for CodeProblem {
             Self::AlreadyUsed => {
                 "this backup code has already been used; each code works once, so try another one"
             }
+            Self::UsedUp => "that code has expired or was tried too many times; send a new code",
         })
     }
 }

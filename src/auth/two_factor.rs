@@ -220,17 +220,23 @@ impl Auth {
                 now,
                 expires,
                 self.tf.sms_cooldown_secs,
+                ENROLMENT_SMS_PER_DAY,
             )
             .await?
         {
-            let sent_at = self
-                .store
-                .sms_pending(&session.account_id)
-                .await?
-                .map(|p| p.sent_at)
-                .unwrap_or(now);
+            let pending = self.store.sms_pending(&session.account_id).await?;
+            let retry_after = match pending {
+                Some(p)
+                    if p.send_count >= ENROLMENT_SMS_PER_DAY
+                        && p.window_start.0 > now.0 - 86_400 =>
+                {
+                    p.window_start.0 + 86_400 - now.0
+                }
+                Some(p) => p.sent_at.0 + self.tf.sms_cooldown_secs - now.0,
+                None => 1,
+            };
             return Err(AuthError::RateLimited {
-                retry_after: (sent_at.0 + self.tf.sms_cooldown_secs - now.0).max(1),
+                retry_after: retry_after.max(1),
             });
         }
         self.sms
@@ -296,6 +302,7 @@ impl Auth {
                 })
             }
             SmsConfirm::WrongCode => Err(AuthError::InvalidCode(super::CodeProblem::Wrong)),
+            SmsConfirm::UsedUp => Err(AuthError::InvalidCode(super::CodeProblem::UsedUp)),
             SmsConfirm::PhoneInUse => Err(AuthError::PhoneInUse),
             SmsConfirm::NothingPending => Err(AuthError::NothingPending(
                 "enter your phone number first: there is no code to confirm",
@@ -416,6 +423,11 @@ impl Auth {
         STEP_SECS - (self.now().0 - step_of(self.now()) * STEP_SECS)
     }
 }
+
+/// Verification codes one account may have sent while setting up a phone, per 24 hours
+/// (with 5 tries each, guessing a code for someone else's number stays hopeless, and the
+/// server cannot be used to flood a number with texts).
+const ENROLMENT_SMS_PER_DAY: i64 = 10;
 
 /// What an enrolment SMS code is bound to in its keyed hash.
 fn enrolment_binding(session: &CurrentSession) -> String {

@@ -34,7 +34,8 @@ pub fn load_or_create_secret(path: &Path) -> anyhow::Result<Zeroizing<[u8; SECRE
             Ok(Zeroizing::new(arr))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let secret: Zeroizing<[u8; SECRET_LEN]> = Zeroizing::new(rand::rng().random());
+            let secret: Zeroizing<[u8; SECRET_LEN]> =
+                Zeroizing::new(crate::random::os_rng().random());
             let mut opts = fs::OpenOptions::new();
             opts.write(true).create_new(true);
             #[cfg(unix)]

@@ -12,7 +12,7 @@ macro_rules! text_id {
         impl $name {
             /// A fresh random id.
             pub fn generate() -> Self {
-                let bytes: [u8; 16] = rand::rng().random();
+                let bytes: [u8; 16] = crate::random::os_rng().random();
                 Self(format!(concat!($prefix, "_{}"), hex::encode(bytes)))
             }
 

@@ -108,13 +108,17 @@ impl Store {
         client: &ClientInfo,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        let on: Option<i64> =
-            sqlx::query_scalar("SELECT two_factor_since FROM accounts WHERE id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten();
-        if on.is_none() {
+        // Takes the account's row lock and checks 2FA is on in one statement, so a batch
+        // can never be made for an account whose 2FA was turned off meanwhile.
+        let on = sqlx::query(
+            "UPDATE accounts SET two_factor_since = two_factor_since WHERE id = $1 AND two_factor_since IS NOT NULL",
+        )
+        .bind(account.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !on {
             tx.rollback().await?;
             return Ok(false);
         }

@@ -135,6 +135,21 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Starts a write transaction that holds the account's row lock from its first statement,
+    /// so that every change to one account's second factor is serialized on every engine
+    /// (PostgreSQL's row lock; SQLite's `BEGIN IMMEDIATE` already serializes writers).
+    async fn account_tx(
+        &self,
+        account: &crate::domain::AccountId,
+    ) -> StoreResult<Transaction<'static, Any>> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE accounts SET two_factor_since = two_factor_since WHERE id = $1")
+            .bind(account.as_str())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// Starts a transaction that will write. SQLite takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one failing
     /// when it upgrades from reading; PostgreSQL's row locks need nothing special.

@@ -280,6 +280,12 @@ impl Store {
             .bind(event.account_id.as_str())
             .execute(&mut *tx)
             .await?;
+        // Logins half-way through (password given, code pending) were made with the old
+        // password: they end too.
+        sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
+            .bind(event.account_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND id <> $2")
             .bind(event.account_id.as_str())
             .bind(keep.as_str())

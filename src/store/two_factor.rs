@@ -46,6 +46,10 @@ pub struct SmsPending {
     pub sent_at: UnixTime,
     /// When the code stops working.
     pub expires_at: UnixTime,
+    /// Codes sent in the current 24-hour window.
+    pub send_count: i64,
+    /// When that window started.
+    pub window_start: UnixTime,
 }
 
 /// How a phone confirmation went.
@@ -60,8 +64,10 @@ pub enum SmsConfirm {
         /// Whether this turned 2FA on.
         enabled: bool,
     },
-    /// Wrong, expired or used-up code (counted).
+    /// Wrong code (counted).
     WrongCode,
+    /// The code expired or took its five tries: a new one must be sent.
+    UsedUp,
     /// Another account verified this number first.
     PhoneInUse,
     /// Nothing pending.
@@ -146,7 +152,7 @@ impl Store {
     /// On a database failure.
     pub async fn sms_pending(&self, account: &AccountId) -> StoreResult<Option<SmsPending>> {
         Ok(
-            sqlx::query("SELECT phone, sent_at, expires_at FROM sms_pending WHERE account_id = $1")
+            sqlx::query("SELECT phone, sent_at, expires_at, send_count, window_start FROM sms_pending WHERE account_id = $1")
                 .bind(account.as_str())
                 .fetch_optional(&self.pool)
                 .await?
@@ -155,6 +161,8 @@ impl Store {
                         phone: r.try_get("phone")?,
                         sent_at: UnixTime(r.try_get("sent_at")?),
                         expires_at: UnixTime(r.try_get("expires_at")?),
+                        send_count: r.try_get("send_count")?,
+                        window_start: UnixTime(r.try_get("window_start")?),
                     })
                 })
                 .transpose()?,
@@ -162,10 +170,12 @@ impl Store {
     }
 
     /// Stores a phone and the keyed hash of its verification code, replacing any pending
-    /// one — unless a code went out less than `cooldown` seconds ago (then `false`).
+    /// one — unless a code went out less than `cooldown` seconds ago, or `daily_cap` codes
+    /// went out in the last 24 hours (then `false`).
     ///
     /// # Errors
     /// On a database failure.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_sms_pending(
         &self,
         account: &AccountId,
@@ -174,12 +184,16 @@ impl Store {
         now: UnixTime,
         expires_at: UnixTime,
         cooldown: i64,
+        daily_cap: i64,
     ) -> StoreResult<bool> {
         let changed = sqlx::query(
-            "INSERT INTO sms_pending (account_id, phone, code_mac, expires_at, sent_at, attempts) VALUES ($1, $2, $3, $4, $5, 0) \
+            "INSERT INTO sms_pending (account_id, phone, code_mac, expires_at, sent_at, attempts, send_count, window_start) \
+             VALUES ($1, $2, $3, $4, $5, 0, 1, $5) \
              ON CONFLICT (account_id) DO UPDATE SET phone = excluded.phone, code_mac = excluded.code_mac, \
-             expires_at = excluded.expires_at, sent_at = excluded.sent_at, attempts = 0 \
-             WHERE sms_pending.sent_at <= $6",
+             expires_at = excluded.expires_at, sent_at = excluded.sent_at, attempts = 0, \
+             send_count = CASE WHEN sms_pending.window_start <= $7 THEN 1 ELSE sms_pending.send_count + 1 END, \
+             window_start = CASE WHEN sms_pending.window_start <= $7 THEN excluded.sent_at ELSE sms_pending.window_start END \
+             WHERE sms_pending.sent_at <= $6 AND (sms_pending.send_count < $8 OR sms_pending.window_start <= $7)",
         )
         .bind(account.as_str())
         .bind(phone)
@@ -187,6 +201,8 @@ impl Store {
         .bind(expires_at.0)
         .bind(now.0)
         .bind(now.0 - cooldown)
+        .bind(now.0 - 86_400)
+        .bind(daily_cap)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -209,29 +225,41 @@ impl Store {
         first_batch: &NewBatch,
         client: &ClientInfo,
     ) -> StoreResult<SmsConfirm> {
-        let mut tx = self.write_tx().await?;
-        let phone: Option<String> = sqlx::query_scalar(
-            "DELETE FROM sms_pending WHERE account_id = $1 AND code_mac = $2 AND expires_at > $3 AND attempts < $4 RETURNING phone",
+        let mut tx = self.account_tx(account).await?;
+        // Charge the attempt first (this also takes the row lock), then compare: parallel
+        // guesses cannot get past the limit.
+        let charged = sqlx::query(
+            "UPDATE sms_pending SET attempts = attempts + 1 WHERE account_id = $1 AND attempts < $2 AND expires_at > $3",
         )
         .bind(account.as_str())
-        .bind(code_mac)
-        .bind(now.0)
         .bind(max_attempts)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(phone) = phone else {
-            let counted =
-                sqlx::query("UPDATE sms_pending SET attempts = attempts + 1 WHERE account_id = $1")
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if charged != 1 {
+            let pending: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM sms_pending WHERE account_id = $1")
                     .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                    .fetch_one(&mut *tx)
+                    .await?;
             tx.commit().await?;
-            return Ok(if counted == 1 {
-                SmsConfirm::WrongCode
+            return Ok(if pending == 1 {
+                SmsConfirm::UsedUp
             } else {
                 SmsConfirm::NothingPending
             });
+        }
+        let phone: Option<String> = sqlx::query_scalar(
+            "DELETE FROM sms_pending WHERE account_id = $1 AND code_mac = $2 RETURNING phone",
+        )
+        .bind(account.as_str())
+        .bind(code_mac)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(phone) = phone else {
+            tx.commit().await?;
+            return Ok(SmsConfirm::WrongCode);
         };
         let previous: Option<String> =
             sqlx::query_scalar("SELECT phone FROM sms_phones WHERE account_id = $1")
@@ -340,7 +368,7 @@ impl Store {
         first_batch: &NewBatch,
         client: &ClientInfo,
     ) -> StoreResult<Option<bool>> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.account_tx(account).await?;
         let taken =
             sqlx::query("DELETE FROM totp_pending WHERE account_id = $1 AND secret_sealed = $2")
                 .bind(account.as_str())
@@ -389,7 +417,7 @@ impl Store {
         now: UnixTime,
         client: &ClientInfo,
     ) -> StoreResult<Removal> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.account_tx(account).await?;
         let old_phone: Option<String> =
             sqlx::query_scalar("SELECT phone FROM sms_phones WHERE account_id = $1")
                 .bind(account.as_str())
@@ -460,7 +488,7 @@ impl Store {
         now: UnixTime,
         client: &ClientInfo,
     ) -> StoreResult<(Option<String>, bool)> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.account_tx(account).await?;
         let was_on: Option<Option<i64>> =
             sqlx::query_scalar("SELECT two_factor_since FROM accounts WHERE id = $1")
                 .bind(account.as_str())

@@ -49,7 +49,8 @@ struct HomePage<'a> {
 /// `?backup_left=N` after a backup-code login.
 #[derive(Deserialize, Default)]
 pub struct HomeQuery {
-    backup_left: Option<i64>,
+    // Text, not a number: a hand-edited query must not turn the home page into an error.
+    backup_left: Option<String>,
 }
 
 /// Query of the login page.
@@ -133,7 +134,10 @@ pub async fn home(
         csrf: form_token(&state, &c),
         username: &s.username,
         two_factor,
-        backup_left: q.backup_left.filter(|n| *n >= 0),
+        backup_left: q
+            .backup_left
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0),
     };
     html(StatusCode::OK, page)
 }

@@ -57,8 +57,8 @@ pub async fn ensure_cookie(
         .map(str::to_owned);
     req = Request::from_parts(parts, body);
     let fresh = existing.is_none();
-    let value =
-        existing.unwrap_or_else(|| URL_SAFE_NO_PAD.encode(rand::rng().random::<[u8; 32]>()));
+    let value = existing
+        .unwrap_or_else(|| URL_SAFE_NO_PAD.encode(crate::random::os_rng().random::<[u8; 32]>()));
     req.extensions_mut().insert(CsrfCookie(value.clone()));
     let mut res = next.run(req).await;
     if fresh {

@@ -97,7 +97,7 @@ pub struct CodeQuery {
     next: Option<String>,
     sent: Option<String>,
     failed: Option<String>,
-    wait: Option<i64>,
+    wait: Option<String>,
 }
 
 fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
@@ -119,7 +119,7 @@ pub async fn code_page(
     };
     let next = safe_next(q.next.as_deref());
     let method = pick(&v, q.method.as_deref());
-    let notice = if let Some(secs) = q.wait {
+    let notice = if let Some(secs) = q.wait.and_then(|w| w.parse::<i64>().ok()) {
         Some(format!(
             "You can ask for a new code in {}.",
             crate::auth::wait_text(secs)
