@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod helpers;
 mod limits;
+mod limits_two_factor;
 mod sessions;
 mod sms;
 mod two_factor;

@@ -296,3 +296,25 @@ async fn cookies_are_secure_behind_https() {
         "{session}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_cannot_leave_the_site() {
+    let app = TestApp::spawn().await;
+    let b = browser();
+    web_signup(&b, &app, "stayhere", "a fine long password").await;
+    for next in [
+        "/%09/evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example",
+        "/%0D%0ASet-Cookie:%20x=1",
+    ] {
+        let res = b
+            .get(app.url(&format!("/login?next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(res.headers()["location"], "/", "{next}");
+    }
+}
