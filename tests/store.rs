@@ -74,7 +74,7 @@ async fn session_at(
         detail: None,
     };
     store
-        .complete_login(&s, &e, None)
+        .complete_login(&s, &e, true, None)
         .await
         .unwrap()
         .then_some((id, token))

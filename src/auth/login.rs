@@ -80,8 +80,9 @@ impl Auth {
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
-        let tf = self.store.two_factor(&account.id).await?;
-        if tf.enabled_since.is_some() {
+        // The account row says whether 2FA is on: a password-only login reads nothing more.
+        if account.two_factor_since.is_some() {
+            let tf = self.store.two_factor(&account.id).await?;
             return self
                 .start_challenge(&account, &tf, kind, client, rehash.as_deref())
                 .await;
@@ -136,7 +137,12 @@ impl Auth {
             client,
             detail: None,
         };
-        if !self.store.complete_login(&session, &event, rehash).await? {
+        let clear = account.failed_logins != 0 || account.locked_until.is_some();
+        if !self
+            .store
+            .complete_login(&session, &event, clear, rehash)
+            .await?
+        {
             return Err(self.paused(&account.id).await?);
         }
         Ok(NewSessionToken {

@@ -108,7 +108,12 @@ impl Auth {
             client,
             sms,
         };
-        if !self.store.create_challenge(&challenge, rehash).await? {
+        let clear = account.failed_logins != 0 || account.locked_until.is_some();
+        if !self
+            .store
+            .create_challenge(&challenge, clear, rehash)
+            .await?
+        {
             return Err(self.paused(&account.id).await?);
         }
         let (mut sms_sent_to, mut sms_failed) = (None, false);

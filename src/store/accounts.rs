@@ -24,6 +24,8 @@ pub struct AccountRecord {
     pub failed_logins: i64,
     /// Password logins are paused until then.
     pub locked_until: Option<UnixTime>,
+    /// When two-factor authentication was turned on; `None` when it is off.
+    pub two_factor_since: Option<UnixTime>,
 }
 
 /// What a recorded wrong password led to.
@@ -33,8 +35,7 @@ pub struct LoginFailure {
     pub consecutive: i64,
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "id, username, password_hash, created_at, disabled_at, failed_logins, locked_until";
+const ACCOUNT_COLUMNS: &str = "id, username, password_hash, created_at, disabled_at, failed_logins, locked_until, two_factor_since";
 
 fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
@@ -45,6 +46,9 @@ fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
         disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
         failed_logins: row.try_get("failed_logins")?,
         locked_until: row.try_get::<Option<i64>, _>("locked_until")?.map(UnixTime),
+        two_factor_since: row
+            .try_get::<Option<i64>, _>("two_factor_since")?
+            .map(UnixTime),
     })
 }
 

@@ -128,6 +128,7 @@ impl Store {
     pub async fn create_challenge(
         &self,
         c: &NewChallenge<'_>,
+        clear_failures: bool,
         rehash: Option<&str>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
@@ -137,9 +138,10 @@ impl Store {
             .bind(c.now.0)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO challenges (id, account_id, kind, created_at, expires_at, sms_code_mac, sms_expires_at, sms_sent_at, sms_sends, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND locked_until > $4)",
         )
         .bind(c.id)
         .bind(c.account_id.as_str())
@@ -153,10 +155,14 @@ impl Store {
         .bind(c.client.ip.as_deref())
         .bind(c.client.user_agent.as_deref())
         .execute(&mut *tx)
-        .await?;
-        if !clear_login_failures(&mut tx, c.account_id, rehash, c.now).await? {
+        .await?
+        .rows_affected();
+        if inserted != 1 {
             tx.rollback().await?;
             return Ok(false);
+        }
+        if clear_failures || rehash.is_some() {
+            clear_login_failures(&mut tx, c.account_id, rehash).await?;
         }
         tx.commit().await?;
         Ok(true)

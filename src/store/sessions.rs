@@ -78,6 +78,33 @@ pub struct SessionRecord {
 }
 
 impl NewSession<'_> {
+    /// Inserts the session inside a caller's transaction, unless password logins on its
+    /// account are paused at `now` — checked by the same statement, so that a right password
+    /// found by one of many parallel guesses after the lock opens nothing. Returns whether
+    /// it was inserted.
+    pub(crate) async fn insert_unless_locked(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
+             SELECT $1, $2, $3, $4, $5, $5, $6, $5, $7, $8 \
+             WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $3 AND locked_until > $5)",
+        )
+        .bind(self.id.as_str())
+        .bind(self.token_hash.as_str())
+        .bind(self.account_id.as_str())
+        .bind(self.kind.as_str())
+        .bind(self.now.0)
+        .bind(self.expires_at.0)
+        .bind(self.client.ip.as_deref())
+        .bind(self.client.user_agent.as_deref())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
     /// Inserts the session inside a caller's transaction.
     pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
         sqlx::query(
@@ -98,27 +125,20 @@ impl NewSession<'_> {
     }
 }
 
-/// After a right password: clears the wrong-password count and stores a re-made hash —
-/// unless password logins were paused meanwhile (a parallel wrong guess locked the account
-/// while this one was being hashed). Returns `false` then, and the caller must not log in:
-/// the lock is checked here, in the transaction, not only before hashing.
+/// After a right password: clears the wrong-password count and stores a re-made hash.
 pub(crate) async fn clear_login_failures(
     tx: &mut Transaction<'static, Any>,
     account: &AccountId,
     rehash: Option<&str>,
-    now: UnixTime,
-) -> StoreResult<bool> {
-    let open = sqlx::query(
-        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) \
-         WHERE id = $2 AND (locked_until IS NULL OR locked_until <= $3)",
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) WHERE id = $2",
     )
     .bind(rehash)
     .bind(account.as_str())
-    .bind(now.0)
     .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(open == 1)
+    .await?;
+    Ok(())
 }
 
 const SESSION_COLUMNS: &str = "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
@@ -140,9 +160,10 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 }
 
 impl Store {
-    /// Completes a password login in one transaction: clears the wrong-password count (and
-    /// stores a re-made hash), creates the session and records the event. Returns `false`,
-    /// changing nothing, when password logins were paused meanwhile.
+    /// Completes a password login in one transaction: creates the session (unless password
+    /// logins were paused meanwhile: then `false`, and nothing changes), records the event,
+    /// and clears the wrong-password count (when the caller saw one) and stores a re-made
+    /// hash (when there is one). A plain login is two statements.
     ///
     /// # Errors
     /// On a database failure (then nothing of it happened).
@@ -150,15 +171,18 @@ impl Store {
         &self,
         session: &NewSession<'_>,
         event: &NewEvent<'_>,
+        clear_failures: bool,
         rehash: Option<&str>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        if !clear_login_failures(&mut tx, session.account_id, rehash, session.now).await? {
+        if !session.insert_unless_locked(&mut tx).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        session.insert(&mut tx).await?;
         event.insert(&mut tx).await?;
+        if clear_failures || rehash.is_some() {
+            clear_login_failures(&mut tx, session.account_id, rehash).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
