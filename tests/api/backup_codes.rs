@@ -238,6 +238,14 @@ async fn codes_download_as_text_and_image() {
     let png = res.bytes().await.unwrap();
     let img = tiny_skia::Pixmap::decode_png(&png).unwrap();
     assert!(img.width() >= 600 && img.height() >= 400);
+    // Not blank: a good share of the pixels are ink (the title and the ten codes).
+    let dark = img
+        .pixels()
+        .iter()
+        .filter(|p| p.red() < 100 && p.green() < 100 && p.blue() < 100)
+        .count();
+    let total = (img.width() * img.height()) as usize;
+    assert!(dark * 100 > total, "only {dark} of {total} pixels are dark");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
