@@ -44,8 +44,8 @@ pub struct Config {
     pub backup_codes_viewable: bool,
 }
 
-/// Which SMS provider, and its settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which SMS provider, and its settings. (`Debug` hides the tokens.)
+#[derive(Clone, PartialEq, Eq)]
 pub enum SmsProvider {
     /// Append to `<data-dir>/sms-outbox.jsonl` (development and tests).
     Outbox,
@@ -67,6 +67,26 @@ pub enum SmsProvider {
         /// Sender number or messaging service.
         from: String,
     },
+}
+
+impl std::fmt::Debug for SmsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Outbox => f.write_str("Outbox"),
+            Self::Http { url, .. } => write!(f, "Http {{ url: {url:?}, token: *** }}"),
+            Self::Twilio {
+                base_url,
+                account_sid,
+                from,
+                ..
+            } => {
+                write!(
+                    f,
+                    "Twilio {{ base_url: {base_url:?}, account_sid: {account_sid:?}, from: {from:?}, auth_token: *** }}"
+                )
+            }
+        }
+    }
 }
 
 /// Text-message settings.
@@ -488,6 +508,10 @@ mod tests {
         assert_eq!(c.sms.host, "auth.example.com");
         assert!(
             matches!(c.sms.provider, SmsProvider::Twilio { ref base_url, .. } if base_url == "https://api.twilio.com")
+        );
+        assert!(
+            !format!("{:?}", c.sms.provider).contains("\"t\""),
+            "Debug hides the auth token"
         );
         let o = Overrides {
             sms_provider: Some("http".into()),

@@ -139,6 +139,7 @@ impl Server {
                 secure_cookies: config.secure_cookies(),
                 behind_proxy: config.behind_proxy,
                 session_cookie_secs: config.session_absolute_secs,
+                cookies: crate::http::CookieNames::new(config.secure_cookies()),
             }),
         };
         let listener = TcpListener::bind(config.listen)

@@ -64,9 +64,6 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The name of the web session cookie.
-pub const SESSION_COOKIE: &str = "twofold_session";
-
 /// An API request made with a valid bearer token.
 pub struct ApiSession(pub CurrentSession);
 
@@ -177,7 +174,8 @@ impl OptionalFromRequestParts<AppState> for WebSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let Some(token) = cookie(parts, SESSION_COOKIE).and_then(Token::from_client) else {
+        let Some(token) = cookie(parts, state.web.cookies.session).and_then(Token::from_client)
+        else {
             return Ok(None);
         };
         let Client(client) = Client::from_request_parts(parts, state)

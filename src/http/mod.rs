@@ -27,6 +27,38 @@ use error::{ApiError, WebError};
 /// The largest request body accepted (`413 payload_too_large` above it).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// The names of the cookies. Over HTTPS they carry the `__Host-` prefix (or `__Secure-` for
+/// the one scoped to `/login`), which browsers honour only for `Secure` cookies set by this
+/// very host with no `Domain`: a sibling subdomain cannot plant or overwrite them.
+#[derive(Clone, Copy, Debug)]
+pub struct CookieNames {
+    /// The web session.
+    pub session: &'static str,
+    /// The CSRF double-submit cookie.
+    pub csrf: &'static str,
+    /// The login challenge (second step).
+    pub challenge: &'static str,
+}
+
+impl CookieNames {
+    /// The names for a deployment with or without `Secure` cookies.
+    pub fn new(secure: bool) -> Self {
+        if secure {
+            Self {
+                session: "__Host-twofold_session",
+                csrf: "__Host-twofold_csrf",
+                challenge: "__Secure-twofold_challenge",
+            }
+        } else {
+            Self {
+                session: "twofold_session",
+                csrf: "twofold_csrf",
+                challenge: "twofold_challenge",
+            }
+        }
+    }
+}
+
 /// What the web layer needs to know about how it is deployed.
 #[derive(Clone, Debug)]
 pub struct WebSettings {
@@ -36,6 +68,8 @@ pub struct WebSettings {
     pub behind_proxy: bool,
     /// Lifetime of the session cookie, in seconds.
     pub session_cookie_secs: i64,
+    /// Cookie names.
+    pub cookies: CookieNames,
 }
 
 /// Shared state of every handler; cheap to clone.

@@ -270,7 +270,7 @@ async fn cookies_are_secure_behind_https() {
     let res = app.get("/signup", None).await;
     let csrf_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
-        csrf_cookie.starts_with("twofold_csrf=") && csrf_cookie.contains("; Secure"),
+        csrf_cookie.starts_with("__Host-twofold_csrf=") && csrf_cookie.contains("; Secure"),
         "{csrf_cookie}"
     );
     let pair = csrf_cookie.split(';').next().unwrap().to_owned();
@@ -290,7 +290,7 @@ async fn cookies_are_secure_behind_https() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let session = res.headers()["set-cookie"].to_str().unwrap();
     assert!(
-        session.starts_with("twofold_session=")
+        session.starts_with("__Host-twofold_session=")
             && session.contains("; Secure")
             && session.contains("HttpOnly"),
         "{session}"

@@ -12,7 +12,7 @@ use super::safe_next;
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
 use crate::http::AppState;
 use crate::http::error::{WebError, sentence, status_for};
-use crate::http::extract::{Client, SESSION_COOKIE, WebSession};
+use crate::http::extract::{Client, WebSession};
 use crate::store::SessionKind;
 
 #[derive(Template)]
@@ -81,6 +81,7 @@ pub struct SignupForm {
 
 /// `Set-Cookie` for a new web session.
 pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let name = state.web.cookies.session;
     let secure = if state.web.secure_cookies {
         "; Secure"
     } else {
@@ -88,20 +89,21 @@ pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
     };
     let max_age = state.web.session_cookie_secs;
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub(crate) fn clear_session_cookie(state: &AppState) -> HeaderValue {
+    let name = state.web.cookies.session;
     let secure = if state.web.secure_cookies {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+        "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

@@ -21,8 +21,6 @@ use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::cookie;
 
-const CSRF_COOKIE: &str = "twofold_csrf";
-
 /// The browser's CSRF cookie value, put into request extensions by [`ensure_cookie`].
 #[derive(Clone, Debug)]
 pub struct CsrfCookie(String);
@@ -48,7 +46,7 @@ pub async fn ensure_cookie(
     next: Next,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let existing = cookie(&parts, CSRF_COOKIE)
+    let existing = cookie(&parts, state.web.cookies.csrf)
         .filter(|v| {
             v.len() == 43
                 && v.bytes()
@@ -67,7 +65,10 @@ pub async fn ensure_cookie(
         } else {
             ""
         };
-        let c = format!("{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}");
+        let c = format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            state.web.cookies.csrf
+        );
         if let Ok(v) = HeaderValue::from_str(&c) {
             res.headers_mut().append(SET_COOKIE, v);
         }

@@ -18,8 +18,6 @@ use crate::http::AppState;
 use crate::http::error::{WebError, sentence, status_for};
 use crate::http::extract::{Client, cookie};
 
-const CHALLENGE_COOKIE: &str = "twofold_challenge";
-
 #[derive(Template)]
 #[template(path = "login_two_factor.html")]
 struct CodePage<'a> {
@@ -52,7 +50,8 @@ fn challenge_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue 
         ""
     };
     HeaderValue::from_str(&format!(
-        "{CHALLENGE_COOKIE}={value}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{}={value}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        state.web.cookies.challenge
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -80,7 +79,7 @@ fn expired(state: &AppState) -> Response {
 
 /// The challenge of this browser, or the way back to the login page.
 async fn view(state: &AppState, parts: &Parts) -> Result<(String, ChallengeView), Response> {
-    let Some(token) = cookie(parts, CHALLENGE_COOKIE).map(str::to_owned) else {
+    let Some(token) = cookie(parts, state.web.cookies.challenge).map(str::to_owned) else {
         return Err(expired(state));
     };
     match state.auth.challenge_view(&token).await {
