@@ -6,7 +6,11 @@
   var text = document.getElementById("codes-text");
   var status = document.getElementById("copy-status");
   function done(message) {
-    if (status) { status.textContent = message; }
+    if (status) {
+      // "Copied" is said by the button itself (and read out from here); longer advice shows.
+      status.textContent = message;
+      status.classList.toggle("sr-only", message === "Copied");
+    }
     if (copy) {
       copy.textContent = message === "Copied" ? "Copied" : "Copy codes";
       setTimeout(function () { copy.textContent = "Copy codes"; }, 2500);
