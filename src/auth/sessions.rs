@@ -61,11 +61,6 @@ impl Auth {
         self.now().0 - session.reauth_at.0 < self.policy.recent_auth_secs
     }
 
-    /// When the recent-authentication window of this session closes.
-    pub fn recent_until(&self, session: &CurrentSession) -> UnixTime {
-        session.reauth_at.plus(self.policy.recent_auth_secs)
-    }
-
     /// Confirms the password and opens the recent-authentication window on this session.
     ///
     /// # Errors

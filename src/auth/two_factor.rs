@@ -3,7 +3,7 @@
 //! first batch of backup codes.
 
 use super::{Auth, AuthError, CurrentSession};
-use crate::crypto::{STEP_SECS, TotpSecret, open, seal, step_of};
+use crate::crypto::{TotpSecret, open, seal};
 use crate::domain::{BackupCode, ClientInfo, EventKind, OtpCode, PhoneNumber, UnixTime};
 use crate::sms::{code_message, notice_message};
 use crate::store::SmsConfirm;
@@ -416,11 +416,6 @@ impl Auth {
                 )
                 .await;
         }
-    }
-
-    /// Seconds until the authenticator code on screen changes (for pages).
-    pub fn totp_seconds_left(&self) -> i64 {
-        STEP_SECS - (self.now().0 - step_of(self.now()) * STEP_SECS)
     }
 }
 
