@@ -66,7 +66,21 @@ enum UserCommand {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // The async threads only parse HTTP and wait on the database: password hashing has its
+    // own thread per core. Half the cores for them leaves the hashing threads room
+    // (BENCHMARKS.md measures the difference).
+    let workers = match &cli.command {
+        Command::Serve(o) => o.worker_threads,
+        Command::User(_) => Some(1),
+    }
+    .unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get() / 2)
+            .unwrap_or(1)
+    })
+    .max(1);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {

@@ -233,6 +233,9 @@ pub struct Overrides {
     /// Twilio API base URL [default: https://api.twilio.com].
     #[arg(long, env = "TWOFOLD_TWILIO_BASE_URL", value_name = "URL")]
     pub twilio_base_url: Option<String>,
+    /// Async worker threads [default: half the cores, at least 1].
+    #[arg(long, env = "TWOFOLD_WORKER_THREADS", value_name = "N")]
+    pub worker_threads: Option<usize>,
     /// Backup codes per batch, 5 to 20 [default: 10].
     #[arg(long, env = "TWOFOLD_BACKUP_CODES_COUNT", value_name = "N")]
     pub backup_codes_count: Option<usize>,
