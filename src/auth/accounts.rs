@@ -64,6 +64,11 @@ impl Auth {
             .change_password(&session.session_id, &hash, &event)
             .await?;
         tracing::info!(account = %session.account_id, "password changed; other sessions ended");
+        // OWASP ASVS 4.0.3 V2.5.5: tell the owner that a credential changed.
+        if let Some((phone, _)) = self.store.two_factor(&session.account_id).await?.phone {
+            self.notify(session, Some(&phone), "the password was changed")
+                .await;
+        }
         Ok(())
     }
 

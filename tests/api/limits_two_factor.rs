@@ -363,3 +363,27 @@ async fn shown_once_mode_stores_no_encrypted_copy() {
     );
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_is_told_to_the_phone() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.enable_sms(&token, "+1 415 555 2671", "+14155552671")
+        .await;
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            json!({"current_password": user.password, "new_password": "a brand new password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let last = app.outbox().pop().unwrap();
+    assert_eq!(last["to"], "+14155552671");
+    let body = last["body"].as_str().unwrap();
+    assert!(
+        body.contains("password was changed") && !body.contains("a brand new password"),
+        "{body}"
+    );
+}
