@@ -56,6 +56,9 @@ pub struct ChallengeView {
     pub username: String,
 }
 
+/// Login texts an account may be sent per hour, across all its login attempts.
+const LOGIN_SMS_PER_HOUR: i64 = 10;
+
 fn methods_of(tf: &TwoFactorRecord) -> Vec<Method> {
     let mut m = Vec::new();
     if tf.phone.is_some() {
@@ -87,9 +90,18 @@ impl Auth {
         let token = Token::generate();
         let id = self.keys.challenge_id(token.reveal());
         let methods = methods_of(tf);
+        // At most LOGIN_SMS_PER_HOUR login texts per account: someone who knows the password
+        // cannot make Twofold flood the phone (the other methods still work).
+        let held = tf.phone.is_some()
+            && self
+                .store
+                .login_sms_sent_since(&account.id, now.plus(-3600))
+                .await?
+                >= LOGIN_SMS_PER_HOUR;
         let phone = tf
             .phone
             .as_ref()
+            .filter(|_| !held)
             .and_then(|(p, _)| PhoneNumber::from_e164(p).ok());
         let code = phone.as_ref().map(|_| OtpCode::generate());
         let sms = code.as_ref().map(|c| {
@@ -202,6 +214,14 @@ impl Auth {
             ));
         };
         let now = self.now();
+        if self
+            .store
+            .login_sms_sent_since(&challenge.account_id, now.plus(-3600))
+            .await?
+            >= LOGIN_SMS_PER_HOUR
+        {
+            return Err(AuthError::RateLimited { retry_after: 3600 });
+        }
         let code = OtpCode::generate();
         let mac = self.keys.sms_code_mac(&id, code.digits());
         let p = &self.tf;

@@ -132,10 +132,11 @@ impl Store {
         rehash: Option<&str>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        // Old challenges of this account are dead weight; drop them while we are here.
+        // Old challenges of this account are dead weight; drop those that ended over an hour
+        // ago while we are here (the last hour's count the login texts sent).
         sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND expires_at <= $2")
             .bind(c.account_id.as_str())
-            .bind(c.now.0)
+            .bind(c.now.0 - 3600)
             .execute(&mut *tx)
             .await?;
         let inserted = sqlx::query(
@@ -185,6 +186,25 @@ impl Store {
             .await?
             .rows_affected();
         Ok(a + b)
+    }
+
+    /// How many login texts the account's challenges sent since `since`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn login_sms_sent_since(
+        &self,
+        account: &AccountId,
+        since: UnixTime,
+    ) -> StoreResult<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(sms_sends), 0) AS BIGINT) FROM challenges WHERE account_id = $1 AND created_at > $2",
+        )
+        .bind(account.as_str())
+        .bind(since.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
     }
 
     /// The challenge with this id, if it exists.

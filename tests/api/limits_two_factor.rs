@@ -387,3 +387,43 @@ async fn a_password_change_is_told_to_the_phone() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_texts_are_capped_per_hour() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let codes = app
+        .enable_sms(&token, "+1 415 555 2671", "+14155552671")
+        .await;
+    for _ in 0..10 {
+        let c = app.challenge(&user).await;
+        assert!(c["sms_sent_to"].is_string(), "{c}");
+        app.clock.advance(60);
+    }
+    let c = app.challenge(&user).await;
+    assert!(
+        c.get("sms_sent_to").is_none(),
+        "the eleventh text in an hour is held back: {c}"
+    );
+    app.clock.advance(31);
+    let res = app
+        .post(
+            "/api/v1/sessions/two-factor/sms",
+            None,
+            json!({"challenge": c["challenge"]}),
+        )
+        .await;
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(
+        app.second_step(&c, "backup_code", &codes[0]).await.status(),
+        StatusCode::CREATED,
+        "other methods still work"
+    );
+    app.clock.advance(3600);
+    let c = app.challenge(&user).await;
+    assert!(
+        c["sms_sent_to"].is_string(),
+        "an hour later texts go out again"
+    );
+}
