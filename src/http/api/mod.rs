@@ -48,7 +48,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The API routes, `/healthz` and `/api/v1/openapi.json`.
 pub fn router() -> Router<AppState> {
-    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(accounts::create_account))
         .routes(routes!(sessions::create_session))
@@ -70,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(me::activity))
         .routes(routes!(me::change_password))
         .split_for_parts();
+    common_errors(&mut doc);
     let json: Arc<str> = doc.to_pretty_json().unwrap_or_else(|_| "{}".into()).into();
     router.route(
         "/api/v1/openapi.json",
@@ -85,10 +86,53 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// The OpenAPI document as JSON (for tools and tests).
-pub fn openapi_json() -> String {
-    let (_, doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi()).split_for_parts();
-    doc.to_pretty_json().unwrap_or_default()
+/// Adds the answers every operation can give to its description: the fixed error shape for
+/// unreadable bodies (400, 413, 415, 422) on operations that take one, `401` on those that
+/// need a token, `429` where limits apply, and `500`.
+fn common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    let error = |what: &str| -> RefOr<utoipa::openapi::Response> {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+            )
+            .build()
+            .into()
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let r = &mut op.responses.responses;
+            if op.request_body.is_some() {
+                r.entry("400".into())
+                    .or_insert_with(|| error("malformed_json: the body is not JSON"));
+                r.entry("413".into())
+                    .or_insert_with(|| error("payload_too_large: the body is over 64 KiB"));
+                r.entry("415".into()).or_insert_with(|| {
+                    error("unsupported_media_type: send Content-Type: application/json")
+                });
+                r.entry("422".into()).or_insert_with(|| {
+                    error("invalid_request: a field is missing or has the wrong type")
+                });
+            }
+            if op.security.is_some() {
+                r.entry("401".into()).or_insert_with(|| {
+                    error("unauthenticated: the token is missing, expired or logged out")
+                });
+            }
+            r.entry("500".into())
+                .or_insert_with(|| error("internal_error: something went wrong on our side"));
+        }
+    }
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
