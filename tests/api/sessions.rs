@@ -458,6 +458,15 @@ async fn healthz_and_openapi_describe_the_server() {
             "{method} {path} is described"
         );
     }
+    // Every answer the server can give is described, errors included.
+    assert!(doc["paths"]["/api/v1/sessions"]["post"]["responses"]["202"].is_object());
+    assert!(doc["paths"]["/api/v1/me"]["get"]["responses"]["401"].is_object());
+    for code in ["400", "413", "415", "422", "500"] {
+        assert!(
+            doc["paths"]["/api/v1/accounts"]["post"]["responses"][code].is_object(),
+            "{code}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
