@@ -112,6 +112,38 @@ impl TestApp {
         }
     }
 
+    /// A second Twofold node on the same database and secret key (and the same pinned
+    /// clock), as operators run several nodes on one PostgreSQL database.
+    pub async fn second_node(&self) -> TestApp {
+        let server = Server::build(&self.config, Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        let base = format!("http://{}", server.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        // The folder stays owned by the first node; this one gets an empty one it never uses.
+        Self {
+            base,
+            clock: self.clock.clone(),
+            http,
+            config: self.config.clone(),
+            data_dir: tempfile::tempdir().unwrap(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
     /// Stops the server and hands back its data folder and database URL.
     pub async fn stop(mut self) -> (tempfile::TempDir, String) {
         if let Some(tx) = self.shutdown.take() {

@@ -11,6 +11,7 @@ mod cli;
 mod helpers;
 mod limits;
 mod limits_two_factor;
+mod nodes;
 mod sessions;
 mod sms;
 mod two_factor;
