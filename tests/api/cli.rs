@@ -163,37 +163,65 @@ async fn serve_creates_its_data_folder_and_logs_no_secrets() {
     assert!(!log.contains(&hex::encode(&key)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_admin_cli_lists_disables_and_enables_accounts() {
+/// A `twofold serve` process on a fresh data folder and database, with one user logged in.
+struct Operated {
+    _tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    url: String,
+    server: Running,
+    http: reqwest::Client,
+    creds: Value,
+    token: String,
+}
+
+async fn operated(username: &str) -> Operated {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let url = common::fresh_database(tmp.path()).await;
-    let url = if common::engine() == common::Engine::Sqlite {
-        format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display())
-    } else {
-        url
+    let url = match common::engine() {
+        common::Engine::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display()),
+        common::Engine::Postgres => common::fresh_database(tmp.path()).await,
     };
     let server = serve(&dir, &url);
     twofold::install_tls_provider();
     let http = reqwest::Client::new();
-    let creds = json!({"username": "carol", "password": "carol's long password"});
+    let creds = json!({"username": username, "password": format!("{username}'s long password")});
     http.post(format!("{}/api/v1/accounts", server.base))
         .json(&creds)
         .send()
         .await
         .unwrap();
-    let token = http
+    let res = http
         .post(format!("{}/api/v1/sessions", server.base))
         .json(&creds)
         .send()
         .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
+        .unwrap();
+    let token = res.json::<Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
         .to_owned();
+    Operated {
+        _tmp: tmp,
+        dir,
+        url,
+        server,
+        http,
+        creds,
+        token,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_cli_lists_disables_and_enables_accounts() {
+    let Operated {
+        _tmp,
+        dir,
+        url,
+        server,
+        http,
+        creds,
+        token,
+    } = operated("carol").await;
 
     let (code, out, _) = run(&dir, &url, &["user", "list"]);
     assert_eq!(code, 0);
@@ -298,35 +326,15 @@ fn a_bad_config_says_what_is_wrong() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_can_reset_two_factor_for_a_locked_out_user() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    let url = common::fresh_database(tmp.path()).await;
-    let url = if common::engine() == common::Engine::Sqlite {
-        format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display())
-    } else {
-        url
-    };
-    let server = serve(&dir, &url);
-    twofold::install_tls_provider();
-    let http = reqwest::Client::new();
-    let creds = json!({"username": "dana", "password": "dana's long password"});
-    http.post(format!("{}/api/v1/accounts", server.base))
-        .json(&creds)
-        .send()
-        .await
-        .unwrap();
-    let token = http
-        .post(format!("{}/api/v1/sessions", server.base))
-        .json(&creds)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let Operated {
+        _tmp,
+        dir,
+        url,
+        server,
+        http,
+        creds,
+        token,
+    } = operated("dana").await;
     let res = http
         .post(format!("{}/api/v1/me/two-factor/sms", server.base))
         .bearer_auth(&token)
