@@ -97,10 +97,7 @@ impl Auth {
             .verify(&password, Some(&account.password_hash))
             .await?
         {
-            Verification::Mismatch => {
-                self.record_failure(&account, client).await?;
-                Err(AuthError::InvalidCredentials)
-            }
+            Verification::Mismatch => Err(self.record_failure(&account, client).await?),
             Verification::Match => Ok(()),
             Verification::MatchRehashed(fresh) => {
                 self.store.update_password_hash(&account.id, &fresh).await?;

@@ -70,10 +70,7 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         };
         let rehash = match verdict {
-            Verification::Mismatch => {
-                self.record_failure(&account, client).await?;
-                return Err(AuthError::InvalidCredentials);
-            }
+            Verification::Mismatch => return Err(self.record_failure(&account, client).await?),
             Verification::Match => None,
             Verification::MatchRehashed(fresh) => Some(fresh),
         };
@@ -168,12 +165,14 @@ impl Auth {
         })
     }
 
-    /// Counts a wrong password for an existing account, atomically in the database.
+    /// Counts a wrong password for an existing account, atomically in the database, and
+    /// gives the answer: `InvalidCredentials`, or `RateLimited` when logins were already
+    /// paused (then the guess is neither counted nor told apart from a right one).
     pub(super) async fn record_failure(
         &self,
         account: &AccountRecord,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<AuthError, AuthError> {
         let event = NewEvent {
             account_id: &account.id,
             kind: EventKind::LoginFailed,
@@ -188,9 +187,14 @@ impl Auth {
                 policy.lock_for(n)
             })
             .await?;
+        if let Some(until) = failure.paused_until {
+            return Ok(AuthError::RateLimited {
+                retry_after: (until.0 - self.now().0).max(1),
+            });
+        }
         if failure.consecutive % policy.login_lock_threshold.max(1) == 0 {
             tracing::warn!(account = %account.id, consecutive = failure.consecutive, "password logins paused after repeated wrong passwords");
         }
-        Ok(())
+        Ok(AuthError::InvalidCredentials)
     }
 }

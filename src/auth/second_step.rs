@@ -7,7 +7,7 @@ use super::login::{LoginOutcome, NewSessionToken};
 use super::{Auth, AuthError, CodeProblem};
 use crate::crypto::{Token, TotpSecret, open};
 use crate::domain::{BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, UnixTime};
-use crate::sms::code_message;
+use crate::sms::{SmsError, code_message};
 use crate::store::{
     AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, Proof, Refusal, SessionKind,
     TwoFactorRecord,
@@ -140,9 +140,12 @@ impl Auth {
                 .await
             {
                 Ok(()) => sms_sent_to = Some(phone.masked()),
-                Err(_) => {
+                Err(e) => {
                     sms_failed = true;
-                    self.store.unsend_challenge_sms(&id).await?;
+                    // A refused text never left; a timed-out one may have: it still counts.
+                    if !matches!(e, SmsError::Timeout(_)) {
+                        self.store.unsend_challenge_sms(&id).await?;
+                    }
                 }
             }
         }
@@ -254,13 +257,14 @@ impl Auth {
                 retry_after: retry_after.max(1),
             });
         }
-        if self
+        if let Err(e) = self
             .sms
             .send(&phone, &code_message(&code, &p.sms_host), "login code")
             .await
-            .is_err()
         {
-            self.store.unsend_challenge_sms(&id).await?;
+            if !matches!(e, SmsError::Timeout(_)) {
+                self.store.unsend_challenge_sms(&id).await?;
+            }
             return Err(AuthError::SmsFailed);
         }
         Ok(phone.masked())
@@ -330,7 +334,7 @@ impl Auth {
                         "authenticator secret of {account_id}: {e}"
                     ))
                 })?;
-                Proof::Totp(secret.matching_step(&c, now))
+                Proof::Totp(secret.matching_step(&c, now), &totp.secret_sealed)
             }
             Method::BackupCode => {
                 let c = BackupCode::parse(code)?;

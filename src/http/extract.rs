@@ -128,7 +128,8 @@ impl From<WebError> for LoginRedirect {
 }
 
 /// `next=` for coming back here after logging in or confirming the password: this page for
-/// a GET; for a form post, the page the form was on (from the same-origin `Referer`).
+/// a GET; for a form post, the page the form was on (the path of the `Referer`; only the
+/// path is kept, and `safe_next` filters it again where it is used).
 fn back_here(parts: &Parts) -> String {
     let here = parts
         .uri

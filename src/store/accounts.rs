@@ -31,8 +31,11 @@ pub struct AccountRecord {
 /// What a recorded wrong password led to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoginFailure {
-    /// Wrong passwords in a row, this one included.
+    /// Wrong passwords in a row, this one included; 0 when logins were already paused
+    /// (then nothing was counted).
     pub consecutive: i64,
+    /// Password logins are paused until then, when they already were.
+    pub paused_until: Option<UnixTime>,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, username, password_hash, created_at, disabled_at, failed_logins, locked_until, two_factor_since";
@@ -159,12 +162,29 @@ impl Store {
         lock_for: impl Fn(i64) -> i64,
     ) -> StoreResult<LoginFailure> {
         let mut tx = self.write_tx().await?;
-        let consecutive: i64 = sqlx::query_scalar(
-            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        // A guess that was queued for hashing when the pause began is not counted, and its
+        // caller answers "paused" whether it was right or wrong (no oracle during a pause).
+        let consecutive: Option<i64> = sqlx::query_scalar(
+            "UPDATE accounts SET failed_logins = failed_logins + 1 \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
         )
         .bind(id.as_str())
-        .fetch_one(&mut *tx)
+        .bind(event.at.0)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some(consecutive) = consecutive else {
+            let until: Option<i64> =
+                sqlx::query_scalar("SELECT locked_until FROM accounts WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .flatten();
+            tx.rollback().await?;
+            return Ok(LoginFailure {
+                consecutive: 0,
+                paused_until: Some(UnixTime(until.unwrap_or(event.at.0 + 1))),
+            });
+        };
         if threshold > 0 && consecutive % threshold == 0 {
             let secs = lock_for(consecutive);
             sqlx::query("UPDATE accounts SET locked_until = $1 WHERE id = $2")
@@ -184,7 +204,10 @@ impl Store {
             event.insert(&mut tx).await?;
         }
         tx.commit().await?;
-        Ok(LoginFailure { consecutive })
+        Ok(LoginFailure {
+            consecutive,
+            paused_until: None,
+        })
     }
 
     /// Disables (`Some(now)`) or enables (`None`) an account; disabling also ends every

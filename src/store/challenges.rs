@@ -65,8 +65,9 @@ impl ChallengeRecord {
 pub enum Proof<'a> {
     /// The keyed hash of the typed SMS code.
     Sms(&'a str),
-    /// The authenticator time step the typed code matched, if it matched one.
-    Totp(Option<i64>),
+    /// The authenticator time step the typed code matched (if any), and the sealed secret
+    /// it was checked against (a secret replaced meanwhile does not count).
+    Totp(Option<i64>, &'a str),
     /// The keyed hash of the typed backup code.
     Backup(&'a str),
 }
@@ -163,7 +164,7 @@ impl Store {
             return Ok(false);
         }
         if clear_failures || rehash.is_some() {
-            clear_login_failures(&mut tx, c.account_id, rehash).await?;
+            clear_login_failures(&mut tx, c.account_id, rehash, c.now).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -180,11 +181,13 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        let b = sqlx::query("DELETE FROM sms_pending WHERE expires_at <= $1")
-            .bind(now.0 - 3600)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let b =
+            sqlx::query("DELETE FROM sms_pending WHERE expires_at <= $1 AND window_start <= $2")
+                .bind(now.0 - 3600)
+                .bind(now.0 - 86_400)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         Ok(a + b)
     }
 
@@ -345,17 +348,20 @@ impl Store {
                     == 1;
                 (!ok).then_some(Refusal::Wrong)
             }
-            Proof::Totp(Some(step)) => {
-                let ok = sqlx::query("UPDATE totp_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1")
-                    .bind(step)
-                    .bind(account.as_str())
+            Proof::Totp(Some(step), sealed) => {
+                let ok = sqlx::query(
+                    "UPDATE totp_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1 AND secret_sealed = $3",
+                )
+                .bind(step)
+                .bind(account.as_str())
+                .bind(sealed)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
                     == 1;
                 (!ok).then_some(Refusal::Wrong)
             }
-            Proof::Totp(None) => Some(Refusal::Wrong),
+            Proof::Totp(None, _) => Some(Refusal::Wrong),
             Proof::Backup(mac) => match use_backup_code(&mut tx, account, mac, now).await? {
                 BackupUse::Used { remaining } => {
                     backup_remaining = Some(remaining);

@@ -130,12 +130,15 @@ pub(crate) async fn clear_login_failures(
     tx: &mut Transaction<'static, Any>,
     account: &AccountId,
     rehash: Option<&str>,
+    now: UnixTime,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) WHERE id = $2",
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) \
+         WHERE id = $2 AND (locked_until IS NULL OR locked_until <= $3)",
     )
     .bind(rehash)
     .bind(account.as_str())
+    .bind(now.0)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -181,7 +184,7 @@ impl Store {
         }
         event.insert(&mut tx).await?;
         if clear_failures || rehash.is_some() {
-            clear_login_failures(&mut tx, session.account_id, rehash).await?;
+            clear_login_failures(&mut tx, session.account_id, rehash, session.now).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -289,6 +289,13 @@ impl Store {
             .as_ref()
             .filter(|p| **p != phone)
             .map(|_| "changed");
+        if detail.is_some() {
+            // Codes already sent to the old number must not finish a login.
+            sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
+                .bind(account.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         NewEvent {
             account_id: account,
             kind: EventKind::SmsAdded,
@@ -553,7 +560,8 @@ async fn enable_if_off(
 async fn turn_off(tx: &mut Transaction<'static, Any>, account: &AccountId) -> StoreResult<()> {
     for sql in [
         "DELETE FROM sms_phones WHERE account_id = $1",
-        "DELETE FROM sms_pending WHERE account_id = $1",
+        // The pending code dies, but the row (with its daily send count) stays.
+        "UPDATE sms_pending SET code_mac = '', expires_at = 0 WHERE account_id = $1",
         "DELETE FROM totp_factors WHERE account_id = $1",
         "DELETE FROM totp_pending WHERE account_id = $1",
         "DELETE FROM backup_codes WHERE account_id = $1",

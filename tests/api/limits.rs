@@ -34,6 +34,10 @@ async fn ten_wrong_passwords_pause_logins_and_say_when_to_retry() {
         "{body}"
     );
 
+    // During the pause a wrong guess gets the same answer as the right password, and is not
+    // counted: nothing can be learnt by guessing while paused.
+    let res = app.try_login(&user, "still guessing").await;
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     app.clock.advance(61);
     assert_eq!(
         app.try_login(&user, &user.password).await.status(),

@@ -427,3 +427,57 @@ async fn login_texts_are_capped_per_hour() {
         "an hour later texts go out again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_phone_ends_logins_whose_code_went_to_the_old_one() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.enable_sms(&token, "+1 415 555 2671", "+14155552671")
+        .await;
+    let c = app.challenge(&user).await;
+    let old_code = app.last_code_to("+14155552671");
+    app.clock.advance(31);
+    app.enable_sms(&token, "+44 7911 123456", "+447911123456")
+        .await;
+    assert_error(
+        app.second_step(&c, "sms", &old_code).await,
+        StatusCode::GONE,
+        "challenge_expired",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_2fa_off_does_not_reset_the_daily_text_cap() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    for _ in 0..10 {
+        assert_eq!(
+            app.post(
+                "/api/v1/me/two-factor/sms",
+                Some(&token),
+                json!({"phone": "+1 415 555 2671"})
+            )
+            .await
+            .status(),
+            StatusCode::ACCEPTED
+        );
+        app.clock.advance(31);
+    }
+    assert_eq!(
+        app.delete("/api/v1/me/two-factor", Some(&token))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let res = app
+        .post(
+            "/api/v1/me/two-factor/sms",
+            Some(&token),
+            json!({"phone": "+1 415 555 2671"}),
+        )
+        .await;
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
