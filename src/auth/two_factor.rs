@@ -42,6 +42,19 @@ pub struct MethodConfirmed {
 }
 
 impl Auth {
+    /// Whether two-factor authentication is on (one indexed read; for `/me` and the pages
+    /// that only show On/Off).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn two_factor_enabled(&self, session: &CurrentSession) -> Result<bool, AuthError> {
+        Ok(self
+            .store
+            .account_by_id(&session.account_id)
+            .await?
+            .is_some_and(|a| a.two_factor_since.is_some()))
+    }
+
     /// The account's two-factor state.
     ///
     /// # Errors

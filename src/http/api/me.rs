@@ -31,7 +31,7 @@ pub async fn me(
     State(state): State<AppState>,
     ApiSession(session): ApiSession,
 ) -> Result<Json<Me>, ApiError> {
-    let enabled = state.auth.two_factor_status(&session).await?.enabled;
+    let enabled = state.auth.two_factor_enabled(&session).await?;
     Ok(Json(Me {
         id: session.account_id.to_string(),
         username: session.username,

@@ -130,7 +130,7 @@ pub async fn home(
     let Some(WebSession(s)) = session else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let two_factor = state.auth.two_factor_status(&s).await?.enabled;
+    let two_factor = state.auth.two_factor_enabled(&s).await?;
     let page = HomePage {
         user: Some(&s.username),
         csrf: form_token(&state, &c),

@@ -140,7 +140,7 @@ async fn render(
         events,
         current_error: errors.0,
         new_error: errors.1,
-        two_factor: state.auth.two_factor_status(s).await?.enabled,
+        two_factor: state.auth.two_factor_enabled(s).await?,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
