@@ -178,27 +178,8 @@ impl Auth {
         session: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let r = self
-            .store
-            .remove_method(
-                &session.account_id,
-                EventKind::TotpRemoved,
-                self.now(),
-                client,
-            )
-            .await?;
-        if !r.removed {
-            return Ok(()); // already gone: removing is idempotent
-        }
-        if r.disabled {
-            self.notify(
-                session,
-                r.old_phone.as_deref(),
-                "two-factor authentication was turned off",
-            )
-            .await;
-        }
-        Ok(())
+        self.remove_method(session, EventKind::TotpRemoved, "", client)
+            .await
     }
 
     /// Starts verifying a phone: parses it, checks it is nobody else's, sends a code.
@@ -333,24 +314,41 @@ impl Auth {
         session: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        self.remove_method(
+            session,
+            EventKind::SmsRemoved,
+            "this phone was removed from two-factor authentication",
+            client,
+        )
+        .await
+    }
+
+    /// Removes one method (idempotent); tells the phone that was on the account — that 2FA is
+    /// off when this was the last method, else `what` (nothing for the app alone).
+    async fn remove_method(
+        &self,
+        session: &CurrentSession,
+        kind: EventKind,
+        what: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let r = self
             .store
-            .remove_method(
-                &session.account_id,
-                EventKind::SmsRemoved,
-                self.now(),
-                client,
-            )
+            .remove_method(&session.account_id, kind, self.now(), client)
             .await?;
         if !r.removed {
             return Ok(()); // already gone: removing is idempotent
         }
-        let what = if r.disabled {
-            "two-factor authentication was turned off"
-        } else {
-            "this phone was removed from two-factor authentication"
-        };
-        self.notify(session, r.old_phone.as_deref(), what).await;
+        if r.disabled {
+            self.notify(
+                session,
+                r.old_phone.as_deref(),
+                "two-factor authentication was turned off",
+            )
+            .await;
+        } else if kind == EventKind::SmsRemoved {
+            self.notify(session, r.old_phone.as_deref(), what).await;
+        }
         Ok(())
     }
 

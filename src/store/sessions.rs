@@ -86,42 +86,41 @@ impl NewSession<'_> {
         &self,
         tx: &mut Transaction<'static, Any>,
     ) -> StoreResult<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
-             SELECT $1, $2, $3, $4, $5, $5, $6, $5, $7, $8 \
-             WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $3 AND locked_until > $5)",
+        self.insert_where(
+            tx,
+            "WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $3 AND locked_until > $5)",
         )
-        .bind(self.id.as_str())
-        .bind(self.token_hash.as_str())
-        .bind(self.account_id.as_str())
-        .bind(self.kind.as_str())
-        .bind(self.now.0)
-        .bind(self.expires_at.0)
-        .bind(self.client.ip.as_deref())
-        .bind(self.client.user_agent.as_deref())
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
+        .await
     }
 
-    /// Inserts the session inside a caller's transaction.
+    /// Inserts the session inside a caller's transaction (after a second factor: the
+    /// password-pause does not apply there).
     pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
-        sqlx::query(
+        self.insert_where(tx, "").await.map(|_| ())
+    }
+
+    async fn insert_where(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        guard: &'static str,
+    ) -> StoreResult<bool> {
+        let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8)",
-        )
-        .bind(self.id.as_str())
-        .bind(self.token_hash.as_str())
-        .bind(self.account_id.as_str())
-        .bind(self.kind.as_str())
-        .bind(self.now.0)
-        .bind(self.expires_at.0)
-        .bind(self.client.ip.as_deref())
-        .bind(self.client.user_agent.as_deref())
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+             SELECT $1, $2, $3, $4, $5, $5, $6, $5, $7, $8 {guard}"
+        ));
+        let inserted = sqlx::query(sql)
+            .bind(self.id.as_str())
+            .bind(self.token_hash.as_str())
+            .bind(self.account_id.as_str())
+            .bind(self.kind.as_str())
+            .bind(self.now.0)
+            .bind(self.expires_at.0)
+            .bind(self.client.ip.as_deref())
+            .bind(self.client.user_agent.as_deref())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
     }
 }
 

@@ -81,7 +81,8 @@ fn shown(v: &BackupCodesView) -> Result<&[(String, bool)], ApiError> {
     })
 }
 
-fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Response {
+/// A download: the content type, `attachment; filename=…` and `no-store`.
+pub fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),

@@ -22,7 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use backup_codes::codes_text;
+pub use backup_codes::{attachment, codes_text};
 
 use super::AppState;
 

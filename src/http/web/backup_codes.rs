@@ -12,7 +12,7 @@ use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use crate::auth::{AuthError, BackupCodesView, CurrentSession};
 use crate::domain::{BackupCode, UnixTime};
 use crate::http::AppState;
-use crate::http::api::codes_text;
+use crate::http::api::{attachment, codes_text};
 use crate::http::error::WebError;
 use crate::http::extract::{Client, RecentWebSession};
 use crate::http::images::backup_codes_png;
@@ -141,21 +141,6 @@ pub async fn regenerate(
         state.auth.now(),
         Some("Here are your new backup codes. The old ones no longer work."),
     )
-}
-
-fn attachment(content_type: &'static str, name: String, body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 async fn current(
