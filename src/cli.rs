@@ -44,11 +44,27 @@ enum UserCommand {
     Disable {
         /// The username.
         username: String,
+        /// Why (kept in the account's activity with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
     },
-    /// Enable a disabled account again.
+    /// Enable a disabled account again; also lifts the wrong-password limits, which after
+    /// 100 wrong passwords in a row wait for the owner or you.
+    #[command(alias = "unlock")]
     Enable {
         /// The username.
         username: String,
+        /// Why (kept in the log with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// End every session of an account, everywhere, at once.
+    Logout {
+        /// The username.
+        username: String,
+        /// Why (kept in the account's activity with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Turn two-factor authentication off for someone who lost their phone and their backup
     /// codes (check who they are first). They log in with their password and set it up again.
@@ -59,7 +75,25 @@ enum UserCommand {
         /// Don't ask for confirmation (for scripts).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Why (kept in the account's activity with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
     },
+}
+
+/// Who is running the admin command: the OS user (and who used sudo), for the record.
+fn operator() -> crate::domain::ClientInfo {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let user = var("USER")
+        .or_else(|| var("LOGNAME"))
+        .unwrap_or_else(|| format!("uid {uid}"));
+    let name = match var("SUDO_USER") {
+        Some(by) if by != user => format!("{user} via sudo by {by}"),
+        _ => user,
+    };
+    crate::domain::ClientInfo::operator(&name)
 }
 
 /// Parses the command line and runs the command.
@@ -118,7 +152,9 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => {
             let config = Config::resolve(&cli.location, &Overrides::default())?;
-            let (auth, _keys) = crate::server::open(&config, Arc::new(SystemClock)).await?;
+            let (auth, _keys) =
+                crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
+                    .await?;
             let code = user_command(&auth, cmd).await?;
             auth.store().close().await;
             Ok(code)
@@ -170,7 +206,10 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 Some(t) => println!("status:         disabled since {}", t.human()),
                 None => println!("status:         active"),
             }
-            println!("wrong passwords in a row: {}", a.failed_logins);
+            println!(
+                "wrong passwords in a row: {}",
+                auth.wrong_passwords_in_a_row(&a.id).await?
+            );
             let tf = store.two_factor(&a.id).await?;
             match tf.enabled_since {
                 Some(t) => {
@@ -194,9 +233,6 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 }
                 None => println!("two-factor:     off"),
             }
-            if let Some(t) = a.locked_until.filter(|t| *t > auth.now()) {
-                println!("password logins paused until {}", t.human());
-            }
             let sessions = store.list_sessions(&a.id).await?;
             println!("sessions:       {}", sessions.len());
             println!("recent activity:");
@@ -213,7 +249,11 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             }
             Ok(ExitCode::SUCCESS)
         }
-        UserCommand::ResetTwoFactor { username, yes } => {
+        UserCommand::ResetTwoFactor {
+            username,
+            yes,
+            reason,
+        } => {
             if !yes
                 && !confirm(&format!(
                     "Turn off two-factor authentication for {username}? Their methods and backup codes will be removed. [y/N] "
@@ -222,7 +262,12 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 eprintln!("twofold: nothing changed");
                 return Ok(ExitCode::from(1));
             }
-            if auth.reset_two_factor(&username).await? {
+            let who = operator();
+            if auth
+                .reset_two_factor(&username, &who, reason.as_deref())
+                .await?
+            {
+                log_operator(&who, "reset-2fa", &username, reason.as_deref());
                 println!(
                     "Two-factor authentication is off for {username}; they can log in with their password and set it up again."
                 );
@@ -234,8 +279,34 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 Ok(ExitCode::from(2))
             }
         }
-        UserCommand::Disable { username } => set_disabled(auth, &username, true).await,
-        UserCommand::Enable { username } => set_disabled(auth, &username, false).await,
+        UserCommand::Disable { username, reason } => {
+            set_disabled(auth, &username, true, reason.as_deref()).await
+        }
+        UserCommand::Enable { username, reason } => {
+            set_disabled(auth, &username, false, reason.as_deref()).await
+        }
+        UserCommand::Logout { username, reason } => {
+            let who = operator();
+            match auth
+                .log_out_everywhere(&username, &who, reason.as_deref())
+                .await?
+            {
+                Some(n) => {
+                    log_operator(&who, "logout", &username, reason.as_deref());
+                    println!(
+                        "{username} is logged out everywhere ({n} session{} ended).",
+                        if n == 1 { "" } else { "s" }
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!(
+                        "twofold: no account is called {username:?}; `twofold user list` shows them all"
+                    );
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
     }
 }
 
@@ -253,12 +324,31 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
+/// Logs an operator's change: who, what, to whom, why.
+fn log_operator(who: &crate::domain::ClientInfo, what: &str, username: &str, reason: Option<&str>) {
+    tracing::info!(
+        operator = who.user_agent.as_deref().unwrap_or_default(),
+        command = what,
+        username,
+        reason = reason.unwrap_or_default(),
+        "account changed by the operator"
+    );
+}
+
 async fn set_disabled(
     auth: &crate::auth::Auth,
     username: &str,
     disabled: bool,
+    reason: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    if auth.set_disabled(username, disabled).await? {
+    let who = operator();
+    if auth.set_disabled(username, disabled, &who, reason).await? {
+        log_operator(
+            &who,
+            if disabled { "disable" } else { "enable" },
+            username,
+            reason,
+        );
         if disabled {
             println!("{username} is disabled; every session of the account has ended.");
         } else {

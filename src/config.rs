@@ -42,6 +42,22 @@ pub struct Config {
     pub backup_codes_count: usize,
     /// Keep an encrypted copy of backup codes so they can be viewed again.
     pub backup_codes_viewable: bool,
+    /// Peers whose `X-Forwarded-For` is believed (with `behind_proxy`): loopback by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Open connections at most; more are closed at once.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this many seconds.
+    pub header_timeout_secs: u64,
+    /// A whole request (body included) must be answered within this many seconds.
+    pub request_timeout_secs: u64,
+    /// Password hashes waiting or running at most (0: 32 per core); beyond, `503`.
+    pub hash_queue: usize,
+    /// Login and password-confirmation requests per client address per minute (0: off).
+    pub logins_per_address_minute: u32,
+    /// Sign-ups per client address per hour (0: off).
+    pub sign_ups_per_address_hour: i64,
+    /// How many text messages may go out.
+    pub sms_budget: crate::auth::TextBudget,
 }
 
 /// Which SMS provider, and its settings. (`Debug` hides the tokens.)
@@ -116,6 +132,20 @@ struct FileSms {
     twilio_auth_token: Option<String>,
     twilio_from: Option<String>,
     twilio_base_url: Option<String>,
+    #[serde(default)]
+    budget: FileSmsBudget,
+}
+
+/// `[sms.budget]` in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSmsBudget {
+    per_account_hour: Option<i64>,
+    per_account_day: Option<i64>,
+    per_number_hour: Option<i64>,
+    per_number_day: Option<i64>,
+    per_country_hour: Option<i64>,
+    global_hour: Option<i64>,
 }
 
 /// `[backup_codes]` in the TOML file.
@@ -149,6 +179,13 @@ pub struct FileConfig {
     session_idle_secs: Option<i64>,
     session_absolute_secs: Option<i64>,
     recent_auth_secs: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    hash_queue: Option<usize>,
+    logins_per_address_minute: Option<u32>,
+    sign_ups_per_address_hour: Option<i64>,
     #[serde(default)]
     sms: FileSms,
     #[serde(default)]
@@ -242,6 +279,50 @@ pub struct Overrides {
     /// Keep an encrypted copy so backup codes can be viewed again [default: true].
     #[arg(long, env = "TWOFOLD_BACKUP_CODES_VIEWABLE", value_name = "BOOL")]
     pub backup_codes_viewable: Option<bool>,
+    /// Proxies whose X-Forwarded-For is believed, as CIDRs [default: 127.0.0.0/8,::1/128].
+    #[arg(
+        long,
+        env = "TWOFOLD_TRUSTED_PROXIES",
+        value_name = "CIDRS",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Open connections at most; more are closed at once [default: 1024].
+    #[arg(long, env = "TWOFOLD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    #[arg(long, env = "TWOFOLD_HEADER_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a whole request may take [default: 30].
+    #[arg(long, env = "TWOFOLD_REQUEST_TIMEOUT_SECS", value_name = "SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Password hashes waiting or running at most; beyond, 503 [default: 32 per core].
+    #[arg(long, env = "TWOFOLD_HASH_QUEUE", value_name = "N")]
+    pub hash_queue: Option<usize>,
+    /// Logins and password confirmations per client address per minute, 0 for no limit [default: 30].
+    #[arg(long, env = "TWOFOLD_LOGINS_PER_ADDRESS_MINUTE", value_name = "N")]
+    pub logins_per_address_minute: Option<u32>,
+    /// Sign-ups per client address per hour, 0 for no limit [default: 10].
+    #[arg(long, env = "TWOFOLD_SIGN_UPS_PER_ADDRESS_HOUR", value_name = "N")]
+    pub sign_ups_per_address_hour: Option<i64>,
+    /// Text messages per account per hour [default: 10].
+    #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_ACCOUNT_HOUR", value_name = "N")]
+    pub sms_budget_per_account_hour: Option<i64>,
+    /// Text messages per account per day [default: 30].
+    #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_ACCOUNT_DAY", value_name = "N")]
+    pub sms_budget_per_account_day: Option<i64>,
+    /// Text messages per destination number per hour [default: 10].
+    #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_NUMBER_HOUR", value_name = "N")]
+    pub sms_budget_per_number_hour: Option<i64>,
+    /// Text messages per destination number per day [default: 20].
+    #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_NUMBER_DAY", value_name = "N")]
+    pub sms_budget_per_number_day: Option<i64>,
+    /// Text messages per country calling code per hour [default: 500].
+    #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_COUNTRY_HOUR", value_name = "N")]
+    pub sms_budget_per_country_hour: Option<i64>,
+    /// Text messages per hour for the whole installation [default: 2000].
+    #[arg(long, env = "TWOFOLD_SMS_BUDGET_GLOBAL_HOUR", value_name = "N")]
+    pub sms_budget_global_hour: Option<i64>,
 }
 
 /// Where the data lives; shared by `serve` and the admin commands.
@@ -343,15 +424,47 @@ impl Config {
                 .backup_codes_viewable
                 .or(file.backup_codes.viewable)
                 .unwrap_or(true),
+            trusted_proxies: parse_cidrs(
+                o.trusted_proxies
+                    .clone()
+                    .or(file.trusted_proxies)
+                    .unwrap_or_else(|| vec!["127.0.0.0/8".into(), "::1/128".into()]),
+            )?,
+            max_connections: o.max_connections.or(file.max_connections).unwrap_or(1024),
+            header_timeout_secs: o
+                .header_timeout_secs
+                .or(file.header_timeout_secs)
+                .unwrap_or(10),
+            request_timeout_secs: o
+                .request_timeout_secs
+                .or(file.request_timeout_secs)
+                .unwrap_or(30),
+            hash_queue: o.hash_queue.or(file.hash_queue).unwrap_or(0),
+            logins_per_address_minute: o
+                .logins_per_address_minute
+                .or(file.logins_per_address_minute)
+                .unwrap_or(30),
+            sign_ups_per_address_hour: o
+                .sign_ups_per_address_hour
+                .or(file.sign_ups_per_address_hour)
+                .unwrap_or(10),
+            sms_budget: sms_budget(o, &file.sms.budget),
         };
         let mut cfg = cfg;
-        cfg.sms.host = o
+        let host = o
             .sms_host
             .clone()
             .or(file.sms.host.clone())
-            .or_else(|| cfg.public_url.as_deref().and_then(host_of))
-            .unwrap_or_else(|| "localhost".into());
+            .or_else(|| cfg.public_url.as_deref().and_then(host_of));
         cfg.sms.provider = sms_provider(o, &file.sms)?;
+        // A real gateway texts real phones: the `@host #123456` line must name the site its
+        // users see, or phones will offer the code to no site (and a phishing page cannot
+        // be told apart).
+        anyhow::ensure!(
+            host.is_some() || cfg.sms.provider == SmsProvider::Outbox,
+            "the http and twilio SMS providers send real texts: set --sms-host (or --public-url) to the host name users log in at, like auth.example.com"
+        );
+        cfg.sms.host = host.unwrap_or_else(|| "localhost".into());
         cfg.check()?;
         Ok(cfg)
     }
@@ -382,6 +495,12 @@ impl Config {
                 "the SMS default region must be a two-letter country code like US or GB, not {r}"
             );
         }
+        anyhow::ensure!(
+            self.max_connections > 0
+                && self.header_timeout_secs > 0
+                && self.request_timeout_secs > 0,
+            "max_connections, header_timeout_secs and request_timeout_secs must be above 0"
+        );
         if let Some(url) = &self.public_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),
@@ -398,6 +517,14 @@ impl Config {
                 .public_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The host users reach Twofold at (for the words a password must not be built on).
+    pub fn public_host(&self) -> String {
+        self.public_url
+            .as_deref()
+            .and_then(host_of)
+            .unwrap_or_else(|| self.sms.host.clone())
     }
 
     /// The path of the server secret key.
@@ -417,6 +544,55 @@ fn host_of(url: &str) -> Option<String> {
         host.split(':').next()?
     };
     (!host.is_empty()).then(|| host.to_owned())
+}
+
+/// Parses `10.0.0.0/8` or a bare address (a /32 or /128).
+fn parse_cidrs(items: Vec<String>) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "trusted_proxies: {s:?} is not an address or a CIDR like 10.0.0.0/8"
+                    )
+                })
+        })
+        .collect()
+}
+
+fn sms_budget(o: &Overrides, f: &FileSmsBudget) -> crate::auth::TextBudget {
+    let d = crate::auth::TextBudget::default();
+    crate::auth::TextBudget {
+        per_account_hour: o
+            .sms_budget_per_account_hour
+            .or(f.per_account_hour)
+            .unwrap_or(d.per_account_hour),
+        per_account_day: o
+            .sms_budget_per_account_day
+            .or(f.per_account_day)
+            .unwrap_or(d.per_account_day),
+        per_number_hour: o
+            .sms_budget_per_number_hour
+            .or(f.per_number_hour)
+            .unwrap_or(d.per_number_hour),
+        per_number_day: o
+            .sms_budget_per_number_day
+            .or(f.per_number_day)
+            .unwrap_or(d.per_number_day),
+        per_country_hour: o
+            .sms_budget_per_country_hour
+            .or(f.per_country_hour)
+            .unwrap_or(d.per_country_hour),
+        global_hour: o
+            .sms_budget_global_hour
+            .or(f.global_hour)
+            .unwrap_or(d.global_hour),
+        notice_every_secs: d.notice_every_secs,
+    }
 }
 
 fn sms_provider(o: &Overrides, f: &FileSms) -> anyhow::Result<SmsProvider> {
@@ -489,6 +665,36 @@ mod tests {
         assert_eq!(c.sms.host, "localhost");
         assert_eq!(c.backup_codes_count, 10);
         assert!(c.backup_codes_viewable);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.sms_budget.per_number_day, 20);
+    }
+
+    #[test]
+    fn budgets_and_proxies_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("twofold.toml");
+        std::fs::write(
+            &path,
+            "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n[sms.budget]\nper_number_day = 3\n",
+        )
+        .unwrap();
+        let loc = Location {
+            config: Some(path.clone()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&loc, &Overrides::default()).unwrap();
+        assert_eq!(c.sms_budget.per_number_day, 3);
+        assert!(
+            c.trusted_proxies
+                .iter()
+                .any(|n| n.contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()))
+        );
+        std::fs::write(&path, "trusted_proxies = [\"not an address\"]\n").unwrap();
+        let err = format!(
+            "{:#}",
+            Config::resolve(&loc, &Overrides::default()).unwrap_err()
+        );
+        assert!(err.contains("not an address"), "{err}");
     }
 
     #[test]
@@ -522,6 +728,20 @@ mod tests {
         };
         let err = Config::resolve(&loc, &o).unwrap_err().to_string();
         assert!(err.contains("sms-http-url"), "{err}");
+        // Issue 10: a real gateway without a real host for the `@host #code` line is refused.
+        let o = Overrides {
+            sms_provider: Some("http".into()),
+            sms_http_url: Some("http://127.0.0.1:9/sms".into()),
+            ..Default::default()
+        };
+        let bare = Location::default();
+        let err = Config::resolve(&bare, &o).unwrap_err().to_string();
+        assert!(err.contains("--sms-host"), "{err}");
+        let o = Overrides {
+            sms_host: Some("auth.example.com".into()),
+            ..o
+        };
+        assert!(Config::resolve(&bare, &o).is_ok());
         let o = Overrides {
             backup_codes_count: Some(3),
             ..Default::default()

@@ -8,10 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Auth, AuthParts, Policy, TwoFactorPolicy};
+use crate::auth::{Auth, AuthParts, LoginLimits, Policy, TwoFactorPolicy};
 use crate::clock::Clock;
 use crate::config::{Config, SmsProvider};
-use crate::crypto::{Keys, PasswordHasher, load_or_create_secret};
+use crate::crypto::{Keys, PasswordHasher, create_secret, read_secret};
+use crate::domain::PasswordContext;
 use crate::http::{AppState, WebSettings, router};
 use crate::sms::{HttpSender, OutboxSender, Sms, SmsSender, TwilioSender};
 use crate::store::Store;
@@ -22,6 +23,8 @@ pub struct Server {
     app: axum::Router,
     auth: Auth,
     addr: SocketAddr,
+    max_connections: usize,
+    header_timeout: Duration,
 }
 
 /// Creates the data folder (mode 0700) if needed.
@@ -43,31 +46,107 @@ pub fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who opens the data: the server (which creates what a first start needs) or an admin
+/// command (which never creates a folder, a database or a key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opener {
+    /// `twofold serve`.
+    Server,
+    /// `twofold user …` and the other admin commands.
+    Admin,
+}
+
+/// The name of the key check value in `server_meta`.
+const KEY_CHECK: &str = "key_check";
+
+/// Loads `secret.key` and proves it is the key this database was sealed with (its check
+/// value is stored in the database). A key is created only for a database that holds
+/// nothing yet: a missing or different key is refused with what to do, because a new key
+/// could open none of the authenticator secrets and backup codes sealed with the old one.
+async fn load_key(config: &Config, store: &Store, opener: Opener) -> anyhow::Result<Arc<Keys>> {
+    let path = config.secret_key_path();
+    let stored = store.meta(KEY_CHECK).await?;
+    let secret = match read_secret(&path)? {
+        Some(s) => s,
+        None => {
+            let empty = stored.is_none() && store.count_accounts().await? == 0;
+            anyhow::ensure!(
+                empty && opener == Opener::Server,
+                "{} is missing, but the database ({}) {}. Restore secret.key from your backup (or copy it from another node); a new key could open none of the authenticator secrets and backup codes sealed with the old one",
+                path.display(),
+                redact_url(&config.database_url),
+                if empty {
+                    "is new: start `twofold serve` once to create it"
+                } else {
+                    "already holds accounts"
+                },
+            );
+            create_secret(&path)?
+        }
+    };
+    let keys = Keys::derive(secret.as_slice());
+    let check = keys.check_value();
+    match stored {
+        Some(c) if c != check => anyhow::bail!(
+            "{} is not the key this database was created with; restore the right secret.key (every node needs the same file)",
+            path.display()
+        ),
+        Some(_) => {}
+        // Databases made before the check value existed learn it now; two nodes racing
+        // here agree or one of them stops.
+        None => anyhow::ensure!(
+            store.meta_or_insert(KEY_CHECK, &check).await? == check,
+            "{} is not the key this database was created with; every node needs the same secret.key",
+            path.display()
+        ),
+    }
+    Ok(Arc::new(keys))
+}
+
 /// Opens the store and the auth service for `config` (shared by `serve` and the admin CLI).
 ///
 /// # Errors
-/// When the data folder, the secret key or the database cannot be opened.
-pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Auth, Arc<Keys>)> {
-    ensure_data_dir(config)?;
-    let secret = load_or_create_secret(&config.secret_key_path())?;
-    let keys = Arc::new(Keys::derive(secret.as_slice()));
-    let store = Store::connect(&config.database_url, config.db_max_connections)
+/// When the data folder, the secret key or the database cannot be opened, or the key does
+/// not belong to the database.
+pub async fn open(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    opener: Opener,
+) -> anyhow::Result<(Auth, Arc<Keys>)> {
+    let mut url = config.database_url.clone();
+    match opener {
+        Opener::Server => ensure_data_dir(config)?,
+        Opener::Admin => {
+            anyhow::ensure!(
+                config.data_dir.is_dir(),
+                "there is no Twofold data folder at {}; pass --data-dir (or TWOFOLD_DATA_DIR) pointing at the server's, or start `twofold serve` once to create it",
+                config.data_dir.display()
+            );
+            // An admin command must not create an empty database either.
+            url = url.replace("?mode=rwc", "?mode=rw");
+        }
+    }
+    let store = Store::connect(&url, config.db_max_connections)
         .await
-        .with_context(|| {
-            format!(
-                "opening the database ({})",
-                redact_url(&config.database_url)
-            )
-        })?;
+        .with_context(|| format!("opening the database ({})", redact_url(&url)))?;
+    let keys = load_key(config, &store, opener).await?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let hasher = PasswordHasher::new(config.argon2, cores)?;
+    let queue = if config.hash_queue == 0 {
+        32 * cores
+    } else {
+        config.hash_queue
+    };
+    let hasher = PasswordHasher::new(config.argon2, cores, queue)?;
     let policy = Policy {
         session_idle_secs: config.session_idle_secs,
         session_absolute_secs: config.session_absolute_secs,
         recent_auth_secs: config.recent_auth_secs,
-        login_lock_threshold: 10,
+        login: LoginLimits::default(),
+        logins_per_address_minute: config.logins_per_address_minute,
+        sign_ups_per_address_hour: config.sign_ups_per_address_hour,
+        password_context: PasswordContext::for_host(&config.public_host()),
     };
     let sms = Sms::new(
         sms_sender(config, Arc::clone(&clock))?,
@@ -89,6 +168,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Aut
         keys: Arc::clone(&keys),
         sms,
         two_factor,
+        text_budget: config.sms_budget.clone(),
     });
     Ok((auth, keys))
 }
@@ -131,13 +211,19 @@ impl Server {
     /// # Errors
     /// When anything it needs cannot be opened or the address cannot be bound.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let (auth, keys) = open(config, clock).await?;
+        let (auth, keys) = open(config, clock, Opener::Server).await?;
         let state = AppState {
             auth: auth.clone(),
             keys,
             web: Arc::new(WebSettings {
                 secure_cookies: config.secure_cookies(),
                 behind_proxy: config.behind_proxy,
+                trusted_proxies: config.trusted_proxies.clone(),
+                hsts: config
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
                 session_cookie_secs: config.session_absolute_secs,
                 cookies: crate::http::CookieNames::new(config.secure_cookies()),
             }),
@@ -151,6 +237,8 @@ impl Server {
             app: router(state),
             auth,
             addr,
+            max_connections: config.max_connections,
+            header_timeout: Duration::from_secs(config.header_timeout_secs),
         })
     }
 
@@ -161,23 +249,83 @@ impl Server {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     ///
+    /// Each connection must send its request headers within the header timeout (a client
+    /// that trickles them is cut off), at most `max_connections` are open at once (more are
+    /// closed on arrival), and every request has its own time limit (`http::router`).
+    ///
     /// # Errors
     /// When the listener fails.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::conn::auto::Builder;
+        use tower::ServiceExt;
+
         tracing::info!(addr = %self.addr, engine = ?self.auth.store().engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone()));
-        let result = axum::serve(
-            self.listener,
-            self.app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_timeout(self.header_timeout);
+        let builder = Arc::new(builder);
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment, keep serving.
+                        tracing::warn!(error = %e, "could not accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                tracing::warn!(
+                    limit = self.max_connections,
+                    "too many open connections; closing a new one"
+                );
+                drop(stream);
+                continue;
+            };
+            let app = self.app.clone();
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    app.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(slot);
+            });
+        }
+        drop(self.listener);
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(30)) => {
+                tracing::warn!("requests still in flight after 30 seconds; stopping anyway");
+            }
+        }
         housekeeping.abort();
         self.auth.store().close().await;
-        result.context("serving HTTP")
+        Ok(())
     }
 }
 
@@ -192,14 +340,18 @@ async fn housekeeping(auth: Auth) {
                 .purge_sessions(auth.now(), auth.policy().session_idle_secs)
                 .await?;
             let challenges = store.purge_challenges(auth.now()).await?;
-            Ok::<_, crate::store::StoreError>((sessions, challenges))
+            let now = auth.now();
+            let cap = auth.policy().login.cap;
+            let limits = store.purge_limits(now, 30 * 86_400, cap).await?;
+            let devices = store.purge_devices(now.plus(-365 * 86_400)).await?;
+            Ok::<_, crate::store::StoreError>((sessions, challenges + limits + devices))
         };
         match purged.await {
             Ok((0, 0)) => {}
-            Ok((sessions, challenges)) => tracing::info!(
+            Ok((sessions, other)) => tracing::info!(
                 sessions,
-                challenges,
-                "removed expired sessions and login challenges"
+                other,
+                "removed expired sessions, login challenges and idle counters"
             ),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }

@@ -7,7 +7,10 @@ use std::future::Future;
 
 use twofold::crypto::Token;
 use twofold::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime, Username};
-use twofold::store::{NewEvent, NewSession, SessionKind, Store, StoreError};
+use twofold::store::{
+    Bucket, Failure, NewEvent, NewSession, PasswordProof, SessionKind, Spend, Store, StoreError,
+    Throttle, ThrottleState,
+};
 
 const NOW: UnixTime = UnixTime(1_800_000_000);
 
@@ -44,14 +47,32 @@ async fn account(store: &Store, name: &str) -> AccountId {
 }
 
 async fn session(store: &Store, account: &AccountId) -> (SessionId, Token) {
-    session_at(store, account, NOW).await.expect("not locked")
+    session_at(store, account, NOW, &throttle(account), 0)
+        .await
+        .expect("not locked")
 }
 
-/// Completes a login at `now`; `None` when password logins are paused.
+/// The throttle of a login from an unknown device at 10.0.0.1.
+fn throttle(account: &AccountId) -> Throttle {
+    Throttle {
+        subject: account.as_str().to_owned(),
+        total_key: format!("total:{account}"),
+        cap: 90,
+        keys: vec![
+            (format!("addr:{account}:10.0.0.1"), 5),
+            (format!("unknown-device:{account}"), 10),
+        ],
+    }
+}
+
+/// Completes a login at `now` after a password checked against `version`; `None` when the
+/// proof no longer holds (a pause began, or the password changed).
 async fn session_at(
     store: &Store,
     account: &AccountId,
     now: UnixTime,
+    throttle: &Throttle,
+    version: i64,
 ) -> Option<(SessionId, Token)> {
     let id = SessionId::generate();
     let token = Token::generate();
@@ -65,6 +86,7 @@ async fn session_at(
         now,
         expires_at: now.plus(3600),
         client: &client,
+        device: None,
     };
     let e = NewEvent {
         account_id: account,
@@ -73,8 +95,14 @@ async fn session_at(
         client: &client,
         detail: None,
     };
+    let proof = PasswordProof {
+        credential_version: version,
+        throttle,
+        clear: true,
+        rehash: None,
+    };
     store
-        .complete_login(&s, &e, true, None)
+        .complete_login(&s, &e, Some(&proof))
         .await
         .unwrap()
         .then_some((id, token))
@@ -113,7 +141,7 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         let a = account(&store, "bob").await;
         let (id, token) = session(&store, &a).await;
         let s = store
-            .session_by_token(&token.hash())
+            .session_by_token(&token.hash(), SessionKind::Api)
             .await
             .unwrap()
             .unwrap();
@@ -124,20 +152,26 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         assert_eq!(s.ip.as_deref(), Some("10.0.0.1"));
         assert!(
             store
-                .session_by_token(&Token::generate().hash())
+                .session_by_token(&Token::generate().hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(
             store
-                .set_disabled(&Username::parse("bob").unwrap(), Some(NOW), NOW)
+                .set_disabled(
+                    &Username::parse("bob").unwrap(),
+                    Some(NOW),
+                    NOW,
+                    &ClientInfo::default(),
+                    None
+                )
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .session_by_token(&token.hash())
+                .session_by_token(&token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_none(),
@@ -145,7 +179,13 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         );
         assert!(
             !store
-                .set_disabled(&Username::parse("nobody").unwrap(), Some(NOW), NOW)
+                .set_disabled(
+                    &Username::parse("nobody").unwrap(),
+                    Some(NOW),
+                    NOW,
+                    &ClientInfo::default(),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -154,14 +194,16 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_failures_are_all_counted_and_lock_at_each_threshold() {
+async fn concurrent_failures_are_all_counted_and_pause_at_each_threshold() {
     on_both(|store| async move {
         let a = account(&store, "carol").await;
+        let t = throttle(&a);
         let client = ClientInfo::default();
         let mut tasks = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..8 {
             let store = store.clone();
             let a = a.clone();
+            let t = t.clone();
             let client = client.clone();
             tasks.push(tokio::spawn(async move {
                 let e = NewEvent {
@@ -172,45 +214,164 @@ async fn concurrent_failures_are_all_counted_and_lock_at_each_threshold() {
                     detail: None,
                 };
                 store
-                    .record_login_failure(&a, &e, 10, |n| n * 10)
+                    .record_password_failure(&t, NOW, |round| round * 100, Some(&e))
                     .await
                     .unwrap()
-                    .consecutive
             }));
         }
-        let mut seen = Vec::new();
-        for t in tasks {
-            seen.push(t.await.unwrap());
+        let mut counted = Vec::new();
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Failure::Counted { total, .. } => counted.push(total),
+                Failure::AlreadyPaused(Some(until)) => {
+                    assert_eq!(until, NOW.plus(100));
+                    refused += 1;
+                }
+                other => panic!("{other:?}"),
+            }
         }
-        seen.sort_unstable();
-        // The first ten each got their own count and the tenth paused logins; the other ten
-        // arrived during the pause and were not counted.
-        let mut expected = vec![0; 10];
-        expected.extend(1..=10);
+        counted.sort_unstable();
+        // The address counter pauses at 5: the first five each got their own count, the
+        // rest arrived during the pause and were not counted.
+        assert_eq!(counted, [1, 2, 3, 4, 5], "no lost update");
+        assert_eq!(refused, 3);
         assert_eq!(
-            seen, expected,
-            "each failure got its own count until the pause"
+            store.throttle_state(&t, NOW).await.unwrap(),
+            ThrottleState::Paused(NOW.plus(100))
         );
-        let acc = store.account_by_id(&a).await.unwrap().unwrap();
-        assert_eq!(acc.failed_logins, 10);
-        assert_eq!(acc.locked_until, Some(NOW.plus(100)));
         let events = store.list_events(&a, 100).await.unwrap();
         assert_eq!(
             events.iter().filter(|e| e.kind == "login_failed").count(),
-            10
+            5
         );
         let paused = events.iter().filter(|e| {
             e.detail
                 .as_deref()
                 .is_some_and(|d| d.starts_with("logins paused"))
         });
-        assert_eq!(paused.count(), 1, "the 10th failure tells of the pause");
-        // While paused, even a right password opens no session (checked in the transaction);
-        // once the pause is over, a successful login clears the count.
-        assert!(session_at(&store, &a, NOW.plus(99)).await.is_none());
-        assert!(session_at(&store, &a, NOW.plus(100)).await.is_some());
+        assert_eq!(paused.count(), 1, "the 5th failure tells of the pause");
+        // While paused, even a right password opens no session (checked in the same
+        // statement); once the pause is over, a successful login clears the counters.
+        assert!(session_at(&store, &a, NOW.plus(99), &t, 0).await.is_none());
+        assert!(session_at(&store, &a, NOW.plus(100), &t, 0).await.is_some());
+        assert_eq!(
+            store.throttle_state(&t, NOW.plus(100)).await.unwrap(),
+            ThrottleState::Open { dirty: false }
+        );
+        assert_eq!(store.throttle_total(&t.total_key).await.unwrap(), 0);
+    })
+    .await;
+}
+
+/// Issue 10, High 2: a session is bound to the credential version its password was checked
+/// against, and so is a re-made hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_credential_opens_nothing_and_writes_nothing() {
+    on_both(|store| async move {
+        let a = account(&store, "hank").await;
+        let (keep, _) = session(&store, &a).await;
+        let client = ClientInfo::default();
+        let e = NewEvent {
+            account_id: &a,
+            kind: EventKind::PasswordChanged,
+            at: NOW,
+            client: &client,
+            detail: None,
+        };
+        assert!(
+            store
+                .change_password(&keep, 0, "$argon2id$new", &e)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .change_password(&keep, 0, "$argon2id$other", &e)
+                .await
+                .unwrap(),
+            "a second change checked against the old password loses"
+        );
+        let t = throttle(&a);
+        assert!(session_at(&store, &a, NOW, &t, 0).await.is_none());
+        assert!(session_at(&store, &a, NOW, &t, 1).await.is_some());
+        store
+            .update_password_hash(&a, 0, "$argon2id$stale")
+            .await
+            .unwrap();
         let acc = store.account_by_id(&a).await.unwrap().unwrap();
-        assert_eq!((acc.failed_logins, acc.locked_until), (0, None));
+        assert_eq!(
+            (acc.password_hash.as_str(), acc.credential_version),
+            ("$argon2id$new", 1)
+        );
+    })
+    .await;
+}
+
+/// Issue 10, High 1: budgets are spent all or nothing, refilled when their window ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_are_spent_all_or_nothing() {
+    on_both(|store| async move {
+        let small = Bucket {
+            key: "test:small".into(),
+            window_secs: 60,
+            limit: 2,
+        };
+        let big = Bucket {
+            key: "test:big".into(),
+            window_secs: 3600,
+            limit: 10,
+        };
+        let both = [big.clone(), small.clone()];
+        assert_eq!(store.spend(&both, NOW).await.unwrap(), Spend::Spent);
+        assert_eq!(
+            store.spend(&both, NOW.plus(10)).await.unwrap(),
+            Spend::Spent
+        );
+        assert_eq!(
+            store.spend(&both, NOW.plus(20)).await.unwrap(),
+            Spend::Refused {
+                key: "test:small".into(),
+                retry_after: 40
+            }
+        );
+        // The refused spend took nothing from the big bucket either: 8 more fit.
+        for i in 0..8 {
+            assert_eq!(
+                store
+                    .spend(std::slice::from_ref(&big), NOW.plus(30 + i))
+                    .await
+                    .unwrap(),
+                Spend::Spent
+            );
+        }
+        assert!(matches!(
+            store
+                .spend(std::slice::from_ref(&big), NOW.plus(40))
+                .await
+                .unwrap(),
+            Spend::Refused { .. }
+        ));
+        store.refund(std::slice::from_ref(&big)).await.unwrap();
+        assert_eq!(
+            store
+                .spend(std::slice::from_ref(&big), NOW.plus(41))
+                .await
+                .unwrap(),
+            Spend::Spent
+        );
+        assert_eq!(
+            store.spend(&both, NOW.plus(61)).await.unwrap(),
+            Spend::Refused {
+                key: "test:big".into(),
+                retry_after: 3600 - 61
+            }
+        );
+        assert_eq!(
+            store.spend(&[small], NOW.plus(61)).await.unwrap(),
+            Spend::Spent,
+            "a new window"
+        );
     })
     .await;
 }
@@ -232,7 +393,7 @@ async fn a_session_can_only_be_ended_by_its_own_account() {
         assert!(!store.end_session(&id, &by_m).await.unwrap());
         assert!(
             store
-                .session_by_token(&token.hash())
+                .session_by_token(&token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_some()
@@ -244,7 +405,7 @@ async fn a_session_can_only_be_ended_by_its_own_account() {
         assert!(store.end_session(&id, &by_a).await.unwrap());
         assert!(
             store
-                .session_by_token(&token.hash())
+                .session_by_token(&token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_none()
@@ -279,26 +440,28 @@ async fn a_password_change_keeps_only_the_current_session() {
             client: &client,
             detail: None,
         };
-        store
-            .change_password(&keep, "$argon2id$new", &e)
-            .await
-            .unwrap();
+        assert!(
+            store
+                .change_password(&keep, 0, "$argon2id$new", &e)
+                .await
+                .unwrap()
+        );
         let kept = store
-            .session_by_token(&keep_token.hash())
+            .session_by_token(&keep_token.hash(), SessionKind::Api)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(kept.reauth_at, NOW.plus(5));
         assert!(
             store
-                .session_by_token(&other_token.hash())
+                .session_by_token(&other_token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_none()
         );
         assert!(
             store
-                .session_by_token(&b_token.hash())
+                .session_by_token(&b_token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_some(),
@@ -328,9 +491,15 @@ async fn expired_sessions_are_purged() {
             .await
             .unwrap();
         assert_eq!(store.purge_sessions(NOW.plus(2000), 1000).await.unwrap(), 1);
-        assert!(store.session_by_token(&old.hash()).await.unwrap().is_none());
+        assert!(
+            store
+                .session_by_token(&old.hash(), SessionKind::Api)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let s = store
-            .session_by_token(&fresh.hash())
+            .session_by_token(&fresh.hash(), SessionKind::Api)
             .await
             .unwrap()
             .unwrap();

@@ -3,25 +3,32 @@
 use super::{Auth, AuthError, CurrentSession};
 use crate::crypto::Verification;
 use crate::domain::{AccountId, ClientInfo, EventKind, Password, Username};
-use crate::store::{AccountRecord, NewEvent, StoreError};
+use crate::store::{AccountRecord, NewEvent, PasswordProof, StoreError};
 
 impl Auth {
     /// Creates an account. The username and password are parsed here, so every caller
     /// applies the same rules.
     ///
     /// # Errors
-    /// [`AuthError::InvalidUsername`], [`AuthError::WeakPassword`], [`AuthError::UsernameTaken`].
+    /// [`AuthError::InvalidUsername`], [`AuthError::WeakPassword`], [`AuthError::UsernameTaken`],
+    /// [`AuthError::RateLimited`] when the client's address has signed up enough for now.
     pub async fn sign_up(
         &self,
         username: &str,
         password: &str,
+        client: &ClientInfo,
     ) -> Result<AccountRecord, AuthError> {
+        self.take_address_rate(client)?;
         let username = Username::parse(username)?;
-        let password = Password::parse_new(password, &username)?;
+        let password = Password::parse_new(password, &username, &self.policy.password_context)?;
         if self.store.account_by_username(&username).await?.is_some() {
             // Checked first to spare a hash; the unique index below still decides races.
             return Err(AuthError::UsernameTaken);
         }
+        // Fresh accounts are what SMS pumping is made of: a few per address and hour, on
+        // every node (counted in the database).
+        self.charge_sign_up(&super::throttle::address_key(client))
+            .await?;
         let hash = self.hasher.hash(&password).await?;
         let id = AccountId::generate();
         let now = self.now();
@@ -37,11 +44,13 @@ impl Auth {
             .ok_or(AuthError::NotFound)
     }
 
-    /// Changes the password after checking the current one; every other session ends.
+    /// Changes the password after checking the current one; every other session and every
+    /// login in flight ends.
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`] for a wrong current password,
-    /// [`AuthError::WeakPassword`] for an unacceptable new one.
+    /// [`AuthError::WeakPassword`] for an unacceptable new one,
+    /// [`AuthError::CredentialChanged`] when another change won meanwhile.
     pub async fn change_password(
         &self,
         session: &CurrentSession,
@@ -50,8 +59,8 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let username = Username::parse(&session.username)?;
-        let new = Password::parse_new(new, &username)?;
-        self.check_password(session, current, client).await?;
+        let new = Password::parse_new(new, &username, &self.policy.password_context)?;
+        let verified = self.check_password(session, current, client).await?;
         let hash = self.hasher.hash(&new).await?;
         let event = NewEvent {
             account_id: &session.account_id,
@@ -60,62 +69,128 @@ impl Auth {
             client,
             detail: None,
         };
-        self.store
-            .change_password(&session.session_id, &hash, &event)
-            .await?;
+        if !self
+            .store
+            .change_password(&session.session_id, verified, &hash, &event)
+            .await?
+        {
+            return Err(AuthError::CredentialChanged);
+        }
         tracing::info!(account = %session.account_id, "password changed; other sessions ended");
         // OWASP ASVS 4.0.3 V2.5.5: tell the owner that a credential changed.
         if let Some((phone, _)) = self.store.two_factor(&session.account_id).await?.phone {
-            self.notify(session, Some(&phone), "the password was changed")
-                .await;
+            self.notify(
+                &session.account_id,
+                &session.username,
+                Some(&phone),
+                "the password was changed",
+            )
+            .await;
         }
         Ok(())
     }
 
-    /// Checks the password of the session's account (for re-authentication and changes).
-    /// A wrong password counts toward the login limit like a failed login.
+    /// Checks the password of the session's account (for re-authentication and changes);
+    /// returns the credential version it was checked against. A wrong password counts
+    /// toward the account's total and the session's own limit.
     pub(super) async fn check_password(
         &self,
         session: &CurrentSession,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<i64, AuthError> {
+        self.take_address_rate(client)?;
         let account = self
             .store
             .account_by_id(&session.account_id)
             .await?
             .ok_or(AuthError::Unauthenticated)?;
-        let now = self.now();
-        if let Some(until) = account.locked_until.filter(|u| *u > now) {
-            return Err(AuthError::RateLimited {
-                retry_after: until.0 - now.0,
-            });
-        }
+        let throttle = self.reauth_throttle(&account.id, &session.session_id);
+        let dirty = self.check_throttle(&throttle).await?;
         let password = Password::for_checking(password);
+        let verified = account.credential_version;
         match self
             .hasher
             .verify(&password, Some(&account.password_hash))
             .await?
         {
-            Verification::Mismatch => Err(self.record_failure(&account, client).await?),
-            Verification::Match => Ok(()),
+            Verification::Mismatch => {
+                let event = NewEvent {
+                    account_id: &account.id,
+                    kind: EventKind::LoginFailed,
+                    at: self.now(),
+                    client,
+                    detail: Some("password confirmation"),
+                };
+                Err(self.count_wrong_password(&throttle, Some(&event)).await?)
+            }
+            Verification::Match | Verification::MatchRehashed(_) if dirty => {
+                let proof = PasswordProof {
+                    credential_version: verified,
+                    throttle: &throttle,
+                    clear: true,
+                    rehash: None,
+                };
+                self.store.clear_after_password(&account.id, &proof).await?;
+                Ok(verified)
+            }
+            Verification::Match => Ok(verified),
             Verification::MatchRehashed(fresh) => {
-                self.store.update_password_hash(&account.id, &fresh).await?;
-                Ok(())
+                self.store
+                    .update_password_hash(&account.id, verified, &fresh)
+                    .await?;
+                Ok(verified)
             }
         }
     }
 
-    /// Disables or enables an account (admin CLI). Returns `false` for an unknown user.
+    /// Operator: disables or enables an account (admin CLI), recording who and why.
+    /// Returns `false` for an unknown user.
     ///
     /// # Errors
     /// On a database failure or an invalid username.
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, AuthError> {
+    pub async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        operator: &ClientInfo,
+        reason: Option<&str>,
+    ) -> Result<bool, AuthError> {
         let username = Username::parse(username)?;
         let now = self.now();
         Ok(self
             .store
-            .set_disabled(&username, disabled.then_some(now), now)
+            .set_disabled(&username, disabled.then_some(now), now, operator, reason)
             .await?)
+    }
+
+    /// Operator: ends every session and login in flight of `username` (`twofold user
+    /// logout`). Returns how many sessions ended, `None` for an unknown user.
+    ///
+    /// # Errors
+    /// On a database failure or an invalid username.
+    pub async fn log_out_everywhere(
+        &self,
+        username: &str,
+        operator: &ClientInfo,
+        reason: Option<&str>,
+    ) -> Result<Option<u64>, AuthError> {
+        let username = Username::parse(username)?;
+        let Some(account) = self.store.account_by_username(&username).await? else {
+            return Ok(None);
+        };
+        let what = "every session ended by the operator";
+        let detail = match reason {
+            Some(r) => format!("{what} ({r})"),
+            None => what.to_owned(),
+        };
+        let event = NewEvent {
+            account_id: &account.id,
+            kind: EventKind::SessionRevoked,
+            at: self.now(),
+            client: operator,
+            detail: Some(&detail),
+        };
+        Ok(Some(self.store.end_sessions(None, &event).await?))
     }
 }

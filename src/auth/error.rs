@@ -22,11 +22,23 @@ pub enum AuthError {
     #[error("this account has been disabled; contact the person who runs this Twofold server")]
     AccountDisabled,
     /// Too many attempts: wait `retry_after` seconds.
-    #[error("too many attempts; try again in {}", crate::auth::error::wait_text(*retry_after))]
+    #[error("too many attempts; try again in {}", crate::domain::wait_text(*retry_after))]
     RateLimited {
         /// Seconds to wait.
         retry_after: i64,
     },
+    /// So many wrong passwords were tried that password logins from unknown devices (or all
+    /// of them) are refused until the owner acts.
+    #[error(
+        "too many wrong passwords were tried for this account; log in from a browser you have used here before, or ask the person who runs this Twofold server to unlock it"
+    )]
+    LoginBlocked,
+    /// The password was changed while this request was checking the old one.
+    #[error("the password was changed meanwhile; log in again with the new password")]
+    CredentialChanged,
+    /// The server is too busy checking passwords right now.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     /// No valid session.
     #[error("log in first: the session is missing, expired or was logged out")]
     Unauthenticated,
@@ -70,7 +82,18 @@ pub enum AuthError {
     Store(#[from] StoreError),
     /// Something else failed inside.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AuthError {
+    /// A full password-hashing queue is `Busy` (`503` with `Retry-After`), not a failure.
+    fn from(e: anyhow::Error) -> Self {
+        if e.downcast_ref::<crate::crypto::HasherBusy>().is_some() {
+            Self::Busy
+        } else {
+            Self::Internal(e)
+        }
+    }
 }
 
 /// What was wrong with a code that was checked.
@@ -99,33 +122,5 @@ impl std::fmt::Display for CodeProblem {
             }
             Self::UsedUp => "that code has expired or was tried too many times; send a new code",
         })
-    }
-}
-
-/// "45 seconds", "3 minutes", "1 hour".
-pub fn wait_text(secs: i64) -> String {
-    let secs = secs.max(1);
-    if secs < 90 {
-        format!("{secs} second{}", if secs == 1 { "" } else { "s" })
-    } else if secs < 5400 {
-        let m = (secs + 59) / 60;
-        format!("{m} minutes")
-    } else {
-        let h = (secs + 3599) / 3600;
-        format!("{h} hour{}", if h == 1 { "" } else { "s" })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_read_well() {
-        assert_eq!(wait_text(1), "1 second");
-        assert_eq!(wait_text(45), "45 seconds");
-        assert_eq!(wait_text(120), "2 minutes");
-        assert_eq!(wait_text(3600), "60 minutes");
-        assert_eq!(wait_text(7200), "2 hours");
     }
 }

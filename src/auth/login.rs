@@ -1,12 +1,15 @@
-//! Password login: one hash, one lookup, one transaction.
+//! Password login: one lookup, one hash, one transaction.
 //!
-//! An unknown username runs the same argon2id work against a dummy hash and gets the same
-//! answer as a wrong password (OWASP ASVS 4.0.3 V2.2.1; no account enumeration by timing).
+//! An unknown username runs the same argon2id work against a dummy hash, the same throttle
+//! statements (its shadow counters) and gets the same answers as a wrong password (OWASP
+//! ASVS 4.0.3 V2.2.1; no account enumeration by answer or timing). The session is bound to
+//! the credential version that was verified (`PasswordProof`), so a login in flight during a
+//! password change cannot survive it.
 
-use super::{Auth, AuthError};
+use super::{Auth, AuthError, throttle};
 use crate::crypto::{Token, Verification};
 use crate::domain::{AccountId, ClientInfo, EventKind, Password, SessionId, Username};
-use crate::store::{AccountRecord, NewEvent, NewSession, SessionKind};
+use crate::store::{AccountRecord, NewEvent, NewSession, PasswordProof, SessionKind};
 
 /// A freshly created session, with the token the client must keep.
 #[derive(Debug)]
@@ -19,6 +22,9 @@ pub struct NewSessionToken {
     pub account_id: AccountId,
     /// The account's username.
     pub username: String,
+    /// A new device cookie for a browser that had none (set it for a year): later logins
+    /// from this browser are throttled apart from strangers'.
+    pub device_token: Option<Token>,
 }
 
 /// What a correct password leads to.
@@ -35,8 +41,9 @@ impl Auth {
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`] for an unknown user or wrong password alike;
-    /// [`AuthError::RateLimited`] while password logins are paused;
-    /// [`AuthError::AccountDisabled`] for a disabled account (only after a right password).
+    /// [`AuthError::RateLimited`] while a throttle pauses; [`AuthError::LoginBlocked`] at the
+    /// cap; [`AuthError::AccountDisabled`] for a disabled account (only after a right
+    /// password); [`AuthError::Busy`] when the hashing queue is full.
     pub async fn login(
         &self,
         username: &str,
@@ -44,21 +51,25 @@ impl Auth {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<LoginOutcome, AuthError> {
+        self.take_address_rate(client)?;
         let password = Password::for_checking(password);
         let account = match Username::parse(username) {
             Ok(u) => self.store.account_by_username(&u).await?,
             Err(_) => None,
         };
-        let now = self.now();
-        if let Some(until) = account
-            .as_ref()
-            .and_then(|a| a.locked_until)
-            .filter(|u| *u > now)
-        {
-            return Err(AuthError::RateLimited {
-                retry_after: until.0 - now.0,
-            });
-        }
+        let known_device = match &client.device {
+            // The same lookup runs for a name without an account, so it costs the same.
+            Some(device) => {
+                let id = account
+                    .as_ref()
+                    .map_or_else(|| AccountId::from_stored(""), |a| a.id.clone());
+                self.store.device_known(device, &id).await? && account.is_some()
+            }
+            None => false,
+        };
+        let subject = throttle::subject_of(self, account.as_ref().map(|a| &a.id), username);
+        let throttle = self.login_throttle(subject, client, known_device);
+        let dirty = self.check_throttle(&throttle).await?;
         let verdict = self
             .hasher
             .verify(
@@ -67,25 +78,40 @@ impl Auth {
             )
             .await?;
         let Some(account) = account else {
-            return Err(AuthError::InvalidCredentials);
+            return Err(self.count_wrong_password(&throttle, None).await?);
         };
         let rehash = match verdict {
-            Verification::Mismatch => return Err(self.record_failure(&account, client).await?),
+            Verification::Mismatch => {
+                let event = NewEvent {
+                    account_id: &account.id,
+                    kind: EventKind::LoginFailed,
+                    at: self.now(),
+                    client,
+                    detail: None,
+                };
+                return Err(self.count_wrong_password(&throttle, Some(&event)).await?);
+            }
             Verification::Match => None,
             Verification::MatchRehashed(fresh) => Some(fresh),
         };
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
+        let proof = PasswordProof {
+            credential_version: account.credential_version,
+            throttle: &throttle,
+            clear: dirty,
+            rehash: rehash.as_deref(),
+        };
         // The account row says whether 2FA is on: a password-only login reads nothing more.
         if account.two_factor_since.is_some() {
             let tf = self.store.two_factor(&account.id).await?;
             return self
-                .start_challenge(&account, &tf, kind, client, rehash.as_deref())
+                .start_challenge(&account, &tf, kind, client, &proof)
                 .await;
         }
         let session = self
-            .start_session(&account, kind, client, EventKind::Login, rehash.as_deref())
+            .start_session(&account, kind, client, EventKind::Login, Some(&proof))
             .await?;
         Ok(LoginOutcome::LoggedIn(session))
     }
@@ -105,19 +131,38 @@ impl Auth {
             .await
     }
 
-    /// Creates a session for an account whose identity was just proven, recording `event`.
-    pub(crate) async fn start_session(
+    /// The device cookie a new browser session is remembered by: the browser's own (its
+    /// SHA-256), or a fresh one to hand out. API sessions have none.
+    pub(crate) fn device_for(
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> (Option<Token>, Option<String>) {
+        match (kind, &client.device) {
+            (SessionKind::Api, _) => (None, None),
+            (SessionKind::Web, Some(known)) => (None, Some(known.clone())),
+            (SessionKind::Web, None) => {
+                let fresh = Token::generate();
+                let hash = fresh.hash().as_str().to_owned();
+                (Some(fresh), Some(hash))
+            }
+        }
+    }
+
+    /// Creates a session for an account whose password was just proven (`proof`) or just
+    /// chosen (`None`), recording `event`.
+    async fn start_session(
         &self,
         account: &AccountRecord,
         kind: SessionKind,
         client: &ClientInfo,
         event: EventKind,
-        rehash: Option<&str>,
+        proof: Option<&PasswordProof<'_>>,
     ) -> Result<NewSessionToken, AuthError> {
         let now = self.now();
         let token = Token::generate();
         let session_id = SessionId::generate();
         let hash = token.hash();
+        let (device_token, device) = Self::device_for(kind, client);
         let session = NewSession {
             id: &session_id,
             token_hash: &hash,
@@ -126,6 +171,7 @@ impl Auth {
             now,
             expires_at: now.plus(self.policy.session_absolute_secs),
             client,
+            device: device.as_deref(),
         };
         let event = NewEvent {
             account_id: &account.id,
@@ -134,67 +180,19 @@ impl Auth {
             client,
             detail: None,
         };
-        let clear = account.failed_logins != 0 || account.locked_until.is_some();
-        if !self
-            .store
-            .complete_login(&session, &event, clear, rehash)
-            .await?
-        {
-            return Err(self.paused(&account.id).await?);
+        if !self.store.complete_login(&session, &event, proof).await? {
+            let throttle = proof.map(|p| p.throttle);
+            return Err(match throttle {
+                Some(t) => self.proof_refused(t).await?,
+                None => AuthError::InvalidCredentials,
+            });
         }
         Ok(NewSessionToken {
             session_id,
             token,
             account_id: account.id.clone(),
             username: account.username.clone(),
+            device_token,
         })
-    }
-
-    /// The answer for an account whose password logins were paused while its password was
-    /// being checked.
-    pub(super) async fn paused(&self, account: &AccountId) -> Result<AuthError, AuthError> {
-        let now = self.now();
-        let until = self
-            .store
-            .account_by_id(account)
-            .await?
-            .and_then(|a| a.locked_until)
-            .unwrap_or(now.plus(1));
-        Ok(AuthError::RateLimited {
-            retry_after: (until.0 - now.0).max(1),
-        })
-    }
-
-    /// Counts a wrong password for an existing account, atomically in the database, and
-    /// gives the answer: `InvalidCredentials`, or `RateLimited` when logins were already
-    /// paused (then the guess is neither counted nor told apart from a right one).
-    pub(super) async fn record_failure(
-        &self,
-        account: &AccountRecord,
-        client: &ClientInfo,
-    ) -> Result<AuthError, AuthError> {
-        let event = NewEvent {
-            account_id: &account.id,
-            kind: EventKind::LoginFailed,
-            at: self.now(),
-            client,
-            detail: None,
-        };
-        let policy = &self.policy;
-        let failure = self
-            .store
-            .record_login_failure(&account.id, &event, policy.login_lock_threshold, |n| {
-                policy.lock_for(n)
-            })
-            .await?;
-        if let Some(until) = failure.paused_until {
-            return Ok(AuthError::RateLimited {
-                retry_after: (until.0 - self.now().0).max(1),
-            });
-        }
-        if failure.consecutive % policy.login_lock_threshold.max(1) == 0 {
-            tracing::warn!(account = %account.id, consecutive = failure.consecutive, "password logins paused after repeated wrong passwords");
-        }
-        Ok(AuthError::InvalidCredentials)
     }
 }

@@ -4,25 +4,30 @@
 //! the clock; knows nothing of HTTP.
 
 mod accounts;
+mod address_rate;
 mod backup_codes;
 mod error;
 mod login;
 mod second_step;
 mod sessions;
+mod texts;
+mod throttle;
 mod two_factor;
 
 use std::sync::Arc;
 
 pub use backup_codes::BackupCodesView;
-pub use error::{AuthError, CodeProblem, wait_text};
+pub use error::{AuthError, CodeProblem};
 pub use login::{LoginOutcome, NewSessionToken};
 pub use second_step::{ChallengeStarted, ChallengeView, SecondStepDone};
-pub use sessions::CurrentSession;
+pub use sessions::{CurrentSession, Reauthenticated};
+pub use texts::TextBudget;
+pub use throttle::LoginLimits;
 pub use two_factor::{MethodConfirmed, TotpEnrolment, TwoFactorStatus};
 
 use crate::clock::Clock;
 use crate::crypto::{Keys, PasswordHasher};
-use crate::domain::UnixTime;
+use crate::domain::{PasswordContext, UnixTime};
 use crate::sms::Sms;
 use crate::store::Store;
 
@@ -83,18 +88,28 @@ pub struct Policy {
     pub session_absolute_secs: i64,
     /// How long a password confirmation counts as recent.
     pub recent_auth_secs: i64,
-    /// Wrong passwords in a row before password logins pause.
-    pub login_lock_threshold: i64,
+    /// The wrong-password throttle.
+    pub login: LoginLimits,
+    /// Password-checking requests (login, re-authentication) per client address per minute
+    /// on each node (0: no limit).
+    pub logins_per_address_minute: u32,
+    /// Sign-ups per client address per hour, across nodes (0: no limit).
+    pub sign_ups_per_address_hour: i64,
+    /// Words a new password must not be built on.
+    pub password_context: PasswordContext,
 }
 
-impl Policy {
-    /// How long password logins pause after `consecutive` wrong passwords: one minute at
-    /// the first threshold, doubling at each further one, at most an hour. With a threshold
-    /// of 10 that keeps guessing far below NIST SP 800-63B §5.2.2's ceiling of 100
-    /// consecutive failures per account (OWASP ASVS 4.0.3 V2.2.1).
-    pub fn lock_for(&self, consecutive: i64) -> i64 {
-        let round = (consecutive / self.login_lock_threshold.max(1)).clamp(1, 7);
-        (60_i64 << (round - 1)).min(3600)
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 14 * 86_400,
+            session_absolute_secs: 30 * 86_400,
+            recent_auth_secs: 600,
+            login: LoginLimits::default(),
+            logins_per_address_minute: 30,
+            sign_ups_per_address_hour: 10,
+            password_context: PasswordContext::default(),
+        }
     }
 }
 
@@ -108,6 +123,8 @@ pub struct Auth {
     keys: Arc<Keys>,
     sms: Sms,
     tf: Arc<TwoFactorPolicy>,
+    budget: Arc<TextBudget>,
+    address_rate: Arc<address_rate::AddressRate>,
 }
 
 /// What the auth service is built from.
@@ -126,6 +143,8 @@ pub struct AuthParts {
     pub sms: Sms,
     /// Two-factor settings.
     pub two_factor: TwoFactorPolicy,
+    /// How many text messages may go out.
+    pub text_budget: TextBudget,
 }
 
 impl Auth {
@@ -135,10 +154,14 @@ impl Auth {
             store: p.store,
             hasher: p.hasher,
             clock: p.clock,
-            policy: Arc::new(p.policy),
             keys: p.keys,
             sms: p.sms,
             tf: Arc::new(p.two_factor),
+            budget: Arc::new(p.text_budget),
+            address_rate: Arc::new(address_rate::AddressRate::new(
+                p.policy.logins_per_address_minute,
+            )),
+            policy: Arc::new(p.policy),
         }
     }
 
@@ -161,24 +184,18 @@ impl Auth {
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_grows_and_is_capped() {
-        let p = Policy {
-            session_idle_secs: 1,
-            session_absolute_secs: 1,
-            recent_auth_secs: 1,
-            login_lock_threshold: 10,
-        };
-        assert_eq!(p.lock_for(10), 60);
-        assert_eq!(p.lock_for(20), 120);
-        assert_eq!(p.lock_for(30), 240);
-        assert_eq!(p.lock_for(90), 3600);
-        assert_eq!(p.lock_for(1000), 3600);
+    /// Takes one password-checking request from the client's address (login,
+    /// re-authentication, sign-up), before any hashing.
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`] when the address is over its rate.
+    pub(crate) fn take_address_rate(
+        &self,
+        client: &crate::domain::ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.address_rate
+            .take(&throttle::address_key(client), self.now().0)
+            .map_err(|retry_after| AuthError::RateLimited { retry_after })
     }
 }

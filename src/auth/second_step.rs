@@ -7,10 +7,10 @@ use super::login::{LoginOutcome, NewSessionToken};
 use super::{Auth, AuthError, CodeProblem};
 use crate::crypto::{Token, TotpSecret, open};
 use crate::domain::{BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, UnixTime};
-use crate::sms::{SmsError, code_message};
+use crate::sms::code_message;
 use crate::store::{
-    AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, Proof, Refusal, SessionKind,
-    TwoFactorRecord,
+    AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, PasswordProof, Proof, Refusal,
+    SessionKind, TwoFactorRecord,
 };
 
 /// A started second step, as the client sees it.
@@ -20,7 +20,7 @@ pub struct ChallengeStarted {
     pub token: Token,
     /// What the account has set up, in the order offered.
     pub methods: Vec<Method>,
-    /// The method offered first: SMS when there is a phone, else the app.
+    /// The method offered first: the strongest the account has (the app, else SMS).
     pub default_method: Method,
     /// The masked number an SMS code went to, when one was sent.
     pub sms_sent_to: Option<String>,
@@ -56,19 +56,35 @@ pub struct ChallengeView {
     pub username: String,
 }
 
-/// Login texts an account may be sent per hour, across all its login attempts.
-const LOGIN_SMS_PER_HOUR: i64 = 10;
-
+/// The account's methods, strongest first: the authenticator app, then text messages (a
+/// restricted authenticator, NIST SP 800-63B §5.1.3.3, OWASP ASVS 4.0.3 V2.7.1), then
+/// backup codes.
 fn methods_of(tf: &TwoFactorRecord) -> Vec<Method> {
     let mut m = Vec::new();
-    if tf.phone.is_some() {
-        m.push(Method::Sms);
-    }
     if tf.totp.is_some() {
         m.push(Method::Totp);
     }
+    if tf.phone.is_some() {
+        m.push(Method::Sms);
+    }
     m.push(Method::BackupCode);
     m
+}
+
+/// How long "Resend code" must wait on this challenge (30 seconds between codes, 5 codes per
+/// challenge), if it must.
+fn resend_wait(
+    c: &crate::store::ChallengeRecord,
+    now: UnixTime,
+    p: &super::TwoFactorPolicy,
+) -> Option<i64> {
+    if c.sms_sends >= p.sms_max_sends {
+        return Some((c.expires_at.0 - now.0).max(1));
+    }
+    let wait = c
+        .sms_sent_at
+        .map_or(0, |t| t.0 + p.sms_cooldown_secs - now.0);
+    (wait > 0).then_some(wait)
 }
 
 fn default_of(methods: &[Method]) -> Method {
@@ -76,33 +92,32 @@ fn default_of(methods: &[Method]) -> Method {
 }
 
 impl Auth {
-    /// After a right password on a 2FA account: creates the challenge and, when the account
-    /// has a phone, sends the SMS code at once (as Instagram does).
+    /// After a right password on a 2FA account: creates the challenge and, when text
+    /// messages are the default (no authentication app), sends the SMS code at once — within
+    /// the text budget; without budget the other methods are offered.
     pub(super) async fn start_challenge(
         &self,
         account: &AccountRecord,
         tf: &TwoFactorRecord,
         kind: SessionKind,
         client: &ClientInfo,
-        rehash: Option<&str>,
+        proof: &PasswordProof<'_>,
     ) -> Result<LoginOutcome, AuthError> {
         let now = self.now();
         let token = Token::generate();
         let id = self.keys.challenge_id(token.reveal());
         let methods = methods_of(tf);
-        // At most LOGIN_SMS_PER_HOUR login texts per account: someone who knows the password
-        // cannot make Twofold flood the phone (the other methods still work).
-        let held = tf.phone.is_some()
-            && self
-                .store
-                .login_sms_sent_since(&account.id, now.plus(-3600))
-                .await?
-                >= LOGIN_SMS_PER_HOUR;
+        let default_method = default_of(&methods);
         let phone = tf
             .phone
             .as_ref()
-            .filter(|_| !held)
+            .filter(|_| default_method == Method::Sms)
             .and_then(|(p, _)| PhoneNumber::from_e164(p).ok());
+        let charged = match &phone {
+            Some(p) => self.charge_text(&account.id, p).await.ok(),
+            None => None,
+        };
+        let phone = phone.filter(|_| charged.is_some());
         let code = phone.as_ref().map(|_| OtpCode::generate());
         let sms = code.as_ref().map(|c| {
             (
@@ -120,30 +135,24 @@ impl Auth {
             client,
             sms,
         };
-        let clear = account.failed_logins != 0 || account.locked_until.is_some();
-        if !self
-            .store
-            .create_challenge(&challenge, clear, rehash)
-            .await?
-        {
-            return Err(self.paused(&account.id).await?);
+        if !self.store.create_challenge(&challenge, proof).await? {
+            if let Some(c) = &charged {
+                self.store.refund(c).await?;
+            }
+            return Err(self.proof_refused(proof.throttle).await?);
         }
         let (mut sms_sent_to, mut sms_failed) = (None, false);
-        if let (Some(phone), Some(code)) = (phone, code) {
+        if let (Some(phone), Some(code), Some(charged)) = (phone, code, charged) {
+            let body = code_message(&code, &self.tf.sms_host);
             match self
-                .sms
-                .send(
-                    &phone,
-                    &code_message(&code, &self.tf.sms_host),
-                    "login code",
-                )
+                .send_charged(&charged, &phone, &body, "login code")
                 .await
             {
                 Ok(()) => sms_sent_to = Some(phone.masked()),
                 Err(e) => {
                     sms_failed = true;
                     // A refused text never left; a timed-out one may have: it still counts.
-                    if !matches!(e, SmsError::Timeout(_)) {
+                    if !matches!(e, crate::sms::SmsError::Timeout(_)) {
                         self.store.unsend_challenge_sms(&id).await?;
                     }
                 }
@@ -151,7 +160,7 @@ impl Auth {
         }
         Ok(LoginOutcome::TwoFactor(ChallengeStarted {
             token,
-            default_method: default_of(&methods),
+            default_method,
             methods,
             sms_sent_to,
             sms_failed,
@@ -217,17 +226,13 @@ impl Auth {
             ));
         };
         let now = self.now();
-        if self
-            .store
-            .login_sms_sent_since(&challenge.account_id, now.plus(-3600))
-            .await?
-            >= LOGIN_SMS_PER_HOUR
-        {
-            return Err(AuthError::RateLimited { retry_after: 3600 });
-        }
         let code = OtpCode::generate();
         let mac = self.keys.sms_code_mac(&id, code.digits());
         let p = &self.tf;
+        if let Some(retry_after) = resend_wait(&challenge, now, p) {
+            return Err(AuthError::RateLimited { retry_after });
+        }
+        let charged = self.charge_text(&challenge.account_id, &phone).await?;
         if !self
             .store
             .set_challenge_sms(
@@ -241,28 +246,19 @@ impl Auth {
             )
             .await?
         {
-            let wait = challenge
-                .sms_sent_at
-                .map(|t| t.0 + p.sms_cooldown_secs - now.0)
-                .unwrap_or(0);
-            let retry_after = if challenge.sms_sends >= p.sms_max_sends {
-                challenge.expires_at.0 - now.0
-            } else if wait > 0 {
-                wait
-            } else {
+            self.store.refund(&charged).await?;
+            return Err(match resend_wait(&challenge, now, p) {
+                Some(retry_after) => AuthError::RateLimited { retry_after },
                 // Neither limit explains it: the challenge ended meanwhile.
-                return Err(AuthError::ChallengeExpired);
-            };
-            return Err(AuthError::RateLimited {
-                retry_after: retry_after.max(1),
+                None => AuthError::ChallengeExpired,
             });
         }
+        let body = code_message(&code, &p.sms_host);
         if let Err(e) = self
-            .sms
-            .send(&phone, &code_message(&code, &p.sms_host), "login code")
+            .send_charged(&charged, &phone, &body, "login code")
             .await
         {
-            if !matches!(e, SmsError::Timeout(_)) {
+            if !matches!(e, crate::sms::SmsError::Timeout(_)) {
                 self.store.unsend_challenge_sms(&id).await?;
             }
             return Err(AuthError::SmsFailed);
@@ -353,6 +349,7 @@ impl Auth {
         let session_token = Token::generate();
         let session_id = crate::domain::SessionId::generate();
         let hash = session_token.hash();
+        let (device_token, device) = Self::device_for(challenge.kind, client);
         let session = NewSession {
             id: &session_id,
             token_hash: &hash,
@@ -361,6 +358,7 @@ impl Auth {
             now,
             expires_at: now.plus(self.policy.session_absolute_secs),
             client,
+            device: device.as_deref(),
         };
         let kind = match method {
             Method::Sms => EventKind::LoginSms,
@@ -398,7 +396,8 @@ impl Auth {
             Attempt::Done { backup_remaining } => {
                 tracing::info!(account = %account_id, method = %method, "logged in with a second factor");
                 if method == Method::BackupCode {
-                    self.notify_backup_code_used(&account, &tf).await;
+                    self.notify_backup_code_used(&account, &tf, backup_remaining)
+                        .await;
                 }
                 Ok(SecondStepDone {
                     session: NewSessionToken {
@@ -406,6 +405,7 @@ impl Auth {
                         token: session_token,
                         account_id,
                         username: account.username,
+                        device_token,
                     },
                     method,
                     backup_remaining,
@@ -436,17 +436,20 @@ impl Auth {
     }
 
     /// "A backup code was used to log in" to the account's phone, when it has one.
-    async fn notify_backup_code_used(&self, account: &AccountRecord, tf: &TwoFactorRecord) {
-        if let Some(p) = tf
-            .phone
-            .as_ref()
-            .and_then(|(p, _)| PhoneNumber::from_e164(p).ok())
-        {
-            let body = format!(
-                "Twofold: a backup code was used to log in to your account @{}. If this wasn't you, change your password and get new backup codes now.",
-                account.username
-            );
-            let _ = self.sms.send(&p, &body, "security notice").await;
-        }
+    async fn notify_backup_code_used(
+        &self,
+        account: &AccountRecord,
+        tf: &TwoFactorRecord,
+        remaining: Option<i64>,
+    ) {
+        let what = match remaining {
+            Some(n) => format!(
+                "a backup code was used to log in ({n} left; if this wasn't you, get new codes)"
+            ),
+            None => "a backup code was used to log in".to_owned(),
+        };
+        let phone = tf.phone.as_ref().map(|(p, _)| p.as_str());
+        self.notify(&account.id, &account.username, phone, &what)
+            .await;
     }
 }

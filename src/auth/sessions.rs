@@ -9,6 +9,13 @@ use crate::store::{EventRecord, NewEvent, SessionKind, SessionRecord};
 /// How often (seconds) a session's "last seen" is written back; reads in between are free.
 const TOUCH_EVERY_SECS: i64 = 60;
 
+/// A confirmed password: the browser's new session token, when it got one.
+#[derive(Debug)]
+pub struct Reauthenticated {
+    /// The new token of a browser session (set it as the session cookie).
+    pub token: Option<Token>,
+}
+
 /// The session a request is made in.
 #[derive(Clone, Debug)]
 pub struct CurrentSession {
@@ -25,16 +32,19 @@ pub struct CurrentSession {
 }
 
 impl Auth {
-    /// Finds the live session behind a token. Expired sessions are deleted on sight.
+    /// Finds the live session of this kind behind a token (a browser's cookie is never an
+    /// API token, nor the other way round). Expired sessions are deleted on sight.
     ///
     /// # Errors
-    /// [`AuthError::Unauthenticated`] for an unknown, expired or disabled-account token.
+    /// [`AuthError::Unauthenticated`] for an unknown, expired, other-kind or disabled-account
+    /// token.
     pub async fn authenticate(
         &self,
         token: &Token,
+        kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<CurrentSession, AuthError> {
-        let Some(s) = self.store.session_by_token(&token.hash()).await? else {
+        let Some(s) = self.store.session_by_token(&token.hash(), kind).await? else {
             return Err(AuthError::Unauthenticated);
         };
         let now = self.now();
@@ -61,7 +71,10 @@ impl Auth {
         self.now().0 - session.reauth_at.0 < self.policy.recent_auth_secs
     }
 
-    /// Confirms the password and opens the recent-authentication window on this session.
+    /// Confirms the password and opens the recent-authentication window on this session. A
+    /// browser session also gets a new token (OWASP ASVS 4.0.3 V3.2.1: a token seen before
+    /// the confirmation is worth nothing after it); an app keeps its token, as the API's
+    /// `204` promises.
     ///
     /// # Errors
     /// [`AuthError::InvalidCredentials`] for a wrong password; [`AuthError::RateLimited`].
@@ -70,12 +83,38 @@ impl Auth {
         session: &CurrentSession,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Reauthenticated, AuthError> {
         self.check_password(session, password, client).await?;
-        self.store
-            .set_reauth(&session.session_id, self.now())
-            .await?;
-        Ok(())
+        let now = self.now();
+        if session.kind == SessionKind::Web {
+            let token = Token::generate();
+            self.store
+                .rotate_session_token(&session.session_id, &token.hash(), now)
+                .await?;
+            return Ok(Reauthenticated { token: Some(token) });
+        }
+        self.store.set_reauth(&session.session_id, now).await?;
+        Ok(Reauthenticated { token: None })
+    }
+
+    /// Logs out every other session of the account ("Log out of all other sessions") and
+    /// every login in flight. Returns how many sessions ended.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn log_out_others(
+        &self,
+        session: &CurrentSession,
+        client: &ClientInfo,
+    ) -> Result<u64, AuthError> {
+        let event = NewEvent {
+            detail: Some("every other session logged out"),
+            ..self.event(session, EventKind::SessionRevoked, client)
+        };
+        Ok(self
+            .store
+            .end_sessions(Some(&session.session_id), &event)
+            .await?)
     }
 
     /// Logs out the current session.

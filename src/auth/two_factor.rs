@@ -5,8 +5,8 @@
 use super::{Auth, AuthError, CurrentSession};
 use crate::crypto::{TotpSecret, open, seal};
 use crate::domain::{BackupCode, ClientInfo, EventKind, OtpCode, PhoneNumber, UnixTime};
-use crate::sms::{code_message, notice_message};
-use crate::store::SmsConfirm;
+use crate::sms::code_message;
+use crate::store::{Bucket, ConfirmSms, SmsConfirm, Spend};
 
 /// The two-factor state as settings pages and the API show it.
 #[derive(Clone, Debug)]
@@ -84,6 +84,15 @@ impl Auth {
     /// # Errors
     /// On a database failure.
     pub async fn start_totp(&self, session: &CurrentSession) -> Result<TotpEnrolment, AuthError> {
+        // Each new secret brings fresh confirmation tries: a few a day are plenty.
+        let bucket = Bucket {
+            key: format!("totp-setup:{}", session.account_id),
+            window_secs: 86_400,
+            limit: TOTP_SETUPS_PER_DAY,
+        };
+        if let Spend::Refused { retry_after, .. } = self.store.spend(&[bucket], self.now()).await? {
+            return Err(AuthError::RateLimited { retry_after });
+        }
         let secret = TotpSecret::generate();
         let sealed = seal(
             self.keys.totp_seal(),
@@ -148,6 +157,14 @@ impl Auth {
         };
         let secret = self.open_totp(session, &sealed)?;
         let now = self.now();
+        // Charged before the comparison, like every code (OWASP ASVS 4.0.3 V2.8.5).
+        if !self
+            .store
+            .charge_totp_confirmation(&session.account_id, &sealed, self.tf.challenge_max_failures)
+            .await?
+        {
+            return Err(AuthError::InvalidCode(super::CodeProblem::UsedUp));
+        }
         let Some(step) = secret.matching_step(&code, now) else {
             return Err(AuthError::InvalidCode(super::CodeProblem::Wrong));
         };
@@ -182,18 +199,23 @@ impl Auth {
             .await
     }
 
-    /// Starts verifying a phone: parses it, checks it is nobody else's, sends a code.
-    /// Returns the masked number.
+    /// Starts verifying a phone: parses it (mobile numbers only), charges the text budget,
+    /// checks it is nobody else's, sends a code. Returns the masked number.
+    ///
+    /// The budget is charged before the ownership check, so "this number is in use" can be
+    /// asked only as often as a code could be sent: nobody can list whose numbers are here.
     ///
     /// # Errors
     /// [`AuthError::InvalidPhone`], [`AuthError::PhoneInUse`], [`AuthError::RateLimited`]
-    /// (a code went out less than 30 seconds ago), [`AuthError::SmsFailed`].
+    /// (a code went out less than 30 seconds ago, or a budget is spent),
+    /// [`AuthError::SmsFailed`].
     pub async fn start_sms(
         &self,
         session: &CurrentSession,
         phone: &str,
     ) -> Result<String, AuthError> {
         let phone = PhoneNumber::parse(phone, self.tf.default_region.as_deref())?;
+        let charged = self.charge_text(&session.account_id, &phone).await?;
         if let Some(owner) = self.store.phone_owner(phone.e164()).await?
             && owner != session.account_id
         {
@@ -218,6 +240,7 @@ impl Auth {
             )
             .await?
         {
+            self.store.refund(&charged).await?;
             let pending = self.store.sms_pending(&session.account_id).await?;
             let retry_after = match pending {
                 Some(p)
@@ -233,14 +256,14 @@ impl Auth {
                 retry_after: retry_after.max(1),
             });
         }
-        self.sms
-            .send(
-                &phone,
-                &code_message(&code, &self.tf.sms_host),
-                "phone verification code",
-            )
-            .await
-            .map_err(|_| AuthError::SmsFailed)?;
+        self.send_charged(
+            &charged,
+            &phone,
+            &code_message(&code, &self.tf.sms_host),
+            "phone verification code",
+        )
+        .await
+        .map_err(|_| AuthError::SmsFailed)?;
         Ok(phone.masked())
     }
 
@@ -263,14 +286,15 @@ impl Auth {
         let (batch, codes) = self.new_batch(&session.account_id, now);
         match self
             .store
-            .confirm_sms(
-                &session.account_id,
-                &mac,
+            .confirm_sms(&ConfirmSms {
+                account: &session.account_id,
+                code_mac: &mac,
                 now,
-                self.tf.challenge_max_failures,
-                &batch,
+                max_attempts: self.tf.challenge_max_failures,
+                first_batch: &batch,
                 client,
-            )
+                keep: &session.session_id,
+            })
             .await?
         {
             SmsConfirm::Verified {
@@ -281,7 +305,8 @@ impl Auth {
                 tracing::info!(account = %session.account_id, enabled_now = enabled, "phone verified for text-message codes");
                 if let Some(old) = previous {
                     self.notify(
-                        session,
+                        &session.account_id,
+                        &session.username,
                         Some(&old),
                         &format!(
                             "the phone for security codes was changed to {}",
@@ -334,20 +359,29 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let r = self
             .store
-            .remove_method(&session.account_id, kind, self.now(), client)
+            .remove_method(
+                &session.account_id,
+                kind,
+                self.now(),
+                client,
+                &session.session_id,
+            )
             .await?;
         if !r.removed {
             return Ok(()); // already gone: removing is idempotent
         }
+        let (account, name) = (&session.account_id, session.username.as_str());
         if r.disabled {
             self.notify(
-                session,
+                account,
+                name,
                 r.old_phone.as_deref(),
                 "two-factor authentication was turned off",
             )
             .await;
         } else if kind == EventKind::SmsRemoved {
-            self.notify(session, r.old_phone.as_deref(), what).await;
+            self.notify(account, name, r.old_phone.as_deref(), what)
+                .await;
         }
         Ok(())
     }
@@ -368,12 +402,15 @@ impl Auth {
                 EventKind::TwoFactorDisabled,
                 self.now(),
                 client,
+                Some(&session.session_id),
+                None,
             )
             .await?;
         if was_on {
             tracing::info!(account = %session.account_id, "two-factor authentication turned off");
             self.notify(
-                session,
+                &session.account_id,
+                &session.username,
                 old_phone.as_deref(),
                 "two-factor authentication was turned off",
             )
@@ -382,19 +419,20 @@ impl Auth {
         Ok(())
     }
 
-    /// Operator: turns 2FA off for `username` (lost every method and code). Returns `false`
-    /// for an unknown user.
+    /// Operator: turns 2FA off for `username` (lost every method and code), ends every
+    /// session, records who did it and why. Returns `false` for an unknown user.
     ///
     /// # Errors
     /// On a database failure or an invalid username.
-    pub async fn reset_two_factor(&self, username: &str) -> Result<bool, AuthError> {
+    pub async fn reset_two_factor(
+        &self,
+        username: &str,
+        operator: &ClientInfo,
+        reason: Option<&str>,
+    ) -> Result<bool, AuthError> {
         let username = crate::domain::Username::parse(username)?;
         let Some(account) = self.store.account_by_username(&username).await? else {
             return Ok(false);
-        };
-        let operator = ClientInfo {
-            ip: None,
-            user_agent: Some("twofold admin CLI".into()),
         };
         let (old_phone, _) = self
             .store
@@ -402,31 +440,19 @@ impl Auth {
                 &account.id,
                 EventKind::TwoFactorResetByOperator,
                 self.now(),
-                &operator,
+                operator,
+                None,
+                reason,
             )
             .await?;
-        if let Some(p) = old_phone.and_then(|p| PhoneNumber::from_e164(&p).ok()) {
-            let body = notice_message(
-                &account.username,
-                "two-factor authentication was turned off by the operator",
-            );
-            let _ = self.sms.send(&p, &body, "security notice").await;
-        }
+        self.notify(
+            &account.id,
+            &account.username,
+            old_phone.as_deref(),
+            "two-factor authentication was turned off by the operator",
+        )
+        .await;
         Ok(true)
-    }
-
-    /// Sends a security notice to `phone` (OWASP ASVS 4.0.3 V2.5.5); a failure is logged only.
-    pub(crate) async fn notify(&self, session: &CurrentSession, phone: Option<&str>, what: &str) {
-        if let Some(p) = phone.and_then(|p| PhoneNumber::from_e164(p).ok()) {
-            let _ = self
-                .sms
-                .send(
-                    &p,
-                    &notice_message(&session.username, what),
-                    "security notice",
-                )
-                .await;
-        }
     }
 }
 
@@ -434,6 +460,9 @@ impl Auth {
 /// (with 5 tries each, guessing a code for someone else's number stays hopeless, and the
 /// server cannot be used to flood a number with texts).
 const ENROLMENT_SMS_PER_DAY: i64 = 10;
+
+/// Authenticator set-ups (new secrets) per account per day.
+const TOTP_SETUPS_PER_DAY: i64 = 10;
 
 /// What an enrolment SMS code is bound to in its keyed hash.
 fn enrolment_binding(session: &CurrentSession) -> String {

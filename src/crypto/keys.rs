@@ -15,44 +15,65 @@ use zeroize::Zeroizing;
 
 const SECRET_LEN: usize = 32;
 
-/// Reads the server secret, creating it (mode 0600) when the file does not exist yet.
+/// Reads the server secret; `None` when the file does not exist. The file must be readable
+/// by its owner only: a key that others on the machine can read is refused, not used.
 ///
 /// # Errors
-/// When the file cannot be read or written, or has the wrong length.
-pub fn load_or_create_secret(path: &Path) -> anyhow::Result<Zeroizing<[u8; SECRET_LEN]>> {
+/// When the file cannot be read, is readable by group or others, or has the wrong length.
+pub fn read_secret(path: &Path) -> anyhow::Result<Option<Zeroizing<[u8; SECRET_LEN]>>> {
     use anyhow::Context;
-    match fs::read(path) {
-        Ok(bytes) => {
-            let bytes = Zeroizing::new(bytes);
-            let arr: [u8; SECRET_LEN] = bytes.as_slice().try_into().map_err(|_| {
-                anyhow::anyhow!(
-                    "{} should hold exactly {SECRET_LEN} bytes but holds {}; restore it from a backup or move it away to make a new one (which logs everyone out)",
-                    path.display(),
-                    bytes.len()
-                )
-            })?;
-            Ok(Zeroizing::new(arr))
+    let bytes = match fs::read(path) {
+        Ok(b) => Zeroizing::new(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("reading the secret key file {}", path.display()));
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let secret: Zeroizing<[u8; SECRET_LEN]> =
-                Zeroizing::new(crate::random::os_rng().random());
-            let mut opts = fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts
-                .open(path)
-                .with_context(|| format!("creating the secret key file {}", path.display()))?;
-            f.write_all(secret.as_slice())?;
-            f.sync_all()?;
-            tracing::info!(path = %path.display(), "created a new server secret key");
-            Ok(secret)
-        }
-        Err(e) => Err(e).with_context(|| format!("reading the secret key file {}", path.display())),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode();
+        anyhow::ensure!(
+            mode & 0o077 == 0,
+            "{} can be read by other users of this machine (mode {:o}); make it private with `chmod 600 {}` and start again",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
     }
+    let arr: [u8; SECRET_LEN] = bytes.as_slice().try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "{} should hold exactly {SECRET_LEN} bytes but holds {}; restore it from a backup (a new key could not open the authenticator secrets and backup codes sealed with the old one)",
+            path.display(),
+            bytes.len()
+        )
+    })?;
+    Ok(Some(Zeroizing::new(arr)))
+}
+
+/// Creates a new server secret (mode 0600). Call it only for a database that holds nothing
+/// sealed yet; `server::open` decides.
+///
+/// # Errors
+/// When the file exists already or cannot be written.
+pub fn create_secret(path: &Path) -> anyhow::Result<Zeroizing<[u8; SECRET_LEN]>> {
+    use anyhow::Context;
+    let secret: Zeroizing<[u8; SECRET_LEN]> = Zeroizing::new(crate::random::os_rng().random());
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating the secret key file {}", path.display()))?;
+    f.write_all(secret.as_slice())?;
+    f.sync_all()?;
+    tracing::info!(path = %path.display(), "created a new server secret key");
+    Ok(secret)
 }
 
 /// The working keys, each derived from the server secret with its own label.
@@ -64,6 +85,8 @@ pub struct Keys {
     backup_code_mac: Zeroizing<[u8; 32]>,
     backup_code_seal: Zeroizing<[u8; 32]>,
     challenge_mac: Zeroizing<[u8; 32]>,
+    limits: Zeroizing<[u8; 32]>,
+    key_check: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -76,6 +99,8 @@ impl Keys {
             backup_code_mac: derive_key(secret, b"twofold backup-code mac v1"),
             backup_code_seal: derive_key(secret, b"twofold backup-code seal v1"),
             challenge_mac: derive_key(secret, b"twofold challenge mac v1"),
+            limits: derive_key(secret, b"twofold limits v1"),
+            key_check: derive_key(secret, b"twofold key check v1"),
         }
     }
 
@@ -109,6 +134,22 @@ impl Keys {
     /// Keyed hash of a login challenge's token (its stored id).
     pub fn challenge_id(&self, token: &str) -> String {
         hex::encode(hmac_sha256(self.challenge_mac.as_slice(), token.as_bytes()))
+    }
+
+    /// A keyed hash naming what a limit counts without storing it: a destination phone
+    /// number, or a username that has no account (its shadow counter).
+    pub fn limit_key(&self, what: &str, value: &str) -> String {
+        let mac = hmac_sha256(
+            self.limits.as_slice(),
+            format!("{what}\n{value}").as_bytes(),
+        );
+        hex::encode(&mac[..16])
+    }
+
+    /// The check value stored in the database: proves at start-up that `secret.key` is the
+    /// key this database was sealed with, without revealing anything about it.
+    pub fn check_value(&self) -> String {
+        hex::encode(hmac_sha256(self.key_check.as_slice(), b"twofold key check"))
     }
 
     /// HMAC-SHA-256 under the CSRF key, for signed double-submit tokens.
@@ -151,9 +192,11 @@ mod tests {
     fn secret_file_is_created_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret.key");
-        let a = load_or_create_secret(&path).unwrap();
-        let b = load_or_create_secret(&path).unwrap();
+        assert!(read_secret(&path).unwrap().is_none());
+        let a = create_secret(&path).unwrap();
+        let b = read_secret(&path).unwrap().unwrap();
         assert_eq!(a.as_slice(), b.as_slice());
+        assert!(create_secret(&path).is_err(), "never overwritten");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -166,9 +209,26 @@ mod tests {
     fn a_truncated_secret_is_refused_with_advice() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret.key");
-        fs::write(&path, b"short").unwrap();
-        let err = load_or_create_secret(&path).unwrap_err().to_string();
+        create_secret(&path).unwrap();
+        let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(5).unwrap();
+        let err = read_secret(&path).unwrap_err().to_string();
         assert!(err.contains("exactly 32 bytes"), "{err}");
+        assert!(err.contains("restore it from a backup"), "{err}");
+        assert!(!err.contains("logs everyone out"), "{err}");
+    }
+
+    /// Issue 10: a key others can read is refused, not used.
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        create_secret(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = read_secret(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
     }
 
     #[test]

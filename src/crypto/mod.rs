@@ -9,8 +9,8 @@ mod seal;
 mod tokens;
 mod totp;
 
-pub use keys::{Keys, load_or_create_secret};
-pub use passwords::{Argon2Params, PasswordHasher, Verification};
+pub use keys::{Keys, create_secret, read_secret};
+pub use passwords::{Argon2Params, HasherBusy, PasswordHasher, Verification};
 pub use seal::{SealError, open, seal};
 pub use tokens::{Token, TokenHash};
 pub use totp::{STEP_SECS, TotpSecret, step_of};

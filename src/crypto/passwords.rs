@@ -36,6 +36,12 @@ impl Default for Argon2Params {
     }
 }
 
+/// The hashing queue is full: too many logins at once. Answer `503` with `Retry-After`
+/// rather than make every login wait behind a flood (OWASP ASVS 4.0.3 V2.2.1, V11.1.4).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the password hashing queue is full")]
+pub struct HasherBusy;
+
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
@@ -62,6 +68,9 @@ type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
 struct Inner {
     params: Params,
+    /// Hashes waiting or running, and how many may (0: no bound).
+    queued: std::sync::atomic::AtomicUsize,
+    max_queued: usize,
     queue: Mutex<std::sync::mpsc::Sender<Job>>,
     /// A hash of a random password, verified against when the username is unknown so
     /// that an unknown user costs the same work as a wrong password (no enumeration).
@@ -152,11 +161,13 @@ impl Worker {
 }
 
 impl PasswordHasher {
-    /// A hasher with these parameters and `threads` hashing threads.
+    /// A hasher with these parameters and `threads` hashing threads, taking at most
+    /// `max_queued` hashes at once (waiting or running; 0 for no bound). Beyond that a
+    /// request is refused at once with [`HasherBusy`] instead of waiting behind a flood.
     ///
     /// # Errors
     /// When the parameters are outside argon2's limits or a thread cannot start.
-    pub fn new(p: Argon2Params, threads: usize) -> anyhow::Result<Self> {
+    pub fn new(p: Argon2Params, threads: usize, max_queued: usize) -> anyhow::Result<Self> {
         let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
             .map_err(|e| anyhow::anyhow!("invalid argon2 parameters {p:?}: {e}"))?;
         let dummy_pw = crate::crypto::Token::generate();
@@ -188,6 +199,8 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
+                queued: std::sync::atomic::AtomicUsize::new(0),
+                max_queued,
                 queue: Mutex::new(tx),
                 dummy,
             }),
@@ -199,9 +212,18 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce(&mut Worker) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
+        use std::sync::atomic::Ordering;
+        let inner = Arc::clone(&self.inner);
+        let before = inner.queued.fetch_add(1, Ordering::AcqRel);
+        if inner.max_queued > 0 && before >= inner.max_queued {
+            inner.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(HasherBusy.into());
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |w| {
-            let _ = tx.send(f(w));
+            let out = f(w);
+            inner.queued.fetch_sub(1, Ordering::AcqRel);
+            let _ = tx.send(out);
         });
         self.inner
             .queue
@@ -282,12 +304,17 @@ mod tests {
     }
 
     fn pw(s: &str) -> Password {
-        Password::parse_new(s, &Username::parse("someone").unwrap()).unwrap()
+        Password::parse_new(
+            s,
+            &Username::parse("someone").unwrap(),
+            &crate::domain::PasswordContext::default(),
+        )
+        .unwrap()
     }
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = PasswordHasher::new(cheap(), 2).unwrap();
+        let h = PasswordHasher::new(cheap(), 2, 0).unwrap();
         let stored = h.hash(&pw("correct horse battery")).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(!stored.contains("correct horse"));
@@ -307,7 +334,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_is_always_a_mismatch() {
-        let h = PasswordHasher::new(cheap(), 1).unwrap();
+        let h = PasswordHasher::new(cheap(), 1, 0).unwrap();
         assert_eq!(
             h.verify(&pw("correct horse battery"), None).await.unwrap(),
             Verification::Mismatch
@@ -316,7 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn changed_parameters_rehash_on_verify() {
-        let old = PasswordHasher::new(cheap(), 1).unwrap();
+        let old = PasswordHasher::new(cheap(), 1, 0).unwrap();
         let stored = old.hash(&pw("correct horse battery")).await.unwrap();
         let new = PasswordHasher::new(
             Argon2Params {
@@ -325,6 +352,7 @@ mod tests {
                 parallelism: 1,
             },
             1,
+            0,
         )
         .unwrap();
         match new
@@ -345,6 +373,47 @@ mod tests {
         }
     }
 
+    /// Issue 10 (denial of service): a full queue refuses at once instead of waiting.
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let h = PasswordHasher::new(
+            Argon2Params {
+                memory_kib: 8192,
+                iterations: 8,
+                parallelism: 1,
+            },
+            1,
+            2,
+        )
+        .unwrap();
+        let stored = h.hash(&pw("correct horse battery")).await.unwrap();
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let h = h.clone();
+                let stored = stored.clone();
+                tokio::spawn(
+                    async move { h.verify(&pw("correct horse battery"), Some(&stored)).await },
+                )
+            })
+            .collect();
+        let mut busy = 0;
+        let mut done = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => done += 1,
+                Err(e) if e.downcast_ref::<HasherBusy>().is_some() => busy += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(done >= 2 && busy >= 1, "done {done}, busy {busy}");
+        // The queue drains: a later request is served.
+        assert!(
+            h.verify(&pw("correct horse battery"), Some(&stored))
+                .await
+                .is_ok()
+        );
+    }
+
     #[test]
     fn bad_parameters_are_refused() {
         assert!(
@@ -354,7 +423,8 @@ mod tests {
                     iterations: 1,
                     parallelism: 1
                 },
-                1
+                1,
+                0
             )
             .is_err()
         );

@@ -101,6 +101,8 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// The User-Agent header, cut to 256 characters.
     pub user_agent: Option<String>,
+    /// The SHA-256 (hex) of the browser's device cookie, when it sent one.
+    pub device: Option<String>,
 }
 
 impl ClientInfo {
@@ -114,7 +116,19 @@ impl ClientInfo {
                     .collect::<String>()
             })
             .filter(|ua| !ua.is_empty());
-        Self { ip, user_agent }
+        Self {
+            ip,
+            user_agent,
+            device: None,
+        }
+    }
+
+    /// The admin CLI acting for `os_user` (recorded as the user agent of its events).
+    pub fn operator(os_user: &str) -> Self {
+        Self::new(
+            None,
+            Some(&format!("twofold admin CLI (operator {os_user})")),
+        )
     }
 }
 

@@ -24,7 +24,20 @@ pub enum PhoneError {
         "that doesn't look like a valid phone number; check it and include the country code, like +1 415 555 2671"
     )]
     Invalid,
+    /// A number that is not a mobile phone: premium-rate, shared-cost, toll-free, satellite,
+    /// VoIP, pager or a landline. Texting some of them costs money (SMS pumping); none of
+    /// them is tied to a device in your hand.
+    #[error(
+        "text-message codes need a mobile phone number; this one is a landline, premium-rate, toll-free, satellite or internet number — use your mobile number, or the authentication app"
+    )]
+    NotMobile,
 }
+
+/// Country calling codes of satellite and international networks, where a text costs far
+/// more than usual and no person is bound to a number (+870 Inmarsat, +881 global mobile
+/// satellite, +882/+883 international networks, +800/+808/+979 international freephone,
+/// shared-cost and premium-rate).
+const REFUSED_COUNTRY_CODES: [u16; 7] = [800, 808, 870, 881, 882, 883, 979];
 
 impl PhoneNumber {
     /// Parses what a person typed. A number without `+` is read in `default_region`
@@ -33,6 +46,24 @@ impl PhoneNumber {
     /// # Errors
     /// [`PhoneError`] when it is empty, lacks a country code, or is not a valid number.
     pub fn parse(input: &str, default_region: Option<&str>) -> Result<Self, PhoneError> {
+        let (number, parsed) = Self::parse_any(input, default_region)?;
+        // Only numbers that belong to a phone in someone's hand receive codes: refusing the
+        // types that cost money to text defeats SMS pumping (toll fraud), and NIST SP
+        // 800-63B §5.1.3.1 asks that the number be tied to a device, not a VoIP service.
+        use phonenumber::Type;
+        let kind = parsed.number_type(&phonenumber::metadata::DATABASE);
+        if !matches!(kind, Type::Mobile | Type::FixedLineOrMobile)
+            || REFUSED_COUNTRY_CODES.contains(&number.country_code)
+        {
+            return Err(PhoneError::NotMobile);
+        }
+        Ok(number)
+    }
+
+    fn parse_any(
+        input: &str,
+        default_region: Option<&str>,
+    ) -> Result<(Self, phonenumber::PhoneNumber), PhoneError> {
         let s = input.trim();
         if s.is_empty() {
             return Err(PhoneError::Empty);
@@ -62,19 +93,25 @@ impl PhoneNumber {
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
         let country_code = parsed.code().value();
         let national = e164.trim_start_matches('+')[country_code.to_string().len()..].to_owned();
-        Ok(Self {
+        let number = Self {
             e164,
             country_code,
             national,
-        })
+        };
+        Ok((number, parsed))
     }
 
-    /// Reads back a number stored in E.164 form.
+    /// Reads back a number stored in E.164 form (accepted when it was added).
     ///
     /// # Errors
     /// [`PhoneError::Invalid`] when the stored text is not a valid number.
     pub fn from_e164(stored: &str) -> Result<Self, PhoneError> {
-        Self::parse(stored, None)
+        Self::parse_any(stored, None).map(|(n, _)| n)
+    }
+
+    /// The country calling code (`1`, `44`).
+    pub fn country_code(&self) -> u16 {
+        self.country_code
     }
 
     /// `+14155552671`.
@@ -157,5 +194,35 @@ mod tests {
             PhoneNumber::parse(&"+1".repeat(50), None),
             Err(PhoneError::Invalid)
         );
+    }
+
+    /// Issue 10 (SMS pumping): numbers that cost money to text, or belong to no handset.
+    #[test]
+    fn numbers_that_are_not_mobiles_are_refused() {
+        for n in [
+            "+44 909 879 0000",  // UK premium rate
+            "+44 844 990 0000",  // UK shared cost
+            "+1 900 555 1234",   // US premium rate
+            "+1 800 555 1234",   // US toll-free
+            "+33 8 12 34 56 78", // France premium rate
+            "+881 631 234 567",  // global mobile satellite
+            "+870 773 111 111",  // Inmarsat
+            "+883 510 012 345",  // international network (VoIP)
+            "+1 500 555 0006",   // US personal number
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(n, None),
+                Err(PhoneError::NotMobile),
+                "{n}"
+            );
+        }
+        for n in [
+            "+1 415 555 2671",
+            "+44 7911 123456",
+            "+33 6 12 34 56 78",
+            "+61 412 345 678",
+        ] {
+            assert!(PhoneNumber::parse(n, None).is_ok(), "{n}");
+        }
     }
 }

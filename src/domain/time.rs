@@ -33,6 +33,20 @@ impl UnixTime {
     }
 }
 
+/// "45 seconds", "2 minutes", "3 hours" (waits under 90 seconds are told in seconds).
+pub fn wait_text(secs: i64) -> String {
+    let secs = secs.max(1);
+    if secs < 90 {
+        format!("{secs} second{}", if secs == 1 { "" } else { "s" })
+    } else if secs < 5400 {
+        let m = (secs + 59) / 60;
+        format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    } else {
+        let h = (secs + 3599) / 3600;
+        format!("{h} hour{}", if h == 1 { "" } else { "s" })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +57,14 @@ mod tests {
         assert_eq!(t.rfc3339(), "2025-11-25T10:00:00Z");
         assert_eq!(t.human(), "25 Nov 2025, 10:00 UTC");
         assert_eq!(t.plus(60).0, 1_764_064_860);
+    }
+
+    #[test]
+    fn waits_read_well() {
+        assert_eq!(wait_text(1), "1 second");
+        assert_eq!(wait_text(45), "45 seconds");
+        assert_eq!(wait_text(120), "2 minutes");
+        assert_eq!(wait_text(3600), "60 minutes");
+        assert_eq!(wait_text(7200), "2 hours");
     }
 }

@@ -14,14 +14,20 @@ use super::error::{ApiError, WebError};
 use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::Token;
 use crate::domain::ClientInfo;
+use crate::store::SessionKind;
 
 /// JSON input whose rejections become [`ApiError`]s in the fixed shape.
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct AppJson<T>(pub T);
 
-/// Where the request came from: socket address (or the proxy's `X-Forwarded-For` when
-/// configured) and user agent.
+/// Where the request came from: the client address, the user agent and the browser's
+/// device cookie.
+///
+/// The address is the peer's, unless Twofold is `behind_proxy` and the peer is one of the
+/// `trusted_proxies`: then it is the right-most `X-Forwarded-For` entry that is not a
+/// trusted proxy itself — entries further left were written by the client and prove
+/// nothing (a spoofed header can never choose the address that limits count against).
 pub struct Client(pub ClientInfo);
 
 impl FromRequestParts<AppState> for Client {
@@ -31,24 +37,50 @@ impl FromRequestParts<AppState> for Client {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let forwarded = state
-            .web
-            .behind_proxy
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
-        let ip = forwarded.or_else(|| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string())
-        });
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let ip = client_address(parts, &state.web, peer).map(|ip| ip.to_string());
         let ua = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
-        Ok(Client(ClientInfo::new(ip, ua)))
+        let mut info = ClientInfo::new(ip, ua);
+        info.device = cookie(parts, state.web.cookies.device)
+            .and_then(Token::from_client)
+            .map(|t| t.hash().as_str().to_owned());
+        Ok(Client(info))
     }
+}
+
+/// The client address of a request (see [`Client`]).
+pub fn client_address(
+    parts: &Parts,
+    web: &super::WebSettings,
+    peer: Option<std::net::IpAddr>,
+) -> Option<std::net::IpAddr> {
+    let trusted = |ip: &std::net::IpAddr| web.trusted_proxies.iter().any(|n| n.contains(ip));
+    let peer = peer?;
+    if !web.behind_proxy || !trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in parts.headers.get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else {
+            return Some(peer);
+        };
+        for hop in text.split(',') {
+            match hop.trim().parse() {
+                Ok(ip) => hops.push(ip),
+                // A hop that is not an address: nothing left of it can be trusted either.
+                Err(_) => hops.clear(),
+            }
+        }
+    }
+    Some(
+        hops.into_iter()
+            .rev()
+            .find(|ip| !trusted(ip))
+            .unwrap_or(peer),
+    )
 }
 
 /// The value of cookie `name` in the request, if present.
@@ -87,7 +119,12 @@ impl FromRequestParts<AppState> for ApiSession {
         let Client(client) = Client::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
-        Ok(ApiSession(state.auth.authenticate(&token, &client).await?))
+        Ok(ApiSession(
+            state
+                .auth
+                .authenticate(&token, SessionKind::Api, &client)
+                .await?,
+        ))
     }
 }
 
@@ -182,7 +219,11 @@ impl OptionalFromRequestParts<AppState> for WebSession {
         let Client(client) = Client::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
-        match state.auth.authenticate(&token, &client).await {
+        match state
+            .auth
+            .authenticate(&token, SessionKind::Web, &client)
+            .await
+        {
             Ok(s) => Ok(Some(WebSession(s))),
             Err(AuthError::Unauthenticated) => Ok(None),
             Err(e) => Err(e.into()),

@@ -38,6 +38,8 @@ pub struct CookieNames {
     pub csrf: &'static str,
     /// The login challenge (second step).
     pub challenge: &'static str,
+    /// The device cookie of a browser that logged in before.
+    pub device: &'static str,
 }
 
 impl CookieNames {
@@ -48,12 +50,14 @@ impl CookieNames {
                 session: "__Host-twofold_session",
                 csrf: "__Host-twofold_csrf",
                 challenge: "__Secure-twofold_challenge",
+                device: "__Host-twofold_device",
             }
         } else {
             Self {
                 session: "twofold_session",
                 csrf: "twofold_csrf",
                 challenge: "twofold_challenge",
+                device: "twofold_device",
             }
         }
     }
@@ -64,8 +68,14 @@ impl CookieNames {
 pub struct WebSettings {
     /// Mark cookies `Secure` (served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
-    /// Trust `X-Forwarded-For`.
+    /// Trust `X-Forwarded-For` — from `trusted_proxies` only.
     pub behind_proxy: bool,
+    /// The peers whose forwarded headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Send `Strict-Transport-Security` (the public URL is https).
+    pub hsts: bool,
+    /// Every request is answered within this time (`408` otherwise).
+    pub request_timeout: Duration,
     /// Lifetime of the session cookie, in seconds.
     pub session_cookie_secs: i64,
     /// Cookie names.
@@ -85,13 +95,35 @@ pub struct AppState {
 
 /// Builds the whole application: API, pages, assets, health, and the layers around them.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let hsts = state.web.hsts;
+    let timeout = state.web.request_timeout;
+    let app = Router::new()
         .merge(api::router())
         .merge(web::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A request that takes too long (a body trickled in, say) is answered 408 and its
+        // connection freed (OWASP ASVS 4.0.3 V11.1.4 on resource exhaustion).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
+    // HSTS only when users reach Twofold over https (OWASP ASVS 4.0.3 V14.4.5); over plain
+    // http it would be ignored, and wrong.
+    let app = if hsts {
+        app.layer(header_layer(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000",
+        ))
+    } else {
+        app
+    };
+    app.layer(header_layer(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \

@@ -20,25 +20,14 @@ pub struct AccountRecord {
     pub created_at: UnixTime,
     /// When the operator disabled it, if they did.
     pub disabled_at: Option<UnixTime>,
-    /// Wrong passwords in a row since the last success.
-    pub failed_logins: i64,
-    /// Password logins are paused until then.
-    pub locked_until: Option<UnixTime>,
+    /// Bumped by every password change; a login binds its session to the one it verified.
+    pub credential_version: i64,
     /// When two-factor authentication was turned on; `None` when it is off.
     pub two_factor_since: Option<UnixTime>,
 }
 
-/// What a recorded wrong password led to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoginFailure {
-    /// Wrong passwords in a row, this one included; 0 when logins were already paused
-    /// (then nothing was counted).
-    pub consecutive: i64,
-    /// Password logins are paused until then, when they already were.
-    pub paused_until: Option<UnixTime>,
-}
-
-const ACCOUNT_COLUMNS: &str = "id, username, password_hash, created_at, disabled_at, failed_logins, locked_until, two_factor_since";
+const ACCOUNT_COLUMNS: &str =
+    "id, username, password_hash, created_at, disabled_at, credential_version, two_factor_since";
 
 fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
@@ -47,8 +36,7 @@ fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
         password_hash: row.try_get("password_hash")?,
         created_at: UnixTime(row.try_get("created_at")?),
         disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
-        failed_logins: row.try_get("failed_logins")?,
-        locked_until: row.try_get::<Option<i64>, _>("locked_until")?.map(UnixTime),
+        credential_version: row.try_get("credential_version")?,
         two_factor_since: row
             .try_get::<Option<i64>, _>("two_factor_since")?
             .map(UnixTime),
@@ -134,80 +122,26 @@ impl Store {
             .collect()
     }
 
-    /// Stores a re-made password hash (same password, current parameters).
+    /// Stores a re-made password hash (same password, current parameters), unless the
+    /// password was changed since it was verified (`verified`, the credential version).
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn update_password_hash(&self, id: &AccountId, hash: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Counts one more wrong password, atomically, and records the event; when the count
-    /// reaches a multiple of `threshold`, pauses password logins until `lock_for(count)`
-    /// seconds from now. All in one transaction, so concurrent guesses on several nodes
-    /// cannot lose a count.
-    ///
-    /// # Errors
-    /// On a database failure.
-    pub async fn record_login_failure(
+    pub async fn update_password_hash(
         &self,
         id: &AccountId,
-        event: &NewEvent<'_>,
-        threshold: i64,
-        lock_for: impl Fn(i64) -> i64,
-    ) -> StoreResult<LoginFailure> {
-        let mut tx = self.write_tx().await?;
-        // A guess that was queued for hashing when the pause began is not counted, and its
-        // caller answers "paused" whether it was right or wrong (no oracle during a pause).
-        let consecutive: Option<i64> = sqlx::query_scalar(
-            "UPDATE accounts SET failed_logins = failed_logins + 1 \
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins",
+        verified: i64,
+        hash: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1 WHERE id = $2 AND credential_version = $3",
         )
+        .bind(hash)
         .bind(id.as_str())
-        .bind(event.at.0)
-        .fetch_optional(&mut *tx)
+        .bind(verified)
+        .execute(&self.pool)
         .await?;
-        let Some(consecutive) = consecutive else {
-            let until: Option<i64> =
-                sqlx::query_scalar("SELECT locked_until FROM accounts WHERE id = $1")
-                    .bind(id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .flatten();
-            tx.rollback().await?;
-            return Ok(LoginFailure {
-                consecutive: 0,
-                paused_until: Some(UnixTime(until.unwrap_or(event.at.0 + 1))),
-            });
-        };
-        if threshold > 0 && consecutive % threshold == 0 {
-            let secs = lock_for(consecutive);
-            sqlx::query("UPDATE accounts SET locked_until = $1 WHERE id = $2")
-                .bind(event.at.plus(secs).0)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-            // The pause is told in the failure's detail: the activity kinds are a fixed list.
-            let detail = format!("logins paused for {}", crate::auth::wait_text(secs));
-            NewEvent {
-                detail: Some(&detail),
-                ..*event
-            }
-            .insert(&mut tx)
-            .await?;
-        } else {
-            event.insert(&mut tx).await?;
-        }
-        tx.commit().await?;
-        Ok(LoginFailure {
-            consecutive,
-            paused_until: None,
-        })
+        Ok(())
     }
 
     /// Disables (`Some(now)`) or enables (`None`) an account; disabling also ends every
@@ -220,10 +154,12 @@ impl Store {
         username: &Username,
         disabled_at: Option<UnixTime>,
         now: UnixTime,
+        operator: &ClientInfo,
+        reason: Option<&str>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         let id: Option<String> = sqlx::query_scalar(
-            "UPDATE accounts SET disabled_at = $1, failed_logins = 0, locked_until = NULL WHERE username = $2 RETURNING id",
+            "UPDATE accounts SET disabled_at = $1 WHERE username = $2 RETURNING id",
         )
         .bind(disabled_at.map(|t| t.0))
         .bind(username.as_str())
@@ -232,23 +168,27 @@ impl Store {
         let Some(id) = id.map(AccountId::from_stored) else {
             return Ok(false);
         };
+        // Enabling also forgets the wrong-password counters: the operator has acted for
+        // the owner (NIST SP 800-63B §5.2.2).
+        sqlx::query("DELETE FROM login_throttle WHERE subject = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
         if disabled_at.is_some() {
-            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-            // Every session ended: recorded as a revocation (the activity kinds are a fixed
-            // list), with the reason in the detail. Enabling again ends nothing.
-            let operator = ClientInfo {
-                ip: None,
-                user_agent: Some("twofold admin CLI".into()),
+            super::sessions::end_sessions(&mut tx, &id, None).await?;
+            // Recorded as a revocation (the activity kinds are a fixed list), with who and
+            // why in the detail.
+            let what = "account disabled by the operator; every session ended";
+            let detail = match reason {
+                Some(r) => format!("{what} ({r})"),
+                None => what.to_owned(),
             };
             NewEvent {
                 account_id: &id,
                 kind: EventKind::SessionRevoked,
                 at: now,
-                client: &operator,
-                detail: Some("account disabled by the operator"),
+                client: operator,
+                detail: Some(&detail),
             }
             .insert(&mut tx)
             .await?;

@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::backup_codes::{BackupUse, use_backup_code};
-use super::sessions::clear_login_failures;
-use super::{NewEvent, NewSession, SessionKind, Store, StoreResult};
+use super::sessions::after_right_password;
+use super::{NewEvent, NewSession, PasswordProof, SessionKind, Store, StoreResult};
 use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
 
 /// A challenge to create.
@@ -120,30 +120,33 @@ fn challenge_from_row(row: &AnyRow) -> StoreResult<ChallengeRecord> {
 }
 
 impl Store {
-    /// Creates a challenge after a right password, clearing the wrong-password count (and
-    /// storing a re-made hash) in the same transaction. Returns `false`, changing nothing,
-    /// when password logins were paused meanwhile.
+    /// Creates a challenge after a right password — only while `proof` holds (the password
+    /// is unchanged and no pause began meanwhile, checked by the insert itself) — clearing
+    /// the throttle and storing a re-made hash in the same transaction. Returns `false`,
+    /// changing nothing, when the proof no longer holds.
     ///
     /// # Errors
     /// On a database failure.
     pub async fn create_challenge(
         &self,
         c: &NewChallenge<'_>,
-        clear_failures: bool,
-        rehash: Option<&str>,
+        proof: &PasswordProof<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         // Old challenges of this account are dead weight; drop those that ended over an hour
-        // ago while we are here (the last hour's count the login texts sent).
+        // ago while we are here.
         sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND expires_at <= $2")
             .bind(c.account_id.as_str())
             .bind(c.now.0 - 3600)
             .execute(&mut *tx)
             .await?;
+        let [k1, k2, k3] = proof.throttle.guard_keys();
         let inserted = sqlx::query(
             "INSERT INTO challenges (id, account_id, kind, created_at, expires_at, sms_code_mac, sms_expires_at, sms_sent_at, sms_sends, ip, user_agent) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
-             WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND locked_until > $4)",
+             WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2 AND credential_version = $12) \
+             AND NOT EXISTS (SELECT 1 FROM login_throttle WHERE (key IN ($13, $14, $15) AND locked_until > $4) \
+             OR (key = $13 AND failures >= $16))",
         )
         .bind(c.id)
         .bind(c.account_id.as_str())
@@ -156,6 +159,11 @@ impl Store {
         .bind(i64::from(c.sms.is_some()))
         .bind(c.client.ip.as_deref())
         .bind(c.client.user_agent.as_deref())
+        .bind(proof.credential_version)
+        .bind(k1)
+        .bind(k2)
+        .bind(k3)
+        .bind(proof.throttle.cap)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -163,9 +171,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        if clear_failures || rehash.is_some() {
-            clear_login_failures(&mut tx, c.account_id, rehash, c.now).await?;
-        }
+        after_right_password(&mut tx, c.account_id, proof).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -189,25 +195,6 @@ impl Store {
                 .await?
                 .rows_affected();
         Ok(a + b)
-    }
-
-    /// How many login texts the account's challenges sent since `since`.
-    ///
-    /// # Errors
-    /// On a database failure.
-    pub async fn login_sms_sent_since(
-        &self,
-        account: &AccountId,
-        since: UnixTime,
-    ) -> StoreResult<i64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(sms_sends), 0) AS BIGINT) FROM challenges WHERE account_id = $1 AND created_at > $2",
-        )
-        .bind(account.as_str())
-        .bind(since.0)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n)
     }
 
     /// The challenge with this id, if it exists.

@@ -12,6 +12,8 @@ mod accounts;
 mod backup_codes;
 mod challenges;
 mod events;
+mod limits;
+mod meta;
 mod sessions;
 mod two_factor;
 
@@ -21,12 +23,13 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
-pub use accounts::{AccountRecord, LoginFailure};
+pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
 pub use challenges::{Attempt, ChallengeRecord, NewChallenge, Proof, Refusal};
 pub use events::{EventRecord, NewEvent};
-pub use sessions::{NewSession, SessionKind, SessionRecord};
-pub use two_factor::{Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord};
+pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
+pub use sessions::{NewSession, PasswordProof, SessionKind, SessionRecord};
+pub use two_factor::{ConfirmSms, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord};
 
 /// Errors from the store. Their text may name tables or constraints but never values.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{NewEvent, Store, StoreError, StoreResult};
+use super::{NewEvent, Store, StoreError, StoreResult, Throttle};
 use crate::crypto::TokenHash;
 use crate::domain::{AccountId, ClientInfo, SessionId, UnixTime};
 
@@ -50,6 +50,8 @@ pub struct NewSession<'a> {
     pub expires_at: UnixTime,
     /// From where.
     pub client: &'a ClientInfo,
+    /// The SHA-256 of the browser's device cookie, to remember that it logged in here.
+    pub device: Option<&'a str>,
 }
 
 /// A live session joined with its account.
@@ -77,38 +79,40 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
 }
 
+/// What a password login proved, bound into the statement that ends it: the credential
+/// version the password was checked against (a password change in between refuses the
+/// insert), the throttle whose pause or cap must still be open, whether to clear its
+/// counters, and a re-made hash to store.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordProof<'a> {
+    /// `accounts.credential_version` when the password was read.
+    pub credential_version: i64,
+    /// The wrong-password throttle the attempt was checked against.
+    pub throttle: &'a Throttle,
+    /// Clear the subject's counters (some were above zero).
+    pub clear: bool,
+    /// A hash of the same password with the current parameters.
+    pub rehash: Option<&'a str>,
+}
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
+     VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8)";
+
+/// The session insert after a password: only while the password is still the one that was
+/// verified, and no pause or cap of the throttle began meanwhile — checked by the same
+/// statement, so that a right password found by one of many parallel guesses after a pause
+/// began opens nothing, and a login in flight during a password change cannot survive it.
+const INSERT_SESSION_AFTER_PASSWORD: &str = "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
+     SELECT $1, $2, $3, $4, $5, $5, $6, $5, $7, $8 \
+     WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $3 AND credential_version = $9) \
+     AND NOT EXISTS (SELECT 1 FROM login_throttle WHERE (key IN ($10, $11, $12) AND locked_until > $5) \
+     OR (key = $10 AND failures >= $13))";
+
 impl NewSession<'_> {
-    /// Inserts the session inside a caller's transaction, unless password logins on its
-    /// account are paused at `now` — checked by the same statement, so that a right password
-    /// found by one of many parallel guesses after the lock opens nothing. Returns whether
-    /// it was inserted.
-    pub(crate) async fn insert_unless_locked(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-    ) -> StoreResult<bool> {
-        self.insert_where(
-            tx,
-            "WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE id = $3 AND locked_until > $5)",
-        )
-        .await
-    }
-
     /// Inserts the session inside a caller's transaction (after a second factor: the
-    /// password-pause does not apply there).
+    /// challenge already carried the password's proof), and remembers the browser.
     pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
-        self.insert_where(tx, "").await.map(|_| ())
-    }
-
-    async fn insert_where(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        guard: &'static str,
-    ) -> StoreResult<bool> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
-             SELECT $1, $2, $3, $4, $5, $5, $6, $5, $7, $8 {guard}"
-        ));
-        let inserted = sqlx::query(sql)
+        sqlx::query(INSERT_SESSION)
             .bind(self.id.as_str())
             .bind(self.token_hash.as_str())
             .bind(self.account_id.as_str())
@@ -118,28 +122,82 @@ impl NewSession<'_> {
             .bind(self.client.ip.as_deref())
             .bind(self.client.user_agent.as_deref())
             .execute(&mut **tx)
+            .await?;
+        self.remember_device(tx).await
+    }
+
+    /// Inserts the session after a password, unless `proof` no longer holds. Returns
+    /// whether it was inserted.
+    pub(crate) async fn insert_after_password(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        proof: &PasswordProof<'_>,
+    ) -> StoreResult<bool> {
+        let [k1, k2, k3] = proof.throttle.guard_keys();
+        let inserted = sqlx::query(INSERT_SESSION_AFTER_PASSWORD)
+            .bind(self.id.as_str())
+            .bind(self.token_hash.as_str())
+            .bind(self.account_id.as_str())
+            .bind(self.kind.as_str())
+            .bind(self.now.0)
+            .bind(self.expires_at.0)
+            .bind(self.client.ip.as_deref())
+            .bind(self.client.user_agent.as_deref())
+            .bind(proof.credential_version)
+            .bind(k1)
+            .bind(k2)
+            .bind(k3)
+            .bind(proof.throttle.cap)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
+        if inserted == 1 {
+            self.remember_device(tx).await?;
+        }
         Ok(inserted == 1)
+    }
+
+    /// Records that this browser logged in to this account (OWASP device cookies).
+    async fn remember_device(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+        if let Some(device) = self.device {
+            sqlx::query(
+                "INSERT INTO devices (token_hash, account_id, created_at, last_used_at) VALUES ($1, $2, $3, $3) \
+                 ON CONFLICT (token_hash, account_id) DO UPDATE SET last_used_at = $3",
+            )
+            .bind(device)
+            .bind(self.account_id.as_str())
+            .bind(self.now.0)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
     }
 }
 
-/// After a right password: clears the wrong-password count and stores a re-made hash.
-pub(crate) async fn clear_login_failures(
+/// After a right password: clears the throttle's counters and stores a re-made hash — the
+/// re-hash only while the credential is still the one verified, so a login in flight can
+/// never write an old password back over a new one.
+pub(crate) async fn after_right_password(
     tx: &mut Transaction<'static, Any>,
     account: &AccountId,
-    rehash: Option<&str>,
-    now: UnixTime,
+    proof: &PasswordProof<'_>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, password_hash = COALESCE($1, password_hash) \
-         WHERE id = $2 AND (locked_until IS NULL OR locked_until <= $3)",
-    )
-    .bind(rehash)
-    .bind(account.as_str())
-    .bind(now.0)
-    .execute(&mut **tx)
-    .await?;
+    if proof.clear {
+        sqlx::query("DELETE FROM login_throttle WHERE subject = $1")
+            .bind(proof.throttle.subject.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(hash) = proof.rehash {
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1 WHERE id = $2 AND credential_version = $3",
+        )
+        .bind(hash)
+        .bind(account.as_str())
+        .bind(proof.credential_version)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -162,10 +220,9 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 }
 
 impl Store {
-    /// Completes a password login in one transaction: creates the session (unless password
-    /// logins were paused meanwhile: then `false`, and nothing changes), records the event,
-    /// and clears the wrong-password count (when the caller saw one) and stores a re-made
-    /// hash (when there is one). A plain login is two statements.
+    /// Completes a login in one transaction: creates the session — after a password, only
+    /// while its proof holds (else `false`, and nothing changes) — records the event, clears
+    /// the throttle's counters and stores a re-made hash when there is one.
     ///
     /// # Errors
     /// On a database failure (then nothing of it happened).
@@ -173,33 +230,42 @@ impl Store {
         &self,
         session: &NewSession<'_>,
         event: &NewEvent<'_>,
-        clear_failures: bool,
-        rehash: Option<&str>,
+        proof: Option<&PasswordProof<'_>>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        if !session.insert_unless_locked(&mut tx).await? {
-            tx.rollback().await?;
-            return Ok(false);
+        match proof {
+            Some(proof) => {
+                if !session.insert_after_password(&mut tx, proof).await? {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                after_right_password(&mut tx, session.account_id, proof).await?;
+            }
+            // Just signed up: the password was chosen, not checked.
+            None => session.insert(&mut tx).await?,
         }
         event.insert(&mut tx).await?;
-        if clear_failures || rehash.is_some() {
-            clear_login_failures(&mut tx, session.account_id, rehash, session.now).await?;
-        }
         tx.commit().await?;
         Ok(true)
     }
 
-    /// The session holding this token, if it exists and its account is enabled.
+    /// The session of this kind holding this token, if it exists and its account is
+    /// enabled: a browser cookie never works as an API token, nor the other way round.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn session_by_token(&self, token: &TokenHash) -> StoreResult<Option<SessionRecord>> {
+    pub async fn session_by_token(
+        &self,
+        token: &TokenHash,
+        kind: SessionKind,
+    ) -> StoreResult<Option<SessionRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id \
-             WHERE s.token_hash = $1 AND a.disabled_at IS NULL"
+             WHERE s.token_hash = $1 AND s.kind = $2 AND a.disabled_at IS NULL"
         ));
         sqlx::query(sql)
             .bind(token.as_str())
+            .bind(kind.as_str())
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
@@ -289,34 +355,38 @@ impl Store {
         Ok(())
     }
 
-    /// Changes the password in one transaction: stores the new hash, ends every other
-    /// session of the account, refreshes `keep`'s recent authentication and records the event.
+    /// Changes the password in one transaction: stores the new hash and bumps the
+    /// credential version — only if the version is still `verified`, the one whose password
+    /// the caller checked (two racing changes: one wins) — ends every other session and
+    /// every login in flight of the account, refreshes `keep`'s recent authentication and
+    /// records the event. Returns `false`, changing nothing, when the password was changed
+    /// meanwhile.
     ///
     /// # Errors
     /// On a database failure (then nothing changed).
     pub async fn change_password(
         &self,
         keep: &SessionId,
+        verified: i64,
         new_hash: &str,
         event: &NewEvent<'_>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-            .bind(new_hash)
-            .bind(event.account_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        // Logins half-way through (password given, code pending) were made with the old
-        // password: they end too.
-        sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
-            .bind(event.account_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND id <> $2")
-            .bind(event.account_id.as_str())
-            .bind(keep.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let changed = sqlx::query(
+            "UPDATE accounts SET password_hash = $1, credential_version = credential_version + 1 \
+             WHERE id = $2 AND credential_version = $3",
+        )
+        .bind(new_hash)
+        .bind(event.account_id.as_str())
+        .bind(verified)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        end_sessions(&mut tx, event.account_id, Some(keep)).await?;
         sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
             .bind(event.at.0)
             .bind(keep.as_str())
@@ -324,6 +394,59 @@ impl Store {
             .await?;
         event.insert(&mut tx).await?;
         tx.commit().await?;
+        Ok(true)
+    }
+
+    /// After a right password outside a login (re-authentication): clears the throttle and
+    /// stores a re-made hash, in one transaction.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn clear_after_password(
+        &self,
+        account: &AccountId,
+        proof: &PasswordProof<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        after_right_password(&mut tx, account, proof).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the account but `keep` (every session with `None`), and every
+    /// login in flight, recording `event`. Returns how many sessions ended.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn end_sessions(
+        &self,
+        keep: Option<&SessionId>,
+        event: &NewEvent<'_>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let n = end_sessions(&mut tx, event.account_id, keep).await?;
+        event.insert(&mut tx).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Gives a session a new token (at re-authentication), so a token seen before the
+    /// password was confirmed again stops working.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn rotate_session_token(
+        &self,
+        id: &SessionId,
+        new_hash: &TokenHash,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET token_hash = $1, reauth_at = $2 WHERE id = $3")
+            .bind(new_hash.as_str())
+            .bind(now.0)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -342,4 +465,25 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+/// Ends the account's sessions but `keep`, and its logins in flight (password given, code
+/// pending), inside a caller's transaction. Returns how many sessions ended.
+pub(crate) async fn end_sessions(
+    tx: &mut Transaction<'static, Any>,
+    account: &AccountId,
+    keep: Option<&SessionId>,
+) -> StoreResult<u64> {
+    sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
+        .bind(account.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND id <> $2")
+            .bind(account.as_str())
+            .bind(keep.map_or("", |k| k.as_str()))
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )
 }

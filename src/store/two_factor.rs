@@ -9,7 +9,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::backup_codes::NewBatch;
 use super::{NewEvent, Store, StoreError, StoreResult, conflict_or};
-use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
+use crate::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime};
 
 /// Everything about an account's second factor, read together.
 #[derive(Clone, Debug, Default)]
@@ -50,6 +50,25 @@ pub struct SmsPending {
     pub send_count: i64,
     /// When that window started.
     pub window_start: UnixTime,
+}
+
+/// A phone confirmation to try: the typed code's keyed hash, and what to do if it is right.
+#[derive(Clone, Copy, Debug)]
+pub struct ConfirmSms<'a> {
+    /// Whose phone.
+    pub account: &'a AccountId,
+    /// The keyed hash of the typed code.
+    pub code_mac: &'a str,
+    /// Now.
+    pub now: UnixTime,
+    /// Tries a code takes.
+    pub max_attempts: i64,
+    /// The first backup codes, if this turns 2FA on.
+    pub first_batch: &'a NewBatch,
+    /// From where.
+    pub client: &'a ClientInfo,
+    /// The session that stays when a changed number ends the others.
+    pub keep: &'a SessionId,
 }
 
 /// How a phone confirmation went.
@@ -216,15 +235,16 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn confirm_sms(
-        &self,
-        account: &AccountId,
-        code_mac: &str,
-        now: UnixTime,
-        max_attempts: i64,
-        first_batch: &NewBatch,
-        client: &ClientInfo,
-    ) -> StoreResult<SmsConfirm> {
+    pub async fn confirm_sms(&self, c: &ConfirmSms<'_>) -> StoreResult<SmsConfirm> {
+        let ConfirmSms {
+            account,
+            code_mac,
+            now,
+            max_attempts,
+            first_batch,
+            client,
+            keep,
+        } = *c;
         let mut tx = self.account_tx(account).await?;
         // Charge the attempt first (this also takes the row lock), then compare: parallel
         // guesses cannot get past the limit.
@@ -290,11 +310,9 @@ impl Store {
             .filter(|p| **p != phone)
             .map(|_| "changed");
         if detail.is_some() {
-            // Codes already sent to the old number must not finish a login.
-            sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
-                .bind(account.as_str())
-                .execute(&mut *tx)
-                .await?;
+            // Codes already sent to the old number must not finish a login, and whoever
+            // is logged in elsewhere must log in again with the new number.
+            super::sessions::end_sessions(&mut tx, account, Some(keep)).await?;
         }
         NewEvent {
             account_id: account,
@@ -326,8 +344,8 @@ impl Store {
         now: UnixTime,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO totp_pending (account_id, secret_sealed, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (account_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at",
+            "INSERT INTO totp_pending (account_id, secret_sealed, created_at, attempts) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (account_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at, attempts = 0",
         )
         .bind(account.as_str())
         .bind(sealed)
@@ -335,6 +353,30 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Charges one confirmation attempt to the pending secret `sealed`, before its code is
+    /// compared (OWASP ASVS 4.0.3 V2.8.5 counts set-up codes too). Returns `false` when it
+    /// has had `max_attempts` already or was replaced.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn charge_totp_confirmation(
+        &self,
+        account: &AccountId,
+        sealed: &str,
+        max_attempts: i64,
+    ) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE totp_pending SET attempts = attempts + 1 WHERE account_id = $1 AND secret_sealed = $2 AND attempts < $3",
+        )
+        .bind(account.as_str())
+        .bind(sealed)
+        .bind(max_attempts)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
     }
 
     /// The pending authenticator secret (sealed) and when it was made.
@@ -423,6 +465,7 @@ impl Store {
         kind: EventKind,
         now: UnixTime,
         client: &ClientInfo,
+        keep: &SessionId,
     ) -> StoreResult<Removal> {
         let mut tx = self.account_tx(account).await?;
         let old_phone: Option<String> =
@@ -463,6 +506,8 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let disabled = left == 0;
+        // A weaker account is a reason to log in again everywhere else.
+        super::sessions::end_sessions(&mut tx, account, Some(keep)).await?;
         if disabled {
             turn_off(&mut tx, account).await?;
             NewEvent {
@@ -494,6 +539,8 @@ impl Store {
         kind: EventKind,
         now: UnixTime,
         client: &ClientInfo,
+        keep: Option<&SessionId>,
+        detail: Option<&str>,
     ) -> StoreResult<(Option<String>, bool)> {
         let mut tx = self.account_tx(account).await?;
         let was_on: Option<Option<i64>> =
@@ -509,12 +556,13 @@ impl Store {
         let was_on = was_on.flatten().is_some();
         turn_off(&mut tx, account).await?;
         if was_on {
+            super::sessions::end_sessions(&mut tx, account, keep).await?;
             NewEvent {
                 account_id: account,
                 kind,
                 at: now,
                 client,
-                detail: None,
+                detail,
             }
             .insert(&mut tx)
             .await?;

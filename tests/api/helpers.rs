@@ -47,11 +47,15 @@ pub fn rand_u64() -> u64 {
 }
 
 /// Cheap argon2 so the suite stays fast; the parameters themselves are tested separately.
+/// Every test client is 127.0.0.1, so the per-address request limits are off here; the tests
+/// of those limits turn them on (`spawn_with`).
 pub fn test_overrides() -> Overrides {
     Overrides {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         argon2_memory_kib: Some(1024),
         argon2_iterations: Some(1),
+        logins_per_address_minute: Some(0),
+        sign_ups_per_address_hour: Some(0),
         ..Default::default()
     }
 }

@@ -283,8 +283,9 @@ async fn try_another_way_switches_between_every_method() {
     let (secret, more) = app.enable_totp(&token).await;
     assert!(more.is_empty(), "only the first method makes codes");
     let c = app.challenge(&user).await;
-    assert_eq!(c["methods"], json!(["sms", "totp", "backup_code"]));
-    assert_eq!(c["default_method"], "sms", "SMS first, as Instagram does");
+    assert_eq!(c["methods"], json!(["totp", "sms", "backup_code"]));
+    assert_eq!(c["default_method"], "totp", "the strongest method first");
+    assert!(c.get("sms_sent_to").is_none(), "no text unless asked for");
     assert_eq!(
         app.second_step(&c, "totp", &app.totp(&secret, 0))
             .await
@@ -298,7 +299,16 @@ async fn try_another_way_switches_between_every_method() {
         res.json::<Value>().await.unwrap()["backup_codes_remaining"],
         9
     );
+    // Text message, asked for under "Try another way".
     let c = app.challenge(&user).await;
+    let res = app
+        .post(
+            "/api/v1/sessions/two-factor/sms",
+            None,
+            json!({"challenge": c["challenge"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
     assert_eq!(
         app.second_step(&c, "sms", &app.last_code_to(E164))
             .await

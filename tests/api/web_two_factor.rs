@@ -175,9 +175,10 @@ async fn try_another_way_and_a_backup_code_through_the_pages() {
     app.enable_totp(&token).await;
     let b = browser();
     let res = password_step(&b, &app, &user).await;
+    // The strongest method first: the app; no text goes out unless asked for.
     assert_eq!(
         res.headers()["location"],
-        "/login/two-factor?method=sms&next=%2Fsettings%2Fsecurity"
+        "/login/two-factor?method=totp&next=%2Fsettings%2Fsecurity"
     );
     let (_, html, _) = get(
         &b,
@@ -186,8 +187,25 @@ async fn try_another_way_and_a_backup_code_through_the_pages() {
     )
     .await;
     assert!(
+        html.contains(
+            "We'll text a security code to <span class=\"nowrap\">+1 *** *** **71</span>"
+        ) && html.contains("Text me a code"),
+        "{html}"
+    );
+    let res = post(
+        &b,
+        &app,
+        "/login/two-factor/resend",
+        &[("csrf", &csrf_of(&html)), ("next", "/settings/security")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    let (_, html, _) = get(&b, &app, &to).await;
+    assert!(
         html.contains("We sent a security code to <span class=\"nowrap\">+1 *** *** **71</span>")
-            && html.contains("Resend code")
+            && html.contains("Resend code"),
+        "{html}"
     );
     let (_, html, _) = get(
         &b,

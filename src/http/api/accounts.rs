@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::AppJson;
+use crate::http::extract::{AppJson, Client};
 
 /// A username and password. (No `Debug`: it holds a password.)
 #[derive(Deserialize, ToSchema)]
@@ -35,12 +35,17 @@ pub struct AccountBody {
     responses(
         (status = 201, body = AccountBody),
         (status = 409, description = "username_taken", body = ErrorBody),
-        (status = 422, description = "invalid_username or weak_password", body = ErrorBody)))]
+        (status = 422, description = "invalid_username or weak_password", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many sign-ups from this address; wait Retry-After seconds", body = ErrorBody)))]
 pub async fn create_account(
     State(state): State<AppState>,
+    Client(client): Client,
     AppJson(body): AppJson<Credentials>,
 ) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
-    let account = state.auth.sign_up(&body.username, &body.password).await?;
+    let account = state
+        .auth
+        .sign_up(&body.username, &body.password, &client)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(AccountBody {

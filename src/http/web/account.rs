@@ -108,11 +108,30 @@ pub(crate) fn clear_session_cookie(state: &AppState) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Redirects to `to`, setting the session cookie.
+/// `Set-Cookie` for a browser's device cookie: a year, so that its next logins are
+/// throttled apart from strangers' (OWASP device cookies).
+fn device_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let name = state.web.cookies.device;
+    let secure = if state.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Redirects to `to`, setting the session cookie (and a device cookie for a new browser).
 pub(crate) fn logged_in(state: &AppState, session: &NewSessionToken, to: &str) -> Response {
     let mut res = Redirect::to(to).into_response();
     res.headers_mut()
         .append(SET_COOKIE, session_cookie(state, session.token.reveal()));
+    if let Some(device) = &session.device_token {
+        res.headers_mut()
+            .append(SET_COOKIE, device_cookie(state, device.reveal()));
+    }
     res
 }
 
@@ -194,6 +213,8 @@ pub async fn login(
         Err(
             e @ (AuthError::InvalidCredentials
             | AuthError::RateLimited { .. }
+            | AuthError::LoginBlocked
+            | AuthError::Busy
             | AuthError::AccountDisabled),
         ) => e,
         Err(e) => return Err(e.into()),
@@ -244,28 +265,32 @@ pub async fn signup(
     axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> Result<Response, WebError> {
-    let (username_error, password_error) =
-        match state.auth.sign_up(&form.username, &form.password).await {
-            Ok(account) => {
-                let session = state
-                    .auth
-                    .session_after_sign_up(&account, SessionKind::Web, &client)
-                    .await?;
-                return Ok(logged_in(&state, &session, "/"));
-            }
-            Err(e @ (AuthError::InvalidUsername(_) | AuthError::UsernameTaken)) => {
-                (Some(sentence(&e.to_string())), None)
-            }
-            Err(e @ AuthError::WeakPassword(_)) => (None, Some(sentence(&e.to_string()))),
-            Err(e) => return Err(e.into()),
-        };
-    let status = if username_error
-        .as_deref()
-        .is_some_and(|e| e.contains("taken"))
+    let error = match state
+        .auth
+        .sign_up(&form.username, &form.password, &client)
+        .await
     {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+        Ok(account) => {
+            let session = state
+                .auth
+                .session_after_sign_up(&account, SessionKind::Web, &client)
+                .await?;
+            return Ok(logged_in(&state, &session, "/"));
+        }
+        Err(
+            e @ (AuthError::InvalidUsername(_)
+            | AuthError::UsernameTaken
+            | AuthError::WeakPassword(_)
+            | AuthError::RateLimited { .. }
+            | AuthError::Busy),
+        ) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let status = status_for(&error);
+    let message = Some(sentence(&error.to_string()));
+    let (username_error, password_error) = match error {
+        AuthError::WeakPassword(_) => (None, message),
+        _ => (message, None),
     };
     let page = SignupPage {
         user: None,

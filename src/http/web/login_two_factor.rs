@@ -27,6 +27,7 @@ struct CodePage<'a> {
     next: &'a str,
     username: &'a str,
     phone: Option<&'a str>,
+    sms_sent: bool,
     sms_failed: bool,
     notice: Option<String>,
     error: Option<String>,
@@ -118,10 +119,16 @@ pub async fn code_page(
     };
     let next = safe_next(q.next.as_deref());
     let method = pick(&v, q.method.as_deref());
-    let notice = if let Some(secs) = q.wait.and_then(|w| w.parse::<i64>().ok()) {
+    // `wait` comes from the address bar, so anyone can write a link with any number: only
+    // a wait Twofold could have asked for (a second to a day) is shown.
+    let notice = if let Some(secs) = q
+        .wait
+        .and_then(|w| w.parse::<i64>().ok())
+        .filter(|s| (1..=86_400).contains(s))
+    {
         Some(format!(
             "You can ask for a new code in {}.",
-            crate::auth::wait_text(secs)
+            crate::domain::wait_text(secs)
         ))
     } else {
         q.sent
@@ -135,7 +142,8 @@ pub async fn code_page(
         next: &next,
         username: &v.username,
         phone: v.phone.as_deref(),
-        sms_failed: q.failed.is_some() || (method == Method::Sms && !v.sms_sent),
+        sms_sent: v.sms_sent,
+        sms_failed: q.failed.is_some(),
         notice,
         error: None,
     };
@@ -219,6 +227,7 @@ pub async fn submit(
         next: &next,
         username: &v.username,
         phone: v.phone.as_deref(),
+        sms_sent: v.sms_sent,
         sms_failed: false,
         notice: None,
         error: Some(sentence(&error.to_string())),

@@ -8,7 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::account::clear_session_cookie;
+use super::account::{clear_session_cookie, session_cookie};
 use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use super::safe_next;
 use crate::auth::{AuthError, CurrentSession};
@@ -243,8 +243,20 @@ pub async fn reauth(
 ) -> Result<Response, WebError> {
     let next = safe_next(form.next.as_deref());
     let error = match state.auth.reauthenticate(&s, &form.password, &client).await {
-        Ok(()) => return Ok(Redirect::to(&next).into_response()),
-        Err(e @ (AuthError::InvalidCredentials | AuthError::RateLimited { .. })) => e,
+        Ok(done) => {
+            let mut res = Redirect::to(&next).into_response();
+            if let Some(token) = done.token {
+                res.headers_mut()
+                    .append(SET_COOKIE, session_cookie(&state, token.reveal()));
+            }
+            return Ok(res);
+        }
+        Err(
+            e @ (AuthError::InvalidCredentials
+            | AuthError::RateLimited { .. }
+            | AuthError::LoginBlocked
+            | AuthError::Busy),
+        ) => e,
         Err(e) => return Err(e.into()),
     };
     let message = match &error {

@@ -1,0 +1,163 @@
+//! The one budget every outgoing text message spends from — codes and notices alike — per
+//! account, per destination number, per country calling code and for the whole server, each
+//! charged atomically in the database before anything is sent (SMS pumping and bombing,
+//! OWASP ASVS 4.0.3 V2.7.x, NIST SP 800-63B §5.2.2). Security notices are also coalesced:
+//! at most one per account per quarter hour; the rest are in the login activity.
+
+use super::{Auth, AuthError};
+use crate::domain::{AccountId, PhoneNumber};
+use crate::sms::{SmsError, notice_message};
+use crate::store::{Bucket, Spend};
+
+/// How many texts may go out (0 switches a limit off). Windows are fixed: an hour or a day.
+#[derive(Clone, Debug)]
+pub struct TextBudget {
+    /// Texts per account per hour.
+    pub per_account_hour: i64,
+    /// Texts per account per day.
+    pub per_account_day: i64,
+    /// Texts per destination number per hour, whichever accounts they are for.
+    pub per_number_hour: i64,
+    /// Texts per destination number per day.
+    pub per_number_day: i64,
+    /// Texts per country calling code per hour.
+    pub per_country_hour: i64,
+    /// Texts for the whole installation per hour.
+    pub global_hour: i64,
+    /// At most one security notice per account this often; later ones are folded in.
+    pub notice_every_secs: i64,
+}
+
+impl Default for TextBudget {
+    fn default() -> Self {
+        Self {
+            per_account_hour: 10,
+            per_account_day: 30,
+            per_number_hour: 10,
+            per_number_day: 20,
+            per_country_hour: 500,
+            global_hour: 2000,
+            notice_every_secs: 900,
+        }
+    }
+}
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+impl Auth {
+    /// The buckets one text to `phone` for `account` spends from.
+    fn text_buckets(&self, account: &AccountId, phone: &PhoneNumber) -> Vec<Bucket> {
+        let b = &self.budget;
+        let to = self.keys.limit_key("sms destination", phone.e164());
+        let bucket = |key: String, window_secs, limit| Bucket {
+            key,
+            window_secs,
+            limit,
+        };
+        vec![
+            bucket(format!("sms:account:{account}:h"), HOUR, b.per_account_hour),
+            bucket(format!("sms:account:{account}:d"), DAY, b.per_account_day),
+            bucket(format!("sms:to:{to}:h"), HOUR, b.per_number_hour),
+            bucket(format!("sms:to:{to}:d"), DAY, b.per_number_day),
+            bucket(
+                format!("sms:country:{}:h", phone.country_code()),
+                HOUR,
+                b.per_country_hour,
+            ),
+            bucket("sms:all:h".to_owned(), HOUR, b.global_hour),
+        ]
+    }
+
+    /// Charges one text to `phone` for `account` before it is sent; returns what to refund
+    /// if the provider refuses it.
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`] with the wait when a budget is spent (nothing charged).
+    pub(crate) async fn charge_text(
+        &self,
+        account: &AccountId,
+        phone: &PhoneNumber,
+    ) -> Result<Vec<Bucket>, AuthError> {
+        let buckets = self.text_buckets(account, phone);
+        match self.store.spend(&buckets, self.now()).await? {
+            Spend::Spent => Ok(buckets),
+            Spend::Refused { key, retry_after } => {
+                tracing::warn!(account = %account, to = %phone.masked(), budget = %key.split(':').take(2).collect::<Vec<_>>().join(":"), "text message budget spent");
+                Err(AuthError::RateLimited { retry_after })
+            }
+        }
+    }
+
+    /// Sends a text already charged with [`Auth::charge_text`]. A text the provider refused
+    /// never left and is refunded; one that timed out may have left and stays charged.
+    pub(crate) async fn send_charged(
+        &self,
+        charged: &[Bucket],
+        phone: &PhoneNumber,
+        body: &str,
+        what: &'static str,
+    ) -> Result<(), SmsError> {
+        let result = self.sms.send(phone, body, what).await;
+        if let Err(e) = &result
+            && !matches!(e, SmsError::Timeout(_))
+            && let Err(db) = self.store.refund(charged).await
+        {
+            tracing::warn!(error = %db, "could not refund a text that was not sent");
+        }
+        result
+    }
+
+    /// Sends a security notice (OWASP ASVS 4.0.3 V2.2.3, V2.5.5) to the account's phone
+    /// (stored E.164), within the budget and at most one per quarter hour per account;
+    /// a notice that is held back or fails is logged only — the event is in the activity.
+    pub(crate) async fn notify(
+        &self,
+        account: &AccountId,
+        username: &str,
+        phone: Option<&str>,
+        what: &str,
+    ) {
+        let Some(phone) = phone.and_then(|p| PhoneNumber::from_e164(p).ok()) else {
+            return;
+        };
+        let mut buckets = self.text_buckets(account, &phone);
+        buckets.push(Bucket {
+            key: format!("notice:{account}"),
+            window_secs: self.budget.notice_every_secs,
+            limit: 1,
+        });
+        match self.store.spend(&buckets, self.now()).await {
+            Ok(Spend::Spent) => {
+                let _ = self
+                    .send_charged(
+                        &buckets,
+                        &phone,
+                        &notice_message(username, what),
+                        "security notice",
+                    )
+                    .await;
+            }
+            Ok(Spend::Refused { .. }) => {
+                tracing::info!(account = %account, to = %phone.masked(), "security notice folded into the last one (the activity lists it)");
+            }
+            Err(e) => tracing::warn!(error = %e, "could not charge a security notice"),
+        }
+    }
+
+    /// Charges a sign-up from this client address (at most so many an hour, on every node).
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`] when the address has signed up enough for now.
+    pub(crate) async fn charge_sign_up(&self, address: &str) -> Result<(), AuthError> {
+        let bucket = Bucket {
+            key: format!("signup:{address}"),
+            window_secs: HOUR,
+            limit: self.policy.sign_ups_per_address_hour,
+        };
+        match self.store.spend(&[bucket], self.now()).await? {
+            Spend::Spent => Ok(()),
+            Spend::Refused { retry_after, .. } => Err(AuthError::RateLimited { retry_after }),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Facts about the installation (the secret key's check value) and the browsers that
+//! logged in before (device cookies).
+
+use super::{Store, StoreResult};
+use crate::domain::{AccountId, UnixTime};
+
+impl Store {
+    /// A stored fact, if set.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn meta(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_meta WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Stores a fact unless it is set already; returns the value that is stored now.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn meta_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(self.meta(name).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
+    /// Whether the browser holding this device cookie (its SHA-256) logged in to the
+    /// account before.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn device_known(&self, token_hash: &str, account: &AccountId) -> StoreResult<bool> {
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM devices WHERE token_hash = $1 AND account_id = $2")
+                .bind(token_hash)
+                .bind(account.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(n.is_some())
+    }
+
+    /// Housekeeping: forgets browsers not seen since `before`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn purge_devices(&self, before: UnixTime) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM devices WHERE last_used_at <= $1")
+            .bind(before.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
