@@ -98,6 +98,12 @@ fn operator() -> crate::domain::ClientInfo {
 
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
+    // Everything Twofold creates — the database, its journal, the outboxes, the key — is
+    // for its own user only (OWASP ASVS 4.0.3 V14.1.x; the key is also created 0600).
+    // SAFETY: umask only sets this process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     init_logging();
     // The async threads only parse HTTP and wait on the database: password hashing has its
@@ -241,11 +247,9 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                     Some(d) => format!("{} ({d})", EventKind::describe(&e.kind)),
                     None => EventKind::describe(&e.kind).to_owned(),
                 };
-                println!(
-                    "  {}  {what:<60} {}",
-                    e.at.human(),
-                    e.ip.unwrap_or_default()
-                );
+                // Operator changes have no address; their user agent names the operator.
+                let from = e.ip.or(e.user_agent).unwrap_or_default();
+                println!("  {}  {what:<60} {from}", e.at.human());
             }
             Ok(ExitCode::SUCCESS)
         }

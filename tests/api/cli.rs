@@ -101,6 +101,16 @@ async fn serve_creates_its_data_folder_and_logs_no_secrets() {
     }
     if common::engine() == common::Engine::Sqlite {
         assert!(dir.join("twofold.db").exists());
+        // Issue 10: everything Twofold creates is for its own user only (umask 077).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("twofold.db"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "twofold.db mode {:o}", mode & 0o777);
+        }
     }
     twofold::install_tls_provider();
     let http = reqwest::Client::new();
@@ -271,6 +281,60 @@ async fn the_admin_cli_lists_disables_and_enables_accounts() {
     assert_eq!(login.status(), StatusCode::CREATED);
 
     let (code, _, err) = run(&dir, &url, &["user", "disable", "nobody"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no account is called"), "{err}");
+}
+
+/// Issue 10: `twofold user logout`, and every operator change records who (the OS user)
+/// and, with `--reason`, why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_log_users_out_and_their_changes_are_recorded() {
+    let Operated {
+        _tmp,
+        dir,
+        url,
+        server,
+        http,
+        creds: _,
+        token,
+    } = operated("olga").await;
+    let mut cmd = base_command(&dir, &url);
+    let out = cmd
+        .env("USER", "ops-anna")
+        .args(["user", "logout", "olga", "--reason", "laptop stolen"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("logged out everywhere (1 session ended)"),
+        "{stdout}"
+    );
+    let me = http
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session ended at once"
+    );
+    let out = base_command(&dir, &url)
+        .env("USER", "ops-anna")
+        .args(["user", "disable", "olga", "--reason", "ticket 4711"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (_, out, _) = run(&dir, &url, &["user", "show", "olga"]);
+    assert!(
+        out.contains("every session ended by the operator (laptop stolen)")
+            && out.contains("(ticket 4711)")
+            && out.contains("operator ops-anna"),
+        "{out}"
+    );
+    let (code, _, err) = run(&dir, &url, &["user", "logout", "nobody"]);
     assert_eq!(code, 2);
     assert!(err.contains("no account is called"), "{err}");
 }

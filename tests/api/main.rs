@@ -8,6 +8,7 @@ mod accounts;
 mod backup_codes;
 mod bad_input;
 mod cli;
+mod denial_of_service;
 mod helpers;
 mod limits;
 mod limits_two_factor;

@@ -515,3 +515,158 @@ async fn password_hashes_are_remade_when_the_parameters_change() {
         StatusCode::CREATED
     );
 }
+
+/// Issue 10: a browser's session cookie is not an API token, nor the other way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_and_api_tokens_do_not_stand_in_for_each_other() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let api_token = app.login(&user).await;
+    let b = crate::web::browser();
+    let (_, html) = crate::web::page(&b, &app, "/login").await;
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", crate::web::csrf_of(&html).as_str()),
+            ("username", user.username.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("twofold_session="))
+        .unwrap()
+        .to_owned();
+    let web_token = cookie["twofold_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    assert_eq!(
+        app.get("/api/v1/me", Some(web_token)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a cookie's token is refused as a bearer token"
+    );
+    let res = app
+        .http
+        .get(app.url("/"))
+        .header("cookie", format!("twofold_session={api_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "an API token is no cookie"
+    );
+    assert_eq!(res.headers()["location"], "/login");
+    assert_eq!(
+        app.get("/api/v1/me", Some(&api_token)).await.status(),
+        StatusCode::OK
+    );
+}
+
+/// Issue 10: "Log out of all other sessions" (recent), and turning 2FA off or removing a
+/// method ends every other session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weakening_the_account_ends_the_other_sessions() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let here = app.login(&user).await;
+    let elsewhere = app.login(&user).await;
+    assert_eq!(
+        app.delete("/api/v1/me/sessions", Some(&here))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&elsewhere)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&here)).await.status(),
+        StatusCode::OK
+    );
+
+    let (_, codes) = app.enable_totp(&here).await;
+    // A second app session, logged in with a backup code.
+    let other = {
+        let c = app.challenge(&user).await;
+        let res = app.second_step(&c, "backup_code", &codes[0]).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        app.get("/api/v1/me", Some(&other)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.delete("/api/v1/me/two-factor", Some(&here))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&other)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "turning 2FA off logs out everywhere else"
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&here)).await.status(),
+        StatusCode::OK
+    );
+
+    // Past the recent window, logging out the others needs the password again.
+    app.clock.advance(601);
+    assert_error(
+        app.delete("/api/v1/me/sessions", Some(&here)).await,
+        StatusCode::FORBIDDEN,
+        "reauth_required",
+    )
+    .await;
+}
+
+/// Issue 10: behind a trusted proxy the client is the right-most address the proxy saw, not
+/// what the client wrote at the left of `X-Forwarded-For`; without `behind_proxy` the header
+/// is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_address_is_the_right_most_untrusted_one() {
+    for (behind_proxy, expected) in [(true, "198.51.100.9"), (false, "127.0.0.1")] {
+        let app = TestApp::spawn_with(|c| c.behind_proxy = behind_proxy).await;
+        let user = app.signup().await;
+        let res = app
+            .http
+            .post(app.url("/api/v1/sessions"))
+            .header("x-forwarded-for", "6.6.6.6, 198.51.100.9, 127.0.0.1")
+            .json(&json!({"username": user.username, "password": user.password}))
+            .send()
+            .await
+            .unwrap();
+        let token = res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let list: Value = app
+            .get("/api/v1/me/sessions", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let current = list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"] == true)
+            .unwrap()
+            .clone();
+        assert_eq!(current["ip"], expected, "behind_proxy = {behind_proxy}");
+    }
+}

@@ -869,3 +869,76 @@ async fn removing_the_last_method_turns_2fa_off_and_changing_the_phone_tells_the
         "removing is idempotent"
     );
 }
+
+/// Issue 10: authenticator set-up confirmations are counted (5 per secret, charged before
+/// the comparison) and need a recent password, like every other change to 2FA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticator_confirmations_are_counted_and_need_a_recent_password() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let res = app
+        .post("/api/v1/me/two-factor/totp", Some(&token), json!({}))
+        .await;
+    let secret = res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let right = app.totp(&secret, 0);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        assert_error(
+            app.post(
+                "/api/v1/me/two-factor/totp/confirm",
+                Some(&token),
+                json!({"code": wrong}),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_code",
+        )
+        .await;
+    }
+    let body = assert_error(
+        app.post(
+            "/api/v1/me/two-factor/totp/confirm",
+            Some(&token),
+            json!({"code": right}),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_code",
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many times"),
+        "the sixth try is refused, even with the right code: {body}"
+    );
+    // A new secret brings new tries; past the recent window, the password comes first.
+    let res = app
+        .post("/api/v1/me/two-factor/totp", Some(&token), json!({}))
+        .await;
+    let secret = res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock.advance(601);
+    assert_error(
+        app.post(
+            "/api/v1/me/two-factor/totp/confirm",
+            Some(&token),
+            json!({"code": app.totp(&secret, 0)}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "reauth_required",
+    )
+    .await;
+}

@@ -318,3 +318,83 @@ async fn next_cannot_leave_the_site() {
         assert_eq!(res.headers()["location"], "/", "{next}");
     }
 }
+
+/// Issue 10: HSTS when users reach Twofold over https, `Cross-Origin-Opener-Policy` always.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_over_https_and_an_opener_policy_everywhere() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/login", None).await;
+    assert_eq!(res.headers()["cross-origin-opener-policy"], "same-origin");
+    assert!(res.headers().get("strict-transport-security").is_none());
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://auth.example.com".into())).await;
+    for path in ["/login", "/api/v1/me", "/healthz"] {
+        let res = app.get(path, None).await;
+        assert_eq!(
+            res.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+        assert_eq!(
+            res.headers()["cross-origin-opener-policy"],
+            "same-origin",
+            "{path}"
+        );
+    }
+}
+
+/// Issue 10: confirming the password gives the browser a new session token; the old one
+/// stops working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthentication_rotates_the_session_cookie() {
+    let app = TestApp::spawn().await;
+    let b = browser();
+    let res = web_signup(&b, &app, "rotor", "a fine long password").await;
+    let old = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("twofold_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, html) = page(&b, &app, "/reauth?next=/settings/security").await;
+    let res = b
+        .post(app.url("/reauth"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("password", "a fine long password"),
+            ("next", "/settings/security"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let new = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("twofold_session="))
+        .expect("a new session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(old, new);
+    assert_eq!(page(&b, &app, "/settings/security").await.0, StatusCode::OK);
+    let stale = app
+        .http
+        .get(app.url("/settings/security"))
+        .header("cookie", old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status(),
+        StatusCode::SEE_OTHER,
+        "the old token is dead"
+    );
+}

@@ -266,6 +266,12 @@ async fn resend_on_the_page_waits_its_turn() {
     assert!(loc.contains("wait="), "{loc}");
     let (_, html, _) = get(&b, &app, &loc).await;
     assert!(html.contains("You can ask for a new code in"), "{html}");
+    // Issue 10: the wait comes from the address bar, so a link with an absurd one shows none.
+    let (_, forged, _) = get(&b, &app, "/login/two-factor?method=sms&wait=99999999").await;
+    assert!(
+        !forged.contains("You can ask for a new code in"),
+        "{forged}"
+    );
     app.clock.advance(31);
     let res = post(
         &b,

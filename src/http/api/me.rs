@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{ApiSession, AppJson, Client};
+use crate::http::extract::{ApiSession, AppJson, Client, RecentApiSession};
 
 /// The account behind the token.
 #[derive(Serialize, ToSchema)]
@@ -102,6 +102,18 @@ pub async fn list_sessions(
         })
         .collect();
     Ok(Json(SessionList { sessions }))
+}
+
+/// Logs out every other session of the account, and every login in flight (**recent**).
+#[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    responses((status = 204), (status = 403, description = "reauth_required", body = ErrorBody)))]
+pub async fn delete_other_sessions(
+    State(state): State<AppState>,
+    RecentApiSession(session): RecentApiSession,
+    Client(client): Client,
+) -> Result<StatusCode, ApiError> {
+    state.auth.log_out_others(&session, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Logs out one session of the account.

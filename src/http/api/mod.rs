@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(backup_codes::image))
         .routes(routes!(me::me))
         .routes(routes!(me::reauth))
-        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::list_sessions, me::delete_other_sessions))
         .routes(routes!(me::delete_session))
         .routes(routes!(me::activity))
         .routes(routes!(me::change_password))

@@ -147,13 +147,14 @@ impl From<MethodConfirmed> for Confirmed {
     }
 }
 
-/// Confirms the authentication app with a code from it.
+/// Confirms the authentication app with a code from it (**recent**; 5 tries per secret).
 #[utoipa::path(post, path = "/api/v1/me/two-factor/totp/confirm", tag = "two-factor", security(("bearer" = [])), request_body = CodeBody,
     responses((status = 200, body = Confirmed), (status = 401, description = "invalid_code", body = ErrorBody),
+        (status = 403, description = "reauth_required", body = ErrorBody),
         (status = 409, description = "nothing_pending", body = ErrorBody), (status = 422, description = "malformed_code", body = ErrorBody)))]
 pub async fn confirm_totp(
     State(state): State<AppState>,
-    ApiSession(session): ApiSession,
+    RecentApiSession(session): RecentApiSession,
     Client(client): Client,
     AppJson(body): AppJson<CodeBody>,
 ) -> Result<Json<Confirmed>, ApiError> {

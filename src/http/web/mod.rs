@@ -80,6 +80,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(security::change_password),
         )
         .route(
+            "/settings/security/sessions/logout-others",
+            post(security::end_other_sessions),
+        )
+        .route(
             "/settings/security/sessions/{id}/logout",
             post(security::end_session),
         )

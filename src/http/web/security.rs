@@ -15,7 +15,7 @@ use crate::auth::{AuthError, CurrentSession};
 use crate::domain::{EventKind, describe_user_agent};
 use crate::http::AppState;
 use crate::http::error::{WebError, sentence, status_for};
-use crate::http::extract::{Client, WebSession};
+use crate::http::extract::{Client, RecentWebSession, WebSession};
 use crate::store::SessionKind;
 
 struct SessionView {
@@ -157,6 +157,7 @@ pub async fn page(
             Some("Your password was changed. You've been logged out everywhere else.")
         }
         Some("session") => Some("That session was logged out."),
+        Some("others") => Some("You're logged out everywhere else."),
         _ => None,
     };
     render(&state, &s, &c, notice, (None, None), StatusCode::OK).await
@@ -213,6 +214,18 @@ pub async fn end_session(
         Err(AuthError::NotFound) => Ok(Redirect::to("/settings/security#sessions").into_response()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /settings/security/sessions/logout-others`: "Log out of all other sessions"
+/// (needs a recent password confirmation).
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    RecentWebSession(s): RecentWebSession,
+    Client(client): Client,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    state.auth.log_out_others(&s, &client).await?;
+    Ok(Redirect::to("/settings/security?done=others#sessions").into_response())
 }
 
 /// `GET /reauth?next=…`: "Confirm your password".

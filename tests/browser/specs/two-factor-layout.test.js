@@ -40,11 +40,15 @@ async function linesOf(locator, needle) {
   }, needle);
 }
 
-/** Password step of a login; resolves once the SMS code page shows (the code was texted). */
+/** Password step of a login, then "Text me a code" (the app is offered first); resolves
+ * once the SMS code page shows and the code was texted. */
 async function toCodePage(env, page) {
   const sent = smsCount(env.dataDir, TO);
   await submitLogin(page, LONG_NAME, GOOD_PASSWORD);
   assert.equal(new URL(page.url()).pathname, '/login/two-factor');
+  assert.equal(new URL(page.url()).searchParams.get('method'), 'totp');
+  await page.goto('/login/two-factor?method=sms&next=/');
+  await clickAndWait(page, page.getByRole('button', { name: 'Text me a code' }));
   return (await waitForSms(env.dataDir, TO, sent)).code;
 }
 
@@ -152,7 +156,7 @@ describe('two-factor layout', () => {
     const desktop = await env.page({ viewport: VIEWPORTS.desktop });
     await toCodePage(env, desktop);
     await clickAndWait(desktop, desktop.locator('#try-another-way'));
-    const meta = desktop.locator('ul.methods li').first().locator('.meta');
+    const meta = desktop.locator('ul.methods li', { hasText: 'Text message' }).locator('.meta');
     assert.equal(await linesOf(meta, masked), 1, `desktop methods page: "${masked}" is split`);
     await desktop.context().close();
   });

@@ -249,34 +249,42 @@ describe('two-factor authentication', () => {
       await page.context().close();
     });
 
-    it('from the SMS code page to the app', async () => {
+    it('from the app (offered first, no text sent) to a text message', async () => {
       const page = await env.page();
       const sent = smsCount(env.dataDir, to);
-      await passwordStep(page, name, 'sms');
-      await waitForSms(env.dataDir, to, sent);
+      await passwordStep(page, name, 'totp');
+      assert.match(await page.locator('p.lead').innerText(), /authentication app/);
+      assert.equal(smsCount(env.dataDir, to), sent, 'no text unless asked for');
       await clickAndWait(page, page.locator('#try-another-way'));
       assert.equal(new URL(page.url()).pathname, '/login/two-factor/methods');
       assert.equal(await page.locator('h1').innerText(), 'Try another way');
       const items = page.locator('ul.methods > li');
       assert.equal(await items.count(), 3);
-      assert.match(await items.nth(0).innerText(), /Text message\s+Send a code to \+1 \*\*\* \*\*\* \*\*72/);
-      assert.ok(await items.nth(0).getByRole('button', { name: 'Text me' }).isVisible());
-      assert.match(await items.nth(1).innerText(), /Authentication app/);
+      assert.match(await items.nth(0).innerText(), /Authentication app/);
+      assert.match(await items.nth(1).innerText(), /Text message\s+Send a code to \+1 \*\*\* \*\*\* \*\*72/);
       assert.match(await items.nth(2).innerText(), /Backup code/);
 
-      await clickAndWait(page, page.getByRole('link', { name: 'Use app' }));
+      await clickAndWait(page, items.nth(1).getByRole('button', { name: 'Text me' }));
+      const code = (await waitForSms(env.dataDir, to, sent)).code;
       const u = new URL(page.url());
-      assert.equal(u.searchParams.get('method'), 'totp');
-      assert.equal(await page.locator('input[name=method]').inputValue(), 'totp');
-      assert.match(await page.locator('p.lead').innerText(), /authentication app/);
-      await submitCode(page, await app.code());
+      assert.equal(u.searchParams.get('method'), 'sms');
+      assert.equal(await page.locator('input[name=method]').inputValue(), 'sms');
+      assert.match(await page.locator('p.lead').innerText(), /We sent a security code to \+1 [* ]+72/);
+      await submitCode(page, code);
       await assertHome(page, name);
       await page.context().close();
+
+      // And the app, from the start.
+      const other = await env.page();
+      await passwordStep(other, name, 'totp');
+      await submitCode(other, await app.code());
+      await assertHome(other, name);
+      await other.context().close();
     });
 
     it('with a backup code, which then works only once', async () => {
       const page = await env.page();
-      await passwordStep(page, name, 'sms');
+      await passwordStep(page, name, 'totp');
       await clickAndWait(page, page.locator('#try-another-way'));
       await clickAndWait(page, page.getByRole('link', { name: 'Use a backup code' }));
       assert.equal(new URL(page.url()).searchParams.get('method'), 'backup_code');
@@ -293,7 +301,7 @@ describe('two-factor authentication', () => {
 
       // The same code on another login is refused.
       const again = await env.page();
-      await passwordStep(again, name, 'sms');
+      await passwordStep(again, name, 'totp');
       await clickAndWait(again, again.locator('#try-another-way'));
       await clickAndWait(again, again.getByRole('link', { name: 'Use a backup code' }));
       const res = await submitCode(again, codes[0]);
@@ -309,7 +317,11 @@ describe('two-factor authentication', () => {
 
     it('"Text me" on the methods page keeps the 30-second wait between texts', async () => {
       const page = await env.page();
-      await passwordStep(page, name, 'sms');
+      await passwordStep(page, name, 'totp');
+      await clickAndWait(page, page.locator('#try-another-way'));
+      const first = smsCount(env.dataDir, to);
+      await clickAndWait(page, page.getByRole('button', { name: 'Text me' }));
+      await waitForSms(env.dataDir, to, first);
       await clickAndWait(page, page.locator('#try-another-way'));
       const before = smsCount(env.dataDir, to);
       await clickAndWait(page, page.getByRole('button', { name: 'Text me' }));
