@@ -138,7 +138,17 @@ pub async fn open(
     } else {
         config.hash_queue
     };
-    let hasher = PasswordHasher::new(config.argon2, cores, queue)?;
+    let a = config.argon2;
+    if a.memory_kib < 19_456 || a.iterations < 2 {
+        // OWASP ASVS 4.0.3 V2.4.5 (and its cheat sheet): argon2id with at least 19 MiB and
+        // two passes. Lower settings are allowed (tests, tiny devices) but said out loud.
+        tracing::warn!(
+            memory_kib = a.memory_kib,
+            iterations = a.iterations,
+            "argon2id is set below the recommended minimum (19456 KiB, 2 iterations): stolen password hashes are cheaper to crack"
+        );
+    }
+    let hasher = PasswordHasher::new(a, cores, queue)?;
     let policy = Policy {
         session_idle_secs: config.session_idle_secs,
         session_absolute_secs: config.session_absolute_secs,
@@ -219,10 +229,8 @@ impl Server {
                 secure_cookies: config.secure_cookies(),
                 behind_proxy: config.behind_proxy,
                 trusted_proxies: config.trusted_proxies.clone(),
-                hsts: config
-                    .public_url
-                    .as_deref()
-                    .is_some_and(|u| u.starts_with("https://")),
+                // Served over https, directly or behind a TLS-terminating proxy.
+                hsts: config.secure_cookies(),
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
                 session_cookie_secs: config.session_absolute_secs,
                 cookies: crate::http::CookieNames::new(config.secure_cookies()),
@@ -259,21 +267,18 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-        use hyper_util::server::conn::auto::Builder;
+        use hyper_util::rt::{TokioIo, TokioTimer};
         use tower::ServiceExt;
 
         tracing::info!(addr = %self.addr, engine = ?self.auth.store().engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone()));
-        let mut builder = Builder::new(TokioExecutor::new());
+        // HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs
+        // from the moment a connection waits for a request, so one that sends nothing at
+        // all is closed too, and so is an idle keep-alive connection.
+        let mut builder = hyper::server::conn::http1::Builder::new();
         builder
-            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_timeout(self.header_timeout);
         let builder = Arc::new(builder);
         let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -307,10 +312,7 @@ impl Server {
                     app.clone().oneshot(req.map(axum::body::Body::new))
                 },
             );
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let conn = graceful.watch(conn);
+            let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
             tokio::spawn(async move {
                 let _ = conn.await;
                 drop(slot);

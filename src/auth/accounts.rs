@@ -83,6 +83,7 @@ impl Auth {
                 &session.account_id,
                 &session.username,
                 Some(&phone),
+                "password",
                 "the password was changed",
             )
             .await;

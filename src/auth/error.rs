@@ -33,6 +33,12 @@ pub enum AuthError {
         "too many wrong passwords were tried for this account; log in from a browser you have used here before, or ask the person who runs this Twofold server to unlock it"
     )]
     LoginBlocked,
+    /// So many wrong codes were tried at the second step (100 in a row) that it stays locked
+    /// until the operator unlocks it.
+    #[error(
+        "too many wrong codes were tried for this account; ask the person who runs this Twofold server to unlock it"
+    )]
+    SecondStepBlocked,
     /// The password was changed while this request was checking the old one.
     #[error("the password was changed meanwhile; log in again with the new password")]
     CredentialChanged,

@@ -58,6 +58,9 @@ pub struct TwoFactorPolicy {
     pub account_lock_threshold: i64,
     /// The first lock's length (15 minutes), doubling on repeat up to a day.
     pub account_lock_secs: i64,
+    /// Wrong codes in a row after which the second step stays locked until a success or the
+    /// operator (100, NIST SP 800-63B §5.2.2).
+    pub account_cap: i64,
 }
 
 impl Default for TwoFactorPolicy {
@@ -75,6 +78,7 @@ impl Default for TwoFactorPolicy {
             sms_max_sends: 5,
             account_lock_threshold: 10,
             account_lock_secs: 900,
+            account_cap: 100,
         }
     }
 }

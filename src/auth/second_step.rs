@@ -10,7 +10,7 @@ use crate::domain::{BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNum
 use crate::sms::code_message;
 use crate::store::{
     AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, PasswordProof, Proof, Refusal,
-    SessionKind, TwoFactorRecord,
+    SecondStepLimits, SessionKind, TwoFactorRecord,
 };
 
 /// A started second step, as the client sees it.
@@ -385,8 +385,11 @@ impl Auth {
                 &id,
                 proof,
                 p.challenge_max_failures,
-                p.account_lock_threshold,
-                |lockouts| (lock_base << lockouts.clamp(0, 6)).min(24 * 3600),
+                SecondStepLimits {
+                    threshold: p.account_lock_threshold,
+                    cap: p.account_cap,
+                },
+                |lockouts| (lock_base << lockouts.clamp(0, 7)).min(24 * 3600),
                 &session,
                 &success,
                 &failure,
@@ -415,6 +418,7 @@ impl Auth {
             Attempt::Locked(until) => Err(AuthError::RateLimited {
                 retry_after: until.0 - now.0,
             }),
+            Attempt::Capped => Err(AuthError::SecondStepBlocked),
             Attempt::Refused {
                 locked_until: Some(until),
                 ..
@@ -449,7 +453,7 @@ impl Auth {
             None => "a backup code was used to log in".to_owned(),
         };
         let phone = tf.phone.as_ref().map(|(p, _)| p.as_str());
-        self.notify(&account.id, &account.username, phone, &what)
+        self.notify(&account.id, &account.username, phone, "backup-code", &what)
             .await;
     }
 }

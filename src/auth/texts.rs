@@ -2,7 +2,7 @@
 //! account, per destination number, per country calling code and for the whole server, each
 //! charged atomically in the database before anything is sent (SMS pumping and bombing,
 //! OWASP ASVS 4.0.3 V2.7.x, NIST SP 800-63B §5.2.2). Security notices are also coalesced:
-//! at most one per account per quarter hour; the rest are in the login activity.
+//! at most one per account and kind of change per quarter hour; the login activity has all.
 
 use super::{Auth, AuthError};
 use crate::domain::{AccountId, PhoneNumber};
@@ -24,7 +24,7 @@ pub struct TextBudget {
     pub per_country_hour: i64,
     /// Texts for the whole installation per hour.
     pub global_hour: i64,
-    /// At most one security notice per account this often; later ones are folded in.
+    /// At most one security notice per account and kind of change this often.
     pub notice_every_secs: i64,
 }
 
@@ -109,13 +109,15 @@ impl Auth {
     }
 
     /// Sends a security notice (OWASP ASVS 4.0.3 V2.2.3, V2.5.5) to the account's phone
-    /// (stored E.164), within the budget and at most one per quarter hour per account;
-    /// a notice that is held back or fails is logged only — the event is in the activity.
+    /// (stored E.164), within the budget and at most one per `kind` of change per quarter
+    /// hour per account — a burst of one change texts once, a different change still goes
+    /// out; a notice that is held back or fails is logged only (the event is in the activity).
     pub(crate) async fn notify(
         &self,
         account: &AccountId,
         username: &str,
         phone: Option<&str>,
+        kind: &'static str,
         what: &str,
     ) {
         let Some(phone) = phone.and_then(|p| PhoneNumber::from_e164(p).ok()) else {
@@ -123,7 +125,7 @@ impl Auth {
         };
         let mut buckets = self.text_buckets(account, &phone);
         buckets.push(Bucket {
-            key: format!("notice:{account}"),
+            key: format!("notice:{account}:{kind}"),
             window_secs: self.budget.notice_every_secs,
             limit: 1,
         });

@@ -179,6 +179,16 @@ impl Auth {
             ));
         };
         tracing::info!(account = %session.account_id, enabled_now, "authentication app set up");
+        // OWASP ASVS 4.0.3 V2.5.5: a new authenticator is a change the owner must hear of.
+        let phone = self.store.two_factor(&session.account_id).await?.phone;
+        self.notify(
+            &session.account_id,
+            &session.username,
+            phone.as_ref().map(|(p, _)| p.as_str()),
+            "app",
+            "an authentication app was set up",
+        )
+        .await;
         Ok(MethodConfirmed {
             enabled_now,
             backup_codes: enabled_now.then_some(codes),
@@ -308,6 +318,7 @@ impl Auth {
                         &session.account_id,
                         &session.username,
                         Some(&old),
+                        "phone",
                         &format!(
                             "the phone for security codes was changed to {}",
                             masked(&phone)
@@ -376,11 +387,12 @@ impl Auth {
                 account,
                 name,
                 r.old_phone.as_deref(),
+                "two-factor",
                 "two-factor authentication was turned off",
             )
             .await;
         } else if kind == EventKind::SmsRemoved {
-            self.notify(account, name, r.old_phone.as_deref(), what)
+            self.notify(account, name, r.old_phone.as_deref(), "phone", what)
                 .await;
         }
         Ok(())
@@ -412,6 +424,7 @@ impl Auth {
                 &session.account_id,
                 &session.username,
                 old_phone.as_deref(),
+                "two-factor",
                 "two-factor authentication was turned off",
             )
             .await;
@@ -449,6 +462,7 @@ impl Auth {
             &account.id,
             &account.username,
             old_phone.as_deref(),
+            "two-factor",
             "two-factor authentication was turned off by the operator",
         )
         .await;

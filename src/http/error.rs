@@ -95,7 +95,9 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
             Some((*retry_after).max(1)),
         ),
         // The cap is lifted by the owner, not by time: an hour is an honest hint to wait.
-        AuthError::LoginBlocked => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", Some(3600)),
+        AuthError::LoginBlocked | AuthError::SecondStepBlocked => {
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited", Some(3600))
+        }
         AuthError::CredentialChanged => (StatusCode::CONFLICT, "password_changed", None),
         AuthError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", Some(1)),
         AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),

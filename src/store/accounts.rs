@@ -168,12 +168,18 @@ impl Store {
         let Some(id) = id.map(AccountId::from_stored) else {
             return Ok(false);
         };
-        // Enabling also forgets the wrong-password counters: the operator has acted for
-        // the owner (NIST SP 800-63B §5.2.2).
+        // Enabling also forgets the wrong-password and wrong-code counts: the operator has
+        // acted for the owner (NIST SP 800-63B §5.2.2).
         sqlx::query("DELETE FROM login_throttle WHERE subject = $1")
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE accounts SET sf_failures = 0, sf_locked_until = NULL, sf_lockouts = 0 WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
         if disabled_at.is_some() {
             super::sessions::end_sessions(&mut tx, &id, None).await?;
             // Recorded as a revocation (the activity kinds are a fixed list), with who and

@@ -90,8 +90,20 @@ pub enum Attempt {
     },
     /// The account's second step is locked until then; nothing was tested.
     Locked(UnixTime),
+    /// The account took the most wrong codes in a row it may: refused until the owner or
+    /// the operator acts; nothing was tested.
+    Capped,
     /// The challenge is finished, expired or out of attempts.
     Gone,
+}
+
+/// The account-wide limits of the second step.
+#[derive(Clone, Copy, Debug)]
+pub struct SecondStepLimits {
+    /// Wrong codes in a row at each multiple of which the second step locks for a while.
+    pub threshold: i64,
+    /// Wrong codes in a row after which it stays locked until a success or the operator.
+    pub cap: i64,
 }
 
 /// Why a proof was refused.
@@ -133,6 +145,13 @@ impl Store {
         proof: &PasswordProof<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
+        if !self
+            .hold_credential(&mut tx, c.account_id, proof.credential_version)
+            .await?
+        {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         // Old challenges of this account are dead weight; drop those that ended over an hour
         // ago while we are here.
         sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND expires_at <= $2")
@@ -261,7 +280,9 @@ impl Store {
     ///    (`last_step < $s`), or the backup code (`used_at IS NULL`);
     /// 4. right: the challenge is finished, both charges are refunded, the session and the
     ///    event are inserted; wrong: the charges stay, the failure is recorded and, at
-    ///    `threshold` in a row, the account's second step locks for `lock_for(lockouts)`.
+    ///    every multiple of `limits.threshold` in a row, the account's second step locks for
+    ///    `lock_for(lockouts)`, and at `limits.cap` it stays shut until a success or the
+    ///    operator.
     ///
     /// So however many guesses run in parallel, each is counted before it is answered
     /// (NIST SP 800-63B §5.2.2, RFC 4226 §7.3).
@@ -274,7 +295,7 @@ impl Store {
         challenge_id: &str,
         proof: Proof<'_>,
         max_failures: i64,
-        threshold: i64,
+        limits: SecondStepLimits,
         lock_for: impl Fn(i64) -> i64,
         session: &NewSession<'_>,
         success: &NewEvent<'_>,
@@ -283,22 +304,32 @@ impl Store {
         let now = session.now;
         let account = session.account_id;
         let mut tx = self.write_tx().await?;
+        // NIST SP 800-63B §5.2.2: never more than `cap` wrong codes in a row; the count is not
+        // reset by a lock, only by a success (or the operator).
         let charged = sqlx::query(
             "UPDATE accounts SET sf_failures = sf_failures + 1 \
-             WHERE id = $1 AND (sf_locked_until IS NULL OR sf_locked_until <= $2) RETURNING sf_failures, sf_lockouts",
+             WHERE id = $1 AND (sf_locked_until IS NULL OR sf_locked_until <= $2) AND sf_failures < $3 \
+             RETURNING sf_failures, sf_lockouts",
         )
         .bind(account.as_str())
         .bind(now.0)
+        .bind(limits.cap)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(charged) = charged else {
-            let until: Option<i64> =
-                sqlx::query_scalar("SELECT sf_locked_until FROM accounts WHERE id = $1")
+            let row =
+                sqlx::query("SELECT sf_locked_until, sf_failures FROM accounts WHERE id = $1")
                     .bind(account.as_str())
                     .fetch_optional(&mut *tx)
-                    .await?
-                    .flatten();
+                    .await?;
             tx.rollback().await?;
+            let (until, failures): (Option<i64>, i64) = match &row {
+                Some(r) => (r.try_get("sf_locked_until")?, r.try_get("sf_failures")?),
+                None => (None, 0),
+            };
+            if failures >= limits.cap && until.is_none_or(|u| u <= now.0) {
+                return Ok(Attempt::Capped);
+            }
             return Ok(Attempt::Locked(UnixTime(until.unwrap_or(now.0 + 1))));
         };
         let (failures, lockouts): (i64, i64) = (
@@ -361,9 +392,9 @@ impl Store {
         if let Some(refusal) = refused {
             failure.insert(&mut tx).await?;
             let mut locked_until = None;
-            if failures >= threshold {
+            if limits.threshold > 0 && failures % limits.threshold == 0 {
                 let until = now.plus(lock_for(lockouts));
-                sqlx::query("UPDATE accounts SET sf_locked_until = $1, sf_lockouts = sf_lockouts + 1, sf_failures = 0 WHERE id = $2")
+                sqlx::query("UPDATE accounts SET sf_locked_until = $1, sf_lockouts = sf_lockouts + 1 WHERE id = $2")
                     .bind(until.0)
                     .bind(account.as_str())
                     .execute(&mut *tx)

@@ -25,7 +25,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
-pub use challenges::{Attempt, ChallengeRecord, NewChallenge, Proof, Refusal};
+pub use challenges::{Attempt, ChallengeRecord, NewChallenge, Proof, Refusal, SecondStepLimits};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use sessions::{NewSession, PasswordProof, SessionKind, SessionRecord};

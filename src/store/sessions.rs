@@ -130,9 +130,16 @@ impl NewSession<'_> {
     /// whether it was inserted.
     pub(crate) async fn insert_after_password(
         &self,
+        store: &Store,
         tx: &mut Transaction<'static, Any>,
         proof: &PasswordProof<'_>,
     ) -> StoreResult<bool> {
+        if !store
+            .hold_credential(tx, self.account_id, proof.credential_version)
+            .await?
+        {
+            return Ok(false);
+        }
         let [k1, k2, k3] = proof.throttle.guard_keys();
         let inserted = sqlx::query(INSERT_SESSION_AFTER_PASSWORD)
             .bind(self.id.as_str())
@@ -235,7 +242,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         match proof {
             Some(proof) => {
-                if !session.insert_after_password(&mut tx, proof).await? {
+                if !session.insert_after_password(self, &mut tx, proof).await? {
                     tx.rollback().await?;
                     return Ok(false);
                 }
@@ -411,6 +418,33 @@ impl Store {
         after_right_password(&mut tx, account, proof).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Holds the account's credential at `version` until the transaction ends, or says it
+    /// moved on. On PostgreSQL `SELECT … FOR SHARE` waits for a password change in flight and
+    /// then sees its new version (a plain read would see the old one and let a login made
+    /// with the old password commit after the change); SQLite's `BEGIN IMMEDIATE` has
+    /// already serialized the writers.
+    pub(crate) async fn hold_credential(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        account: &AccountId,
+        version: i64,
+    ) -> StoreResult<bool> {
+        let sql = match self.engine {
+            super::Engine::Postgres => {
+                "SELECT 1 FROM accounts WHERE id = $1 AND credential_version = $2 FOR SHARE"
+            }
+            super::Engine::Sqlite => {
+                "SELECT 1 FROM accounts WHERE id = $1 AND credential_version = $2"
+            }
+        };
+        let held: Option<i64> = sqlx::query_scalar(sql)
+            .bind(account.as_str())
+            .bind(version)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(held.is_some())
     }
 
     /// Ends every session of the account but `keep` (every session with `None`), and every

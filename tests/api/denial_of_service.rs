@@ -48,6 +48,14 @@ async fn half_sent_headers_are_cut_off() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_nothing_is_closed() {
+    let app = TestApp::spawn_with(|c| c.header_timeout_secs = 1).await;
+    let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+    let (_, took) = until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trickled_body_gets_408() {
     let app = TestApp::spawn_with(|c| c.request_timeout_secs = 1).await;
     let mut s = TcpStream::connect(addr(&app)).await.unwrap();

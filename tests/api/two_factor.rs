@@ -942,3 +942,91 @@ async fn authenticator_confirmations_are_counted_and_need_a_recent_password() {
     )
     .await;
 }
+
+/// NIST SP 800-63B §5.2.2: never more than 100 wrong second-factor codes in a row. Before, a
+/// lock reset the count, so waiting out each lock allowed guessing without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_step_takes_at_most_100_wrong_codes_in_a_row() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let (secret, _) = app.enable_totp(&token).await;
+    let (mut wrong, mut c) = (0, app.challenge(&user).await);
+    for _ in 0..400 {
+        let right = app.totp(&secret, 0);
+        let guess = if right == "123456" {
+            "654321"
+        } else {
+            "123456"
+        };
+        let res = app.second_step(&c, "totp", guess).await;
+        match res.status() {
+            StatusCode::UNAUTHORIZED => wrong += 1,
+            StatusCode::GONE => c = app.challenge(&user).await,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry: i64 = res.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                app.clock.advance(retry + 1);
+                c = app.challenge(&user).await;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(wrong + 10, 100, "90 answered wrong, and each tenth locked");
+    app.clock.advance(7 * 86_400);
+    let c = app.challenge(&user).await;
+    let body = assert_error(
+        app.second_step(&c, "totp", &app.totp(&secret, 0)).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unlock"),
+        "a week later, even the right code waits for the operator: {body}"
+    );
+}
+
+/// Issue 10 (OWASP ASVS 4.0.3 V2.5.5): a new authentication app is told to the phone, even
+/// right after another kind of notice (notices coalesce per kind of change, not across).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setting_up_an_app_is_told_to_the_phone() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.enable_sms(&token, PHONE, E164).await;
+    let res = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            json!({"current_password": user.password, "new_password": "another fine passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.enable_totp(&token).await;
+    let bodies: Vec<String> = app
+        .outbox()
+        .iter()
+        .filter(|m| m["to"] == E164)
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("the password was changed")),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies
+            .last()
+            .unwrap()
+            .contains("an authentication app was set up"),
+        "{bodies:?}"
+    );
+}

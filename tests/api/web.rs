@@ -325,6 +325,7 @@ async fn hsts_over_https_and_an_opener_policy_everywhere() {
     let app = TestApp::spawn().await;
     let res = app.get("/login", None).await;
     assert_eq!(res.headers()["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(res.headers()["referrer-policy"], "same-origin");
     assert!(res.headers().get("strict-transport-security").is_none());
     let app = TestApp::spawn_with(|c| c.public_url = Some("https://auth.example.com".into())).await;
     for path in ["/login", "/api/v1/me", "/healthz"] {

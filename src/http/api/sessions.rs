@@ -35,7 +35,8 @@ pub struct ChallengeBody {
     pub challenge: String,
     /// What the account has set up: `sms`, `totp`, `backup_code`.
     pub methods: Vec<&'static str>,
-    /// `sms` when the account has a phone, else `totp`.
+    /// The strongest method set up: `totp` when there is an authentication app, else `sms`.
+    /// An SMS code is sent at once only when this is `sms`.
     pub default_method: &'static str,
     /// The masked number an SMS code was sent to, when one was sent.
     #[serde(skip_serializing_if = "Option::is_none")]

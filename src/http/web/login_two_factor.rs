@@ -215,6 +215,7 @@ pub async fn submit(
             e @ (AuthError::InvalidCode(_)
             | AuthError::MalformedCode(_)
             | AuthError::RateLimited { .. }
+            | AuthError::SecondStepBlocked
             | AuthError::InvalidMethod(_)),
         ) => e,
         Err(e) => return Err(e.into()),
