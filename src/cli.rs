@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::clock::SystemClock;
 use crate::config::{Config, Location, Overrides};
-use crate::domain::{EventKind, Username};
+use crate::domain::EventKind;
 use crate::server::Server;
 
 /// Twofold: accounts, passwords, two-factor authentication and backup codes.
@@ -162,17 +162,16 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
                     .await?;
             let code = user_command(&auth, cmd).await?;
-            auth.store().close().await;
+            auth.close().await;
             Ok(code)
         }
     }
 }
 
 async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    let store = auth.store();
     match cmd {
         UserCommand::List => {
-            let accounts = store.list_accounts().await?;
+            let accounts = auth.list_accounts().await?;
             println!("{:<30}  {:<9}  {:<24}  ID", "USERNAME", "STATUS", "CREATED");
             for a in &accounts {
                 let status = if a.disabled_at.is_some() {
@@ -196,15 +195,13 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Show { username } => {
-            let Some(a) = store
-                .account_by_username(&Username::parse(&username)?)
-                .await?
-            else {
+            let Some(r) = auth.account_report(&username).await? else {
                 eprintln!(
                     "twofold: no account is called {username:?}; `twofold user list` shows them all"
                 );
                 return Ok(ExitCode::from(2));
             };
+            let a = &r.account;
             println!("username:       {}", a.username);
             println!("id:             {}", a.id);
             println!("created:        {}", a.created_at.human());
@@ -212,43 +209,28 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 Some(t) => println!("status:         disabled since {}", t.human()),
                 None => println!("status:         active"),
             }
-            println!(
-                "wrong passwords in a row: {}",
-                auth.wrong_passwords_in_a_row(&a.id).await?
-            );
-            let tf = store.two_factor(&a.id).await?;
-            match tf.enabled_since {
-                Some(t) => {
-                    let mut methods = Vec::new();
-                    if tf.phone.is_some() {
-                        methods.push("text message");
-                    }
-                    if tf.totp.is_some() {
-                        methods.push("authentication app");
-                    }
-                    let left = store
-                        .backup_batch(&a.id)
-                        .await?
-                        .map(|b| b.remaining())
-                        .unwrap_or(0);
-                    println!(
-                        "two-factor:     on since {} ({}; {left} backup codes left)",
-                        t.human(),
-                        methods.join(", ")
-                    );
-                }
+            println!("wrong passwords in a row: {}", r.wrong_passwords);
+            match &r.two_factor {
+                Some((since, methods, left)) => println!(
+                    "two-factor:     on since {} ({}; {left} backup codes left)",
+                    since.human(),
+                    methods.join(", ")
+                ),
                 None => println!("two-factor:     off"),
             }
-            let sessions = store.list_sessions(&a.id).await?;
-            println!("sessions:       {}", sessions.len());
+            println!("sessions:       {}", r.sessions);
             println!("recent activity:");
-            for e in store.list_events(&a.id, 10).await? {
+            for e in &r.activity {
                 let what = match &e.detail {
                     Some(d) => format!("{} ({d})", EventKind::describe(&e.kind)),
                     None => EventKind::describe(&e.kind).to_owned(),
                 };
                 // Operator changes have no address; their user agent names the operator.
-                let from = e.ip.or(e.user_agent).unwrap_or_default();
+                let from =
+                    e.ip.as_ref()
+                        .or(e.user_agent.as_ref())
+                        .cloned()
+                        .unwrap_or_default();
                 println!("  {}  {what:<60} {from}", e.at.human());
             }
             Ok(ExitCode::SUCCESS)

@@ -270,7 +270,7 @@ impl Server {
         use hyper_util::rt::{TokioIo, TokioTimer};
         use tower::ServiceExt;
 
-        tracing::info!(addr = %self.addr, engine = ?self.auth.store().engine(), "Twofold is listening on http://{}", self.addr);
+        tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone()));
         // HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs
         // from the moment a connection waits for a request, so one that sends nothing at
@@ -326,36 +326,26 @@ impl Server {
             }
         }
         housekeeping.abort();
-        self.auth.store().close().await;
+        self.auth.close().await;
         Ok(())
     }
 }
 
-/// Deletes expired sessions and challenges every ten minutes (lookups check expiry anyway).
+/// Runs the auth service's housekeeping every ten minutes (lookups check expiry anyway).
 async fn housekeeping(auth: Auth) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        let store = auth.store();
-        let purged = async {
-            let sessions = store
-                .purge_sessions(auth.now(), auth.policy().session_idle_secs)
-                .await?;
-            let challenges = store.purge_challenges(auth.now()).await?;
-            let now = auth.now();
-            let cap = auth.policy().login.cap;
-            let limits = store.purge_limits(now, 30 * 86_400, cap).await?;
-            let devices = store.purge_devices(now.plus(-365 * 86_400)).await?;
-            Ok::<_, crate::store::StoreError>((sessions, challenges + limits + devices))
-        };
-        match purged.await {
+        match auth.housekeeping().await {
             Ok((0, 0)) => {}
             Ok((sessions, other)) => tracing::info!(
                 sessions,
                 other,
                 "removed expired sessions, login challenges and idle counters"
             ),
-            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            Err(e) => {
+                tracing::warn!(error = %e, "housekeeping failed; it runs again in ten minutes")
+            }
         }
     }
 }

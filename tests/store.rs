@@ -6,10 +6,12 @@ mod common;
 use std::future::Future;
 
 use twofold::crypto::Token;
-use twofold::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime, Username};
+use twofold::domain::{
+    AccountId, ClientInfo, EventKind, SessionId, SessionKind, UnixTime, Username,
+};
 use twofold::store::{
-    Bucket, Failure, NewEvent, NewSession, PasswordProof, SessionKind, Spend, Store, StoreError,
-    Throttle, ThrottleState,
+    Bucket, Failure, NewEvent, NewSession, PasswordProof, Spend, Store, StoreError, Throttle,
+    ThrottleState,
 };
 
 const NOW: UnixTime = UnixTime(1_800_000_000);
@@ -352,7 +354,23 @@ async fn budgets_are_spent_all_or_nothing() {
                 .unwrap(),
             Spend::Refused { .. }
         ));
-        store.refund(std::slice::from_ref(&big)).await.unwrap();
+        // A refund of a charge made in the last window gives nothing to this one...
+        store
+            .refund(std::slice::from_ref(&big), NOW.plus(-1))
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .spend(std::slice::from_ref(&big), NOW.plus(40))
+                .await
+                .unwrap(),
+            Spend::Refused { .. }
+        ));
+        // ...one made in this window gives its use back.
+        store
+            .refund(std::slice::from_ref(&big), NOW.plus(30))
+            .await
+            .unwrap();
         assert_eq!(
             store
                 .spend(std::slice::from_ref(&big), NOW.plus(41))

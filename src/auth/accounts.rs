@@ -3,7 +3,16 @@
 use super::{Auth, AuthError, CurrentSession};
 use crate::crypto::Verification;
 use crate::domain::{AccountId, ClientInfo, EventKind, Password, Username};
-use crate::store::{AccountRecord, NewEvent, PasswordProof, StoreError};
+use crate::store::{NewEvent, PasswordProof, StoreError};
+
+/// A freshly created account.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    /// Its id.
+    pub id: AccountId,
+    /// Its canonical username.
+    pub username: String,
+}
 
 impl Auth {
     /// Creates an account. The username and password are parsed here, so every caller
@@ -17,7 +26,7 @@ impl Auth {
         username: &str,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<AccountRecord, AuthError> {
+    ) -> Result<NewAccount, AuthError> {
         self.take_address_rate(client)?;
         let username = Username::parse(username)?;
         let password = Password::parse_new(password, &username, &self.policy.password_context)?;
@@ -38,10 +47,10 @@ impl Auth {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(account = %id, username = %username, "account created");
-        self.store
-            .account_by_id(&id)
-            .await?
-            .ok_or(AuthError::NotFound)
+        Ok(NewAccount {
+            id,
+            username: username.as_str().to_owned(),
+        })
     }
 
     /// Changes the password after checking the current one; every other session and every
@@ -125,7 +134,10 @@ impl Auth {
                 };
                 Err(self.count_wrong_password(&throttle, Some(&event)).await?)
             }
+            // A right password is worth nothing if a pause or the cap began while it was
+            // being hashed (parallel guesses): check again before it opens anything.
             Verification::Match | Verification::MatchRehashed(_) if dirty => {
+                self.check_throttle(&throttle).await?;
                 let proof = PasswordProof {
                     credential_version: verified,
                     throttle: &throttle,
@@ -135,8 +147,12 @@ impl Auth {
                 self.store.clear_after_password(&account.id, &proof).await?;
                 Ok(verified)
             }
-            Verification::Match => Ok(verified),
+            Verification::Match => {
+                self.check_throttle(&throttle).await?;
+                Ok(verified)
+            }
             Verification::MatchRehashed(fresh) => {
+                self.check_throttle(&throttle).await?;
                 self.store
                     .update_password_hash(&account.id, verified, &fresh)
                     .await?;

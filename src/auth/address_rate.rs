@@ -40,6 +40,12 @@ impl AddressRate {
         };
         if map.len() >= MAX_TRACKED {
             map.retain(|_, t| *t > now);
+            if map.len() >= MAX_TRACKED {
+                // Still full of live entries (a flood from a huge range): start afresh rather
+                // than scan a full map on every request. This limit protects CPU; the limits
+                // on guessing live in the database and lose nothing.
+                map.clear();
+            }
         }
         let tat = map.get(address).copied().unwrap_or(now).max(now);
         if tat - tolerance > now {

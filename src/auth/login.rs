@@ -8,8 +8,9 @@
 
 use super::{Auth, AuthError, throttle};
 use crate::crypto::{Token, Verification};
+use crate::domain::SessionKind;
 use crate::domain::{AccountId, ClientInfo, EventKind, Password, SessionId, Username};
-use crate::store::{AccountRecord, NewEvent, NewSession, PasswordProof, SessionKind};
+use crate::store::{NewEvent, NewSession, PasswordProof};
 
 /// A freshly created session, with the token the client must keep.
 #[derive(Debug)]
@@ -95,6 +96,8 @@ impl Auth {
             Verification::MatchRehashed(fresh) => Some(fresh),
         };
         if account.disabled_at.is_some() {
+            // Not even "disabled" is told to a guess that a pause overtook.
+            self.check_throttle(&throttle).await?;
             return Err(AuthError::AccountDisabled);
         }
         let proof = PasswordProof {
@@ -111,7 +114,14 @@ impl Auth {
                 .await;
         }
         let session = self
-            .start_session(&account, kind, client, EventKind::Login, Some(&proof))
+            .start_session(
+                &account.id,
+                &account.username,
+                kind,
+                client,
+                EventKind::Login,
+                Some(&proof),
+            )
             .await?;
         Ok(LoginOutcome::LoggedIn(session))
     }
@@ -123,12 +133,19 @@ impl Auth {
     /// On a database failure.
     pub async fn session_after_sign_up(
         &self,
-        account: &AccountRecord,
+        account: &super::NewAccount,
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<NewSessionToken, AuthError> {
-        self.start_session(account, kind, client, EventKind::Login, None)
-            .await
+        self.start_session(
+            &account.id,
+            &account.username,
+            kind,
+            client,
+            EventKind::Login,
+            None,
+        )
+        .await
     }
 
     /// The device cookie a new browser session is remembered by: the browser's own (its
@@ -152,7 +169,8 @@ impl Auth {
     /// chosen (`None`), recording `event`.
     async fn start_session(
         &self,
-        account: &AccountRecord,
+        account: &AccountId,
+        username: &str,
         kind: SessionKind,
         client: &ClientInfo,
         event: EventKind,
@@ -166,7 +184,7 @@ impl Auth {
         let session = NewSession {
             id: &session_id,
             token_hash: &hash,
-            account_id: &account.id,
+            account_id: account,
             kind,
             now,
             expires_at: now.plus(self.policy.session_absolute_secs),
@@ -174,7 +192,7 @@ impl Auth {
             device: device.as_deref(),
         };
         let event = NewEvent {
-            account_id: &account.id,
+            account_id: account,
             kind: event,
             at: now,
             client,
@@ -190,8 +208,8 @@ impl Auth {
         Ok(NewSessionToken {
             session_id,
             token,
-            account_id: account.id.clone(),
-            username: account.username.clone(),
+            account_id: account.clone(),
+            username: username.to_owned(),
             device_token,
         })
     }

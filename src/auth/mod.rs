@@ -1,10 +1,16 @@
-//! Use cases: sign-up, login, sessions, recent authentication, password change, activity.
+//! Use cases: sign-up, password login and its throttle, the second step (challenges, "Try
+//! another way", resend), two-factor settings, backup codes, sessions and recent
+//! authentication, password change, login activity, the text-message budget and security
+//! notices, the operator's commands (`admin.rs`) and housekeeping.
 //!
-//! Owns: the rules (limits, lifetimes, what is recorded). Talks to the store, the hasher and
-//! the clock; knows nothing of HTTP.
+//! Owns: the rules (limits, lifetimes, what is recorded, what is told to the owner) and the
+//! views handed to `http` and `cli` (`SessionSummary`, `ActivityEntry`, `AccountReport`…),
+//! so that no store type leaves this layer. Talks to the store, the hasher, the SMS sender
+//! and the clock; knows nothing of HTTP.
 
 mod accounts;
 mod address_rate;
+mod admin;
 mod backup_codes;
 mod error;
 mod login;
@@ -16,11 +22,13 @@ mod two_factor;
 
 use std::sync::Arc;
 
+pub use accounts::NewAccount;
+pub use admin::{AccountReport, AccountSummary};
 pub use backup_codes::BackupCodesView;
 pub use error::{AuthError, CodeProblem};
 pub use login::{LoginOutcome, NewSessionToken};
 pub use second_step::{ChallengeStarted, ChallengeView, SecondStepDone};
-pub use sessions::{CurrentSession, Reauthenticated};
+pub use sessions::{ActivityEntry, CurrentSession, Reauthenticated, SessionSummary};
 pub use texts::TextBudget;
 pub use throttle::LoginLimits;
 pub use two_factor::{MethodConfirmed, TotpEnrolment, TwoFactorStatus};
@@ -179,9 +187,22 @@ impl Auth {
         self.clock.now()
     }
 
-    /// The store (for health checks and housekeeping).
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Answers when the database does (`/healthz`).
+    ///
+    /// # Errors
+    /// When the database does not answer.
+    pub async fn health(&self) -> Result<(), AuthError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Which database engine is behind the service (for the start-up log).
+    pub fn engine(&self) -> crate::store::Engine {
+        self.store.engine()
+    }
+
+    /// Closes every database connection (at shutdown).
+    pub async fn close(&self) {
+        self.store.close().await;
     }
 
     /// The policy in force.

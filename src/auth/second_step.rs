@@ -6,11 +6,13 @@
 use super::login::{LoginOutcome, NewSessionToken};
 use super::{Auth, AuthError, CodeProblem};
 use crate::crypto::{Token, TotpSecret, open};
-use crate::domain::{BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, UnixTime};
+use crate::domain::{
+    BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, SessionKind, UnixTime,
+};
 use crate::sms::code_message;
 use crate::store::{
     AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, PasswordProof, Proof, Refusal,
-    SecondStepLimits, SessionKind, TwoFactorRecord,
+    SecondStepLimits, TwoFactorRecord,
 };
 
 /// A started second step, as the client sees it.
@@ -137,7 +139,7 @@ impl Auth {
         };
         if !self.store.create_challenge(&challenge, proof).await? {
             if let Some(c) = &charged {
-                self.store.refund(c).await?;
+                self.refund(c).await?;
             }
             return Err(self.proof_refused(proof.throttle).await?);
         }
@@ -152,7 +154,7 @@ impl Auth {
                 Err(e) => {
                     sms_failed = true;
                     // A refused text never left; a timed-out one may have: it still counts.
-                    if !matches!(e, crate::sms::SmsError::Timeout(_)) {
+                    if matches!(e, crate::sms::SmsError::Refused(_)) {
                         self.store.unsend_challenge_sms(&id).await?;
                     }
                 }
@@ -246,7 +248,7 @@ impl Auth {
             )
             .await?
         {
-            self.store.refund(&charged).await?;
+            self.refund(&charged).await?;
             return Err(match resend_wait(&challenge, now, p) {
                 Some(retry_after) => AuthError::RateLimited { retry_after },
                 // Neither limit explains it: the challenge ended meanwhile.
@@ -258,7 +260,7 @@ impl Auth {
             .send_charged(&charged, &phone, &body, "login code")
             .await
         {
-            if !matches!(e, crate::sms::SmsError::Timeout(_)) {
+            if matches!(e, crate::sms::SmsError::Refused(_)) {
                 self.store.unsend_challenge_sms(&id).await?;
             }
             return Err(AuthError::SmsFailed);

@@ -3,8 +3,9 @@
 
 use super::{Auth, AuthError};
 use crate::crypto::Token;
+use crate::domain::SessionKind;
 use crate::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime};
-use crate::store::{EventRecord, NewEvent, SessionKind, SessionRecord};
+use crate::store::{EventRecord, NewEvent, SessionRecord};
 
 /// How often (seconds) a session's "last seen" is written back; reads in between are free.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -14,6 +15,63 @@ const TOUCH_EVERY_SECS: i64 = 60;
 pub struct Reauthenticated {
     /// The new token of a browser session (set it as the session cookie).
     pub token: Option<Token>,
+}
+
+/// One of the account's live sessions, as pages and the API list them.
+#[derive(Clone, Debug)]
+pub struct SessionSummary {
+    /// Its public id.
+    pub id: SessionId,
+    /// Browser or app.
+    pub kind: SessionKind,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// When it was last used (to a minute).
+    pub last_seen_at: UnixTime,
+    /// The address it was last seen from.
+    pub ip: Option<String>,
+    /// The user agent that created it.
+    pub user_agent: Option<String>,
+}
+
+/// One entry of the login activity.
+#[derive(Clone, Debug)]
+pub struct ActivityEntry {
+    /// The kind's API name (`login`, `password_changed`, …).
+    pub kind: String,
+    /// When.
+    pub at: UnixTime,
+    /// From which address.
+    pub ip: Option<String>,
+    /// From which user agent (the operator's name for admin changes).
+    pub user_agent: Option<String>,
+    /// A few words more.
+    pub detail: Option<String>,
+}
+
+impl From<SessionRecord> for SessionSummary {
+    fn from(r: SessionRecord) -> Self {
+        Self {
+            id: r.id,
+            kind: r.kind,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+        }
+    }
+}
+
+impl From<EventRecord> for ActivityEntry {
+    fn from(r: EventRecord) -> Self {
+        Self {
+            kind: r.kind,
+            at: r.at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            detail: r.detail,
+        }
+    }
 }
 
 /// The session a request is made in.
@@ -162,15 +220,24 @@ impl Auth {
     pub async fn sessions(
         &self,
         session: &CurrentSession,
-    ) -> Result<Vec<SessionRecord>, AuthError> {
+    ) -> Result<Vec<SessionSummary>, AuthError> {
+        self.live_sessions(&session.account_id).await
+    }
+
+    /// The live sessions of an account.
+    pub(super) async fn live_sessions(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<SessionSummary>, AuthError> {
         let now = self.now();
         let idle = self.policy.session_idle_secs;
         Ok(self
             .store
-            .list_sessions(&session.account_id)
+            .list_sessions(account)
             .await?
             .into_iter()
             .filter(|s| now < s.expires_at && now.0 - s.last_seen_at.0 < idle)
+            .map(SessionSummary::from)
             .collect())
     }
 
@@ -182,8 +249,14 @@ impl Auth {
         &self,
         session: &CurrentSession,
         limit: i64,
-    ) -> Result<Vec<EventRecord>, AuthError> {
-        Ok(self.store.list_events(&session.account_id, limit).await?)
+    ) -> Result<Vec<ActivityEntry>, AuthError> {
+        Ok(self
+            .store
+            .list_events(&session.account_id, limit)
+            .await?
+            .into_iter()
+            .map(ActivityEntry::from)
+            .collect())
     }
 
     fn event<'a>(

@@ -5,7 +5,7 @@
 //! at most one per account and kind of change per quarter hour; the login activity has all.
 
 use super::{Auth, AuthError};
-use crate::domain::{AccountId, PhoneNumber};
+use crate::domain::{AccountId, PhoneNumber, UnixTime};
 use crate::sms::{SmsError, notice_message};
 use crate::store::{Bucket, Spend};
 
@@ -45,6 +45,19 @@ impl Default for TextBudget {
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 
+/// What one text was charged: the buckets and when (refunds stay in that window).
+#[derive(Clone, Debug)]
+pub(crate) struct Charge {
+    buckets: Vec<Bucket>,
+    at: UnixTime,
+}
+
+/// Whether a bucket counts the account's own texts (as opposed to a number's, a country's,
+/// the installation's).
+fn is_account_bucket(b: &Bucket) -> bool {
+    b.key.starts_with("sms:account:")
+}
+
 impl Auth {
     /// The buckets one text to `phone` for `account` spends from.
     fn text_buckets(&self, account: &AccountId, phone: &PhoneNumber) -> Vec<Bucket> {
@@ -78,10 +91,11 @@ impl Auth {
         &self,
         account: &AccountId,
         phone: &PhoneNumber,
-    ) -> Result<Vec<Bucket>, AuthError> {
+    ) -> Result<Charge, AuthError> {
         let buckets = self.text_buckets(account, phone);
-        match self.store.spend(&buckets, self.now()).await? {
-            Spend::Spent => Ok(buckets),
+        let at = self.now();
+        match self.store.spend(&buckets, at).await? {
+            Spend::Spent => Ok(Charge { buckets, at }),
             Spend::Refused { key, retry_after } => {
                 tracing::warn!(account = %account, to = %phone.masked(), budget = %key.split(':').take(2).collect::<Vec<_>>().join(":"), "text message budget spent");
                 Err(AuthError::RateLimited { retry_after })
@@ -89,19 +103,43 @@ impl Auth {
         }
     }
 
+    /// Gives a charge back: the text was not sent after all.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub(crate) async fn refund(&self, charge: &Charge) -> Result<(), AuthError> {
+        Ok(self.store.refund(&charge.buckets, charge.at).await?)
+    }
+
+    /// Gives back all but the account's own buckets: a phone-number check that found the
+    /// number taken sent nothing, and must not let anyone spend that number's budget (its
+    /// owner's login codes) or the installation's — only the asking account's.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub(crate) async fn refund_all_but_account(&self, charge: &Charge) -> Result<(), AuthError> {
+        let others: Vec<Bucket> = charge
+            .buckets
+            .iter()
+            .filter(|b| !is_account_bucket(b))
+            .cloned()
+            .collect();
+        Ok(self.store.refund(&others, charge.at).await?)
+    }
+
     /// Sends a text already charged with [`Auth::charge_text`]. A text the provider refused
-    /// never left and is refunded; one that timed out may have left and stays charged.
+    /// never left and is refunded; one that timed out or whose connection broke may have
+    /// left and stays charged.
     pub(crate) async fn send_charged(
         &self,
-        charged: &[Bucket],
+        charge: &Charge,
         phone: &PhoneNumber,
         body: &str,
         what: &'static str,
     ) -> Result<(), SmsError> {
         let result = self.sms.send(phone, body, what).await;
-        if let Err(e) = &result
-            && !matches!(e, SmsError::Timeout(_))
-            && let Err(db) = self.store.refund(charged).await
+        if let Err(SmsError::Refused(_)) = &result
+            && let Err(db) = self.refund(charge).await
         {
             tracing::warn!(error = %db, "could not refund a text that was not sent");
         }
@@ -123,25 +161,38 @@ impl Auth {
         let Some(phone) = phone.and_then(|p| PhoneNumber::from_e164(p).ok()) else {
             return;
         };
-        let mut buckets = self.text_buckets(account, &phone);
+        // Notices spend the number's, the country's and the installation's budgets, not the
+        // account's: whoever holds a session must not be able to use up the account's texts
+        // (with codes that go nowhere, say) and then turn 2FA off unannounced. Their own
+        // bucket, one per kind of change per quarter hour, keeps them from flooding.
+        let mut buckets: Vec<Bucket> = self
+            .text_buckets(account, &phone)
+            .into_iter()
+            .filter(|b| !is_account_bucket(b))
+            .collect();
         buckets.push(Bucket {
             key: format!("notice:{account}:{kind}"),
             window_secs: self.budget.notice_every_secs,
             limit: 1,
         });
-        match self.store.spend(&buckets, self.now()).await {
+        let at = self.now();
+        match self.store.spend(&buckets, at).await {
             Ok(Spend::Spent) => {
+                let charge = Charge { buckets, at };
                 let _ = self
                     .send_charged(
-                        &buckets,
+                        &charge,
                         &phone,
                         &notice_message(username, what),
                         "security notice",
                     )
                     .await;
             }
+            Ok(Spend::Refused { key, .. }) if key.starts_with("notice:") => {
+                tracing::info!(account = %account, to = %phone.masked(), "security notice of the same kind sent within the quarter hour; this one is in the activity only");
+            }
             Ok(Spend::Refused { .. }) => {
-                tracing::info!(account = %account, to = %phone.masked(), "security notice folded into the last one (the activity lists it)");
+                tracing::warn!(account = %account, to = %phone.masked(), "text budget spent: a security notice was not sent (the activity lists the change)");
             }
             Err(e) => tracing::warn!(error = %e, "could not charge a security notice"),
         }

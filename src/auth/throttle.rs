@@ -9,7 +9,8 @@
 //!   until the owner acts (a login from a known browser, the operator's `user enable`), and
 //!   at 100 every password is (never more than 100 in a row, §5.2.2);
 //! - a username without an account has the same counters under a keyed hash of the name
-//!   (shadow counters): same answers, same statements, same timings.
+//!   (shadow counters): same answers, the same statements but for the activity row a real
+//!   account gets, the same argon2id work.
 //!
 //! Re-authentication inside a session counts toward the account's total and pauses the
 //! session after 5.
@@ -58,11 +59,15 @@ pub fn pause_for(round: i64) -> i64 {
 pub(crate) fn subject_of(auth: &Auth, account: Option<&AccountId>, typed_name: &str) -> String {
     match account {
         Some(id) => id.as_str().to_owned(),
-        None => format!(
-            "name:{}",
-            auth.keys
-                .limit_key("username", typed_name.trim().to_lowercase().as_str())
-        ),
+        None => {
+            // The canonical name when it is one (so `Kate` and `kate` share a counter, as
+            // they share an account); otherwise the bytes as typed — never a Unicode fold,
+            // which could map a name that is not one onto a real account's name.
+            let name = crate::domain::Username::parse(typed_name)
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_else(|_| typed_name.to_owned());
+            format!("name:{}", auth.keys.limit_key("username", &name))
+        }
     }
 }
 

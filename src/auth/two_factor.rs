@@ -229,6 +229,7 @@ impl Auth {
         if let Some(owner) = self.store.phone_owner(phone.e164()).await?
             && owner != session.account_id
         {
+            self.refund_all_but_account(&charged).await?;
             return Err(AuthError::PhoneInUse);
         }
         let now = self.now();
@@ -250,7 +251,7 @@ impl Auth {
             )
             .await?
         {
-            self.store.refund(&charged).await?;
+            self.refund(&charged).await?;
             let pending = self.store.sms_pending(&session.account_id).await?;
             let retry_after = match pending {
                 Some(p)

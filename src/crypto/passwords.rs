@@ -108,7 +108,7 @@ impl Worker {
     }
 
     fn hash(&mut self, password: &[u8]) -> Result<String, argon2::Error> {
-        let salt: [u8; 16] = crate::random::os_rng().random();
+        let salt: [u8; 16] = crate::domain::os_rng().random();
         let mut out = [0u8; 32];
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         argon.hash_password_into_with_memory(

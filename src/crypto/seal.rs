@@ -20,7 +20,7 @@ pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> String {
     let Ok(cipher) = Aes256Gcm::new_from_slice(key) else {
         unreachable!("the key is 32 bytes")
     };
-    let nonce_bytes: [u8; 12] = crate::random::os_rng().random();
+    let nonce_bytes: [u8; 12] = crate::domain::os_rng().random();
     let nonce = Nonce::from(nonce_bytes);
     let Ok(ct) = cipher.encrypt(
         &nonce,

@@ -20,7 +20,7 @@ pub struct TokenHash(String);
 impl Token {
     /// A fresh token from the OS random generator.
     pub fn generate() -> Self {
-        let bytes: [u8; 32] = crate::random::os_rng().random();
+        let bytes: [u8; 32] = crate::domain::os_rng().random();
         Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
     }
 

@@ -21,7 +21,7 @@ pub struct TotpSecret(Zeroizing<Vec<u8>>);
 impl TotpSecret {
     /// A fresh 160-bit secret from the OS generator.
     pub fn generate() -> Self {
-        let bytes: [u8; 20] = crate::random::os_rng().random();
+        let bytes: [u8; 20] = crate::domain::os_rng().random();
         Self(Zeroizing::new(bytes.to_vec()))
     }
 

@@ -46,7 +46,7 @@ fn fold(input: &str, len: usize) -> Result<Zeroizing<String>, CodeError> {
 /// Uniformly random decimal digits from the OS generator, without modulo bias
 /// (`random_range` rejects out-of-range samples).
 fn random_digits(len: usize) -> Zeroizing<String> {
-    let mut rng = crate::random::os_rng();
+    let mut rng = crate::domain::os_rng();
     Zeroizing::new(
         (0..len)
             .map(|_| char::from(b'0' + rng.random_range(0..10u8)))

@@ -12,12 +12,12 @@ macro_rules! text_id {
         impl $name {
             /// A fresh random id.
             pub fn generate() -> Self {
-                let bytes: [u8; 16] = crate::random::os_rng().random();
+                let bytes: [u8; 16] = crate::domain::os_rng().random();
                 Self(format!(concat!($prefix, "_{}"), hex::encode(bytes)))
             }
 
-            /// Takes an id read back from the database or a URL; ids are opaque, so any
-            /// non-empty text of sane length is accepted and simply won't match if wrong.
+            /// Takes an id read back from the database or a URL. Ids are opaque and nothing
+            /// is checked: any text is taken, and a wrong one simply matches no row.
             pub fn from_stored(s: impl Into<String>) -> Self {
                 Self(s.into())
             }

@@ -1,13 +1,17 @@
 //! Pure types of Twofold's vocabulary, parsed at the boundary.
 //!
-//! Owns: the rules for what a username or password may be, typed ids, times, activity kinds.
-//! Must not: touch the database, HTTP or the clock.
+//! Owns: the rules for what a username or password may be, typed ids, times, activity kinds,
+//! session kinds, wait wording — and the one capability the types need, the OS random
+//! generator that fresh ids and codes come from.
+//! Must not: touch the database, HTTP or the clock, or import any other layer of Twofold.
 
 mod activity;
 mod codes;
 mod ids;
 mod password;
 mod phone;
+mod random;
+mod session;
 mod time;
 mod two_factor;
 mod username;
@@ -17,6 +21,8 @@ pub use codes::{BackupCode, CodeError, OtpCode};
 pub use ids::{AccountId, BatchId, ChallengeId, SessionId};
 pub use password::{Password, PasswordContext, PasswordError};
 pub use phone::{PhoneError, PhoneNumber};
+pub use random::os_rng;
+pub use session::{SessionKind, UnknownSessionKind};
 pub use time::{UnixTime, wait_text};
 pub use two_factor::{Method, UnknownMethod};
 pub use username::{Username, UsernameError};

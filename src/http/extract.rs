@@ -14,7 +14,7 @@ use super::error::{ApiError, WebError};
 use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::Token;
 use crate::domain::ClientInfo;
-use crate::store::SessionKind;
+use crate::domain::SessionKind;
 
 /// JSON input whose rejections become [`ApiError`]s in the fixed shape.
 #[derive(FromRequest)]
@@ -58,20 +58,23 @@ pub fn client_address(
     peer: Option<std::net::IpAddr>,
 ) -> Option<std::net::IpAddr> {
     let trusted = |ip: &std::net::IpAddr| web.trusted_proxies.iter().any(|n| n.contains(ip));
-    let peer = peer?;
+    // A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d`: count them as IPv4.
+    let peer = peer?.to_canonical();
     if !web.behind_proxy || !trusted(&peer) {
         return Some(peer);
     }
     let mut hops: Vec<std::net::IpAddr> = Vec::new();
     for value in parts.headers.get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else {
-            return Some(peer);
-        };
-        for hop in text.split(',') {
-            match hop.trim().parse() {
-                Ok(ip) => hops.push(ip),
-                // A hop that is not an address: nothing left of it can be trusted either.
-                Err(_) => hops.clear(),
+        // Hop by hop, on the raw bytes: a hop that is not an address (not even text, say) is
+        // the client's doing, and nothing left of it can be trusted either — but what the
+        // trusted proxies appended after it still counts.
+        for hop in value.as_bytes().split(|b| *b == b',') {
+            match std::str::from_utf8(hop)
+                .ok()
+                .and_then(|h| h.trim().parse::<std::net::IpAddr>().ok())
+            {
+                Some(ip) => hops.push(ip.to_canonical()),
+                None => hops.clear(),
             }
         }
     }

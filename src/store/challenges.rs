@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 
 use super::backup_codes::{BackupUse, use_backup_code};
 use super::sessions::after_right_password;
-use super::{NewEvent, NewSession, PasswordProof, SessionKind, Store, StoreResult};
-use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
+use super::{NewEvent, NewSession, PasswordProof, Store, StoreError, StoreResult};
+use crate::domain::{AccountId, ClientInfo, EventKind, SessionKind, UnixTime};
 
 /// A challenge to create.
 #[derive(Clone, Debug)]
@@ -118,7 +118,8 @@ pub enum Refusal {
 fn challenge_from_row(row: &AnyRow) -> StoreResult<ChallengeRecord> {
     Ok(ChallengeRecord {
         account_id: AccountId::from_stored(row.try_get::<String, _>("account_id")?),
-        kind: SessionKind::parse(&row.try_get::<String, _>("kind")?)?,
+        kind: SessionKind::parse(&row.try_get::<String, _>("kind")?)
+            .map_err(|_| StoreError::Corrupt("challenges.kind"))?,
         expires_at: UnixTime(row.try_get("expires_at")?),
         failures: row.try_get("failures")?,
         finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(UnixTime),

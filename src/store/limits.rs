@@ -142,17 +142,22 @@ impl Store {
         Ok(Spend::Spent)
     }
 
-    /// Gives one use back to every bucket (a text the provider refused never left).
+    /// Gives one use back to every bucket charged at `charged_at` (a text the provider
+    /// refused never left) — only while that window lasts, so a refund never adds to a
+    /// later window.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn refund(&self, buckets: &[Bucket]) -> StoreResult<()> {
+    pub async fn refund(&self, buckets: &[Bucket], charged_at: UnixTime) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for b in buckets.iter().filter(|b| b.limit > 0) {
-            sqlx::query("UPDATE rate_buckets SET used = used - 1 WHERE key = $1 AND used > 0")
-                .bind(b.key.as_str())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE rate_buckets SET used = used - 1 WHERE key = $1 AND used > 0 AND window_start <= $2",
+            )
+            .bind(b.key.as_str())
+            .bind(charged_at.0)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -221,10 +226,15 @@ impl Store {
             let Some(failures) = counted else {
                 tx.rollback().await?;
                 let state = self.throttle_state(t, now).await?;
-                return Ok(Failure::AlreadyPaused(match state {
-                    ThrottleState::Paused(u) => Some(u),
-                    _ => None,
-                }));
+                return Ok(match state {
+                    ThrottleState::Paused(u) => Failure::AlreadyPaused(Some(u)),
+                    ThrottleState::Capped => Failure::AlreadyPaused(None),
+                    // Cleared meanwhile by a success: this guess was simply wrong.
+                    ThrottleState::Open { .. } => Failure::Counted {
+                        paused_until: None,
+                        total: 0,
+                    },
+                });
             };
             if key == t.total_key {
                 total = failures;

@@ -28,7 +28,7 @@ pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
 pub use challenges::{Attempt, ChallengeRecord, NewChallenge, Proof, Refusal, SecondStepLimits};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
-pub use sessions::{NewSession, PasswordProof, SessionKind, SessionRecord};
+pub use sessions::{NewSession, PasswordProof, SessionRecord};
 pub use two_factor::{ConfirmSms, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord};
 
 /// Errors from the store. Their text may name tables or constraints but never values.

@@ -5,33 +5,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{NewEvent, Store, StoreError, StoreResult, Throttle};
 use crate::crypto::TokenHash;
-use crate::domain::{AccountId, ClientInfo, SessionId, UnixTime};
-
-/// A browser (cookie) or app (bearer token) session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    /// A browser, holding a cookie.
-    Web,
-    /// An app or script, holding a bearer token.
-    Api,
-}
-
-impl SessionKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Api => "api",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> StoreResult<Self> {
-        match s {
-            "web" => Ok(Self::Web),
-            "api" => Ok(Self::Api),
-            _ => Err(StoreError::Corrupt("sessions.kind")),
-        }
-    }
-}
+use crate::domain::{AccountId, ClientInfo, SessionId, SessionKind, UnixTime};
 
 /// A session to create.
 #[derive(Clone, Debug)]
@@ -216,7 +190,8 @@ fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
         id: SessionId::from_stored(row.try_get::<String, _>("id")?),
         account_id: AccountId::from_stored(row.try_get::<String, _>("account_id")?),
         username: row.try_get("username")?,
-        kind: SessionKind::parse(&row.try_get::<String, _>("kind")?)?,
+        kind: SessionKind::parse(&row.try_get::<String, _>("kind")?)
+            .map_err(|_| StoreError::Corrupt("sessions.kind"))?,
         created_at: UnixTime(row.try_get("created_at")?),
         last_seen_at: UnixTime(row.try_get("last_seen_at")?),
         expires_at: UnixTime(row.try_get("expires_at")?),

@@ -196,3 +196,81 @@ async fn no_account_takes_more_than_100_wrong_passwords_in_a_row() {
         StatusCode::CREATED
     );
 }
+
+/// Review of issue 10: a Unicode fold must not map a name that is not one (`K`, the Kelvin
+/// sign) onto a real name's counter — that told real names from unknown ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_alike_names_do_not_share_a_counter_with_real_ones() {
+    let app = TestApp::spawn_with(|c| c.behind_proxy = true).await;
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            None,
+            json!({"username": "kilo", "password": "a fine long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mut after = Vec::new();
+    for (name, address) in [("kilo", "192.0.2.10"), ("kappa", "192.0.2.11")] {
+        let look_alike = name.replacen('k', "\u{212A}", 1);
+        for _ in 0..5 {
+            attempt(&app, &look_alike, "wrong guess", address).await;
+        }
+        after.push(attempt(&app, name, "wrong guess", address).await.status());
+    }
+    assert_eq!(after, [StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]);
+}
+
+/// Review of issue 10: parallel guesses at "Confirm your password" (a stolen session) — a
+/// right password whose hash finished after a pause began must open nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_password_confirmations_cannot_outrun_the_pause() {
+    let app = TestApp::spawn_with(|c| {
+        c.argon2 = twofold::crypto::Argon2Params {
+            memory_kib: 16_384,
+            iterations: 4,
+            parallelism: 1,
+        };
+    })
+    .await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let send = |password: String| {
+        let http = app.http.clone();
+        let url = app.url("/api/v1/me/reauth");
+        let token = token.clone();
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({"password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    // Sixteen wrong guesses queue for the two hashing threads; the right one is sent once
+    // they have, so it reads an open throttle but is hashed after the fifth wrong one
+    // paused the session.
+    let wrong: Vec<_> = (0..16).map(|i| send(format!("wrong guess {i}"))).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let right = send(user.password.clone());
+    let statuses: Vec<StatusCode> = {
+        let mut v = Vec::new();
+        for t in wrong {
+            v.push(t.await.unwrap());
+        }
+        v
+    };
+    let right = right.await.unwrap();
+    let counted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(counted <= 5, "{statuses:?}");
+    assert_eq!(
+        right,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password, hashed after the pause began, must not confirm: {statuses:?}"
+    );
+}

@@ -670,3 +670,59 @@ async fn the_client_address_is_the_right_most_untrusted_one() {
         assert_eq!(current["ip"], expected, "behind_proxy = {behind_proxy}");
     }
 }
+
+/// The contract lives in the repository: `docs/openapi.json` is what the server serves.
+/// After a deliberate change, refresh it with `TWOFOLD_UPDATE_OPENAPI=1 cargo test --test api
+/// openapi_snapshot` and review the diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_snapshot_matches_what_is_served() {
+    let app = TestApp::spawn().await;
+    let served: Value = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    if std::env::var_os("TWOFOLD_UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&served).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).expect("docs/openapi.json is committed"),
+    )
+    .unwrap();
+    assert!(
+        served == committed,
+        "the served OpenAPI document drifted from docs/openapi.json; if the change is meant, \
+         run TWOFOLD_UPDATE_OPENAPI=1 cargo test --test api openapi_snapshot and commit it"
+    );
+}
+
+/// Review of issue 10: a hop that is not text (a client-written byte above 0x7f) does not
+/// hide the address the trusted proxy appended after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbled_forwarded_hop_does_not_hide_the_client() {
+    let app = TestApp::spawn_with(|c| c.behind_proxy = true).await;
+    let user = app.signup().await;
+    let xff = reqwest::header::HeaderValue::from_bytes(b"\x80evil, 198.51.100.9").unwrap();
+    let res = app
+        .http
+        .post(app.url("/api/v1/sessions"))
+        .header("x-forwarded-for", xff)
+        .json(&json!({"username": user.username, "password": user.password}))
+        .send()
+        .await
+        .unwrap();
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list: Value = app
+        .get("/api/v1/me/sessions", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["sessions"][0]["ip"], "198.51.100.9");
+}

@@ -245,10 +245,72 @@ async fn phone_numbers_cannot_be_probed_without_limit() {
         .iter()
         .filter(|s| **s == StatusCode::CONFLICT)
         .count();
-    assert!(in_use <= 9, "{answers:?}");
+    assert!(
+        in_use <= 10,
+        "only the asking account's own budget: {answers:?}"
+    );
     assert_eq!(
         answers.last(),
         Some(&StatusCode::TOO_MANY_REQUESTS),
         "{answers:?}"
+    );
+}
+
+/// Review of issue 10: asking about someone's number ("in use") must not spend that
+/// number's budget — else probes block its owner's login codes — and a session that spent
+/// its account's texts can still not turn 2FA off unannounced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_spend_only_the_prober_and_notices_still_go_out() {
+    let app = TestApp::spawn_with(|c| c.behind_proxy = true).await;
+    let (owner, owner_token) = user_from(&app, "198.51.100.1").await;
+    app.enable_sms(&owner_token, "+44 7911 123456", "+447911123456")
+        .await;
+    for i in 0..3 {
+        let (_, token) = user_from(&app, &format!("198.51.100.{}", 10 + i)).await;
+        for _ in 0..10 {
+            let res = app
+                .post(
+                    "/api/v1/me/two-factor/sms",
+                    Some(&token),
+                    json!({"phone": "+44 7911 123456"}),
+                )
+                .await;
+            assert!(matches!(
+                res.status(),
+                StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS
+            ));
+        }
+    }
+    // 30 probes later the owner still gets a login code.
+    let c = app.challenge(&owner).await;
+    assert!(c["sms_sent_to"].is_string(), "{c}");
+
+    // A session that used up its account's hourly texts, then turns 2FA off: told anyway.
+    let (_, token) = user_from(&app, "198.51.100.30").await;
+    app.enable_sms(&token, "+44 7911 123457", "+447911123457")
+        .await;
+    for _ in 0..12 {
+        app.post(
+            "/api/v1/me/two-factor/sms",
+            Some(&token),
+            json!({"phone": "+44 7911 123456"}),
+        )
+        .await;
+    }
+    assert_eq!(
+        app.delete("/api/v1/me/two-factor", Some(&token))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let last = app
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m["to"] == "+447911123457")
+        .unwrap();
+    assert!(
+        last["body"].as_str().unwrap().contains("turned off"),
+        "{last}"
     );
 }

@@ -145,7 +145,7 @@ struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "server",
     responses((status = 200, body = Health), (status = 503, body = super::error::ErrorBody)))]
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.auth.store().ping().await {
+    match state.auth.health().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
         Err(e) => {
             tracing::error!(error = %e, "health check: the database does not answer");

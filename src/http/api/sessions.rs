@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 
 use super::accounts::{AccountBody, Credentials};
 use crate::auth::{LoginOutcome, NewSessionToken};
+use crate::domain::SessionKind;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiSession, AppJson, Client};
-use crate::store::SessionKind;
 
 /// A new API session.
 #[derive(Serialize, ToSchema)]

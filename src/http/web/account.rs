@@ -10,10 +10,10 @@ use serde::Deserialize;
 use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use super::safe_next;
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
+use crate::domain::SessionKind;
 use crate::http::AppState;
 use crate::http::error::{WebError, sentence, status_for};
 use crate::http::extract::{Client, WebSession};
-use crate::store::SessionKind;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -56,7 +56,7 @@ pub async fn ensure_cookie(
     req = Request::from_parts(parts, body);
     let fresh = existing.is_none();
     let value = existing
-        .unwrap_or_else(|| URL_SAFE_NO_PAD.encode(crate::random::os_rng().random::<[u8; 32]>()));
+        .unwrap_or_else(|| URL_SAFE_NO_PAD.encode(crate::domain::os_rng().random::<[u8; 32]>()));
     req.extensions_mut().insert(CsrfCookie(value.clone()));
     let mut res = next.run(req).await;
     if fresh {

@@ -16,7 +16,6 @@ use crate::domain::{EventKind, describe_user_agent};
 use crate::http::AppState;
 use crate::http::error::{WebError, sentence, status_for};
 use crate::http::extract::{Client, RecentWebSession, WebSession};
-use crate::store::SessionKind;
 
 struct SessionView {
     id: String,
@@ -105,10 +104,7 @@ async fn render(
             current: r.id == s.session_id,
             id: r.id.to_string(),
             device: describe_user_agent(r.user_agent.as_deref()),
-            kind: match r.kind {
-                SessionKind::Web => "browser",
-                SessionKind::Api => "app",
-            },
+            kind: r.kind.describe(),
             ip: r.ip,
             last_seen: r.last_seen_at.human(),
             created: r.created_at.human(),
