@@ -1,4 +1,4 @@
-// Twofold: the little script the backup-codes page uses (Copy codes, Print).
+// Twofold: the little script the pages use (Copy codes, Print, Copy key).
 // Served from the binary; the pages work without it.
 (function () {
   "use strict";
@@ -34,6 +34,18 @@
       } else {
         fallback();
       }
+    });
+  }
+  // "Copy key" on the authentication-app set-up page: the key without its spaces.
+  var copyKey = document.getElementById("copy-key");
+  var key = document.getElementById("totp-secret");
+  var keyStatus = document.getElementById("copy-key-status");
+  if (copyKey && key && navigator.clipboard && window.isSecureContext) {
+    copyKey.hidden = false;
+    copyKey.addEventListener("click", function () {
+      navigator.clipboard.writeText(key.textContent.replace(/\s+/g, "")).then(
+        function () { if (keyStatus) { keyStatus.textContent = "Key copied"; } },
+        function () { if (keyStatus) { keyStatus.textContent = "Select the key and copy it"; } });
     });
   }
   var print = document.getElementById("print-codes");

@@ -58,6 +58,9 @@ pub struct Config {
     pub sign_ups_per_address_hour: i64,
     /// How many text messages may go out.
     pub sms_budget: crate::auth::TextBudget,
+    /// Who people who lost every factor should contact (an email address or a URL), shown
+    /// under "Try another way".
+    pub operator_contact: Option<String>,
 }
 
 /// Which SMS provider, and its settings. (`Debug` hides the tokens.)
@@ -186,6 +189,7 @@ pub struct FileConfig {
     hash_queue: Option<usize>,
     logins_per_address_minute: Option<u32>,
     sign_ups_per_address_hour: Option<i64>,
+    operator_contact: Option<String>,
     #[serde(default)]
     sms: FileSms,
     #[serde(default)]
@@ -305,6 +309,10 @@ pub struct Overrides {
     /// Sign-ups per client address per hour, 0 for no limit [default: 10].
     #[arg(long, env = "TWOFOLD_SIGN_UPS_PER_ADDRESS_HOUR", value_name = "N")]
     pub sign_ups_per_address_hour: Option<i64>,
+    /// Who to contact after losing every second factor, shown under "Try another way" (an
+    /// email address or a URL).
+    #[arg(long, env = "TWOFOLD_OPERATOR_CONTACT", value_name = "TEXT")]
+    pub operator_contact: Option<String>,
     /// Text messages per account per hour [default: 10].
     #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_ACCOUNT_HOUR", value_name = "N")]
     pub sms_budget_per_account_hour: Option<i64>,
@@ -449,6 +457,11 @@ impl Config {
                 .or(file.sign_ups_per_address_hour)
                 .unwrap_or(10),
             sms_budget: sms_budget(o, &file.sms.budget),
+            operator_contact: o
+                .operator_contact
+                .clone()
+                .or(file.operator_contact)
+                .filter(|c| !c.trim().is_empty()),
         };
         let mut cfg = cfg;
         let host = o

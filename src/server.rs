@@ -234,6 +234,7 @@ impl Server {
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
                 session_cookie_secs: config.session_absolute_secs,
                 cookies: crate::http::CookieNames::new(config.secure_cookies()),
+                operator_contact: config.operator_contact.clone(),
             }),
         };
         let listener = TcpListener::bind(config.listen)

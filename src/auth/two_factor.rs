@@ -55,6 +55,25 @@ impl Auth {
             .is_some_and(|a| a.two_factor_since.is_some()))
     }
 
+    /// Backup codes left, when 2FA is on (for the home page's low-codes warning): one more
+    /// indexed read, only for accounts with 2FA.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn backup_codes_left(
+        &self,
+        session: &CurrentSession,
+    ) -> Result<Option<usize>, AuthError> {
+        if !self.two_factor_enabled(session).await? {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .backup_batch(&session.account_id)
+            .await?
+            .map(|b| b.remaining()))
+    }
+
     /// The account's two-factor state.
     ///
     /// # Errors

@@ -80,6 +80,8 @@ pub struct WebSettings {
     pub session_cookie_secs: i64,
     /// Cookie names.
     pub cookies: CookieNames,
+    /// Who people who lost every factor should contact.
+    pub operator_contact: Option<String>,
 }
 
 /// Shared state of every handler; cheap to clone.

@@ -5,20 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::TestApp;
-
-fn browser() -> reqwest::Client {
-    twofold::install_tls_provider();
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + 64].to_owned()
-}
+use crate::web::{browser, csrf_of};
 
 async fn get(
     b: &reqwest::Client,
@@ -447,4 +434,100 @@ async fn turning_2fa_on_in_the_pages_shows_the_codes_and_the_codes_page_is_not_c
             .unwrap()
             .contains(".txt")
     );
+}
+
+/// Issue 11 (the pages): the code page keeps what was typed when it was not a code (so it
+/// can be corrected) but never sends back a code that was checked; its title is its heading, the backup-code field is not offered the texted code, and "Try another way"
+/// ends with a way out for people who have lost everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_pages_help_people_who_are_stuck() {
+    let app = TestApp::spawn_with(|c| c.operator_contact = Some("help@example.com".into())).await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.enable_totp(&token).await;
+    let b = browser();
+    password_step(&b, &app, &user).await;
+    let (_, html, _) = get(&b, &app, "/login/two-factor?method=backup_code&next=/").await;
+    assert!(
+        html.contains("<title>Enter a backup code · Twofold</title>"),
+        "{html}"
+    );
+    assert!(html.contains("autocomplete=\"off\""), "{html}");
+    let csrf = csrf_of(&html);
+    let attempt = |code: &'static str| {
+        let (b, csrf) = (b.clone(), csrf.clone());
+        let url = app.url("/login/two-factor");
+        async move {
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("method", "backup_code"),
+                ("code", code),
+                ("next", "/"),
+            ];
+            b.post(url).form(&form).send().await.unwrap()
+        }
+    };
+    let res = attempt("1234 567").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("value=\"1234 567\""),
+        "a code one digit short stays: {html}"
+    );
+    let res = attempt("8765 4321").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let html = res.text().await.unwrap();
+    assert!(
+        !html.contains("8765 4321"),
+        "a checked code is never sent back"
+    );
+    let (_, html, _) = get(&b, &app, "/login/two-factor/methods?next=/").await;
+    assert!(
+        html.contains("Contact help@example.com")
+            && html.contains("turn two-factor authentication off"),
+        "{html}"
+    );
+}
+
+/// Issue 11 (the pages): the app set-up page opens the app on the same phone, the home page
+/// warns while two or fewer backup codes are left, and pages have an icon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setting_up_and_running_low_are_easy_to_see() {
+    let app = TestApp::spawn().await;
+    let b = browser();
+    let user = crate::helpers::TestUser::generate();
+    let (_, html, _) = get(&b, &app, "/signup").await;
+    let res = post(
+        &b,
+        &app,
+        "/signup",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("username", &user.username),
+            ("password", &user.password),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/totp").await;
+    assert!(html.contains("href=\"otpauth://totp/"), "{html}");
+    assert!(html.contains("id=\"copy-key\""), "{html}");
+    assert!(html.contains("href=\"/assets/favicon.svg\""));
+    let fav = app.get("/assets/favicon.svg", None).await;
+    assert_eq!(fav.headers()["content-type"], "image/svg+xml");
+
+    // Turn 2FA on through the API with the same account, then use up 8 of the 10 codes.
+    let token = app.login(&user).await;
+    let (_, codes) = app.enable_totp(&token).await;
+    let (_, home, _) = get(&b, &app, "/").await;
+    assert!(!home.contains("backup codes left"), "ten left: no warning");
+    for code in &codes[..8] {
+        let c = app.challenge(&user).await;
+        assert_eq!(
+            app.second_step(&c, "backup_code", code).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let (_, home, _) = get(&b, &app, "/").await;
+    assert!(home.contains("Only 2 backup codes left."), "{home}");
 }

@@ -44,6 +44,8 @@ struct HomePage<'a> {
     username: &'a str,
     two_factor: bool,
     backup_left: Option<i64>,
+    /// Unused backup codes, when 2FA is on.
+    codes_left: Option<usize>,
 }
 
 /// `?backup_left=N` after a backup-code login.
@@ -149,12 +151,14 @@ pub async fn home(
     let Some(WebSession(s)) = session else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let two_factor = state.auth.two_factor_enabled(&s).await?;
+    let codes_left = state.auth.backup_codes_left(&s).await?;
+    let two_factor = codes_left.is_some();
     let page = HomePage {
         user: Some(&s.username),
         csrf: form_token(&state, &c),
         username: &s.username,
         two_factor,
+        codes_left,
         backup_left: q
             .backup_left
             .and_then(|n| n.parse::<i64>().ok())

@@ -31,6 +31,9 @@ struct CodePage<'a> {
     sms_failed: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// What was typed, kept when it was not a code at all (too short, a stray letter), so it
+    /// can be corrected; a code that was checked is never sent back (codes are secrets).
+    typed: String,
 }
 
 #[derive(Template)]
@@ -42,6 +45,7 @@ struct MethodsPage<'a> {
     username: &'a str,
     phone: Option<&'a str>,
     has_totp: bool,
+    contact: Option<&'a str>,
 }
 
 fn challenge_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -146,6 +150,7 @@ pub async fn code_page(
         sms_failed: q.failed.is_some(),
         notice,
         error: None,
+        typed: String::new(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -168,6 +173,7 @@ pub async fn methods_page(
         username: &v.username,
         phone: v.phone.as_deref(),
         has_totp: v.methods.contains(&Method::Totp),
+        contact: state.web.operator_contact.as_deref(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -232,6 +238,15 @@ pub async fn submit(
         sms_failed: false,
         notice: None,
         error: Some(sentence(&error.to_string())),
+        typed: if matches!(error, AuthError::MalformedCode(_)) {
+            form.code
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == ' ' || *c == '-')
+                .take(32)
+                .collect()
+        } else {
+            String::new()
+        },
     };
     Ok((status_for(&error), Html(page.render()?)).into_response())
 }

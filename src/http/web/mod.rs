@@ -90,6 +90,19 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
         .route("/assets/twofold.css", get(css))
         .route("/assets/twofold.js", get(js))
+        .route("/assets/favicon.svg", get(favicon))
+}
+
+const FAVICON: &str = include_str!("../../../assets/favicon.svg");
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 async fn css() -> impl IntoResponse {

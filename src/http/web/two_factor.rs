@@ -49,6 +49,8 @@ struct TotpPage<'a> {
     csrf: String,
     qr: String,
     secret: String,
+    /// The `otpauth://` URI, for "Open in authenticator app" on the phone itself.
+    uri: String,
     error: Option<String>,
 }
 
@@ -245,6 +247,7 @@ fn totp_page(
         csrf: form_token(state, c),
         qr: base64::engine::general_purpose::STANDARD.encode(png),
         secret: e.secret.base32_grouped(),
+        uri: e.uri.clone(),
         error,
     };
     Ok(Html(page.render()?))

@@ -209,7 +209,7 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     await snap('two-factor-on');
 
     // 15. The backup codes page: the new batch, the used code struck through, 9 of 10 left.
-    await clickAndWait(page, page.locator('#additional').getByRole('link', { name: 'Get backup codes' }));
+    await clickAndWait(page, page.locator('#additional').getByRole('link', { name: 'View backup codes' }));
     assert.equal(pathOf(page), '/settings/two-factor/backup-codes');
     assert.equal(await page.locator('h1').innerText(), 'Backup codes');
     const listed = await backupCodesOnPage(page);

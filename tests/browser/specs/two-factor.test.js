@@ -113,7 +113,7 @@ describe('two-factor authentication', () => {
       assert.match(await page.locator('h1').innerText(), /^Two-factor authentication\s+On$/);
       assert.match(await page.locator('#totp').innerText(), /Set up\s+Added /);
       assert.match(await page.locator('#additional').innerText(), /Backup codes\s+10 of 10 left/);
-      assert.equal(await page.locator('#additional').getByRole('link', { name: 'Get backup codes' }).getAttribute('href'),
+      assert.equal(await page.locator('#additional').getByRole('link', { name: 'View backup codes' }).getAttribute('href'),
         '/settings/two-factor/backup-codes');
       assert.ok(await page.locator('#turn-off').getByRole('button', { name: 'Turn off' }).isVisible());
       await page.goto('/');
