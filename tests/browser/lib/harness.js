@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 export const ARTIFACTS = join(here, '..', 'artifacts');
 
-export const TWOFOLD_BIN = process.env.TWOFOLD_BIN || '/work/main/target/debug/twofold';
+export const TWOFOLD_BIN = process.env.TWOFOLD_BIN || join(here, '..', '..', '..', 'target', 'debug', 'twofold');
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 const CHROMIUM_ARGS = [
@@ -128,12 +128,21 @@ export async function launchBrowser() {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
   }
-  const browser = await chromium.launch({
+  // A first start on a cold machine can take long (fonts, caches): allow 40 s, and try
+  // once more before calling it a failure of the test rather than of the machine.
+  const launch = () => chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    timeout: 30_000,
+    timeout: 40_000,
   });
+  let browser;
+  try {
+    browser = await launch();
+  } catch (first) {
+    console.error(`Chromium did not start (${first.message.split('\n')[0]}); trying once more`);
+    browser = await launch();
+  }
   const emergency = () => { try { browser.process?.()?.kill('SIGKILL'); } catch { /* gone */ } };
   cleanups.add(emergency);
   const close = browser.close.bind(browser);
