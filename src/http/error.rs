@@ -123,6 +123,19 @@ pub fn status_for(e: &AuthError) -> StatusCode {
     classify(e).0
 }
 
+/// A form page re-rendered because of `e`: the error's status and, for a limit, its
+/// `Retry-After` — the same answer the API gives, so scripts and people can both wait right.
+pub fn form_error(e: &AuthError, page: impl IntoResponse) -> Response {
+    let (status, _, retry_after) = classify(e);
+    let mut res = page.into_response();
+    *res.status_mut() = status;
+    if let Some(secs) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let (status, code, retry_after) = classify(&e);

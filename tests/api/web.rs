@@ -399,3 +399,51 @@ async fn reauthentication_rotates_the_session_cookie() {
         "the old token is dead"
     );
 }
+
+/// Issue 11: a form that is turned away by a limit answers like the API — 429 with
+/// Retry-After — and still shows the page with what to do (it answered 401 before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_form_says_when_to_retry() {
+    let app = TestApp::spawn().await;
+    let b = browser();
+    web_signup(&b, &app, "limited", "a fine long password").await;
+    let (_, html) = page(&b, &app, "/settings/security").await;
+    let csrf = csrf_of(&html);
+    let change = |current: &'static str| {
+        let (b, csrf, url) = (
+            b.clone(),
+            csrf.clone(),
+            app.url("/settings/security/password"),
+        );
+        async move {
+            b.post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("current_password", current),
+                    ("new_password", "another fine passphrase"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            change("not my password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = change("a fine long password").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("try again in") && html.contains("Change password"),
+        "{html}"
+    );
+}

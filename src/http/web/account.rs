@@ -12,7 +12,7 @@ use super::safe_next;
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
 use crate::domain::SessionKind;
 use crate::http::AppState;
-use crate::http::error::{WebError, sentence, status_for};
+use crate::http::error::{WebError, form_error, sentence};
 use crate::http::extract::{Client, WebSession};
 
 #[derive(Template)]
@@ -223,7 +223,6 @@ pub async fn login(
         ) => e,
         Err(e) => return Err(e.into()),
     };
-    let status = status_for(&error);
     let message = match &error {
         AuthError::InvalidCredentials => {
             "That username and password don't match. Check them and try again.".to_owned()
@@ -238,7 +237,7 @@ pub async fn login(
         error: Some(message),
         notice: None,
     };
-    html(status, page)
+    Ok(form_error(&error, Html(page.render()?)))
 }
 
 /// `GET /signup`.
@@ -290,9 +289,8 @@ pub async fn signup(
         ) => e,
         Err(e) => return Err(e.into()),
     };
-    let status = status_for(&error);
     let message = Some(sentence(&error.to_string()));
-    let (username_error, password_error) = match error {
+    let (username_error, password_error) = match &error {
         AuthError::WeakPassword(_) => (None, message),
         _ => (message, None),
     };
@@ -303,7 +301,7 @@ pub async fn signup(
         username_error,
         password_error,
     };
-    html(status, page)
+    Ok(form_error(&error, Html(page.render()?)))
 }
 
 /// `POST /logout`.

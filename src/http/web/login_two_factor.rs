@@ -15,7 +15,7 @@ use super::safe_next;
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
 use crate::http::AppState;
-use crate::http::error::{WebError, sentence, status_for};
+use crate::http::error::{WebError, form_error, sentence};
 use crate::http::extract::{Client, cookie};
 
 #[derive(Template)]
@@ -248,7 +248,7 @@ pub async fn submit(
             String::new()
         },
     };
-    Ok((status_for(&error), Html(page.render()?)).into_response())
+    Ok(form_error(&error, Html(page.render()?)))
 }
 
 /// The resend form.

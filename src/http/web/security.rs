@@ -14,7 +14,7 @@ use super::safe_next;
 use crate::auth::{AuthError, CurrentSession};
 use crate::domain::{EventKind, describe_user_agent};
 use crate::http::AppState;
-use crate::http::error::{WebError, sentence, status_for};
+use crate::http::error::{WebError, form_error, sentence};
 use crate::http::extract::{Client, RecentWebSession, WebSession};
 
 struct SessionView {
@@ -167,7 +167,7 @@ pub async fn change_password(
     axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, WebError> {
-    let errors = match state
+    let error = match state
         .auth
         .change_password(&s, &form.current_password, &form.new_password, &client)
         .await
@@ -175,20 +175,26 @@ pub async fn change_password(
         Ok(()) => {
             return Ok(Redirect::to("/settings/security?done=password#password").into_response());
         }
-        Err(AuthError::InvalidCredentials) => (
+        Err(
+            e @ (AuthError::InvalidCredentials
+            | AuthError::RateLimited { .. }
+            | AuthError::LoginBlocked
+            | AuthError::CredentialChanged
+            | AuthError::Busy
+            | AuthError::WeakPassword(_)),
+        ) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let errors = match &error {
+        AuthError::InvalidCredentials => (
             Some("That isn't your current password. Check it and try again.".to_owned()),
             None,
         ),
-        Err(e @ AuthError::RateLimited { .. }) => (Some(sentence(&e.to_string())), None),
-        Err(e @ AuthError::WeakPassword(_)) => (None, Some(sentence(&e.to_string()))),
-        Err(e) => return Err(e.into()),
+        AuthError::WeakPassword(_) => (None, Some(sentence(&error.to_string()))),
+        other => (Some(sentence(&other.to_string())), None),
     };
-    let status = if errors.0.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render(&state, &s, &c, None, errors, status).await
+    let page = render(&state, &s, &c, None, errors, StatusCode::OK).await?;
+    Ok(form_error(&error, page))
 }
 
 /// `POST /settings/security/sessions/{id}/logout`.
@@ -281,5 +287,5 @@ pub async fn reauth(
         minutes: (state.auth.policy().recent_auth_secs + 59) / 60,
         error: Some(message),
     };
-    Ok((status_for(&error), Html(page.render()?)).into_response())
+    Ok(form_error(&error, Html(page.render()?)))
 }

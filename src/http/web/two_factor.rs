@@ -12,7 +12,7 @@ use super::backup_codes::render_fresh;
 use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use crate::auth::{AuthError, CurrentSession, MethodConfirmed, TotpEnrolment};
 use crate::http::AppState;
-use crate::http::error::{WebError, sentence, status_for};
+use crate::http::error::{WebError, form_error, sentence, status_for};
 use crate::http::extract::{Client, RecentWebSession};
 use crate::http::images::qr_png;
 
@@ -231,7 +231,7 @@ pub async fn sms_verify(
         phone,
         error: Some(sentence(&error.to_string())),
     };
-    Ok((status_for(&error), Html(page.render()?)).into_response())
+    Ok(form_error(&error, Html(page.render()?)))
 }
 
 fn totp_page(
