@@ -63,6 +63,23 @@ impl CookieNames {
     }
 }
 
+/// `Set-Cookie` for one of Twofold's cookies: always `HttpOnly; SameSite=Lax`, `Secure`
+/// when served over https, scoped to `path`; `max_age = 0` removes it. The one place the
+/// attributes are written, so no cookie can miss one.
+pub(crate) fn set_cookie(
+    web: &WebSettings,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if web.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// What the web layer needs to know about how it is deployed.
 #[derive(Clone, Debug)]
 pub struct WebSettings {

@@ -11,9 +11,9 @@ use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use super::safe_next;
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
 use crate::domain::SessionKind;
-use crate::http::AppState;
 use crate::http::error::{WebError, form_error, sentence};
 use crate::http::extract::{Client, WebSession};
+use crate::http::{AppState, set_cookie};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -83,46 +83,25 @@ pub struct SignupForm {
 
 /// `Set-Cookie` for a new web session.
 pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
-    let name = state.web.cookies.session;
-    let secure = if state.web.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let max_age = state.web.session_cookie_secs;
-    HeaderValue::from_str(&format!(
-        "{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let w = &state.web;
+    set_cookie(w, w.cookies.session, token, "/", w.session_cookie_secs)
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub(crate) fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    let name = state.web.cookies.session;
-    let secure = if state.web.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    set_cookie(&state.web, state.web.cookies.session, "", "/", 0)
 }
 
 /// `Set-Cookie` for a browser's device cookie: a year, so that its next logins are
 /// throttled apart from strangers' (OWASP device cookies).
 fn device_cookie(state: &AppState, token: &str) -> HeaderValue {
-    let name = state.web.cookies.device;
-    let secure = if state.web.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    set_cookie(
+        &state.web,
+        state.web.cookies.device,
+        token,
+        "/",
+        365 * 86_400,
+    )
 }
 
 /// Redirects to `to`, setting the session cookie (and a device cookie for a new browser).

@@ -49,16 +49,13 @@ struct MethodsPage<'a> {
 }
 
 fn challenge_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.web.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{}={value}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        state.web.cookies.challenge
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    crate::http::set_cookie(
+        &state.web,
+        state.web.cookies.challenge,
+        value,
+        "/login",
+        max_age,
+    )
 }
 
 /// After a right password with 2FA on: keep the challenge in a cookie, go to the code page.
