@@ -4,6 +4,7 @@
 //! random generator (8 digits ≈ 26.6 bits), stored as a keyed hash, usable once.
 //! OWASP ASVS 4.0.3 V2.6.1–V2.6.3.
 
+use super::second_step::CheckedCode;
 use super::{Auth, AuthError, CurrentSession};
 use crate::crypto::{open, seal};
 use crate::domain::{AccountId, BackupCode, BatchId, ClientInfo, UnixTime};
@@ -56,6 +57,20 @@ impl Auth {
             },
             codes,
         )
+    }
+
+    /// A typed backup code as the database compares it at the second step: its keyed hash,
+    /// bound to the account (the store then uses it up with `used_at IS NULL`, exactly once
+    /// however many nodes race — NIST SP 800-63B §5.1.2.2).
+    pub(super) fn backup_proof(
+        &self,
+        account: &AccountId,
+        code: &str,
+    ) -> Result<CheckedCode, AuthError> {
+        let code = BackupCode::parse(code)?;
+        Ok(CheckedCode::Backup {
+            mac: self.keys.backup_code_mac(account.as_str(), code.digits()),
+        })
     }
 
     /// The current batch, codes included when viewable.

@@ -3,85 +3,84 @@
 use crate::domain::{CodeError, PasswordError, PhoneError, UsernameError};
 use crate::store::StoreError;
 
-/// Errors of the auth layer. Messages never contain a secret.
+/// Errors of the auth layer. Each carries the data an answer needs (seconds to wait, tries
+/// left, what is missing); the sentences people read are written in `http::error`, and the
+/// `Display` text here is a short description for logs. Nothing here holds a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// The username is not acceptable.
-    #[error("{0}")]
+    #[error("invalid username: {0}")]
     InvalidUsername(#[from] UsernameError),
     /// The new password is not acceptable.
-    #[error("{0}")]
+    #[error("weak password: {0}")]
     WeakPassword(#[from] PasswordError),
     /// Someone already has this username.
-    #[error("that username is taken; try another")]
+    #[error("username taken")]
     UsernameTaken,
     /// Wrong username or password (the same answer for both).
-    #[error("the username or password is incorrect")]
+    #[error("invalid credentials")]
     InvalidCredentials,
     /// The operator disabled the account.
-    #[error("this account has been disabled; contact the person who runs this Twofold server")]
+    #[error("account disabled")]
     AccountDisabled,
     /// Too many attempts: wait `retry_after` seconds.
-    #[error("too many attempts; try again in {}", crate::domain::wait_text(*retry_after))]
+    #[error("rate limited for {retry_after} s")]
     RateLimited {
         /// Seconds to wait.
         retry_after: i64,
     },
     /// So many wrong passwords were tried that password logins from unknown devices (or all
     /// of them) are refused until the owner acts.
-    #[error(
-        "too many wrong passwords were tried for this account; log in from a browser you have used here before, or ask the person who runs this Twofold server to unlock it"
-    )]
+    #[error("password logins blocked")]
     LoginBlocked,
     /// So many wrong codes were tried at the second step (100 in a row) that it stays locked
     /// until the operator unlocks it.
-    #[error(
-        "too many wrong codes were tried for this account; ask the person who runs this Twofold server to unlock it"
-    )]
+    #[error("second step blocked")]
     SecondStepBlocked,
     /// The password was changed while this request was checking the old one.
-    #[error("the password was changed meanwhile; log in again with the new password")]
+    #[error("credential changed meanwhile")]
     CredentialChanged,
     /// The server is too busy checking passwords right now.
-    #[error("the server is busy; try again in a moment")]
+    #[error("password hashing queue full")]
     Busy,
     /// No valid session.
-    #[error("log in first: the session is missing, expired or was logged out")]
+    #[error("unauthenticated")]
     Unauthenticated,
     /// The session needs a fresh password confirmation.
-    #[error("confirm your password to continue")]
+    #[error("recent authentication required")]
     ReauthRequired,
     /// No such thing for this account.
     #[error("not found")]
     NotFound,
     /// An unknown second-factor method, or one the account has not set up.
-    #[error("{0}")]
-    InvalidMethod(&'static str),
+    #[error("invalid method: {0:?}")]
+    InvalidMethod(MethodProblem),
     /// A code that is not a code (letters, wrong length): nothing was counted.
-    #[error("{0}")]
+    #[error("malformed code: {0}")]
     MalformedCode(#[from] CodeError),
     /// A wrong, expired or used code (counted).
-    #[error("{0}")]
-    InvalidCode(CodeProblem),
-    /// The login challenge is unknown, finished, expired or out of attempts.
-    #[error("this login attempt has expired; log in again with your username and password")]
+    #[error("invalid code: {0:?}")]
+    InvalidCode(CodeRefusal),
+    /// The login challenge is unknown, finished or expired.
+    #[error("challenge expired")]
     ChallengeExpired,
+    /// The login challenge took its 5 wrong codes and ended.
+    #[error("challenge ended by wrong codes")]
+    ChallengeFailed,
     /// The phone number is not acceptable.
-    #[error("{0}")]
+    #[error("invalid phone: {0}")]
     InvalidPhone(#[from] PhoneError),
     /// The phone is another account's two-factor phone.
-    #[error(
-        "this phone number is already used for two-factor authentication by another account; a number can protect only one account"
-    )]
+    #[error("phone in use")]
     PhoneInUse,
     /// The text message could not be sent.
-    #[error("we couldn't send a text message; try again in a moment, or try another way")]
+    #[error("text message not sent")]
     SmsFailed,
     /// Nothing to confirm.
-    #[error("{0}")]
-    NothingPending(&'static str),
+    #[error("nothing pending: {0:?}")]
+    NothingPending(Pending),
     /// Two-factor authentication is off, so there are no backup codes.
-    #[error("there are no backup codes: turn on two-factor authentication first")]
+    #[error("no backup codes")]
     NoBackupCodes,
     /// The database failed.
     #[error(transparent)]
@@ -89,6 +88,49 @@ pub enum AuthError {
     /// Something else failed inside.
     #[error(transparent)]
     Internal(anyhow::Error),
+}
+
+/// Why a second-factor method cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodProblem {
+    /// Not one of `sms`, `totp`, `backup_code`.
+    Unknown,
+    /// The account has no phone for text messages.
+    NoPhone,
+    /// The account has no authenticator app.
+    NoApp,
+    /// The account has no backup codes (2FA is off).
+    NoBackupCodes,
+}
+
+/// What there was nothing of to confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// No authenticator set-up was started.
+    NoAppSetUp,
+    /// The authenticator set-up was restarted meanwhile (a new QR code).
+    AppSetUpRestarted,
+    /// No phone number was entered.
+    NoPhoneCode,
+}
+
+/// A refused code: what was wrong, and how many more wrong codes the login attempt takes
+/// (`None` outside a login).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeRefusal {
+    /// What was wrong.
+    pub problem: CodeProblem,
+    /// Wrong codes the login attempt still takes; `Some(0)` when this one ended it.
+    pub tries_left: Option<i64>,
+}
+
+impl From<CodeProblem> for AuthError {
+    fn from(problem: CodeProblem) -> Self {
+        Self::InvalidCode(CodeRefusal {
+            problem,
+            tries_left: None,
+        })
+    }
 }
 
 impl From<anyhow::Error> for AuthError {
@@ -115,18 +157,4 @@ pub enum CodeProblem {
     AlreadyUsed,
     /// The code expired or took its five tries.
     UsedUp,
-}
-
-impl std::fmt::Display for CodeProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Wrong => "that code isn't right; check it and try again",
-            Self::Expired => "that code has expired; send a new code and use the newest one",
-            Self::NotSent => "no code has been sent for this login yet; send a code first",
-            Self::AlreadyUsed => {
-                "this backup code has already been used; each code works once, so try another one"
-            }
-            Self::UsedUp => "that code has expired or was tried too many times; send a new code",
-        })
-    }
 }

@@ -6,11 +6,12 @@
 //! the credential version that was verified (`PasswordProof`), so a login in flight during a
 //! password change cannot survive it.
 
+use super::new_session::SessionDraft;
 use super::{Auth, AuthError, throttle};
 use crate::crypto::{Token, Verification};
 use crate::domain::SessionKind;
 use crate::domain::{AccountId, ClientInfo, EventKind, Password, SessionId, Username};
-use crate::store::{NewEvent, NewSession, PasswordProof};
+use crate::store::{NewEvent, PasswordProof};
 
 /// A freshly created session, with the token the client must keep.
 #[derive(Debug)]
@@ -148,23 +149,6 @@ impl Auth {
         .await
     }
 
-    /// The device cookie a new browser session is remembered by: the browser's own (its
-    /// SHA-256), or a fresh one to hand out. API sessions have none.
-    pub(crate) fn device_for(
-        kind: SessionKind,
-        client: &ClientInfo,
-    ) -> (Option<Token>, Option<String>) {
-        match (kind, &client.device) {
-            (SessionKind::Api, _) => (None, None),
-            (SessionKind::Web, Some(known)) => (None, Some(known.clone())),
-            (SessionKind::Web, None) => {
-                let fresh = Token::generate();
-                let hash = fresh.hash().as_str().to_owned();
-                (Some(fresh), Some(hash))
-            }
-        }
-    }
-
     /// Creates a session for an account whose password was just proven (`proof`) or just
     /// chosen (`None`), recording `event`.
     async fn start_session(
@@ -176,25 +160,12 @@ impl Auth {
         event: EventKind,
         proof: Option<&PasswordProof<'_>>,
     ) -> Result<NewSessionToken, AuthError> {
-        let now = self.now();
-        let token = Token::generate();
-        let session_id = SessionId::generate();
-        let hash = token.hash();
-        let (device_token, device) = Self::device_for(kind, client);
-        let session = NewSession {
-            id: &session_id,
-            token_hash: &hash,
-            account_id: account,
-            kind,
-            now,
-            expires_at: now.plus(self.policy.session_absolute_secs),
-            client,
-            device: device.as_deref(),
-        };
+        let draft = SessionDraft::new(self, kind, client);
+        let session = draft.row(account, client);
         let event = NewEvent {
             account_id: account,
             kind: event,
-            at: now,
+            at: draft.now(),
             client,
             detail: None,
         };
@@ -205,12 +176,6 @@ impl Auth {
                 None => AuthError::InvalidCredentials,
             });
         }
-        Ok(NewSessionToken {
-            session_id,
-            token,
-            account_id: account.clone(),
-            username: username.to_owned(),
-            device_token,
-        })
+        Ok(draft.issued(account.clone(), username.to_owned()))
     }
 }

@@ -154,11 +154,11 @@ impl Auth {
         &self,
         account: &AccountId,
         username: &str,
-        phone: Option<&str>,
+        phone: Option<&PhoneNumber>,
         kind: &'static str,
         what: &str,
     ) {
-        let Some(phone) = phone.and_then(|p| PhoneNumber::from_e164(p).ok()) else {
+        let Some(phone) = phone else {
             return;
         };
         // Notices spend the number's, the country's and the installation's budgets, not the
@@ -166,7 +166,7 @@ impl Auth {
         // (with codes that go nowhere, say) and then turn 2FA off unannounced. Their own
         // bucket, one per kind of change per quarter hour, keeps them from flooding.
         let mut buckets: Vec<Bucket> = self
-            .text_buckets(account, &phone)
+            .text_buckets(account, phone)
             .into_iter()
             .filter(|b| !is_account_bucket(b))
             .collect();
@@ -182,7 +182,7 @@ impl Auth {
                 let _ = self
                     .send_charged(
                         &charge,
-                        &phone,
+                        phone,
                         &notice_message(username, what),
                         "security notice",
                     )

@@ -2,11 +2,11 @@
 //! removing them, turning 2FA off. The first confirmed method turns 2FA on and returns the
 //! first batch of backup codes.
 
-use super::{Auth, AuthError, CurrentSession};
+use super::{Auth, AuthError, CurrentSession, Pending};
 use crate::crypto::{TotpSecret, open, seal};
 use crate::domain::{BackupCode, ClientInfo, EventKind, OtpCode, PhoneNumber, UnixTime};
 use crate::sms::code_message;
-use crate::store::{Bucket, ConfirmSms, SmsConfirm, Spend};
+use crate::store::{Bucket, ConfirmSms, NewSmsCode, SmsConfirm, Spend};
 
 /// The two-factor state as settings pages and the API show it.
 #[derive(Clone, Debug)]
@@ -87,14 +87,12 @@ impl Auth {
         let pending = self.store.sms_pending(&session.account_id).await?;
         Ok(TwoFactorStatus {
             enabled: tf.enabled_since.is_some(),
-            phone: tf
-                .phone
-                .and_then(|(p, at)| PhoneNumber::from_e164(&p).ok().map(|p| (p.masked(), at))),
+            phone: tf.phone.map(|(p, at)| (p.masked(), at)),
             totp_added_at: tf.totp.map(|t| t.added_at),
             backup_codes: batch.map(|b| (b.remaining(), b.codes.len(), b.created_at)),
             pending_phone: pending
                 .filter(|p| p.expires_at > self.now())
-                .and_then(|p| PhoneNumber::from_e164(&p.phone).ok().map(|p| p.masked())),
+                .map(|p| p.phone.masked()),
         })
     }
 
@@ -170,9 +168,7 @@ impl Auth {
     ) -> Result<MethodConfirmed, AuthError> {
         let code = OtpCode::parse(code)?;
         let Some((sealed, _)) = self.store.totp_pending(&session.account_id).await? else {
-            return Err(AuthError::NothingPending(
-                "set up the authentication app first: there is no code to confirm",
-            ));
+            return Err(AuthError::NothingPending(Pending::NoAppSetUp));
         };
         let secret = self.open_totp(session, &sealed)?;
         let now = self.now();
@@ -182,10 +178,10 @@ impl Auth {
             .charge_totp_confirmation(&session.account_id, &sealed, self.tf.challenge_max_failures)
             .await?
         {
-            return Err(AuthError::InvalidCode(super::CodeProblem::UsedUp));
+            return Err(super::CodeProblem::UsedUp.into());
         }
         let Some(step) = secret.matching_step(&code, now) else {
-            return Err(AuthError::InvalidCode(super::CodeProblem::Wrong));
+            return Err(super::CodeProblem::Wrong.into());
         };
         let (batch, codes) = self.new_batch(&session.account_id, now);
         let Some(enabled_now) = self
@@ -193,9 +189,7 @@ impl Auth {
             .confirm_totp(&session.account_id, &sealed, step, now, &batch, client)
             .await?
         else {
-            return Err(AuthError::NothingPending(
-                "the authentication app set-up was restarted; scan the new QR code",
-            ));
+            return Err(AuthError::NothingPending(Pending::AppSetUpRestarted));
         };
         tracing::info!(account = %session.account_id, enabled_now, "authentication app set up");
         // OWASP ASVS 4.0.3 V2.5.5: a new authenticator is a change the owner must hear of.
@@ -203,7 +197,7 @@ impl Auth {
         self.notify(
             &session.account_id,
             &session.username,
-            phone.as_ref().map(|(p, _)| p.as_str()),
+            phone.as_ref().map(|(p, _)| p),
             "app",
             "an authentication app was set up",
         )
@@ -245,7 +239,7 @@ impl Auth {
     ) -> Result<String, AuthError> {
         let phone = PhoneNumber::parse(phone, self.tf.default_region.as_deref())?;
         let charged = self.charge_text(&session.account_id, &phone).await?;
-        if let Some(owner) = self.store.phone_owner(phone.e164()).await?
+        if let Some(owner) = self.store.phone_owner(&phone).await?
             && owner != session.account_id
         {
             self.refund_all_but_account(&charged).await?;
@@ -259,15 +253,15 @@ impl Auth {
         let expires = now.plus(self.tf.sms_code_secs);
         if !self
             .store
-            .put_sms_pending(
-                &session.account_id,
-                phone.e164(),
-                &mac,
+            .put_sms_pending(&NewSmsCode {
+                account: &session.account_id,
+                phone: &phone,
+                code_mac: &mac,
                 now,
-                expires,
-                self.tf.sms_cooldown_secs,
-                ENROLMENT_SMS_PER_DAY,
-            )
+                expires_at: expires,
+                cooldown: self.tf.sms_cooldown_secs,
+                daily_cap: ENROLMENT_SMS_PER_DAY,
+            })
             .await?
         {
             self.refund(&charged).await?;
@@ -341,7 +335,7 @@ impl Auth {
                         "phone",
                         &format!(
                             "the phone for security codes was changed to {}",
-                            masked(&phone)
+                            phone.masked()
                         ),
                     )
                     .await;
@@ -351,12 +345,10 @@ impl Auth {
                     backup_codes: enabled.then_some(codes),
                 })
             }
-            SmsConfirm::WrongCode => Err(AuthError::InvalidCode(super::CodeProblem::Wrong)),
-            SmsConfirm::UsedUp => Err(AuthError::InvalidCode(super::CodeProblem::UsedUp)),
+            SmsConfirm::WrongCode => Err(super::CodeProblem::Wrong.into()),
+            SmsConfirm::UsedUp => Err(super::CodeProblem::UsedUp.into()),
             SmsConfirm::PhoneInUse => Err(AuthError::PhoneInUse),
-            SmsConfirm::NothingPending => Err(AuthError::NothingPending(
-                "enter your phone number first: there is no code to confirm",
-            )),
+            SmsConfirm::NothingPending => Err(AuthError::NothingPending(Pending::NoPhoneCode)),
         }
     }
 
@@ -406,13 +398,13 @@ impl Auth {
             self.notify(
                 account,
                 name,
-                r.old_phone.as_deref(),
+                r.old_phone.as_ref(),
                 "two-factor",
                 "two-factor authentication was turned off",
             )
             .await;
         } else if kind == EventKind::SmsRemoved {
-            self.notify(account, name, r.old_phone.as_deref(), "phone", what)
+            self.notify(account, name, r.old_phone.as_ref(), "phone", what)
                 .await;
         }
         Ok(())
@@ -443,7 +435,7 @@ impl Auth {
             self.notify(
                 &session.account_id,
                 &session.username,
-                old_phone.as_deref(),
+                old_phone.as_ref(),
                 "two-factor",
                 "two-factor authentication was turned off",
             )
@@ -481,7 +473,7 @@ impl Auth {
         self.notify(
             &account.id,
             &account.username,
-            old_phone.as_deref(),
+            old_phone.as_ref(),
             "two-factor",
             "two-factor authentication was turned off by the operator",
         )
@@ -501,10 +493,4 @@ const TOTP_SETUPS_PER_DAY: i64 = 10;
 /// What an enrolment SMS code is bound to in its keyed hash.
 fn enrolment_binding(session: &CurrentSession) -> String {
     format!("enrol:{}", session.account_id)
-}
-
-fn masked(e164: &str) -> String {
-    PhoneNumber::from_e164(e164)
-        .map(|p| p.masked())
-        .unwrap_or_else(|_| "a new number".into())
 }

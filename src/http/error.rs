@@ -11,7 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
-use crate::auth::AuthError;
+use crate::auth::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
+use crate::domain::wait_text;
 
 /// An API error: a status, a fixed snake_case code and a human sentence.
 #[derive(Debug)]
@@ -106,7 +107,9 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::InvalidMethod(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_method", None),
         AuthError::MalformedCode(_) => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_code", None),
         AuthError::InvalidCode(_) => (StatusCode::UNAUTHORIZED, "invalid_code", None),
-        AuthError::ChallengeExpired => (StatusCode::GONE, "challenge_expired", None),
+        AuthError::ChallengeExpired | AuthError::ChallengeFailed => {
+            (StatusCode::GONE, "challenge_expired", None)
+        }
         AuthError::InvalidPhone(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", None),
         AuthError::PhoneInUse => (StatusCode::CONFLICT, "phone_in_use", None),
         AuthError::SmsFailed => (StatusCode::BAD_GATEWAY, "sms_failed", None),
@@ -115,6 +118,104 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
         }
+    }
+}
+
+/// What an auth error says to the person or program that met it: every sentence an error
+/// shows is written here (the domain's parse errors say what is wrong with a value in their
+/// own words, and are quoted). Lower case, no final stop: pages make a sentence of it.
+pub fn message(e: &AuthError) -> String {
+    let fixed = match e {
+        AuthError::InvalidUsername(e) => return e.to_string(),
+        AuthError::WeakPassword(e) => return e.to_string(),
+        AuthError::MalformedCode(e) => return e.to_string(),
+        AuthError::InvalidPhone(e) => return e.to_string(),
+        AuthError::RateLimited { retry_after } => {
+            return format!(
+                "too many attempts; try again in {}",
+                wait_text(*retry_after)
+            );
+        }
+        AuthError::InvalidCode(refusal) => return code_message(*refusal),
+        AuthError::UsernameTaken => "that username is taken; try another",
+        AuthError::InvalidCredentials => "the username or password is incorrect",
+        AuthError::AccountDisabled => {
+            "this account has been disabled; contact the person who runs this Twofold server"
+        }
+        AuthError::LoginBlocked => {
+            "too many wrong passwords were tried for this account; log in from a browser you have used here before, or ask the person who runs this Twofold server to unlock it"
+        }
+        AuthError::SecondStepBlocked => {
+            "too many wrong codes were tried for this account; ask the person who runs this Twofold server to unlock it"
+        }
+        AuthError::CredentialChanged => {
+            "the password was changed meanwhile; log in again with the new password"
+        }
+        AuthError::Busy => "the server is busy; try again in a moment",
+        AuthError::Unauthenticated => {
+            "log in first: the session is missing, expired or was logged out"
+        }
+        AuthError::ReauthRequired => "confirm your password to continue",
+        AuthError::NotFound => "not found",
+        AuthError::InvalidMethod(MethodProblem::Unknown) => {
+            "the method must be one of sms, totp or backup_code"
+        }
+        AuthError::InvalidMethod(MethodProblem::NoPhone) => {
+            "this account has no phone for text messages; try another way"
+        }
+        AuthError::InvalidMethod(MethodProblem::NoApp) => {
+            "this account has no authentication app; try another way"
+        }
+        AuthError::InvalidMethod(MethodProblem::NoBackupCodes) => {
+            "this account has no backup codes"
+        }
+        AuthError::ChallengeExpired => {
+            "this login attempt has expired; log in again with your username and password"
+        }
+        AuthError::ChallengeFailed => {
+            "this login attempt ended because too many wrong codes were entered; log in again with your username and password"
+        }
+        AuthError::PhoneInUse => {
+            "this phone number is already used for two-factor authentication by another account; a number can protect only one account"
+        }
+        AuthError::SmsFailed => {
+            "we couldn't send a text message; try again in a moment, or try another way"
+        }
+        AuthError::NothingPending(Pending::NoAppSetUp) => {
+            "set up the authentication app first: there is no code to confirm"
+        }
+        AuthError::NothingPending(Pending::AppSetUpRestarted) => {
+            "the authentication app set-up was restarted; scan the new QR code"
+        }
+        AuthError::NothingPending(Pending::NoPhoneCode) => {
+            "enter your phone number first: there is no code to confirm"
+        }
+        AuthError::NoBackupCodes => {
+            "there are no backup codes: turn on two-factor authentication first"
+        }
+        AuthError::Store(_) | AuthError::Internal(_) => {
+            "something went wrong on our side; try again in a moment"
+        }
+    };
+    fixed.to_owned()
+}
+
+/// A refused code, with the tries the login attempt has left.
+fn code_message(r: CodeRefusal) -> String {
+    let what = match r.problem {
+        CodeProblem::Wrong => "that code isn't right; check it and try again",
+        CodeProblem::Expired => "that code has expired; send a new code and use the newest one",
+        CodeProblem::NotSent => "no code has been sent for this login yet; send a code first",
+        CodeProblem::AlreadyUsed => {
+            "this backup code has already been used; each code works once, so try another one"
+        }
+        CodeProblem::UsedUp => "that code has expired or was tried too many times; send a new code",
+    };
+    match r.tries_left {
+        Some(0) => "that code isn't right, and it was the last wrong code this login attempt takes: it has ended; log in again with your username and password".to_owned(),
+        Some(1) => format!("{what} (1 try left)"),
+        Some(n) => format!("{what} ({n} tries left)"),
+        None => what.to_owned(),
     }
 }
 
@@ -145,7 +246,7 @@ impl From<AuthError> for ApiError {
         Self {
             status,
             code,
-            message: e.to_string(),
+            message: message(&e),
             retry_after,
         }
     }
@@ -307,7 +408,7 @@ impl From<AuthError> for WebError {
         Self {
             status,
             title: "That didn't work",
-            message: sentence(&e.to_string()),
+            message: sentence(&message(&e)),
             retry_after,
         }
     }

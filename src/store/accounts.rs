@@ -1,9 +1,6 @@
 //! Accounts: creation, lookup, password hashes, the operator's enable/disable, and the
 //! counter of consecutive wrong passwords.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use super::{NewEvent, Store, StoreResult, conflict_or};
 use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime, Username};
 
@@ -26,21 +23,37 @@ pub struct AccountRecord {
     pub two_factor_since: Option<UnixTime>,
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "id, username, password_hash, created_at, disabled_at, credential_version, two_factor_since";
+/// The columns of [`AccountRow`], as a literal so that queries stay `&'static str`.
+macro_rules! account_columns {
+    () => {
+        "id, username, password_hash, created_at, disabled_at, credential_version, two_factor_since"
+    };
+}
 
-fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
-    Ok(AccountRecord {
-        id: AccountId::from_stored(row.try_get::<String, _>("id")?),
-        username: row.try_get("username")?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: UnixTime(row.try_get("created_at")?),
-        disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(UnixTime),
-        credential_version: row.try_get("credential_version")?,
-        two_factor_since: row
-            .try_get::<Option<i64>, _>("two_factor_since")?
-            .map(UnixTime),
-    })
+/// An `accounts` row as the database returns it.
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    created_at: i64,
+    disabled_at: Option<i64>,
+    credential_version: i64,
+    two_factor_since: Option<i64>,
+}
+
+impl From<AccountRow> for AccountRecord {
+    fn from(r: AccountRow) -> Self {
+        Self {
+            id: AccountId::from_stored(r.id),
+            username: r.username,
+            password_hash: r.password_hash,
+            created_at: UnixTime(r.created_at),
+            disabled_at: r.disabled_at.map(UnixTime),
+            credential_version: r.credential_version,
+            two_factor_since: r.two_factor_since.map(UnixTime),
+        }
+    }
 }
 
 impl Store {
@@ -77,16 +90,15 @@ impl Store {
         &self,
         username: &Username,
     ) -> StoreResult<Option<AccountRecord>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1"
-        ));
-        sqlx::query(sql)
-            .bind(username.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(account_from_row)
-            .transpose()
+        Ok(sqlx::query_as::<_, AccountRow>(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE username = $1"
+        ))
+        .bind(username.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(AccountRecord::from))
     }
 
     /// The account with this id, if any.
@@ -94,16 +106,15 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn account_by_id(&self, id: &AccountId) -> StoreResult<Option<AccountRecord>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
-        ));
-        sqlx::query(sql)
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(account_from_row)
-            .transpose()
+        Ok(sqlx::query_as::<_, AccountRow>(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(AccountRecord::from))
     }
 
     /// Every account, by username (for the admin CLI).
@@ -111,15 +122,16 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn list_accounts(&self) -> StoreResult<Vec<AccountRecord>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY username"
-        ));
-        sqlx::query(sql)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(account_from_row)
-            .collect()
+        Ok(sqlx::query_as::<_, AccountRow>(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts ORDER BY username"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(AccountRecord::from)
+        .collect())
     }
 
     /// Stores a re-made password hash (same password, current parameters), unless the

@@ -3,7 +3,7 @@
 //! old batch and inserts the new one in one transaction: after a crash either the whole old
 //! batch or the whole new batch is valid, never both, never neither.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{NewEvent, Store, StoreResult};
 use crate::domain::{AccountId, BatchId, ClientInfo, EventKind, UnixTime};
@@ -37,6 +37,29 @@ pub struct CodeRecord {
     pub sealed: Option<String>,
     /// When it was used, if it was.
     pub used_at: Option<UnixTime>,
+}
+
+/// A `backup_batches` row as the database returns it.
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    id: String,
+    created_at: i64,
+}
+
+/// A `backup_codes` row as the database returns it.
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    sealed: Option<String>,
+    used_at: Option<i64>,
+}
+
+impl From<CodeRow> for CodeRecord {
+    fn from(r: CodeRow) -> Self {
+        Self {
+            sealed: r.sealed,
+            used_at: r.used_at.map(UnixTime),
+        }
+    }
 }
 
 impl BatchRecord {
@@ -108,16 +131,12 @@ impl Store {
         client: &ClientInfo,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        // Takes the account's row lock and checks 2FA is on in one statement, so a batch
-        // can never be made for an account whose 2FA was turned off meanwhile.
-        let on = sqlx::query(
-            "UPDATE accounts SET two_factor_since = two_factor_since WHERE id = $1 AND two_factor_since IS NOT NULL",
-        )
-        .bind(account.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        // Under the account's row lock, so a batch can never be made for an account whose
+        // 2FA was turned off meanwhile.
+        let on = self
+            .lock_account(&mut tx, account)
+            .await?
+            .is_some_and(|since| since.is_some());
         if !on {
             tx.rollback().await?;
             return Ok(false);
@@ -141,32 +160,27 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn backup_batch(&self, account: &AccountId) -> StoreResult<Option<BatchRecord>> {
-        let Some(batch) =
-            sqlx::query("SELECT id, created_at FROM backup_batches WHERE account_id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&self.pool)
-                .await?
+        let Some(batch) = sqlx::query_as::<_, BatchRow>(
+            "SELECT id, created_at FROM backup_batches WHERE account_id = $1",
+        )
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };
-        let id = BatchId::from_stored(batch.try_get::<String, _>("id")?);
-        let codes = sqlx::query(
+        let codes = sqlx::query_as::<_, CodeRow>(
             "SELECT sealed, used_at FROM backup_codes WHERE batch_id = $1 ORDER BY position",
         )
-        .bind(id.as_str())
+        .bind(&batch.id)
         .fetch_all(&self.pool)
         .await?
-        .iter()
-        .map(|r| {
-            Ok::<_, sqlx::Error>(CodeRecord {
-                sealed: r.try_get("sealed")?,
-                used_at: r.try_get::<Option<i64>, _>("used_at")?.map(UnixTime),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .into_iter()
+        .map(CodeRecord::from)
+        .collect();
         Ok(Some(BatchRecord {
-            id,
-            created_at: UnixTime(batch.try_get("created_at")?),
+            id: BatchId::from_stored(batch.id),
+            created_at: UnixTime(batch.created_at),
             codes,
         }))
     }

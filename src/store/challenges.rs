@@ -3,8 +3,7 @@
 //! backup code) and creates the session; failures are counted in the database, per
 //! challenge and per account, so limits hold across nodes.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 use super::backup_codes::{BackupUse, use_backup_code};
 use super::sessions::after_right_password;
@@ -63,12 +62,17 @@ impl ChallengeRecord {
 /// The proof offered at the second step, already reduced to what the database compares.
 #[derive(Clone, Copy, Debug)]
 pub enum Proof<'a> {
-    /// The keyed hash of the typed SMS code.
+    /// A texted code: the keyed hash of the typed code (bound to the challenge).
     Sms(&'a str),
-    /// The authenticator time step the typed code matched (if any), and the sealed secret
-    /// it was checked against (a secret replaced meanwhile does not count).
-    Totp(Option<i64>, &'a str),
-    /// The keyed hash of the typed backup code.
+    /// An authenticator code.
+    Totp {
+        /// The time step the typed code matched, if any.
+        step: Option<i64>,
+        /// The sealed secret it was checked against (a secret replaced meanwhile does not
+        /// count).
+        sealed: &'a str,
+    },
+    /// A backup code: the keyed hash of the typed code (bound to the account).
     Backup(&'a str),
 }
 
@@ -80,13 +84,14 @@ pub enum Attempt {
         /// Unused backup codes left, after a backup-code login.
         backup_remaining: Option<i64>,
     },
-    /// The proof was refused (and counted); `locked_until` when this failure locked the
-    /// account's second step.
+    /// The proof was refused (and counted).
     Refused {
         /// Why.
         refusal: Refusal,
         /// The lock this failure set, if it set one.
         locked_until: Option<UnixTime>,
+        /// Wrong codes the challenge still takes (0: this one ended it).
+        tries_left: i64,
     },
     /// The account's second step is locked until then; nothing was tested.
     Locked(UnixTime),
@@ -97,13 +102,25 @@ pub enum Attempt {
     Gone,
 }
 
-/// The account-wide limits of the second step.
+/// The limits of the second step, per challenge and per account (NIST SP 800-63B §5.2.2,
+/// RFC 4226 §7.3).
 #[derive(Clone, Copy, Debug)]
-pub struct SecondStepLimits {
-    /// Wrong codes in a row at each multiple of which the second step locks for a while.
-    pub threshold: i64,
+pub struct AttemptLimits {
+    /// Wrong codes one challenge takes; then it is dead.
+    pub per_challenge: i64,
+    /// Wrong codes in a row at each multiple of which the account's second step locks.
+    pub lock_every: i64,
     /// Wrong codes in a row after which it stays locked until a success or the operator.
     pub cap: i64,
+    /// The first lock's length in seconds; each lock in a row doubles it, up to a day.
+    pub lock_secs: i64,
+}
+
+impl AttemptLimits {
+    /// How long the lock after `lockouts` earlier locks in a row lasts.
+    pub fn lock_for(&self, lockouts: i64) -> i64 {
+        (self.lock_secs << lockouts.clamp(0, 7)).min(24 * 3600)
+    }
 }
 
 /// Why a proof was refused.
@@ -115,21 +132,73 @@ pub enum Refusal {
     AlreadyUsed,
 }
 
-fn challenge_from_row(row: &AnyRow) -> StoreResult<ChallengeRecord> {
-    Ok(ChallengeRecord {
-        account_id: AccountId::from_stored(row.try_get::<String, _>("account_id")?),
-        kind: SessionKind::parse(&row.try_get::<String, _>("kind")?)
-            .map_err(|_| StoreError::Corrupt("challenges.kind"))?,
-        expires_at: UnixTime(row.try_get("expires_at")?),
-        failures: row.try_get("failures")?,
-        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(UnixTime),
-        sms_pending: row.try_get::<Option<String>, _>("sms_code_mac")?.is_some(),
-        sms_expires_at: row
-            .try_get::<Option<i64>, _>("sms_expires_at")?
-            .map(UnixTime),
-        sms_sent_at: row.try_get::<Option<i64>, _>("sms_sent_at")?.map(UnixTime),
-        sms_sends: row.try_get("sms_sends")?,
-    })
+/// One attempt at the second step, everything the transaction needs.
+#[derive(Clone, Copy, Debug)]
+pub struct SecondStepAttempt<'a> {
+    /// The challenge's id (the keyed hash of its token).
+    pub challenge_id: &'a str,
+    /// The code, reduced to what the database compares.
+    pub proof: Proof<'a>,
+    /// The limits that hold.
+    pub limits: AttemptLimits,
+    /// The session a right code creates (its `now` is the attempt's).
+    pub session: &'a NewSession<'a>,
+    /// The event a right code records.
+    pub success: &'a NewEvent<'a>,
+    /// The event a wrong code records.
+    pub failure: &'a NewEvent<'a>,
+}
+
+/// A `challenges` row as the database returns it.
+#[derive(sqlx::FromRow)]
+struct ChallengeRow {
+    account_id: String,
+    kind: String,
+    expires_at: i64,
+    failures: i64,
+    finished_at: Option<i64>,
+    sms_code_mac: Option<String>,
+    sms_expires_at: Option<i64>,
+    sms_sent_at: Option<i64>,
+    sms_sends: i64,
+}
+
+impl TryFrom<ChallengeRow> for ChallengeRecord {
+    type Error = StoreError;
+
+    fn try_from(r: ChallengeRow) -> StoreResult<Self> {
+        Ok(Self {
+            account_id: AccountId::from_stored(r.account_id),
+            kind: SessionKind::parse(&r.kind)
+                .map_err(|_| StoreError::Corrupt("challenges.kind"))?,
+            expires_at: UnixTime(r.expires_at),
+            failures: r.failures,
+            finished_at: r.finished_at.map(UnixTime),
+            sms_pending: r.sms_code_mac.is_some(),
+            sms_expires_at: r.sms_expires_at.map(UnixTime),
+            sms_sent_at: r.sms_sent_at.map(UnixTime),
+            sms_sends: r.sms_sends,
+        })
+    }
+}
+
+/// A fresh SMS code for a challenge ("Resend code").
+#[derive(Clone, Copy, Debug)]
+pub struct ChallengeSms<'a> {
+    /// The challenge's id.
+    pub id: &'a str,
+    /// The keyed hash of the new code.
+    pub code_mac: &'a str,
+    /// Now.
+    pub now: UnixTime,
+    /// When the new code stops working.
+    pub expires_at: UnixTime,
+    /// Seconds that must pass between two codes.
+    pub cooldown: i64,
+    /// Codes one challenge may send.
+    pub max_sends: i64,
+    /// Wrong codes after which the challenge is dead (a dead one sends nothing).
+    pub max_failures: i64,
 }
 
 impl Store {
@@ -222,46 +291,36 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
-        sqlx::query(
+        sqlx::query_as::<_, ChallengeRow>(
             "SELECT account_id, kind, expires_at, failures, finished_at, sms_code_mac, sms_expires_at, sms_sent_at, sms_sends \
              FROM challenges WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
-        .as_ref()
-        .map(challenge_from_row)
+        .map(ChallengeRecord::try_from)
         .transpose()
     }
 
     /// Replaces the challenge's SMS code ("Resend code"), unless the last one went out less
-    /// than `cooldown` seconds ago or `max_sends` went out already. Returns whether it did.
+    /// than `c.cooldown` seconds ago or `c.max_sends` went out already. Returns whether it
+    /// did.
     ///
     /// # Errors
     /// On a database failure.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn set_challenge_sms(
-        &self,
-        id: &str,
-        code_mac: &str,
-        now: UnixTime,
-        expires_at: UnixTime,
-        cooldown: i64,
-        max_sends: i64,
-        max_failures: i64,
-    ) -> StoreResult<bool> {
+    pub async fn set_challenge_sms(&self, c: &ChallengeSms<'_>) -> StoreResult<bool> {
         let changed = sqlx::query(
             "UPDATE challenges SET sms_code_mac = $1, sms_expires_at = $2, sms_sent_at = $3, sms_sends = sms_sends + 1 \
              WHERE id = $4 AND finished_at IS NULL AND expires_at > $3 AND failures < $7 AND sms_sends < $5 \
              AND (sms_sent_at IS NULL OR sms_sent_at <= $6)",
         )
-        .bind(code_mac)
-        .bind(expires_at.0)
-        .bind(now.0)
-        .bind(id)
-        .bind(max_sends)
-        .bind(now.0 - cooldown)
-        .bind(max_failures)
+        .bind(c.code_mac)
+        .bind(c.expires_at.0)
+        .bind(c.now.0)
+        .bind(c.id)
+        .bind(c.max_sends)
+        .bind(c.now.0 - c.cooldown)
+        .bind(c.max_failures)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -269,45 +328,35 @@ impl Store {
     }
 
     /// One attempt at the second step, in one transaction that first **charges** the
-    /// attempt and only then tests the proof:
-    ///
-    /// 1. `UPDATE accounts SET sf_failures = sf_failures + 1 … WHERE … not locked RETURNING`
-    ///    — a locked account is refused before any code is tested, and the row lock makes
-    ///    concurrent attempts on one account queue (on every node);
-    /// 2. `UPDATE challenges SET failures = failures + 1 … WHERE … alive RETURNING` — a dead
-    ///    challenge is refused;
-    /// 3. the proof is used up by a conditional `UPDATE` that must touch one row: the SMS code
-    ///    (compared by the database against its keyed hash), the authenticator step
-    ///    (`last_step < $s`), or the backup code (`used_at IS NULL`);
-    /// 4. right: the challenge is finished, both charges are refunded, the session and the
-    ///    event are inserted; wrong: the charges stay, the failure is recorded and, at
-    ///    every multiple of `limits.threshold` in a row, the account's second step locks for
-    ///    `lock_for(lockouts)`, and at `limits.cap` it stays shut until a success or the
-    ///    operator.
-    ///
-    /// So however many guesses run in parallel, each is counted before it is answered
-    /// (NIST SP 800-63B §5.2.2, RFC 4226 §7.3).
+    /// attempt and only then tests the proof — `charge → consume → finish | refuse`, each a
+    /// step of [`SecondStepTx`]. However many guesses run in parallel, on however many
+    /// nodes, each is counted before it is answered (NIST SP 800-63B §5.2.2, RFC 4226 §7.3).
     ///
     /// # Errors
     /// On a database failure (then nothing happened).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn attempt_second_factor(
+    pub async fn attempt_second_factor(&self, a: &SecondStepAttempt<'_>) -> StoreResult<Attempt> {
+        let mut step = match self.charge_second_step(a).await? {
+            Ok(step) => step,
+            Err(refused) => return Ok(refused),
+        };
+        match step.consume(a).await? {
+            Ok(backup_remaining) => step.finish(a, backup_remaining).await,
+            Err(refusal) => step.refuse(a, refusal).await,
+        }
+    }
+
+    /// **Charge**: counts the attempt against the account (a locked or capped account is
+    /// refused before any code is tested, and the row lock makes concurrent attempts on one
+    /// account queue) and against the challenge (a dead one is refused).
+    async fn charge_second_step(
         &self,
-        challenge_id: &str,
-        proof: Proof<'_>,
-        max_failures: i64,
-        limits: SecondStepLimits,
-        lock_for: impl Fn(i64) -> i64,
-        session: &NewSession<'_>,
-        success: &NewEvent<'_>,
-        failure: &NewEvent<'_>,
-    ) -> StoreResult<Attempt> {
-        let now = session.now;
-        let account = session.account_id;
+        a: &SecondStepAttempt<'_>,
+    ) -> StoreResult<Result<SecondStepTx, Attempt>> {
+        let (now, account, limits) = (a.session.now, a.session.account_id, a.limits);
         let mut tx = self.write_tx().await?;
         // NIST SP 800-63B §5.2.2: never more than `cap` wrong codes in a row; the count is not
         // reset by a lock, only by a success (or the operator).
-        let charged = sqlx::query(
+        let charged: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE accounts SET sf_failures = sf_failures + 1 \
              WHERE id = $1 AND (sf_locked_until IS NULL OR sf_locked_until <= $2) AND sf_failures < $3 \
              RETURNING sf_failures, sf_lockouts",
@@ -317,116 +366,40 @@ impl Store {
         .bind(limits.cap)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(charged) = charged else {
-            let row =
-                sqlx::query("SELECT sf_locked_until, sf_failures FROM accounts WHERE id = $1")
+        let Some((failures, lockouts)) = charged else {
+            let row: Option<(Option<i64>, i64)> =
+                sqlx::query_as("SELECT sf_locked_until, sf_failures FROM accounts WHERE id = $1")
                     .bind(account.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
             tx.rollback().await?;
-            let (until, failures): (Option<i64>, i64) = match &row {
-                Some(r) => (r.try_get("sf_locked_until")?, r.try_get("sf_failures")?),
-                None => (None, 0),
-            };
+            let (until, failures) = row.unwrap_or((None, 0));
             if failures >= limits.cap && until.is_none_or(|u| u <= now.0) {
-                return Ok(Attempt::Capped);
+                return Ok(Err(Attempt::Capped));
             }
-            return Ok(Attempt::Locked(UnixTime(until.unwrap_or(now.0 + 1))));
+            return Ok(Err(Attempt::Locked(UnixTime(until.unwrap_or(now.0 + 1)))));
         };
-        let (failures, lockouts): (i64, i64) = (
-            charged.try_get("sf_failures")?,
-            charged.try_get("sf_lockouts")?,
-        );
-        let alive = sqlx::query(
+        let challenge_failures: Option<i64> = sqlx::query_scalar(
             "UPDATE challenges SET failures = failures + 1 \
-             WHERE id = $1 AND account_id = $2 AND finished_at IS NULL AND expires_at > $3 AND failures < $4",
+             WHERE id = $1 AND account_id = $2 AND finished_at IS NULL AND expires_at > $3 AND failures < $4 \
+             RETURNING failures",
         )
-        .bind(challenge_id)
+        .bind(a.challenge_id)
         .bind(account.as_str())
         .bind(now.0)
-        .bind(max_failures)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if alive != 1 {
+        .bind(limits.per_challenge)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(challenge_failures) = challenge_failures else {
             tx.rollback().await?;
-            return Ok(Attempt::Gone);
-        }
-        let mut backup_remaining = None;
-        let refused = match proof {
-            Proof::Sms(mac) => {
-                let ok = sqlx::query(
-                    "UPDATE challenges SET sms_code_mac = NULL WHERE id = $1 AND sms_code_mac = $2 AND sms_expires_at > $3",
-                )
-                .bind(challenge_id)
-                .bind(mac)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                (!ok).then_some(Refusal::Wrong)
-            }
-            Proof::Totp(Some(step), sealed) => {
-                let ok = sqlx::query(
-                    "UPDATE totp_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1 AND secret_sealed = $3",
-                )
-                .bind(step)
-                .bind(account.as_str())
-                .bind(sealed)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                (!ok).then_some(Refusal::Wrong)
-            }
-            Proof::Totp(None, _) => Some(Refusal::Wrong),
-            Proof::Backup(mac) => match use_backup_code(&mut tx, account, mac, now).await? {
-                BackupUse::Used { remaining } => {
-                    backup_remaining = Some(remaining);
-                    None
-                }
-                BackupUse::AlreadyUsed => Some(Refusal::AlreadyUsed),
-                BackupUse::Unknown => Some(Refusal::Wrong),
-            },
+            return Ok(Err(Attempt::Gone));
         };
-        if let Some(refusal) = refused {
-            failure.insert(&mut tx).await?;
-            let mut locked_until = None;
-            if limits.threshold > 0 && failures % limits.threshold == 0 {
-                let until = now.plus(lock_for(lockouts));
-                sqlx::query("UPDATE accounts SET sf_locked_until = $1, sf_lockouts = sf_lockouts + 1 WHERE id = $2")
-                    .bind(until.0)
-                    .bind(account.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                NewEvent {
-                    kind: EventKind::SecondFactorLocked,
-                    ..*failure
-                }
-                .insert(&mut tx)
-                .await?;
-                locked_until = Some(until);
-            }
-            tx.commit().await?;
-            return Ok(Attempt::Refused {
-                refusal,
-                locked_until,
-            });
-        }
-        sqlx::query("UPDATE challenges SET finished_at = $1, failures = failures - 1, sms_code_mac = NULL WHERE id = $2")
-            .bind(now.0)
-            .bind(challenge_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE accounts SET sf_failures = 0, sf_lockouts = 0, sf_locked_until = NULL WHERE id = $1")
-            .bind(account.as_str())
-            .execute(&mut *tx)
-            .await?;
-        session.insert(&mut tx).await?;
-        success.insert(&mut tx).await?;
-        tx.commit().await?;
-        Ok(Attempt::Done { backup_remaining })
+        Ok(Ok(SecondStepTx {
+            tx,
+            failures,
+            lockouts,
+            challenge_failures,
+        }))
     }
 
     /// Forgets an SMS code that could not be sent, so that "Resend code" is not held back by a
@@ -443,5 +416,118 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// An attempt at the second step between its charge and its end: the transaction holds the
+/// account's row, and both charges stand until [`SecondStepTx::finish`] refunds them.
+/// Dropped without an end, it rolls back (nothing happened).
+pub struct SecondStepTx {
+    tx: Transaction<'static, Any>,
+    /// The account's wrong codes in a row, this attempt included.
+    failures: i64,
+    /// The account's locks in a row so far.
+    lockouts: i64,
+    /// The challenge's wrong codes, this attempt included.
+    challenge_failures: i64,
+}
+
+impl SecondStepTx {
+    /// **Consume**: uses up the proof by a conditional statement that must touch one row —
+    /// the SMS code (compared by the database against its keyed hash, while unexpired), the
+    /// authenticator step (`last_step < $step`, under the secret it was checked against), or
+    /// the backup code (`used_at IS NULL`). Right: the backup codes left, for a backup code.
+    async fn consume(
+        &mut self,
+        a: &SecondStepAttempt<'_>,
+    ) -> StoreResult<Result<Option<i64>, Refusal>> {
+        let wrong = |ok: bool| if ok { Ok(None) } else { Err(Refusal::Wrong) };
+        let (now, account) = (a.session.now, a.session.account_id);
+        let tx = &mut self.tx;
+        Ok(match a.proof {
+            Proof::Sms(mac) => wrong(
+                sqlx::query(
+                    "UPDATE challenges SET sms_code_mac = NULL WHERE id = $1 AND sms_code_mac = $2 AND sms_expires_at > $3",
+                )
+                .bind(a.challenge_id)
+                .bind(mac)
+                .bind(now.0)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+                    == 1,
+            ),
+            Proof::Totp { step: Some(step), sealed } => wrong(
+                sqlx::query(
+                    "UPDATE totp_factors SET last_step = $1 WHERE account_id = $2 AND last_step < $1 AND secret_sealed = $3",
+                )
+                .bind(step)
+                .bind(account.as_str())
+                .bind(sealed)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+                    == 1,
+            ),
+            Proof::Totp { step: None, .. } => Err(Refusal::Wrong),
+            Proof::Backup(mac) => match use_backup_code(tx, account, mac, now).await? {
+                BackupUse::Used { remaining } => Ok(Some(remaining)),
+                BackupUse::AlreadyUsed => Err(Refusal::AlreadyUsed),
+                BackupUse::Unknown => Err(Refusal::Wrong),
+            },
+        })
+    }
+
+    /// **Finish** (a right code): the challenge is finished, both charges are refunded, the
+    /// session and the event are inserted, all committed together.
+    async fn finish(
+        mut self,
+        a: &SecondStepAttempt<'_>,
+        backup_remaining: Option<i64>,
+    ) -> StoreResult<Attempt> {
+        let (now, account) = (a.session.now, a.session.account_id);
+        sqlx::query("UPDATE challenges SET finished_at = $1, failures = failures - 1, sms_code_mac = NULL WHERE id = $2")
+            .bind(now.0)
+            .bind(a.challenge_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE accounts SET sf_failures = 0, sf_lockouts = 0, sf_locked_until = NULL WHERE id = $1")
+            .bind(account.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        a.session.insert(&mut self.tx).await?;
+        a.success.insert(&mut self.tx).await?;
+        self.tx.commit().await?;
+        Ok(Attempt::Done { backup_remaining })
+    }
+
+    /// **Refuse** (a wrong code): the charges stay, the failure is recorded and, at every
+    /// multiple of `limits.lock_every` in a row, the account's second step locks for
+    /// `limits.lock_for(lockouts)` (OWASP ASVS 4.0.3 V2.2.1).
+    async fn refuse(mut self, a: &SecondStepAttempt<'_>, refusal: Refusal) -> StoreResult<Attempt> {
+        let (now, account, limits) = (a.session.now, a.session.account_id, a.limits);
+        a.failure.insert(&mut self.tx).await?;
+        let mut locked_until = None;
+        if limits.lock_every > 0 && self.failures % limits.lock_every == 0 {
+            let until = now.plus(limits.lock_for(self.lockouts));
+            sqlx::query("UPDATE accounts SET sf_locked_until = $1, sf_lockouts = sf_lockouts + 1 WHERE id = $2")
+                .bind(until.0)
+                .bind(account.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+            NewEvent {
+                kind: EventKind::SecondFactorLocked,
+                ..*a.failure
+            }
+            .insert(&mut self.tx)
+            .await?;
+            locked_until = Some(until);
+        }
+        self.tx.commit().await?;
+        Ok(Attempt::Refused {
+            refusal,
+            locked_until,
+            tries_left: (limits.per_challenge - self.challenge_failures).max(0),
+        })
     }
 }

@@ -1,7 +1,6 @@
 //! Login activity: every login, failure, logout and change, kept per account.
 
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{Store, StoreResult};
 use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
@@ -54,14 +53,26 @@ impl NewEvent<'_> {
     }
 }
 
-fn event_from_row(row: &AnyRow) -> StoreResult<EventRecord> {
-    Ok(EventRecord {
-        kind: row.try_get("kind")?,
-        at: UnixTime(row.try_get("at")?),
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-        detail: row.try_get("detail")?,
-    })
+/// An `events` row as the database returns it.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    kind: String,
+    at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: Option<String>,
+}
+
+impl From<EventRow> for EventRecord {
+    fn from(r: EventRow) -> Self {
+        Self {
+            kind: r.kind,
+            at: UnixTime(r.at),
+            ip: r.ip,
+            user_agent: r.user_agent,
+            detail: r.detail,
+        }
+    }
 }
 
 impl Store {
@@ -85,15 +96,15 @@ impl Store {
         account: &AccountId,
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>> {
-        sqlx::query(
+        Ok(sqlx::query_as::<_, EventRow>(
             "SELECT kind, at, ip, user_agent, detail FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(account.as_str())
         .bind(limit)
         .fetch_all(&self.pool)
         .await?
-        .iter()
-        .map(event_from_row)
-        .collect()
+        .into_iter()
+        .map(EventRecord::from)
+        .collect())
     }
 }

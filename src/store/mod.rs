@@ -25,11 +25,16 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
-pub use challenges::{Attempt, ChallengeRecord, NewChallenge, Proof, Refusal, SecondStepLimits};
+pub use challenges::{
+    Attempt, AttemptLimits, ChallengeRecord, ChallengeSms, NewChallenge, Proof, Refusal,
+    SecondStepAttempt,
+};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use sessions::{NewSession, PasswordProof, SessionRecord};
-pub use two_factor::{ConfirmSms, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord};
+pub use two_factor::{
+    ConfirmSms, NewSmsCode, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord,
+};
 
 /// Errors from the store. Their text may name tables or constraints but never values.
 #[derive(Debug, thiserror::Error)]
@@ -146,11 +151,28 @@ impl Store {
         account: &crate::domain::AccountId,
     ) -> StoreResult<Transaction<'static, Any>> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE accounts SET two_factor_since = two_factor_since WHERE id = $1")
-            .bind(account.as_str())
-            .execute(&mut *tx)
-            .await?;
+        self.lock_account(&mut tx, account).await?;
         Ok(tx)
+    }
+
+    /// Takes the account's row lock for the rest of the transaction — PostgreSQL
+    /// `SELECT … FOR UPDATE`; on SQLite the transaction's `BEGIN IMMEDIATE` already holds the
+    /// database's write lock — and reads whether two-factor authentication is on. `None`
+    /// when there is no such account.
+    async fn lock_account(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        account: &crate::domain::AccountId,
+    ) -> StoreResult<Option<Option<crate::domain::UnixTime>>> {
+        let sql = match self.engine {
+            Engine::Sqlite => "SELECT two_factor_since FROM accounts WHERE id = $1",
+            Engine::Postgres => "SELECT two_factor_since FROM accounts WHERE id = $1 FOR UPDATE",
+        };
+        let since: Option<Option<i64>> = sqlx::query_scalar(sql)
+            .bind(account.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(since.map(|s| s.map(crate::domain::UnixTime)))
     }
 
     /// Starts a transaction that will write. SQLite takes the write lock up front

@@ -1,7 +1,6 @@
 //! Sessions: one row per logged-in browser or app, found by the SHA-256 of its token.
 
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{NewEvent, Store, StoreError, StoreResult, Throttle};
 use crate::crypto::TokenHash;
@@ -182,23 +181,46 @@ pub(crate) async fn after_right_password(
     Ok(())
 }
 
-const SESSION_COLUMNS: &str = "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
-     s.expires_at, s.reauth_at, s.ip, s.user_agent";
+/// The columns of [`SessionRow`] (a session joined with its account's username).
+macro_rules! session_columns {
+    () => {
+        "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
+         s.expires_at, s.reauth_at, s.ip, s.user_agent"
+    };
+}
 
-fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
-    Ok(SessionRecord {
-        id: SessionId::from_stored(row.try_get::<String, _>("id")?),
-        account_id: AccountId::from_stored(row.try_get::<String, _>("account_id")?),
-        username: row.try_get("username")?,
-        kind: SessionKind::parse(&row.try_get::<String, _>("kind")?)
-            .map_err(|_| StoreError::Corrupt("sessions.kind"))?,
-        created_at: UnixTime(row.try_get("created_at")?),
-        last_seen_at: UnixTime(row.try_get("last_seen_at")?),
-        expires_at: UnixTime(row.try_get("expires_at")?),
-        reauth_at: UnixTime(row.try_get("reauth_at")?),
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-    })
+/// A `sessions` row joined with its username, as the database returns it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    account_id: String,
+    username: String,
+    kind: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    reauth_at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(r: SessionRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: SessionId::from_stored(r.id),
+            account_id: AccountId::from_stored(r.account_id),
+            username: r.username,
+            kind: SessionKind::parse(&r.kind).map_err(|_| StoreError::Corrupt("sessions.kind"))?,
+            created_at: UnixTime(r.created_at),
+            last_seen_at: UnixTime(r.last_seen_at),
+            expires_at: UnixTime(r.expires_at),
+            reauth_at: UnixTime(r.reauth_at),
+            ip: r.ip,
+            user_agent: r.user_agent,
+        })
+    }
 }
 
 impl Store {
@@ -241,18 +263,18 @@ impl Store {
         token: &TokenHash,
         kind: SessionKind,
     ) -> StoreResult<Option<SessionRecord>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+        sqlx::query_as::<_, SessionRow>(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.token_hash = $1 AND s.kind = $2 AND a.disabled_at IS NULL"
-        ));
-        sqlx::query(sql)
-            .bind(token.as_str())
-            .bind(kind.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(session_from_row)
-            .transpose()
+        ))
+        .bind(token.as_str())
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(SessionRecord::try_from)
+        .transpose()
     }
 
     /// Every session of an account, newest first.
@@ -260,17 +282,18 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn list_sessions(&self, account: &AccountId) -> StoreResult<Vec<SessionRecord>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+        sqlx::query_as::<_, SessionRow>(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions s JOIN accounts a ON a.id = s.account_id \
              WHERE s.account_id = $1 ORDER BY s.last_seen_at DESC, s.created_at DESC"
-        ));
-        sqlx::query(sql)
-            .bind(account.as_str())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(session_from_row)
-            .collect()
+        ))
+        .bind(account.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(SessionRecord::try_from)
+        .collect()
     }
 
     /// Notes that a session was used now, from `ip`.

@@ -5,19 +5,19 @@
 //! on and storing the first batch of backup codes happen in the transaction that confirms
 //! the first method, and turning it off removes every method and code in one transaction.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::backup_codes::NewBatch;
 use super::{NewEvent, Store, StoreError, StoreResult, conflict_or};
-use crate::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime};
+use crate::domain::{AccountId, ClientInfo, EventKind, PhoneNumber, SessionId, UnixTime};
 
 /// Everything about an account's second factor, read together.
 #[derive(Clone, Debug, Default)]
 pub struct TwoFactorRecord {
     /// When 2FA was turned on; `None` when off.
     pub enabled_since: Option<UnixTime>,
-    /// The verified phone (E.164) and when it was added.
-    pub phone: Option<(String, UnixTime)>,
+    /// The verified phone and when it was added.
+    pub phone: Option<(PhoneNumber, UnixTime)>,
     /// The sealed TOTP secret, when it was added, and the last accepted step.
     pub totp: Option<TotpRecord>,
     /// Consecutive wrong second-factor codes.
@@ -40,8 +40,8 @@ pub struct TotpRecord {
 /// A phone waiting for its verification code.
 #[derive(Clone, Debug)]
 pub struct SmsPending {
-    /// The number (E.164).
-    pub phone: String,
+    /// The number.
+    pub phone: PhoneNumber,
     /// When the code was sent.
     pub sent_at: UnixTime,
     /// When the code stops working.
@@ -76,10 +76,10 @@ pub struct ConfirmSms<'a> {
 pub enum SmsConfirm {
     /// Verified; `previous` is the number it replaced; `enabled` says 2FA was just turned on.
     Verified {
-        /// The E.164 number now verified.
-        phone: String,
+        /// The number now verified.
+        phone: PhoneNumber,
         /// The number it replaced, if any.
-        previous: Option<String>,
+        previous: Option<PhoneNumber>,
         /// Whether this turned 2FA on.
         enabled: bool,
     },
@@ -101,7 +101,99 @@ pub struct Removal {
     /// It was the last method, so 2FA is now off.
     pub disabled: bool,
     /// The phone number that was on the account before, if any.
-    pub old_phone: Option<String>,
+    pub old_phone: Option<PhoneNumber>,
+}
+
+/// A phone's verification code to store ("Send code" at enrolment).
+#[derive(Clone, Copy, Debug)]
+pub struct NewSmsCode<'a> {
+    /// Whose enrolment.
+    pub account: &'a AccountId,
+    /// The number being verified.
+    pub phone: &'a PhoneNumber,
+    /// The keyed hash of the code sent.
+    pub code_mac: &'a str,
+    /// Now.
+    pub now: UnixTime,
+    /// When the code stops working.
+    pub expires_at: UnixTime,
+    /// Seconds that must pass between two codes.
+    pub cooldown: i64,
+    /// Codes that may go out in 24 hours.
+    pub daily_cap: i64,
+}
+
+/// An `accounts` row's second-step columns.
+#[derive(sqlx::FromRow)]
+struct TwoFactorRow {
+    two_factor_since: Option<i64>,
+    sf_failures: i64,
+    sf_locked_until: Option<i64>,
+}
+
+/// An `sms_phones` row.
+#[derive(sqlx::FromRow)]
+struct PhoneRow {
+    phone: String,
+    added_at: i64,
+}
+
+/// A `totp_factors` row.
+#[derive(sqlx::FromRow)]
+struct TotpRow {
+    secret_sealed: String,
+    added_at: i64,
+    last_step: i64,
+}
+
+/// An `sms_pending` row.
+#[derive(sqlx::FromRow)]
+struct SmsPendingRow {
+    phone: String,
+    sent_at: i64,
+    expires_at: i64,
+    send_count: i64,
+    window_start: i64,
+}
+
+/// A stored number, parsed again (it was parsed before it was stored).
+fn stored_phone(e164: &str, table: &'static str) -> StoreResult<PhoneNumber> {
+    PhoneNumber::from_e164(e164).map_err(|_| StoreError::Corrupt(table))
+}
+
+impl TryFrom<PhoneRow> for (PhoneNumber, UnixTime) {
+    type Error = StoreError;
+
+    fn try_from(r: PhoneRow) -> StoreResult<Self> {
+        Ok((
+            stored_phone(&r.phone, "sms_phones.phone")?,
+            UnixTime(r.added_at),
+        ))
+    }
+}
+
+impl From<TotpRow> for TotpRecord {
+    fn from(r: TotpRow) -> Self {
+        Self {
+            secret_sealed: r.secret_sealed,
+            added_at: UnixTime(r.added_at),
+            last_step: r.last_step,
+        }
+    }
+}
+
+impl TryFrom<SmsPendingRow> for SmsPending {
+    type Error = StoreError;
+
+    fn try_from(r: SmsPendingRow) -> StoreResult<Self> {
+        Ok(Self {
+            phone: stored_phone(&r.phone, "sms_pending.phone")?,
+            sent_at: UnixTime(r.sent_at),
+            expires_at: UnixTime(r.expires_at),
+            send_count: r.send_count,
+            window_start: UnixTime(r.window_start),
+        })
+    }
 }
 
 impl Store {
@@ -110,7 +202,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn two_factor(&self, account: &AccountId) -> StoreResult<TwoFactorRecord> {
-        let Some(row) = sqlx::query(
+        let Some(row) = sqlx::query_as::<_, TwoFactorRow>(
             "SELECT two_factor_since, sf_failures, sf_locked_until FROM accounts WHERE id = $1",
         )
         .bind(account.as_str())
@@ -119,36 +211,27 @@ impl Store {
         else {
             return Ok(TwoFactorRecord::default());
         };
-        let phone = sqlx::query("SELECT phone, added_at FROM sms_phones WHERE account_id = $1")
-            .bind(account.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get("phone")?, UnixTime(r.try_get("added_at")?))))
-            .transpose()?;
-        let totp = sqlx::query(
+        let phone = sqlx::query_as::<_, PhoneRow>(
+            "SELECT phone, added_at FROM sms_phones WHERE account_id = $1",
+        )
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(<(PhoneNumber, UnixTime)>::try_from)
+        .transpose()?;
+        let totp = sqlx::query_as::<_, TotpRow>(
             "SELECT secret_sealed, added_at, last_step FROM totp_factors WHERE account_id = $1",
         )
         .bind(account.as_str())
         .fetch_optional(&self.pool)
         .await?
-        .map(|r| {
-            Ok::<_, sqlx::Error>(TotpRecord {
-                secret_sealed: r.try_get("secret_sealed")?,
-                added_at: UnixTime(r.try_get("added_at")?),
-                last_step: r.try_get("last_step")?,
-            })
-        })
-        .transpose()?;
+        .map(TotpRecord::from);
         Ok(TwoFactorRecord {
-            enabled_since: row
-                .try_get::<Option<i64>, _>("two_factor_since")?
-                .map(UnixTime),
+            enabled_since: row.two_factor_since.map(UnixTime),
             phone,
             totp,
-            failures: row.try_get("sf_failures")?,
-            locked_until: row
-                .try_get::<Option<i64>, _>("sf_locked_until")?
-                .map(UnixTime),
+            failures: row.sf_failures,
+            locked_until: row.sf_locked_until.map(UnixTime),
         })
     }
 
@@ -156,10 +239,10 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn phone_owner(&self, phone: &str) -> StoreResult<Option<AccountId>> {
+    pub async fn phone_owner(&self, phone: &PhoneNumber) -> StoreResult<Option<AccountId>> {
         let id: Option<String> =
             sqlx::query_scalar("SELECT account_id FROM sms_phones WHERE phone = $1")
-                .bind(phone)
+                .bind(phone.e164())
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(id.map(AccountId::from_stored))
@@ -170,41 +253,23 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn sms_pending(&self, account: &AccountId) -> StoreResult<Option<SmsPending>> {
-        Ok(
-            sqlx::query("SELECT phone, sent_at, expires_at, send_count, window_start FROM sms_pending WHERE account_id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| {
-                    Ok::<_, sqlx::Error>(SmsPending {
-                        phone: r.try_get("phone")?,
-                        sent_at: UnixTime(r.try_get("sent_at")?),
-                        expires_at: UnixTime(r.try_get("expires_at")?),
-                        send_count: r.try_get("send_count")?,
-                        window_start: UnixTime(r.try_get("window_start")?),
-                    })
-                })
-                .transpose()?,
+        sqlx::query_as::<_, SmsPendingRow>(
+            "SELECT phone, sent_at, expires_at, send_count, window_start FROM sms_pending WHERE account_id = $1",
         )
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(SmsPending::try_from)
+        .transpose()
     }
 
     /// Stores a phone and the keyed hash of its verification code, replacing any pending
-    /// one — unless a code went out less than `cooldown` seconds ago, or `daily_cap` codes
-    /// went out in the last 24 hours (then `false`).
+    /// one — unless a code went out less than `c.cooldown` seconds ago, or `c.daily_cap`
+    /// codes went out in the last 24 hours (then `false`).
     ///
     /// # Errors
     /// On a database failure.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn put_sms_pending(
-        &self,
-        account: &AccountId,
-        phone: &str,
-        code_mac: &str,
-        now: UnixTime,
-        expires_at: UnixTime,
-        cooldown: i64,
-        daily_cap: i64,
-    ) -> StoreResult<bool> {
+    pub async fn put_sms_pending(&self, c: &NewSmsCode<'_>) -> StoreResult<bool> {
         let changed = sqlx::query(
             "INSERT INTO sms_pending (account_id, phone, code_mac, expires_at, sent_at, attempts, send_count, window_start) \
              VALUES ($1, $2, $3, $4, $5, 0, 1, $5) \
@@ -214,14 +279,14 @@ impl Store {
              window_start = CASE WHEN sms_pending.window_start <= $7 THEN excluded.sent_at ELSE sms_pending.window_start END \
              WHERE sms_pending.sent_at <= $6 AND (sms_pending.send_count < $8 OR sms_pending.window_start <= $7)",
         )
-        .bind(account.as_str())
-        .bind(phone)
-        .bind(code_mac)
-        .bind(expires_at.0)
-        .bind(now.0)
-        .bind(now.0 - cooldown)
-        .bind(now.0 - 86_400)
-        .bind(daily_cap)
+        .bind(c.account.as_str())
+        .bind(c.phone.e164())
+        .bind(c.code_mac)
+        .bind(c.expires_at.0)
+        .bind(c.now.0)
+        .bind(c.now.0 - c.cooldown)
+        .bind(c.now.0 - 86_400)
+        .bind(c.daily_cap)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -281,17 +346,14 @@ impl Store {
             tx.commit().await?;
             return Ok(SmsConfirm::WrongCode);
         };
-        let previous: Option<String> =
-            sqlx::query_scalar("SELECT phone FROM sms_phones WHERE account_id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let phone = stored_phone(&phone, "sms_pending.phone")?;
+        let previous = verified_phone(&mut tx, account).await?;
         let stored = sqlx::query(
             "INSERT INTO sms_phones (account_id, phone, added_at) VALUES ($1, $2, $3) \
              ON CONFLICT (account_id) DO UPDATE SET phone = excluded.phone, added_at = excluded.added_at",
         )
         .bind(account.as_str())
-        .bind(&phone)
+        .bind(phone.e164())
         .bind(now.0)
         .execute(&mut *tx)
         .await
@@ -387,19 +449,13 @@ impl Store {
         &self,
         account: &AccountId,
     ) -> StoreResult<Option<(String, UnixTime)>> {
-        Ok(
-            sqlx::query("SELECT secret_sealed, created_at FROM totp_pending WHERE account_id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| {
-                    Ok::<_, sqlx::Error>((
-                        r.try_get("secret_sealed")?,
-                        UnixTime(r.try_get("created_at")?),
-                    ))
-                })
-                .transpose()?,
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT secret_sealed, created_at FROM totp_pending WHERE account_id = $1",
         )
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(sealed, at)| (sealed, UnixTime(at))))
     }
 
     /// Makes the pending secret the account's authenticator app, with `step` (the one its
@@ -468,11 +524,7 @@ impl Store {
         keep: &SessionId,
     ) -> StoreResult<Removal> {
         let mut tx = self.account_tx(account).await?;
-        let old_phone: Option<String> =
-            sqlx::query_scalar("SELECT phone FROM sms_phones WHERE account_id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let old_phone = verified_phone(&mut tx, account).await?;
         let sql = match kind {
             EventKind::SmsRemoved => "DELETE FROM sms_phones WHERE account_id = $1",
             _ => "DELETE FROM totp_factors WHERE account_id = $1",
@@ -541,19 +593,14 @@ impl Store {
         client: &ClientInfo,
         keep: Option<&SessionId>,
         detail: Option<&str>,
-    ) -> StoreResult<(Option<String>, bool)> {
-        let mut tx = self.account_tx(account).await?;
-        let was_on: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT two_factor_since FROM accounts WHERE id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let old_phone: Option<String> =
-            sqlx::query_scalar("SELECT phone FROM sms_phones WHERE account_id = $1")
-                .bind(account.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let was_on = was_on.flatten().is_some();
+    ) -> StoreResult<(Option<PhoneNumber>, bool)> {
+        let mut tx = self.write_tx().await?;
+        let was_on = self
+            .lock_account(&mut tx, account)
+            .await?
+            .flatten()
+            .is_some();
+        let old_phone = verified_phone(&mut tx, account).await?;
         turn_off(&mut tx, account).await?;
         if was_on {
             super::sessions::end_sessions(&mut tx, account, keep).await?;
@@ -570,6 +617,21 @@ impl Store {
         tx.commit().await?;
         Ok((old_phone, was_on))
     }
+}
+
+/// The account's verified phone, read inside a transaction.
+async fn verified_phone(
+    tx: &mut Transaction<'static, Any>,
+    account: &AccountId,
+) -> StoreResult<Option<PhoneNumber>> {
+    let phone: Option<String> =
+        sqlx::query_scalar("SELECT phone FROM sms_phones WHERE account_id = $1")
+            .bind(account.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    phone
+        .map(|p| stored_phone(&p, "sms_phones.phone"))
+        .transpose()
 }
 
 /// Turns 2FA on with its first batch of backup codes, if it was off. Returns whether it did.

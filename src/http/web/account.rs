@@ -11,7 +11,7 @@ use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use super::safe_next;
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
 use crate::domain::SessionKind;
-use crate::http::error::{WebError, form_error, sentence};
+use crate::http::error::{WebError, form_error, message, sentence};
 use crate::http::extract::{Client, WebSession};
 use crate::http::{AppState, set_cookie};
 
@@ -206,7 +206,7 @@ pub async fn login(
         AuthError::InvalidCredentials => {
             "That username and password don't match. Check them and try again.".to_owned()
         }
-        other => sentence(&other.to_string()),
+        other => sentence(&message(other)),
     };
     let page = LoginPage {
         user: None,
@@ -268,7 +268,7 @@ pub async fn signup(
         ) => e,
         Err(e) => return Err(e.into()),
     };
-    let message = Some(sentence(&error.to_string()));
+    let message = Some(sentence(&message(&error)));
     let (username_error, password_error) = match &error {
         AuthError::WeakPassword(_) => (None, message),
         _ => (message, None),

@@ -15,7 +15,7 @@ use super::safe_next;
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
 use crate::http::AppState;
-use crate::http::error::{WebError, form_error, sentence};
+use crate::http::error::{WebError, form_error, message, sentence};
 use crate::http::extract::{Client, cookie};
 
 #[derive(Template)]
@@ -234,7 +234,7 @@ pub async fn submit(
         sms_sent: v.sms_sent,
         sms_failed: false,
         notice: None,
-        error: Some(sentence(&error.to_string())),
+        error: Some(sentence(&message(&error))),
         typed: if matches!(error, AuthError::MalformedCode(_)) {
             form.code
                 .chars()

@@ -14,7 +14,7 @@ use super::safe_next;
 use crate::auth::{AuthError, CurrentSession};
 use crate::domain::{EventKind, describe_user_agent};
 use crate::http::AppState;
-use crate::http::error::{WebError, form_error, sentence};
+use crate::http::error::{WebError, form_error, message, sentence};
 use crate::http::extract::{Client, RecentWebSession, WebSession};
 
 struct SessionView {
@@ -190,8 +190,8 @@ pub async fn change_password(
             Some("That isn't your current password. Check it and try again.".to_owned()),
             None,
         ),
-        AuthError::WeakPassword(_) => (None, Some(sentence(&error.to_string()))),
-        other => (Some(sentence(&other.to_string())), None),
+        AuthError::WeakPassword(_) => (None, Some(sentence(&message(&error)))),
+        other => (Some(sentence(&message(other))), None),
     };
     let page = render(&state, &s, &c, None, errors, StatusCode::OK).await?;
     Ok(form_error(&error, page))
@@ -278,7 +278,7 @@ pub async fn reauth(
         AuthError::InvalidCredentials => {
             "That isn't your password. Check it and try again.".to_owned()
         }
-        other => sentence(&other.to_string()),
+        other => sentence(&message(other)),
     };
     let page = ReauthPage {
         user: Some(&s.username),

@@ -12,7 +12,7 @@ use super::backup_codes::render_fresh;
 use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
 use crate::auth::{AuthError, CurrentSession, MethodConfirmed, TotpEnrolment};
 use crate::http::AppState;
-use crate::http::error::{WebError, form_error, sentence, status_for};
+use crate::http::error::{WebError, form_error, message, sentence, status_for};
 use crate::http::extract::{Client, RecentWebSession};
 use crate::http::images::qr_png;
 
@@ -137,7 +137,7 @@ pub async fn start_sms(
         &s,
         &c,
         None,
-        (form.phone.trim(), Some(sentence(&error.to_string()))),
+        (form.phone.trim(), Some(sentence(&message(&error)))),
         None,
         status,
     )
@@ -204,7 +204,7 @@ pub async fn sms_verify(
             return Ok(Redirect::to("/settings/two-factor#sms").into_response());
         }
         Err(e @ AuthError::PhoneInUse) => {
-            let msg = sentence(&e.to_string());
+            let msg = sentence(&message(&e));
             return settings(
                 &state,
                 &s,
@@ -229,7 +229,7 @@ pub async fn sms_verify(
         user: Some(&s.username),
         csrf: form_token(&state, &c),
         phone,
-        error: Some(sentence(&error.to_string())),
+        error: Some(sentence(&message(&error))),
     };
     Ok(form_error(&error, Html(page.render()?)))
 }
@@ -297,7 +297,7 @@ pub async fn totp_confirm(
     };
     let message = match error {
         AuthError::InvalidCode(_) => "That code isn't right. Check the time on your phone is set automatically, and enter the newest code.".to_owned(),
-        other => sentence(&other.to_string()),
+        other => sentence(&message(&other)),
     };
     Ok((
         StatusCode::UNAUTHORIZED,

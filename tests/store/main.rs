@@ -1,7 +1,10 @@
 //! Store tests, run on SQLite always and on PostgreSQL when `TWOFOLD_TEST_DATABASE_URL` is
 //! set: the same statements must behave the same on both engines.
 
+#[path = "../common/mod.rs"]
 mod common;
+
+mod second_step;
 
 use std::future::Future;
 

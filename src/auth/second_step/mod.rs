@@ -1,18 +1,24 @@
-//! The second step of a login: the challenge, "Try another way", "Resend code", and
-//! checking a code. Every wrong code is counted in the database, per challenge (5, then the
-//! challenge is dead) and per account (10 in a row lock the second step for 15 minutes,
-//! doubling on repeat) — NIST SP 800-63B §5.2.2, RFC 4226 §7.3, OWASP ASVS 4.0.3 V2.2.1.
+//! The second step of a login: the challenge, "Try another way", and checking a code. Every
+//! wrong code is counted in the database, per challenge (5, then the challenge is dead) and
+//! per account (10 in a row lock the second step for 15 minutes, doubling on repeat) — NIST
+//! SP 800-63B §5.2.2, RFC 4226 §7.3, OWASP ASVS 4.0.3 V2.2.1.
+//!
+//! Each method turns the typed code into what the database compares: `sms.rs` (and "Resend
+//! code"), `totp.rs`, and `super::backup_codes` for backup codes. `complete_second_step`
+//! then runs the one store transaction (`charge → consume → finish | refuse`) and answers.
+
+mod sms;
+mod totp;
 
 use super::login::{LoginOutcome, NewSessionToken};
-use super::{Auth, AuthError, CodeProblem};
-use crate::crypto::{Token, TotpSecret, open};
-use crate::domain::{
-    BackupCode, ClientInfo, EventKind, Method, OtpCode, PhoneNumber, SessionKind, UnixTime,
-};
+use super::new_session::SessionDraft;
+use super::{Auth, AuthError, CodeProblem, CodeRefusal, MethodProblem};
+use crate::crypto::Token;
+use crate::domain::{ClientInfo, EventKind, Method, OtpCode, SessionKind, UnixTime};
 use crate::sms::code_message;
 use crate::store::{
-    AccountRecord, Attempt, NewChallenge, NewEvent, NewSession, PasswordProof, Proof, Refusal,
-    SecondStepLimits, TwoFactorRecord,
+    AccountRecord, Attempt, AttemptLimits, ChallengeRecord, NewChallenge, NewEvent, PasswordProof,
+    Proof, Refusal, SecondStepAttempt, TwoFactorRecord,
 };
 
 /// A started second step, as the client sees it.
@@ -56,6 +62,65 @@ pub struct ChallengeView {
     pub sms_sent: bool,
     /// The username logging in.
     pub username: String,
+    /// Wrong codes this login attempt still takes.
+    pub tries_left: i64,
+    /// Seconds the account's second step stays locked after too many wrong codes, when it is
+    /// locked now (a right code is refused too until then).
+    pub locked_for: Option<i64>,
+}
+
+/// A typed code reduced to what the database compares (built by one function per method),
+/// with what to say when it is refused.
+pub(super) enum CheckedCode {
+    /// The keyed hash of a texted code, and what is wrong if it is refused (not sent yet,
+    /// expired, or simply wrong).
+    Sms {
+        /// The keyed hash, bound to the challenge.
+        mac: String,
+        /// What a refusal means.
+        problem: CodeProblem,
+    },
+    /// The authenticator step the code matched, if any, under the sealed secret checked.
+    Totp {
+        /// The matching time step.
+        step: Option<i64>,
+        /// The sealed secret it was checked against.
+        sealed: String,
+    },
+    /// The keyed hash of a backup code, bound to the account.
+    Backup {
+        /// The keyed hash.
+        mac: String,
+    },
+}
+
+impl CheckedCode {
+    fn proof(&self) -> Proof<'_> {
+        match self {
+            Self::Sms { mac, .. } => Proof::Sms(mac),
+            Self::Totp { step, sealed } => Proof::Totp {
+                step: *step,
+                sealed,
+            },
+            Self::Backup { mac } => Proof::Backup(mac),
+        }
+    }
+
+    fn problem(&self, refusal: Refusal) -> CodeProblem {
+        match (self, refusal) {
+            (_, Refusal::AlreadyUsed) => CodeProblem::AlreadyUsed,
+            (Self::Sms { problem, .. }, Refusal::Wrong) => *problem,
+            _ => CodeProblem::Wrong,
+        }
+    }
+
+    fn method(&self) -> Method {
+        match self {
+            Self::Sms { .. } => Method::Sms,
+            Self::Totp { .. } => Method::Totp,
+            Self::Backup { .. } => Method::BackupCode,
+        }
+    }
 }
 
 /// The account's methods, strongest first: the authenticator app, then text messages (a
@@ -71,22 +136,6 @@ fn methods_of(tf: &TwoFactorRecord) -> Vec<Method> {
     }
     m.push(Method::BackupCode);
     m
-}
-
-/// How long "Resend code" must wait on this challenge (30 seconds between codes, 5 codes per
-/// challenge), if it must.
-fn resend_wait(
-    c: &crate::store::ChallengeRecord,
-    now: UnixTime,
-    p: &super::TwoFactorPolicy,
-) -> Option<i64> {
-    if c.sms_sends >= p.sms_max_sends {
-        return Some((c.expires_at.0 - now.0).max(1));
-    }
-    let wait = c
-        .sms_sent_at
-        .map_or(0, |t| t.0 + p.sms_cooldown_secs - now.0);
-    (wait > 0).then_some(wait)
 }
 
 fn default_of(methods: &[Method]) -> Method {
@@ -114,7 +163,7 @@ impl Auth {
             .phone
             .as_ref()
             .filter(|_| default_method == Method::Sms)
-            .and_then(|(p, _)| PhoneNumber::from_e164(p).ok());
+            .map(|(p, _)| p.clone());
         let charged = match &phone {
             Some(p) => self.charge_text(&account.id, p).await.ok(),
             None => None,
@@ -171,10 +220,11 @@ impl Auth {
     }
 
     /// Looks up a live challenge by the token the client holds.
-    async fn live_challenge(
-        &self,
-        token: &str,
-    ) -> Result<(String, crate::store::ChallengeRecord), AuthError> {
+    ///
+    /// # Errors
+    /// [`AuthError::ChallengeFailed`] for one that took its wrong codes,
+    /// [`AuthError::ChallengeExpired`] for an unknown, finished or expired one.
+    async fn live_challenge(&self, token: &str) -> Result<(String, ChallengeRecord), AuthError> {
         let token = Token::from_client(token).ok_or(AuthError::ChallengeExpired)?;
         let id = self.keys.challenge_id(token.reveal());
         let challenge = self
@@ -182,6 +232,9 @@ impl Auth {
             .challenge(&id)
             .await?
             .ok_or(AuthError::ChallengeExpired)?;
+        if challenge.finished_at.is_none() && challenge.failures >= self.tf.challenge_max_failures {
+            return Err(AuthError::ChallengeFailed);
+        }
         if !challenge.is_alive(self.now(), self.tf.challenge_max_failures) {
             return Err(AuthError::ChallengeExpired);
         }
@@ -201,71 +254,16 @@ impl Auth {
             .await?
             .ok_or(AuthError::ChallengeExpired)?;
         let methods = methods_of(&tf);
+        let now = self.now();
         Ok(ChallengeView {
             default_method: default_of(&methods),
             methods,
-            phone: tf
-                .phone
-                .and_then(|(p, _)| PhoneNumber::from_e164(&p).ok())
-                .map(|p| p.masked()),
+            phone: tf.phone.map(|(p, _)| p.masked()),
             sms_sent: challenge.sms_sent_at.is_some(),
             username: account.username,
+            tries_left: (self.tf.challenge_max_failures - challenge.failures).max(0),
+            locked_for: tf.locked_until.filter(|u| *u > now).map(|u| u.0 - now.0),
         })
-    }
-
-    /// "Resend code": a fresh SMS code replaces the old one, at most every 30 seconds and 5
-    /// times per challenge. Returns the masked number.
-    ///
-    /// # Errors
-    /// [`AuthError::ChallengeExpired`], [`AuthError::InvalidMethod`] (no phone),
-    /// [`AuthError::RateLimited`], [`AuthError::SmsFailed`].
-    pub async fn resend_sms(&self, token: &str) -> Result<String, AuthError> {
-        let (id, challenge) = self.live_challenge(token).await?;
-        let tf = self.store.two_factor(&challenge.account_id).await?;
-        let Some(phone) = tf.phone.and_then(|(p, _)| PhoneNumber::from_e164(&p).ok()) else {
-            return Err(AuthError::InvalidMethod(
-                "this account has no phone for text messages; try another way",
-            ));
-        };
-        let now = self.now();
-        let code = OtpCode::generate();
-        let mac = self.keys.sms_code_mac(&id, code.digits());
-        let p = &self.tf;
-        if let Some(retry_after) = resend_wait(&challenge, now, p) {
-            return Err(AuthError::RateLimited { retry_after });
-        }
-        let charged = self.charge_text(&challenge.account_id, &phone).await?;
-        if !self
-            .store
-            .set_challenge_sms(
-                &id,
-                &mac,
-                now,
-                now.plus(p.sms_code_secs),
-                p.sms_cooldown_secs,
-                p.sms_max_sends,
-                p.challenge_max_failures,
-            )
-            .await?
-        {
-            self.refund(&charged).await?;
-            return Err(match resend_wait(&challenge, now, p) {
-                Some(retry_after) => AuthError::RateLimited { retry_after },
-                // Neither limit explains it: the challenge ended meanwhile.
-                None => AuthError::ChallengeExpired,
-            });
-        }
-        let body = code_message(&code, &p.sms_host);
-        if let Err(e) = self
-            .send_charged(&charged, &phone, &body, "login code")
-            .await
-        {
-            if matches!(e, crate::sms::SmsError::Refused(_)) {
-                self.store.unsend_challenge_sms(&id).await?;
-            }
-            return Err(AuthError::SmsFailed);
-        }
-        Ok(phone.masked())
     }
 
     /// Checks a code at the second step; a right one creates the session. Every checked code
@@ -282,94 +280,40 @@ impl Auth {
         code: &str,
         client: &ClientInfo,
     ) -> Result<SecondStepDone, AuthError> {
-        let method = Method::parse(method).map_err(|_| {
-            AuthError::InvalidMethod("the method must be one of sms, totp or backup_code")
-        })?;
+        let method =
+            Method::parse(method).map_err(|_| AuthError::InvalidMethod(MethodProblem::Unknown))?;
         let (id, challenge) = self.live_challenge(token).await?;
-        let account_id = challenge.account_id.clone();
-        let tf = self.store.two_factor(&account_id).await?;
+        let tf = self.store.two_factor(&challenge.account_id).await?;
         let now = self.now();
         if let Some(until) = tf.locked_until.filter(|u| *u > now) {
             return Err(AuthError::RateLimited {
                 retry_after: until.0 - now.0,
             });
         }
-        if !methods_of(&tf).contains(&method) || tf.enabled_since.is_none() {
-            return Err(AuthError::InvalidMethod(match method {
-                Method::Sms => "this account has no phone for text messages; try another way",
-                Method::Totp => "this account has no authentication app; try another way",
-                Method::BackupCode => "this account has no backup codes",
-            }));
-        }
-        // Parse before anything is counted: a malformed code changes nothing. Then reduce the
-        // code to what the database compares.
-        let mut problem = CodeProblem::Wrong;
-        let mac;
-        let proof = match method {
-            Method::Sms => {
-                let c = OtpCode::parse(code)?;
-                if !challenge.sms_pending {
-                    problem = CodeProblem::NotSent;
-                } else if challenge.sms_expires_at.is_some_and(|e| e <= now) {
-                    problem = CodeProblem::Expired;
-                }
-                mac = self.keys.sms_code_mac(&id, c.digits());
-                Proof::Sms(&mac)
-            }
-            Method::Totp => {
-                let c = OtpCode::parse(code)?;
-                let Some(totp) = &tf.totp else {
-                    return Err(AuthError::InvalidMethod("no authentication app"));
-                };
-                let secret = open(
-                    self.keys.totp_seal(),
-                    account_id.as_str().as_bytes(),
-                    &totp.secret_sealed,
-                )
-                .map(|b| TotpSecret::from_bytes(&b))
-                .map_err(|e| {
-                    AuthError::Internal(anyhow::anyhow!(
-                        "authenticator secret of {account_id}: {e}"
-                    ))
-                })?;
-                Proof::Totp(secret.matching_step(&c, now), &totp.secret_sealed)
-            }
-            Method::BackupCode => {
-                let c = BackupCode::parse(code)?;
-                mac = self.keys.backup_code_mac(account_id.as_str(), c.digits());
-                Proof::Backup(&mac)
-            }
+        offered(&tf, method)?;
+        // Parse before anything is counted: a malformed code changes nothing.
+        let checked = match method {
+            Method::Sms => self.sms_proof(&id, &challenge, code, now)?,
+            Method::Totp => self.totp_proof(&challenge.account_id, &tf, code, now)?,
+            Method::BackupCode => self.backup_proof(&challenge.account_id, code)?,
         };
         let account = self
             .store
-            .account_by_id(&account_id)
+            .account_by_id(&challenge.account_id)
             .await?
             .ok_or(AuthError::ChallengeExpired)?;
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
-        let session_token = Token::generate();
-        let session_id = crate::domain::SessionId::generate();
-        let hash = session_token.hash();
-        let (device_token, device) = Self::device_for(challenge.kind, client);
-        let session = NewSession {
-            id: &session_id,
-            token_hash: &hash,
-            account_id: &account_id,
-            kind: challenge.kind,
-            now,
-            expires_at: now.plus(self.policy.session_absolute_secs),
-            client,
-            device: device.as_deref(),
-        };
-        let kind = match method {
-            Method::Sms => EventKind::LoginSms,
-            Method::Totp => EventKind::LoginTotp,
-            Method::BackupCode => EventKind::LoginBackupCode,
-        };
+        let draft = SessionDraft::new(self, challenge.kind, client);
+        let session = draft.row(&account.id, client);
         let success = NewEvent {
-            account_id: &account_id,
-            kind,
+            account_id: &account.id,
+            kind: match method {
+                Method::Sms => EventKind::LoginSms,
+                Method::Totp => EventKind::LoginTotp,
+                Method::BackupCode => EventKind::LoginBackupCode,
+            },
             at: now,
             client,
             detail: None,
@@ -379,42 +323,52 @@ impl Auth {
             detail: Some(method.as_str()),
             ..success
         };
-        let p = &self.tf;
-        let lock_base = p.account_lock_secs;
         let attempt = self
             .store
-            .attempt_second_factor(
-                &id,
-                proof,
-                p.challenge_max_failures,
-                SecondStepLimits {
-                    threshold: p.account_lock_threshold,
-                    cap: p.account_cap,
-                },
-                |lockouts| (lock_base << lockouts.clamp(0, 7)).min(24 * 3600),
-                &session,
-                &success,
-                &failure,
-            )
+            .attempt_second_factor(&SecondStepAttempt {
+                challenge_id: &id,
+                proof: checked.proof(),
+                limits: self.attempt_limits(),
+                session: &session,
+                success: &success,
+                failure: &failure,
+            })
             .await?;
+        let backup_remaining = self.answer(attempt, &checked, &account, now)?;
+        if method == Method::BackupCode {
+            self.notify_backup_code_used(&account, &tf, backup_remaining)
+                .await;
+        }
+        Ok(SecondStepDone {
+            session: draft.issued(account.id, account.username),
+            method,
+            backup_remaining,
+        })
+    }
+
+    /// The second step's limits, from the policy.
+    fn attempt_limits(&self) -> AttemptLimits {
+        AttemptLimits {
+            per_challenge: self.tf.challenge_max_failures,
+            lock_every: self.tf.account_lock_threshold,
+            cap: self.tf.account_cap,
+            lock_secs: self.tf.account_lock_secs,
+        }
+    }
+
+    /// How an attempt is answered: `Ok` with the backup codes left (after a backup code), or
+    /// the error that says what happened and how many tries are left.
+    fn answer(
+        &self,
+        attempt: Attempt,
+        checked: &CheckedCode,
+        account: &AccountRecord,
+        now: UnixTime,
+    ) -> Result<Option<i64>, AuthError> {
         match attempt {
             Attempt::Done { backup_remaining } => {
-                tracing::info!(account = %account_id, method = %method, "logged in with a second factor");
-                if method == Method::BackupCode {
-                    self.notify_backup_code_used(&account, &tf, backup_remaining)
-                        .await;
-                }
-                Ok(SecondStepDone {
-                    session: NewSessionToken {
-                        session_id,
-                        token: session_token,
-                        account_id,
-                        username: account.username,
-                        device_token,
-                    },
-                    method,
-                    backup_remaining,
-                })
+                tracing::info!(account = %account.id, method = %checked.method(), "logged in with a second factor");
+                Ok(backup_remaining)
             }
             Attempt::Gone => Err(AuthError::ChallengeExpired),
             Attempt::Locked(until) => Err(AuthError::RateLimited {
@@ -425,19 +379,19 @@ impl Auth {
                 locked_until: Some(until),
                 ..
             } => {
-                tracing::warn!(account = %account_id, "second step locked after repeated wrong codes");
+                tracing::warn!(account = %account.id, "second step locked after repeated wrong codes");
                 Err(AuthError::RateLimited {
                     retry_after: until.0 - now.0,
                 })
             }
             Attempt::Refused {
-                refusal: Refusal::AlreadyUsed,
+                refusal,
+                tries_left,
                 ..
-            } => Err(AuthError::InvalidCode(CodeProblem::AlreadyUsed)),
-            Attempt::Refused {
-                refusal: Refusal::Wrong,
-                ..
-            } => Err(AuthError::InvalidCode(problem)),
+            } => Err(AuthError::InvalidCode(CodeRefusal {
+                problem: checked.problem(refusal),
+                tries_left: Some(tries_left),
+            })),
         }
     }
 
@@ -454,8 +408,20 @@ impl Auth {
             ),
             None => "a backup code was used to log in".to_owned(),
         };
-        let phone = tf.phone.as_ref().map(|(p, _)| p.as_str());
+        let phone = tf.phone.as_ref().map(|(p, _)| p);
         self.notify(&account.id, &account.username, phone, "backup-code", &what)
             .await;
     }
+}
+
+/// Refuses a method the account has not set up (or any, while 2FA is off).
+fn offered(tf: &TwoFactorRecord, method: Method) -> Result<(), AuthError> {
+    if methods_of(tf).contains(&method) && tf.enabled_since.is_some() {
+        return Ok(());
+    }
+    Err(AuthError::InvalidMethod(match method {
+        Method::Sms => MethodProblem::NoPhone,
+        Method::Totp => MethodProblem::NoApp,
+        Method::BackupCode => MethodProblem::NoBackupCodes,
+    }))
 }
