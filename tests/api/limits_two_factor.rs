@@ -488,3 +488,39 @@ async fn turning_2fa_off_does_not_reset_the_daily_text_cap() {
         .await;
     assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_says_how_many_tries_are_left_and_the_last_that_the_attempt_ended() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let (_, codes) = app.enable_totp(&token).await;
+    let c = app.challenge(&user).await;
+    let wrong = (0..)
+        .map(|i| format!("{:08}", 20_000_000 + i))
+        .filter(|g| !codes.contains(g))
+        .take(5)
+        .collect::<Vec<_>>();
+    for (i, guess) in wrong.iter().enumerate() {
+        let body = assert_error(
+            app.second_step(&c, "backup_code", guess).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_code",
+        )
+        .await;
+        let message = body["error"]["message"].as_str().unwrap().to_owned();
+        match 4 - i {
+            0 => assert!(message.contains("has ended"), "{message}"),
+            1 => assert!(message.ends_with("(1 try left)"), "{message}"),
+            n => assert!(message.ends_with(&format!("({n} tries left)")), "{message}"),
+        }
+    }
+    let body = assert_error(
+        app.second_step(&c, "backup_code", &codes[0]).await,
+        StatusCode::GONE,
+        "challenge_expired",
+    )
+    .await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("too many wrong codes"), "{message}");
+}
