@@ -58,6 +58,8 @@ pub struct Config {
     pub sign_ups_per_address_hour: i64,
     /// How many text messages may go out.
     pub sms_budget: crate::auth::TextBudget,
+    /// OpenID Connect lifetimes (the issuer is filled in when the address is known).
+    pub oidc: crate::auth::oidc::OidcPolicy,
     /// Who people who lost every factor should contact (an email address or a URL), shown
     /// under "Try another way".
     pub operator_contact: Option<String>,
@@ -151,6 +153,16 @@ struct FileSmsBudget {
     global_hour: Option<i64>,
 }
 
+/// `[oidc]` in the TOML file: token lifetimes in seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOidc {
+    code_secs: Option<i64>,
+    access_token_secs: Option<i64>,
+    id_token_secs: Option<i64>,
+    refresh_token_secs: Option<i64>,
+}
+
 /// `[backup_codes]` in the TOML file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,6 +204,8 @@ pub struct FileConfig {
     operator_contact: Option<String>,
     #[serde(default)]
     sms: FileSms,
+    #[serde(default)]
+    oidc: FileOidc,
     #[serde(default)]
     backup_codes: FileBackupCodes,
     #[serde(default)]
@@ -331,6 +345,18 @@ pub struct Overrides {
     /// Text messages per hour for the whole installation [default: 2000].
     #[arg(long, env = "TWOFOLD_SMS_BUDGET_GLOBAL_HOUR", value_name = "N")]
     pub sms_budget_global_hour: Option<i64>,
+    /// OpenID Connect authorization codes live this long [default: 60].
+    #[arg(long, env = "TWOFOLD_OIDC_CODE_SECS", value_name = "SECS")]
+    pub oidc_code_secs: Option<i64>,
+    /// OpenID Connect access tokens live this long [default: 600].
+    #[arg(long, env = "TWOFOLD_OIDC_ACCESS_TOKEN_SECS", value_name = "SECS")]
+    pub oidc_access_token_secs: Option<i64>,
+    /// OpenID Connect ID tokens live this long [default: 600].
+    #[arg(long, env = "TWOFOLD_OIDC_ID_TOKEN_SECS", value_name = "SECS")]
+    pub oidc_id_token_secs: Option<i64>,
+    /// OpenID Connect refresh tokens live this long [default: 2592000, 30 days].
+    #[arg(long, env = "TWOFOLD_OIDC_REFRESH_TOKEN_SECS", value_name = "SECS")]
+    pub oidc_refresh_token_secs: Option<i64>,
 }
 
 /// Where the data lives; shared by `serve` and the admin commands.
@@ -457,6 +483,7 @@ impl Config {
                 .or(file.sign_ups_per_address_hour)
                 .unwrap_or(10),
             sms_budget: sms_budget(o, &file.sms.budget),
+            oidc: oidc_policy(o, &file.oidc)?,
             operator_contact: o
                 .operator_contact
                 .clone()
@@ -575,6 +602,42 @@ fn parse_cidrs(items: Vec<String>) -> anyhow::Result<Vec<ipnet::IpNet>> {
                 })
         })
         .collect()
+}
+
+fn oidc_policy(o: &Overrides, f: &FileOidc) -> anyhow::Result<crate::auth::oidc::OidcPolicy> {
+    let d = crate::auth::oidc::OidcPolicy::default();
+    let pick = |flag: Option<i64>, file: Option<i64>, default: i64, name: &str, max: i64| {
+        let v = flag.or(file).unwrap_or(default);
+        if !(1..=max).contains(&v) {
+            anyhow::bail!("oidc {name} must be between 1 and {max} seconds (got {v})");
+        }
+        Ok(v)
+    };
+    Ok(crate::auth::oidc::OidcPolicy {
+        issuer: d.issuer.clone(),
+        code_secs: pick(o.oidc_code_secs, f.code_secs, d.code_secs, "code_secs", 600)?,
+        access_token_secs: pick(
+            o.oidc_access_token_secs,
+            f.access_token_secs,
+            d.access_token_secs,
+            "access_token_secs",
+            86_400,
+        )?,
+        id_token_secs: pick(
+            o.oidc_id_token_secs,
+            f.id_token_secs,
+            d.id_token_secs,
+            "id_token_secs",
+            86_400,
+        )?,
+        refresh_token_secs: pick(
+            o.oidc_refresh_token_secs,
+            f.refresh_token_secs,
+            d.refresh_token_secs,
+            "refresh_token_secs",
+            365 * 86_400,
+        )?,
+    })
 }
 
 fn sms_budget(o: &Overrides, f: &FileSmsBudget) -> crate::auth::TextBudget {

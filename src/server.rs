@@ -183,6 +183,22 @@ pub async fn open(
     Ok((auth, keys))
 }
 
+/// The OpenID Connect provider: its issuer is `--public-url`, or this node's address.
+pub fn oidc_provider(config: &Config, auth: &Auth, addr: SocketAddr) -> crate::auth::oidc::Oidc {
+    let issuer = config
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{addr}"));
+    crate::auth::oidc::Oidc::new(
+        auth.clone(),
+        crate::auth::oidc::OidcPolicy {
+            issuer,
+            ..config.oidc.clone()
+        },
+    )
+}
+
 /// The configured SMS provider.
 fn sms_sender(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
     crate::install_tls_provider();
@@ -222,8 +238,17 @@ impl Server {
     /// When anything it needs cannot be opened or the address cannot be bound.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let (auth, keys) = open(config, clock, Opener::Server).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let oidc = oidc_provider(config, &auth, addr);
+        oidc.ensure_signing_key()
+            .await
+            .context("making the OpenID Connect signing key")?;
         let state = AppState {
             auth: auth.clone(),
+            oidc,
             keys,
             web: Arc::new(WebSettings {
                 secure_cookies: config.secure_cookies(),
@@ -237,10 +262,6 @@ impl Server {
                 operator_contact: config.operator_contact.clone(),
             }),
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        let addr = listener.local_addr()?;
         Ok(Self {
             listener,
             app: router(state),

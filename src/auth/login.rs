@@ -161,7 +161,7 @@ impl Auth {
         proof: Option<&PasswordProof<'_>>,
     ) -> Result<NewSessionToken, AuthError> {
         let draft = SessionDraft::new(self, kind, client);
-        let session = draft.row(account, client);
+        let session = draft.row(account, client, None);
         let event = NewEvent {
             account_id: account,
             kind: event,

@@ -15,6 +15,7 @@ mod backup_codes;
 mod error;
 mod login;
 mod new_session;
+pub mod oidc;
 mod second_step;
 mod sessions;
 mod texts;

@@ -4,7 +4,7 @@
 
 use super::{Auth, NewSessionToken};
 use crate::crypto::{Token, TokenHash};
-use crate::domain::{AccountId, ClientInfo, SessionId, SessionKind, UnixTime};
+use crate::domain::{AccountId, ClientInfo, Method, SessionId, SessionKind, UnixTime};
 use crate::store::NewSession;
 
 /// A session about to be created; nothing is stored until the store inserts [`Self::row`].
@@ -43,11 +43,13 @@ impl SessionDraft {
         self.now
     }
 
-    /// The row to insert for `account`.
+    /// The row to insert for `account`, whose login used `second_factor` (or the password
+    /// alone).
     pub(crate) fn row<'a>(
         &'a self,
         account: &'a AccountId,
         client: &'a ClientInfo,
+        second_factor: Option<Method>,
     ) -> NewSession<'a> {
         NewSession {
             id: &self.id,
@@ -58,6 +60,7 @@ impl SessionDraft {
             expires_at: self.expires_at,
             client,
             device: self.device.as_deref(),
+            second_factor,
         }
     }
 

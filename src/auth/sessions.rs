@@ -87,6 +87,10 @@ pub struct CurrentSession {
     pub kind: SessionKind,
     /// When the password was last confirmed in it.
     pub reauth_at: UnixTime,
+    /// When its login happened (OpenID Connect `auth_time`).
+    pub created_at: UnixTime,
+    /// The second factor its login used; `None` for a password alone.
+    pub second_factor: Option<crate::domain::Method>,
 }
 
 impl Auth {
@@ -121,6 +125,8 @@ impl Auth {
             username: s.username,
             kind: s.kind,
             reauth_at: s.reauth_at,
+            created_at: s.created_at,
+            second_factor: s.second_factor,
         })
     }
 

@@ -192,6 +192,11 @@ impl Auth {
             return Err(AuthError::NothingPending(Pending::AppSetUpRestarted));
         };
         tracing::info!(account = %session.account_id, enabled_now, "authentication app set up");
+        // A code from the new app proved it in this session: apps that take only two-factor
+        // logins accept the session from now on.
+        self.store
+            .mark_second_factor(&session.session_id, crate::domain::Method::Totp)
+            .await?;
         // OWASP ASVS 4.0.3 V2.5.5: a new authenticator is a change the owner must hear of.
         let phone = self.store.two_factor(&session.account_id).await?.phone;
         self.notify(
@@ -327,6 +332,9 @@ impl Auth {
                 enabled,
             } => {
                 tracing::info!(account = %session.account_id, enabled_now = enabled, "phone verified for text-message codes");
+                self.store
+                    .mark_second_factor(&session.session_id, crate::domain::Method::Sms)
+                    .await?;
                 if let Some(old) = previous {
                     self.notify(
                         &session.account_id,

@@ -87,6 +87,7 @@ pub struct Keys {
     challenge_mac: Zeroizing<[u8; 32]>,
     limits: Zeroizing<[u8; 32]>,
     key_check: Zeroizing<[u8; 32]>,
+    oidc_key_seal: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -101,12 +102,18 @@ impl Keys {
             challenge_mac: derive_key(secret, b"twofold challenge mac v1"),
             limits: derive_key(secret, b"twofold limits v1"),
             key_check: derive_key(secret, b"twofold key check v1"),
+            oidc_key_seal: derive_key(secret, b"twofold oidc signing-key seal v1"),
         }
     }
 
     /// The AEAD key for TOTP secrets.
     pub fn totp_seal(&self) -> &[u8; 32] {
         &self.totp_seal
+    }
+
+    /// The AEAD key for the OpenID Connect signing keys stored in the database.
+    pub fn oidc_key_seal(&self) -> &[u8; 32] {
+        &self.oidc_key_seal
     }
 
     /// The AEAD key for viewable backup codes.

@@ -3,12 +3,14 @@
 //!
 //! Must not: know about HTTP or SQL. Nothing here logs a secret.
 
+mod jwt;
 mod keys;
 mod passwords;
 mod seal;
 mod tokens;
 mod totp;
 
+pub use jwt::{ALG as JWT_ALG, SigningKey, VerifyingKey, generate_rsa_pkcs8, verified_claims};
 pub use keys::{Keys, create_secret, read_secret};
 pub use passwords::{Argon2Params, HasherBusy, PasswordHasher, Verification};
 pub use seal::{SealError, open, seal};

@@ -39,6 +39,10 @@ pub enum EventKind {
     BackupCodesRegenerated,
     /// The operator turned two-factor authentication off.
     TwoFactorResetByOperator,
+    /// The owner allowed an app to sign them in with Twofold (OpenID Connect consent).
+    AppAuthorized,
+    /// The owner disconnected an app: its tokens stopped working.
+    AppRevoked,
 }
 
 impl EventKind {
@@ -63,6 +67,8 @@ impl EventKind {
             Self::LoginBackupCode => "login_backup_code",
             Self::BackupCodesRegenerated => "backup_codes_regenerated",
             Self::TwoFactorResetByOperator => "two_factor_reset_by_operator",
+            Self::AppAuthorized => "app_authorized",
+            Self::AppRevoked => "app_revoked",
         }
     }
 
@@ -89,6 +95,8 @@ impl EventKind {
             "two_factor_reset_by_operator" => {
                 "Two-factor authentication turned off by the operator"
             }
+            "app_authorized" => "Allowed an app to sign you in",
+            "app_revoked" => "Disconnected an app",
             _ => "Account activity",
         }
     }

@@ -343,6 +343,65 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An OAuth 2.0 error answer (RFC 6749 §5.2, RFC 6750 §3): `{"error","error_description"}`,
+/// `401` for client and token failures (with the `WWW-Authenticate` they call for), `400`
+/// for the rest.
+#[derive(Debug)]
+pub struct OAuthAnswer {
+    error: crate::auth::oidc::OAuthError,
+    basic: bool,
+}
+
+impl OAuthAnswer {
+    /// An answer with this code and description.
+    pub fn bad(code: crate::auth::oidc::OAuthCode, description: &'static str) -> Self {
+        crate::auth::oidc::OAuthError { code, description }.into()
+    }
+
+    /// Adds `WWW-Authenticate: Basic` to an `invalid_client` answer (the client used, or
+    /// should use, HTTP Basic).
+    pub fn basic_challenge(mut self) -> Self {
+        self.basic = true;
+        self
+    }
+}
+
+impl From<crate::auth::oidc::OAuthError> for OAuthAnswer {
+    fn from(error: crate::auth::oidc::OAuthError) -> Self {
+        Self {
+            error,
+            basic: false,
+        }
+    }
+}
+
+impl IntoResponse for OAuthAnswer {
+    fn into_response(self) -> Response {
+        use crate::auth::oidc::OAuthCode;
+        let status = match self.error.code {
+            OAuthCode::InvalidClient | OAuthCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = serde_json::json!({
+            "error": self.error.code.as_str(),
+            "error_description": self.error.description,
+        });
+        let mut res = (status, Json(body)).into_response();
+        let challenge = match self.error.code {
+            OAuthCode::InvalidToken => Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                self.error.description
+            )),
+            OAuthCode::InvalidClient if self.basic => Some("Basic realm=\"twofold\"".to_owned()),
+            _ => None,
+        };
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        res
+    }
+}
+
 /// An error on a web page: rendered as a friendly HTML page.
 #[derive(Debug)]
 pub struct WebError {

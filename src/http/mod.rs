@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod images;
+pub mod oidc;
 pub mod web;
 
 use std::sync::Arc;
@@ -106,6 +107,8 @@ pub struct WebSettings {
 pub struct AppState {
     /// The use cases.
     pub auth: Auth,
+    /// The OpenID Connect provider.
+    pub oidc: crate::auth::oidc::Oidc,
     /// Derived keys (CSRF).
     pub keys: Arc<Keys>,
     /// Deployment settings.
@@ -119,6 +122,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api::router())
         .merge(web::router(state.clone()))
+        .merge(oidc::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -14,6 +14,8 @@ mod challenges;
 mod events;
 mod limits;
 mod meta;
+mod oidc;
+mod oidc_grants;
 mod sessions;
 mod two_factor;
 
@@ -31,6 +33,10 @@ pub use challenges::{
 };
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
+pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
+pub use oidc_grants::{
+    GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, TokenRecord,
+};
 pub use sessions::{NewSession, PasswordProof, SessionRecord};
 pub use two_factor::{
     ConfirmSms, NewSmsCode, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord,

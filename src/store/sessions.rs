@@ -4,7 +4,7 @@ use sqlx::{Any, Transaction};
 
 use super::{NewEvent, Store, StoreError, StoreResult, Throttle};
 use crate::crypto::TokenHash;
-use crate::domain::{AccountId, ClientInfo, SessionId, SessionKind, UnixTime};
+use crate::domain::{AccountId, ClientInfo, Method, SessionId, SessionKind, UnixTime};
 
 /// A session to create.
 #[derive(Clone, Debug)]
@@ -25,6 +25,8 @@ pub struct NewSession<'a> {
     pub client: &'a ClientInfo,
     /// The SHA-256 of the browser's device cookie, to remember that it logged in here.
     pub device: Option<&'a str>,
+    /// The second factor the login used; `None` for a password alone.
+    pub second_factor: Option<Method>,
 }
 
 /// A live session joined with its account.
@@ -50,6 +52,8 @@ pub struct SessionRecord {
     pub ip: Option<String>,
     /// The user agent that created it.
     pub user_agent: Option<String>,
+    /// The second factor its login used; `None` for a password alone.
+    pub second_factor: Option<Method>,
 }
 
 /// What a password login proved, bound into the statement that ends it: the credential
@@ -68,8 +72,8 @@ pub struct PasswordProof<'a> {
     pub rehash: Option<&'a str>,
 }
 
-const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent) \
-     VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8)";
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent, second_factor) \
+     VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8, $9)";
 
 /// The session insert after a password: only while the password is still the one that was
 /// verified, and no pause or cap of the throttle began meanwhile — checked by the same
@@ -94,6 +98,7 @@ impl NewSession<'_> {
             .bind(self.expires_at.0)
             .bind(self.client.ip.as_deref())
             .bind(self.client.user_agent.as_deref())
+            .bind(self.second_factor.map(Method::as_str))
             .execute(&mut **tx)
             .await?;
         self.remember_device(tx).await
@@ -185,7 +190,7 @@ pub(crate) async fn after_right_password(
 macro_rules! session_columns {
     () => {
         "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
-         s.expires_at, s.reauth_at, s.ip, s.user_agent"
+         s.expires_at, s.reauth_at, s.ip, s.user_agent, s.second_factor"
     };
 }
 
@@ -202,6 +207,7 @@ struct SessionRow {
     reauth_at: i64,
     ip: Option<String>,
     user_agent: Option<String>,
+    second_factor: Option<String>,
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -219,6 +225,12 @@ impl TryFrom<SessionRow> for SessionRecord {
             reauth_at: UnixTime(r.reauth_at),
             ip: r.ip,
             user_agent: r.user_agent,
+            second_factor: r
+                .second_factor
+                .map(|m| {
+                    Method::parse(&m).map_err(|_| StoreError::Corrupt("sessions.second_factor"))
+                })
+                .transpose()?,
         })
     }
 }
@@ -294,6 +306,22 @@ impl Store {
         .into_iter()
         .map(SessionRecord::try_from)
         .collect()
+    }
+
+    /// Records that the session's owner just proved a second factor in it (confirming a new
+    /// method at set-up), unless the session already has one.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn mark_second_factor(&self, id: &SessionId, method: Method) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET second_factor = $1 WHERE id = $2 AND second_factor IS NULL",
+        )
+        .bind(method.as_str())
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Notes that a session was used now, from `ip`.

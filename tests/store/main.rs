@@ -92,6 +92,7 @@ async fn session_at(
         expires_at: now.plus(3600),
         client: &client,
         device: None,
+        second_factor: None,
     };
     let e = NewEvent {
         account_id: account,

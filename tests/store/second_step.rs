@@ -93,6 +93,7 @@ async fn attempt(
         expires_at: now.plus(3600),
         client: &c,
         device: None,
+        second_factor: None,
     };
     let success = NewEvent {
         account_id: account,

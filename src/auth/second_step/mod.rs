@@ -306,7 +306,7 @@ impl Auth {
             return Err(AuthError::AccountDisabled);
         }
         let draft = SessionDraft::new(self, challenge.kind, client);
-        let session = draft.row(&account.id, client);
+        let session = draft.row(&account.id, client, Some(method));
         let success = NewEvent {
             account_id: &account.id,
             kind: match method {

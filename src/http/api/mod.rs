@@ -4,6 +4,7 @@
 //! from the routes it describes.
 
 mod accounts;
+mod apps;
 mod backup_codes;
 mod me;
 mod sessions;
@@ -69,6 +70,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(me::delete_session))
         .routes(routes!(me::activity))
         .routes(routes!(me::change_password))
+        .routes(routes!(apps::list_apps))
+        .routes(routes!(apps::revoke_app))
         .split_for_parts();
     common_errors(&mut doc);
     let json: Arc<str> = doc.to_pretty_json().unwrap_or_else(|_| "{}".into()).into();

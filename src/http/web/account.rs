@@ -60,6 +60,11 @@ pub struct HomeQuery {
 pub struct LoginQuery {
     next: Option<String>,
     done: Option<String>,
+    /// Log in again although a session exists (an app asked for a fresher login, or for
+    /// two factors).
+    again: Option<String>,
+    /// The username to prefill (an app's `login_hint`).
+    username: Option<String>,
 }
 
 /// The login form. (No `Debug`: it holds a password.)
@@ -106,7 +111,14 @@ fn device_cookie(state: &AppState, token: &str) -> HeaderValue {
 
 /// Redirects to `to`, setting the session cookie (and a device cookie for a new browser).
 pub(crate) fn logged_in(state: &AppState, session: &NewSessionToken, to: &str) -> Response {
-    let mut res = Redirect::to(to).into_response();
+    // Back to an app's sign-in request: a page that moves on by itself, because the app's
+    // redirect that follows would otherwise end this form's navigation outside the site,
+    // which the pages' CSP `form-action 'self'` forbids.
+    let mut res = if to.starts_with("/oidc/") {
+        crate::http::oidc::continue_page(to)
+    } else {
+        Redirect::to(to).into_response()
+    };
     res.headers_mut()
         .append(SET_COOKIE, session_cookie(state, session.token.reveal()));
     if let Some(device) = &session.device_token {
@@ -154,13 +166,21 @@ pub async fn login_page(
     axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let next = safe_next(q.next.as_deref());
-    if session.is_some() {
+    if session.is_some() && q.again.is_none() {
         return Ok(Redirect::to(&next).into_response());
     }
+    let prefill = q
+        .username
+        .as_deref()
+        .filter(|u| u.len() <= 64)
+        .unwrap_or("");
     let notice = match q.done.as_deref() {
         Some("logged_out") => Some("You're logged out."),
         Some("password_changed") => Some("Your password was changed. Log in with the new one."),
         Some("challenge_expired") => Some("Your login attempt expired. Log in again."),
+        _ if q.again.is_some() => Some(
+            "The app you came from asks you to log in again, with your second factor if you have one.",
+        ),
         _ => None,
     };
     html(
@@ -168,7 +188,7 @@ pub async fn login_page(
         LoginPage {
             user: None,
             csrf: form_token(&state, &c),
-            username: "",
+            username: prefill,
             next: &next,
             error: None,
             notice,

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 pub use csrf::{CsrfCookie, CsrfForm};
+pub(crate) use csrf::{ensure_cookie as ensure_csrf_cookie, form_token as csrf_form_token};
 
 const CSS: &str = include_str!("../../../assets/twofold.css");
 const JS: &str = include_str!("../../../assets/twofold.js");
@@ -133,7 +134,7 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
-                && n.len() < 512
+                && n.len() < 4096
                 && n.bytes().all(|b| b.is_ascii_graphic())
                 && !n.contains('\\')
                 && !matches!(n.as_bytes().get(1), Some(b'/' | b'\\')) =>

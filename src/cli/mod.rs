@@ -1,4 +1,7 @@
-//! The command line: `twofold serve` and the admin commands `twofold user …`.
+//! The command line: `twofold serve` and the admin commands `twofold user …`,
+//! `twofold client …` and `twofold oidc …` (`clients.rs`).
+
+mod clients;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,6 +32,12 @@ enum Command {
     /// Look after accounts (on the same database as the server).
     #[command(subcommand)]
     User(UserCommand),
+    /// Register the apps that sign their users in with Twofold (OpenID Connect clients).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// The OpenID Connect provider's signing keys.
+    #[command(subcommand)]
+    Oidc(clients::OidcCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,7 +120,7 @@ pub fn run() -> ExitCode {
     // (BENCHMARKS.md measures the difference).
     let workers = match &cli.command {
         Command::Serve(o) => o.worker_threads,
-        Command::User(_) => Some(1),
+        Command::User(_) | Command::Client(_) | Command::Oidc(_) => Some(1),
     }
     .unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -162,6 +171,18 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
                     .await?;
             let code = user_command(&auth, cmd).await?;
+            auth.close().await;
+            Ok(code)
+        }
+        Command::Client(cmd) => {
+            let (oidc, auth) = clients::open(&cli.location).await?;
+            let code = clients::client_command(&oidc, cmd).await?;
+            auth.close().await;
+            Ok(code)
+        }
+        Command::Oidc(cmd) => {
+            let (oidc, auth) = clients::open(&cli.location).await?;
+            let code = clients::oidc_command(&oidc, cmd).await?;
             auth.close().await;
             Ok(code)
         }

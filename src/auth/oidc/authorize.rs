@@ -1,0 +1,442 @@
+//! The authorization endpoint's decision (OIDC Core §3.1.2): who the client is and where
+//! errors may go, then what the browser needs next — Twofold's own login, setting up two
+//! factors, the consent page — or the code.
+
+use super::{OAuthCode, OAuthError, Oidc, SCOPES};
+use crate::auth::{AuthError, CurrentSession};
+use crate::crypto::Token;
+use crate::domain::{ClientInfo, Method};
+use crate::store::{ClientRecord, NewGrant};
+
+/// The query (or form) of an authorization request, as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct AuthorizeRequest {
+    /// The client.
+    pub client_id: Option<String>,
+    /// Where to send the answer; must be registered exactly.
+    pub redirect_uri: Option<String>,
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// Space-separated; must include `openid`.
+    pub scope: Option<String>,
+    /// Returned as sent.
+    pub state: Option<String>,
+    /// Put in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE (RFC 7636).
+    pub code_challenge: Option<String>,
+    /// Must be `S256` when a challenge is sent.
+    pub code_challenge_method: Option<String>,
+    /// `none`, `login`, `consent` (space-separated).
+    pub prompt: Option<String>,
+    /// Seconds since the login beyond which it must be repeated.
+    pub max_age: Option<String>,
+    /// The username to prefill.
+    pub login_hint: Option<String>,
+    /// Set by Twofold when it sent the browser to log in again: the login must be at least
+    /// this recent (so `prompt=login` and `max_age` do not loop).
+    pub login_after: Option<i64>,
+}
+
+/// What the request leads to.
+#[derive(Debug)]
+pub enum AuthorizeStep {
+    /// An unknown client or redirect URI: an error page, never a redirect (RFC 6749
+    /// §4.1.2.1).
+    ErrorPage(&'static str),
+    /// An error sent back to the client.
+    Redirect {
+        /// The registered redirect URI.
+        redirect_uri: String,
+        /// The query to add: `error`/`error_description` or `code`, with `state` and `iss`.
+        params: Vec<(&'static str, String)>,
+    },
+    /// Log in (again, when `again`), then come back to this request with `login_after`.
+    Login {
+        /// A session exists but is too old or lacks a second factor.
+        again: bool,
+        /// The username to prefill.
+        login_hint: Option<String>,
+        /// `login_after` for the return trip.
+        login_after: i64,
+    },
+    /// The client takes only two-factor logins and the user has none set up: set it up,
+    /// then come back.
+    SetUpTwoFactor,
+    /// Ask the user.
+    Consent {
+        /// The client's name.
+        client_name: String,
+        /// What it asks for.
+        scopes: Vec<String>,
+    },
+}
+
+/// The parts of a request that are fine.
+struct Checked {
+    client: ClientRecord,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    prompt: Vec<String>,
+}
+
+impl Oidc {
+    fn redirect_error(&self, req: &AuthorizeRequest, uri: &str, e: OAuthError) -> AuthorizeStep {
+        let mut params = vec![
+            ("error", e.code.as_str().to_owned()),
+            ("error_description", e.description.to_owned()),
+        ];
+        if let Some(s) = &req.state {
+            params.push(("state", s.clone()));
+        }
+        params.push(("iss", self.policy.issuer.clone()));
+        AuthorizeStep::Redirect {
+            redirect_uri: uri.to_owned(),
+            params,
+        }
+    }
+
+    async fn check(
+        &self,
+        req: &AuthorizeRequest,
+    ) -> Result<Result<Checked, AuthorizeStep>, AuthError> {
+        let Some(client) = self
+            .client_record(req.client_id.as_deref().unwrap_or(""))
+            .await?
+        else {
+            return Ok(Err(AuthorizeStep::ErrorPage(
+                "The app that sent you here is not registered with this Twofold server (unknown client_id).",
+            )));
+        };
+        let Some(redirect_uri) = req
+            .redirect_uri
+            .as_deref()
+            .filter(|u| client.redirect_uris.iter().any(|r| r == u))
+        else {
+            return Ok(Err(AuthorizeStep::ErrorPage(
+                "The app sent you here with a return address that is not registered for it (redirect_uri does not match).",
+            )));
+        };
+        let fail = |code, d| {
+            Ok(Err(self.redirect_error(
+                req,
+                redirect_uri,
+                OAuthError::new(code, d),
+            )))
+        };
+        if req.response_type.as_deref() != Some("code") {
+            return fail(
+                OAuthCode::UnsupportedResponseType,
+                "only response_type=code (the authorization code flow) is supported",
+            );
+        }
+        let scopes: Vec<String> = req
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            return fail(OAuthCode::InvalidScope, "the scope must include openid");
+        }
+        if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+            let _ = unknown;
+            return fail(
+                OAuthCode::InvalidScope,
+                "unknown scope: the supported scopes are openid, profile, email, phone and offline_access",
+            );
+        }
+        match (
+            req.code_challenge.as_deref(),
+            req.code_challenge_method.as_deref(),
+        ) {
+            (None, _) if client.secret_hash.is_none() => {
+                return fail(
+                    OAuthCode::InvalidRequest,
+                    "this client is public: PKCE is required (code_challenge with code_challenge_method=S256)",
+                );
+            }
+            (None, Some(_)) => {
+                return fail(
+                    OAuthCode::InvalidRequest,
+                    "code_challenge_method without code_challenge",
+                );
+            }
+            (Some(c), m) => {
+                if m != Some("S256") {
+                    return fail(
+                        OAuthCode::InvalidRequest,
+                        "code_challenge_method must be S256",
+                    );
+                }
+                if c.len() != 43
+                    || !c
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    return fail(
+                        OAuthCode::InvalidRequest,
+                        "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters)",
+                    );
+                }
+            }
+            (None, None) => {}
+        }
+        if req.nonce.as_deref().is_some_and(|n| n.len() > 512)
+            || req.state.as_deref().is_some_and(|s| s.len() > 2048)
+        {
+            return fail(OAuthCode::InvalidRequest, "state or nonce is too long");
+        }
+        let prompt: Vec<String> = req
+            .prompt
+            .as_deref()
+            .unwrap_or("")
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if prompt
+            .iter()
+            .any(|p| !["none", "login", "consent", "select_account"].contains(&p.as_str()))
+            || (prompt.iter().any(|p| p == "none") && prompt.len() > 1)
+        {
+            return fail(
+                OAuthCode::InvalidRequest,
+                "prompt must be none, or any of login and consent",
+            );
+        }
+        if req
+            .max_age
+            .as_deref()
+            .is_some_and(|m| m.parse::<u32>().is_err())
+        {
+            return fail(
+                OAuthCode::InvalidRequest,
+                "max_age must be a number of seconds",
+            );
+        }
+        Ok(Ok(Checked {
+            redirect_uri: redirect_uri.to_owned(),
+            client,
+            scopes,
+            prompt,
+        }))
+    }
+
+    /// Decides what an authorization request leads to. `session` is the browser's Twofold
+    /// session, if any; `consent` is the answer of the consent form, when this is its post.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn authorize(
+        &self,
+        req: &AuthorizeRequest,
+        session: Option<&CurrentSession>,
+        consent: Option<bool>,
+        who: &ClientInfo,
+    ) -> Result<AuthorizeStep, AuthError> {
+        let c = match self.check(req).await? {
+            Ok(c) => c,
+            Err(step) => return Ok(step),
+        };
+        let none = c.prompt.iter().any(|p| p == "none");
+        let fail =
+            |code, d| Ok(self.redirect_error(req, &c.redirect_uri, OAuthError::new(code, d)));
+        let now = self.now().0;
+        let login_after = req.login_after.unwrap_or(0);
+        let again = |hint| AuthorizeStep::Login {
+            again: true,
+            login_hint: hint,
+            login_after: now,
+        };
+        let Some(session) = session else {
+            if none {
+                return fail(
+                    OAuthCode::LoginRequired,
+                    "nobody is logged in to Twofold in this browser",
+                );
+            }
+            return Ok(AuthorizeStep::Login {
+                again: false,
+                login_hint: req.login_hint.clone(),
+                login_after: now,
+            });
+        };
+        let hint = Some(session.username.clone());
+        // prompt=login and max_age (OIDC Core §3.1.2.1): a login older than asked is repeated;
+        // `login_after` is what the return trip from that login carries.
+        let fresh_enough = session.created_at.0 >= login_after;
+        let wants_login = c.prompt.iter().any(|p| p == "login") && req.login_after.is_none();
+        let too_old = req
+            .max_age
+            .as_deref()
+            .and_then(|m| m.parse::<i64>().ok())
+            .is_some_and(|m| now - session.created_at.0 > m);
+        if wants_login || !fresh_enough || (too_old && req.login_after.is_none()) {
+            if none {
+                return fail(
+                    OAuthCode::LoginRequired,
+                    "the login must be repeated (max_age)",
+                );
+            }
+            return Ok(again(hint));
+        }
+        if c.client.require_two_factor && session.second_factor.is_none() {
+            let tf = self.auth.store.two_factor(&session.account_id).await?;
+            if none {
+                return fail(
+                    OAuthCode::InteractionRequired,
+                    "this app needs a login with two factors",
+                );
+            }
+            // Two-factor on but this session's login used only the password (it started
+            // before): log in again with both. Off: set it up first.
+            return Ok(if tf.enabled_since.is_some() {
+                again(hint)
+            } else {
+                AuthorizeStep::SetUpTwoFactor
+            });
+        }
+        let scope = normal_scope(&c.scopes);
+        if !c.client.skip_consent {
+            match consent {
+                Some(false) => {
+                    return fail(OAuthCode::AccessDenied, "the user did not allow this app");
+                }
+                Some(true) => {
+                    self.auth
+                        .store
+                        .put_consent(
+                            &session.account_id,
+                            &c.client.id,
+                            &scope,
+                            self.now(),
+                            who,
+                            &c.client.name,
+                        )
+                        .await?;
+                }
+                None => {
+                    let given = self
+                        .auth
+                        .store
+                        .consent(&session.account_id, &c.client.id)
+                        .await?;
+                    let covered = given.is_some_and(|g| {
+                        let g: Vec<&str> = g.split(' ').collect();
+                        c.scopes.iter().all(|s| g.contains(&s.as_str()))
+                    });
+                    if !covered || c.prompt.iter().any(|p| p == "consent") {
+                        if none {
+                            return fail(
+                                OAuthCode::ConsentRequired,
+                                "the user has not allowed this app yet",
+                            );
+                        }
+                        return Ok(AuthorizeStep::Consent {
+                            client_name: c.client.name.clone(),
+                            scopes: c.scopes.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let code = Token::generate();
+        let code_hash = code.hash();
+        let grant_id = Token::generate().hash().as_str()[..32].to_owned();
+        self.auth
+            .store
+            .create_grant(&NewGrant {
+                id: &grant_id,
+                code_hash: code_hash.as_str(),
+                client_id: &c.client.id,
+                account_id: &session.account_id,
+                redirect_uri: &c.redirect_uri,
+                scope: &scope,
+                nonce: req.nonce.as_deref(),
+                code_challenge: req.code_challenge.as_deref(),
+                auth_time: session.created_at,
+                second_factor: session.second_factor.map(Method::as_str),
+                now: self.now(),
+                code_expires_at: self.now().plus(self.policy.code_secs),
+            })
+            .await?;
+        tracing::info!(client = %c.client.id, account = %session.account_id, "authorization code issued");
+        let mut params = vec![("code", code.reveal().to_owned())];
+        if let Some(s) = &req.state {
+            params.push(("state", s.clone()));
+        }
+        params.push(("iss", self.policy.issuer.clone()));
+        Ok(AuthorizeStep::Redirect {
+            redirect_uri: c.redirect_uri,
+            params,
+        })
+    }
+
+    /// The apps an account allowed (for `/settings/apps` and `GET /api/v1/me/apps`).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn connected_apps(
+        &self,
+        session: &CurrentSession,
+    ) -> Result<Vec<ConnectedApp>, AuthError> {
+        Ok(self
+            .auth
+            .store
+            .consents(&session.account_id)
+            .await?
+            .into_iter()
+            .map(|c| ConnectedApp {
+                client_id: c.client_id,
+                name: c.name,
+                scopes: c.scope.split(' ').map(str::to_owned).collect(),
+                authorized_at: crate::domain::UnixTime(c.granted_at),
+            })
+            .collect())
+    }
+
+    /// Disconnects an app: its consent goes and its tokens stop working.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] when the app was not connected.
+    pub async fn revoke_app(
+        &self,
+        session: &CurrentSession,
+        client_id: &str,
+        who: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        if client_id.len() > 100
+            || !self
+                .auth
+                .store
+                .revoke_app(&session.account_id, client_id, self.now(), who)
+                .await?
+        {
+            return Err(AuthError::NotFound);
+        }
+        tracing::info!(account = %session.account_id, client = client_id, "app disconnected");
+        Ok(())
+    }
+}
+
+/// A connected app, as its owner sees it.
+#[derive(Clone, Debug)]
+pub struct ConnectedApp {
+    /// Its `client_id`.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// What it was allowed.
+    pub scopes: Vec<String>,
+    /// When.
+    pub authorized_at: crate::domain::UnixTime,
+}
+
+/// Scopes sorted and without repeats, space-separated (how consents and grants store them).
+fn normal_scope(scopes: &[String]) -> String {
+    let mut s: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    s.sort_unstable();
+    s.dedup();
+    s.join(" ")
+}

@@ -1,0 +1,269 @@
+//! Relying parties: registered by the operator (`twofold client …`), kept in the database,
+//! authenticated at the token endpoint with `client_secret_basic` or `client_secret_post`
+//! (the secret stored as its SHA-256, compared in constant time), or as a public client
+//! that proves itself with PKCE.
+
+use subtle::ConstantTimeEq;
+
+use super::{OAuthCode, OAuthError, Oidc};
+use crate::auth::AuthError;
+use crate::crypto::Token;
+use crate::store::{ClientRecord, StoreError};
+
+/// A client to register.
+#[derive(Clone, Debug, Default)]
+pub struct NewClient {
+    /// The name people see on the consent page.
+    pub name: String,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    pub public: bool,
+    /// Only users who completed two factors.
+    pub require_two_factor: bool,
+    /// No consent page.
+    pub skip_consent: bool,
+}
+
+/// A registered client as callers see it (never its secret).
+#[derive(Clone, Debug)]
+pub struct OidcClient {
+    /// Its `client_id`.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// Redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Public (no secret).
+    pub public: bool,
+    /// Two factors required.
+    pub require_two_factor: bool,
+    /// No consent page.
+    pub skip_consent: bool,
+    /// When it was registered (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<ClientRecord> for OidcClient {
+    fn from(c: ClientRecord) -> Self {
+        Self {
+            client_id: c.id,
+            name: c.name,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_uris,
+            public: c.secret_hash.is_none(),
+            require_two_factor: c.require_two_factor,
+            skip_consent: c.skip_consent,
+            created_at: c.created_at.0,
+        }
+    }
+}
+
+/// A client's id and, for a confidential client, its secret — shown once.
+#[derive(Debug)]
+pub struct ClientSecret {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The secret, for a confidential client.
+    pub client_secret: Option<Token>,
+}
+
+/// Whether `uri` may be registered: an absolute `https` URI, or `http` for a loopback or
+/// `.test`/`.localhost` host (development and native apps, RFC 8252 §7.3), or a private-use
+/// scheme (`com.example.app:/cb`), with no fragment (RFC 6749 §3.1.2).
+fn acceptable_uri(uri: &str) -> Result<(), String> {
+    if uri.contains('#') {
+        return Err(format!("{uri}: a redirect URI must not have a fragment"));
+    }
+    if uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{uri}: not a usable URI"));
+    }
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Err(format!(
+            "{uri}: give an absolute URI, like https://app.example.com/callback"
+        ));
+    };
+    match scheme {
+        "https" if rest.starts_with("//") && rest.len() > 2 => Ok(()),
+        "http" => {
+            let host = rest
+                .trim_start_matches("//")
+                .split(['/', '?'])
+                .next()
+                .unwrap_or("");
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            let local = host == "localhost"
+                || host == "127.0.0.1"
+                || host == "[::1]"
+                || host.ends_with(".localhost")
+                || host.ends_with(".test")
+                || host.starts_with("127.");
+            if local {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{uri}: use https (http is accepted only for loopback and .test hosts)"
+                ))
+            }
+        }
+        s if s.contains('.') && !rest.is_empty() => Ok(()),
+        _ => Err(format!(
+            "{uri}: give an https URI, like https://app.example.com/callback"
+        )),
+    }
+}
+
+impl Oidc {
+    /// Registers a client; prints its secret once.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] with a sentence for the operator when a URI is not acceptable.
+    pub async fn add_client(&self, c: &NewClient) -> Result<ClientSecret, AuthError> {
+        let name = c.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AuthError::Internal(anyhow::anyhow!(
+                "give the client a name of 1 to 100 characters (--name), shown on the consent page"
+            )));
+        }
+        if c.redirect_uris.is_empty() {
+            return Err(AuthError::Internal(anyhow::anyhow!(
+                "give at least one --redirect-uri, exactly as the app will send it"
+            )));
+        }
+        for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+            acceptable_uri(uri).map_err(|e| AuthError::Internal(anyhow::anyhow!(e)))?;
+        }
+        let client_id = format!("tf_{}", &Token::generate().reveal()[..22]);
+        let secret = (!c.public).then(Token::generate);
+        let record = ClientRecord {
+            id: client_id.clone(),
+            name: name.to_owned(),
+            secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_uris: c.post_logout_redirect_uris.clone(),
+            require_two_factor: c.require_two_factor,
+            skip_consent: c.skip_consent,
+            created_at: self.now(),
+        };
+        self.auth.store.add_client(&record).await?;
+        tracing::info!(client = %client_id, name, "OpenID Connect client registered");
+        Ok(ClientSecret {
+            client_id,
+            client_secret: secret,
+        })
+    }
+
+    /// Every client.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn list_clients(&self) -> Result<Vec<OidcClient>, AuthError> {
+        Ok(self
+            .auth
+            .store
+            .list_clients()
+            .await?
+            .into_iter()
+            .map(OidcClient::from)
+            .collect())
+    }
+
+    /// Removes a client and everything it was given. Returns whether it existed.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn remove_client(&self, id: &str) -> Result<bool, AuthError> {
+        Ok(self.auth.store.remove_client(id).await?)
+    }
+
+    /// A new secret for a confidential client (the old one stops working at once).
+    /// `None` for an unknown or public client.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn rotate_client_secret(&self, id: &str) -> Result<Option<ClientSecret>, AuthError> {
+        let secret = Token::generate();
+        if !self
+            .auth
+            .store
+            .set_client_secret(id, secret.hash().as_str())
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(ClientSecret {
+            client_id: id.to_owned(),
+            client_secret: Some(secret),
+        }))
+    }
+
+    pub(super) async fn client_record(&self, id: &str) -> Result<Option<ClientRecord>, AuthError> {
+        if id.is_empty() || id.len() > 100 {
+            return Ok(None);
+        }
+        match self.auth.store.client(id).await {
+            Ok(c) => Ok(c),
+            Err(StoreError::Corrupt(what)) => Err(AuthError::Internal(anyhow::anyhow!(
+                "a stored client is corrupt ({what})"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Authenticates the client of a token, introspection or revocation request (RFC 6749
+    /// §2.3): a confidential client by its secret, compared as SHA-256 in constant time; a
+    /// public client by its id alone (its proof is PKCE).
+    pub(super) async fn authenticate_client(
+        &self,
+        id: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<Result<ClientRecord, OAuthError>, AuthError> {
+        let bad = |d| Ok(Err(OAuthError::new(OAuthCode::InvalidClient, d)));
+        let Some(id) = id.filter(|i| !i.is_empty()) else {
+            return bad(
+                "client authentication is missing: send client_id (and client_secret, by HTTP Basic or in the body)",
+            );
+        };
+        let Some(client) = self.client_record(id).await? else {
+            return bad("unknown client_id");
+        };
+        match (&client.secret_hash, secret) {
+            (Some(stored), Some(given)) => {
+                let given = Token::from_client(given).map(|t| t.hash());
+                let ok = given
+                    .is_some_and(|g| bool::from(g.as_str().as_bytes().ct_eq(stored.as_bytes())));
+                if ok {
+                    Ok(Ok(client))
+                } else {
+                    bad("the client secret is wrong")
+                }
+            }
+            (Some(_), None) => bad("this client is confidential: send its client_secret"),
+            (None, Some(_)) => {
+                bad("this client is public: it has no secret; send PKCE code_verifier instead")
+            }
+            (None, None) => Ok(Ok(client)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_uri;
+
+    #[test]
+    fn redirect_uris() {
+        assert!(acceptable_uri("https://app.example.com/cb").is_ok());
+        assert!(acceptable_uri("http://127.0.0.1:8080/cb").is_ok());
+        assert!(acceptable_uri("http://app.twofold.test:81/cb").is_ok());
+        assert!(acceptable_uri("com.example.app:/cb").is_ok());
+        assert!(acceptable_uri("http://app.example.com/cb").is_err());
+        assert!(acceptable_uri("https://app.example.com/cb#x").is_err());
+        assert!(acceptable_uri("/cb").is_err());
+        assert!(acceptable_uri("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! `twofold client add|list|remove|rotate-secret` and `twofold oidc rotate-key`: the apps
+//! that sign their users in with Twofold, and the keys their ID tokens are signed with.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::auth::Auth;
+use crate::auth::oidc::{NewClient, Oidc, OidcClient};
+use crate::clock::SystemClock;
+use crate::config::{Config, Location, Overrides};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ClientCommand {
+    /// Register an app. Prints its client_id and, for a confidential app, its secret (shown
+    /// once; only a hash is kept).
+    Add {
+        /// The name people see on the consent page.
+        #[arg(long)]
+        name: String,
+        /// Where the app receives the code, exactly as it sends it (repeat for several).
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may send the browser back (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public app (single-page, mobile, command line): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Only users who completed two factors get in; others set 2FA up first.
+        #[arg(long)]
+        require_two_factor: bool,
+        /// Don't ask users for consent (for the organisation's own apps).
+        #[arg(long)]
+        skip_consent: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the registered apps.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an app: its tokens stop working and its users' consents go.
+    Remove {
+        /// The client_id.
+        client_id: String,
+    },
+    /// Give a confidential app a new secret; the old one stops working at once.
+    RotateSecret {
+        /// The client_id.
+        client_id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum OidcCommand {
+    /// Make a new signing key; the old one stays published until what it signed expires.
+    RotateKey,
+}
+
+/// Opens the provider on the configured database, as the admin commands do.
+pub(super) async fn open(location: &Location) -> anyhow::Result<(Oidc, Auth)> {
+    let config = Config::resolve(location, &Overrides::default())?;
+    let (auth, _keys) =
+        crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin).await?;
+    let addr = config.listen;
+    Ok((crate::server::oidc_provider(&config, &auth, addr), auth))
+}
+
+fn client_json(c: &OidcClient) -> serde_json::Value {
+    json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "public": c.public,
+        "require_two_factor": c.require_two_factor,
+        "skip_consent": c.skip_consent,
+        "created_at": c.created_at,
+    })
+}
+
+pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ClientCommand::Add {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            require_two_factor,
+            skip_consent,
+            json,
+        } => {
+            let made = match oidc
+                .add_client(&NewClient {
+                    name,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    public,
+                    require_two_factor,
+                    skip_consent,
+                })
+                .await
+            {
+                Ok(m) => m,
+                Err(crate::auth::AuthError::Internal(e)) => {
+                    eprintln!("twofold: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
+            if json {
+                println!(
+                    "{}",
+                    json!({"client_id": made.client_id, "client_secret": secret})
+                );
+            } else {
+                println!("client_id:     {}", made.client_id);
+                match secret {
+                    Some(s) => {
+                        println!("client_secret: {s}");
+                        println!(
+                            "Keep the secret now: it is not shown again (`twofold client rotate-secret` makes a new one)."
+                        );
+                    }
+                    None => println!("A public client: no secret; the app must use PKCE (S256)."),
+                }
+                println!(
+                    "Discovery:     {}/.well-known/openid-configuration",
+                    oidc.issuer()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClientCommand::List { json } => {
+            let clients = oidc.list_clients().await?;
+            if json {
+                let list: Vec<_> = clients.iter().map(client_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!(
+                    "{:<26}  {:<24}  {:<12}  REDIRECT URIS",
+                    "CLIENT ID", "NAME", "TYPE"
+                );
+                for c in &clients {
+                    let kind = if c.public { "public" } else { "confidential" };
+                    let mut flags = Vec::new();
+                    if c.require_two_factor {
+                        flags.push("2FA required");
+                    }
+                    if c.skip_consent {
+                        flags.push("no consent page");
+                    }
+                    let flags = if flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", flags.join(", "))
+                    };
+                    println!(
+                        "{:<26}  {:<24}  {:<12}  {}{flags}",
+                        c.client_id,
+                        c.name,
+                        kind,
+                        c.redirect_uris.join(" ")
+                    );
+                }
+                println!(
+                    "{} client{}",
+                    clients.len(),
+                    if clients.len() == 1 { "" } else { "s" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClientCommand::Remove { client_id } => {
+            if oidc.remove_client(&client_id).await? {
+                println!("Removed {client_id}: its tokens no longer work.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "twofold: no client has the id {client_id:?}; `twofold client list` shows them all"
+                );
+                Ok(ExitCode::from(2))
+            }
+        }
+        ClientCommand::RotateSecret { client_id, json } => match oidc
+            .rotate_client_secret(&client_id)
+            .await?
+        {
+            Some(made) => {
+                let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
+                if json {
+                    println!(
+                        "{}",
+                        json!({"client_id": made.client_id, "client_secret": secret})
+                    );
+                } else {
+                    println!("client_id:     {}", made.client_id);
+                    println!("client_secret: {}", secret.unwrap_or_default());
+                    println!("The old secret no longer works; give the new one to the app now.");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!(
+                    "twofold: no confidential client has the id {client_id:?} (public clients have no secret)"
+                );
+                Ok(ExitCode::from(2))
+            }
+        },
+    }
+}
+
+pub(super) async fn oidc_command(oidc: &Oidc, cmd: OidcCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        OidcCommand::RotateKey => {
+            let kid = oidc.rotate_key().await?;
+            println!(
+                "New signing key {kid}; the previous one stays in the JWKS until its tokens expire."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

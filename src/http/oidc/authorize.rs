@@ -1,0 +1,261 @@
+//! `GET|POST /oidc/authorize`: the browser's side of "Sign in with Twofold". The decision is
+//! `Oidc::authorize`; this turns it into the login redirect, the consent page, or the
+//! redirect back to the app.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::auth::oidc::{AuthorizeRequest, AuthorizeStep};
+use crate::http::AppState;
+use crate::http::error::WebError;
+use crate::http::extract::{Client, WebSession};
+use crate::http::web::{CsrfCookie, CsrfForm, csrf_form_token};
+
+#[derive(Template)]
+#[template(path = "oidc_consent.html")]
+struct ConsentPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    client_name: &'a str,
+    scopes: Vec<&'static str>,
+    offline: bool,
+    fields: Vec<(&'static str, String)>,
+}
+
+/// What each scope lets an app see, in words.
+fn scope_words(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "profile" => "Your username",
+        "phone" => "Your verified phone number",
+        "email" => "Your email address, once you add one",
+        _ => return None,
+    })
+}
+
+/// The request's parameters as hidden fields for the consent form.
+fn hidden_fields(req: &AuthorizeRequest) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut push = |k: &'static str, v: &Option<String>| {
+        if let Some(v) = v {
+            out.push((k, v.clone()));
+        }
+    };
+    push("client_id", &req.client_id);
+    push("redirect_uri", &req.redirect_uri);
+    push("response_type", &req.response_type);
+    push("scope", &req.scope);
+    push("state", &req.state);
+    push("nonce", &req.nonce);
+    push("code_challenge", &req.code_challenge);
+    push("code_challenge_method", &req.code_challenge_method);
+    push("max_age", &req.max_age);
+    if let Some(t) = req.login_after {
+        out.push(("login_after", t.to_string()));
+    }
+    out
+}
+
+/// This request again (for the return trip from the login), with `login_after` set and
+/// `prompt=login` dropped.
+fn again_url(req: &AuthorizeRequest, login_after: i64) -> String {
+    let mut r = req.clone();
+    r.login_after = Some(login_after);
+    if let Some(p) = &r.prompt {
+        let kept: Vec<&str> = p
+            .split_ascii_whitespace()
+            .filter(|p| *p != "login")
+            .collect();
+        r.prompt = (!kept.is_empty()).then(|| kept.join(" "));
+    }
+    format!(
+        "/oidc/authorize?{}",
+        serde_urlencoded::to_string(&r).unwrap_or_default()
+    )
+}
+
+fn with_query(uri: &str, params: &[(&'static str, String)]) -> String {
+    let q = serde_urlencoded::to_string(params).unwrap_or_default();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{sep}{q}")
+}
+
+/// The origin (`scheme://host:port`) of an absolute URI, for the consent page's CSP.
+fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'\'' && b != b';'))
+    .then(|| format!("{scheme}://{host}"))
+}
+
+async fn answer(
+    state: &AppState,
+    req: AuthorizeRequest,
+    session: Option<WebSession>,
+    consent: Option<bool>,
+    client: &Client,
+    csrf: &CsrfCookie,
+) -> Result<Response, WebError> {
+    let session = session.map(|s| s.0);
+    let step = state
+        .oidc
+        .authorize(&req, session.as_ref(), consent, &client.0)
+        .await?;
+    Ok(match step {
+        AuthorizeStep::ErrorPage(why) => WebError::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link doesn't work",
+            why,
+        )
+        .into_response(),
+        AuthorizeStep::Redirect {
+            redirect_uri,
+            params,
+        } => {
+            // A 303 after the consent form would be checked against this site's CSP
+            // `form-action`; a plain GET redirect is not.
+            let url = with_query(&redirect_uri, &params);
+            if consent.is_some() {
+                continue_page(&url)
+            } else {
+                Redirect::to(&url).into_response()
+            }
+        }
+        AuthorizeStep::Login {
+            again,
+            login_hint,
+            login_after,
+        } => {
+            let next = again_url(&req, login_after);
+            let mut q = vec![("next", next)];
+            if again {
+                q.push(("again", "1".to_owned()));
+            }
+            if let Some(h) = login_hint.filter(|h| h.len() <= 64) {
+                q.push(("username", h));
+            }
+            Redirect::to(&format!(
+                "/login?{}",
+                serde_urlencoded::to_string(&q).unwrap_or_default()
+            ))
+            .into_response()
+        }
+        AuthorizeStep::SetUpTwoFactor => {
+            let next = again_url(&req, 0);
+            Redirect::to(&format!(
+                "/settings/two-factor?{}",
+                serde_urlencoded::to_string([("next", next.as_str()), ("required", "1")])
+                    .unwrap_or_default()
+            ))
+            .into_response()
+        }
+        AuthorizeStep::Consent {
+            client_name,
+            scopes,
+        } => {
+            let user = session.as_ref().map(|s| s.username.as_str());
+            let page = ConsentPage {
+                user,
+                csrf: csrf_form_token(state, csrf),
+                client_name: &client_name,
+                scopes: scopes.iter().filter_map(|s| scope_words(s)).collect(),
+                offline: scopes.iter().any(|s| s == "offline_access"),
+                fields: hidden_fields(&req),
+            };
+            let mut res = Html(page.render()?).into_response();
+            // The form's answer redirects to the app: its origin must be allowed as a form
+            // target, or the browser stops the redirect.
+            let target = req
+                .redirect_uri
+                .as_deref()
+                .and_then(origin_of)
+                .unwrap_or_default();
+            let csp = format!(
+                "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                 connect-src 'self'; form-action 'self' {target}; frame-ancestors 'none'; base-uri 'none'"
+            );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            res
+        }
+    })
+}
+
+#[derive(Template)]
+#[template(path = "oidc_continue.html")]
+struct ContinuePage<'a> {
+    user: Option<&'a str>,
+    url: &'a str,
+}
+
+/// A page that moves the browser on to `url` by itself (and offers a link): used where an
+/// HTTP redirect would end a form's navigation outside this site.
+pub(crate) fn continue_page(url: &str) -> Response {
+    match (ContinuePage { user: None, url }).render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+/// `GET /oidc/authorize`.
+pub async fn get(
+    State(state): State<AppState>,
+    session: Option<WebSession>,
+    client: Client,
+    Extension(csrf): Extension<CsrfCookie>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let req = parse(raw.as_deref())?;
+    answer(&state, req, session, None, &client, &csrf).await
+}
+
+/// The consent form's answer.
+#[derive(serde::Deserialize)]
+pub struct ConsentForm {
+    decision: String,
+    #[serde(flatten)]
+    req: AuthorizeRequest,
+}
+
+/// `POST /oidc/authorize`: the consent page's Allow or Cancel.
+pub async fn post(
+    State(state): State<AppState>,
+    session: Option<WebSession>,
+    client: Client,
+    Extension(csrf): Extension<CsrfCookie>,
+    CsrfForm(form): CsrfForm<ConsentForm>,
+) -> Result<Response, WebError> {
+    let allow = form.decision == "allow";
+    answer(&state, form.req, session, Some(allow), &client, &csrf).await
+}
+
+fn parse(raw: Option<&str>) -> Result<AuthorizeRequest, WebError> {
+    let raw = raw.unwrap_or("");
+    // Each parameter at most once (RFC 6749 §3.1).
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|_| unreadable())?;
+    let mut seen = std::collections::HashSet::new();
+    if pairs.iter().any(|(k, _)| !seen.insert(k.clone())) {
+        return Err(WebError::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link doesn't work",
+            "The app sent a parameter twice. Go back to the app and try again.",
+        ));
+    }
+    Query::<AuthorizeRequest>::try_from_uri(&format!("/?{raw}").parse().map_err(|_| unreadable())?)
+        .map(|q| q.0)
+        .map_err(|_| unreadable())
+}
+
+fn unreadable() -> WebError {
+    WebError::new(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link doesn't work",
+        "The app's request could not be read. Go back to the app and try again.",
+    )
+}

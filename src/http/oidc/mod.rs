@@ -1,0 +1,86 @@
+//! Sign in with Twofold over HTTP: discovery, the JWKS, the authorization endpoint (with
+//! the consent page), the token, userinfo, introspection and revocation endpoints, and
+//! RP-initiated logout. The decisions are `auth::oidc`'s; this module reads requests and
+//! writes OAuth answers.
+
+mod authorize;
+mod logout;
+mod token;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+pub(crate) use authorize::continue_page;
+
+/// The OpenID Connect routes.
+pub fn router(state: AppState) -> Router<AppState> {
+    let pages = Router::new()
+        .route("/oidc/authorize", get(authorize::get).post(authorize::post))
+        .route("/oidc/logout", get(logout::get).post(logout::post))
+        .layer(middleware::from_fn_with_state(
+            state,
+            super::web::ensure_csrf_cookie,
+        ));
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/oidc/jwks", get(jwks))
+        .route("/oidc/token", post(token::token))
+        .route("/oidc/userinfo", get(token::userinfo).post(token::userinfo))
+        .route("/oidc/introspect", post(token::introspect))
+        .route("/oidc/revoke", post(token::revoke))
+        .merge(pages)
+}
+
+/// OpenID Connect Discovery 1.0 §3.
+async fn discovery(State(state): State<AppState>) -> Response {
+    let iss = state.oidc.issuer();
+    let body = json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oidc/authorize"),
+        "token_endpoint": format!("{iss}/oidc/token"),
+        "userinfo_endpoint": format!("{iss}/oidc/userinfo"),
+        "jwks_uri": format!("{iss}/oidc/jwks"),
+        "introspection_endpoint": format!("{iss}/oidc/introspect"),
+        "revocation_endpoint": format!("{iss}/oidc/revoke"),
+        "end_session_endpoint": format!("{iss}/oidc/logout"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": crate::auth::oidc::SCOPES,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
+            "preferred_username", "name", "phone_number", "phone_number_verified"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    });
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// The signing keys (RFC 7517).
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = state.oidc.jwks().await?;
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(keys),
+    )
+        .into_response())
+}

@@ -1,0 +1,416 @@
+//! OpenID Connect grants: one row per authorization, with its code (used at most once, by
+//! one conditional `UPDATE`), and the access and refresh tokens issued from it. A reused code
+//! or refresh token revokes the whole grant in the same transaction that notices it (OAuth
+//! 2.0 Security BCP §4.5, §4.14), on every node at once.
+
+use sqlx::{Any, Transaction};
+
+use super::{Store, StoreResult};
+use crate::domain::{AccountId, UnixTime};
+
+/// An authorization to store: the code's hash and what its tokens will say.
+#[derive(Clone, Debug)]
+pub struct NewGrant<'a> {
+    /// The grant's id.
+    pub id: &'a str,
+    /// SHA-256 of the code.
+    pub code_hash: &'a str,
+    /// For which client.
+    pub client_id: &'a str,
+    /// Whose.
+    pub account_id: &'a AccountId,
+    /// The redirect URI the code was sent to (the token request must name it again).
+    pub redirect_uri: &'a str,
+    /// Granted scopes, space-separated.
+    pub scope: &'a str,
+    /// The client's nonce.
+    pub nonce: Option<&'a str>,
+    /// The PKCE S256 challenge.
+    pub code_challenge: Option<&'a str>,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// The second factor of that login.
+    pub second_factor: Option<&'a str>,
+    /// Now.
+    pub now: UnixTime,
+    /// When the code dies.
+    pub code_expires_at: UnixTime,
+}
+
+/// A grant as tokens read it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GrantRecord {
+    /// Its id.
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// Whose.
+    pub account_id: String,
+    /// The account's username.
+    pub username: String,
+    /// Granted scopes.
+    pub scope: String,
+    /// The client's nonce.
+    pub nonce: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The second factor of that login.
+    pub second_factor: Option<String>,
+}
+
+/// A token to store.
+#[derive(Clone, Copy, Debug)]
+pub struct NewToken<'a> {
+    /// SHA-256 of the token.
+    pub hash: &'a str,
+    /// `access` or `refresh`.
+    pub kind: &'static str,
+    /// Its scopes.
+    pub scope: &'a str,
+    /// When it dies.
+    pub expires_at: UnixTime,
+}
+
+/// What a code's redemption must match.
+#[derive(Clone, Copy, Debug)]
+pub struct Redemption<'a> {
+    /// SHA-256 of the code.
+    pub code_hash: &'a str,
+    /// The authenticated client.
+    pub client_id: &'a str,
+    /// The redirect URI named again.
+    pub redirect_uri: &'a str,
+    /// S256 of the PKCE verifier sent, if one was.
+    pub verifier_challenge: Option<&'a str>,
+    /// Now.
+    pub now: UnixTime,
+}
+
+/// How a code or refresh token redemption went.
+#[derive(Debug)]
+pub enum Redeemed {
+    /// Used up now: issue the grant's tokens with [`GrantTx::issue`] (dropped, it rolls back
+    /// and the code or refresh token stays unused).
+    Issued(Box<GrantTx>),
+    /// Used before: the whole grant is now revoked.
+    Reused,
+    /// Unknown, expired, revoked, or not this client's / redirect URI's / verifier's.
+    Invalid,
+}
+
+/// A live token, as userinfo and introspection see it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TokenRecord {
+    /// `access` or `refresh`.
+    pub kind: String,
+    /// Its scopes.
+    pub scope: String,
+    /// When it was issued.
+    pub created_at: i64,
+    /// When it dies.
+    pub expires_at: i64,
+    /// The grant's client.
+    pub client_id: String,
+    /// Whose.
+    pub account_id: String,
+    /// The account's username.
+    pub username: String,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The second factor of that login.
+    pub second_factor: Option<String>,
+}
+
+/// The grant columns joined with the username.
+macro_rules! grant_columns {
+    () => {
+        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.second_factor"
+    };
+}
+
+/// A code or refresh token just used up, in the transaction that used it: the tokens it
+/// gives are inserted, and everything committed, by [`GrantTx::issue`].
+pub struct GrantTx {
+    tx: Transaction<'static, Any>,
+    grant: GrantRecord,
+}
+
+impl std::fmt::Debug for GrantTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantTx")
+            .field("grant", &self.grant.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrantTx {
+    /// The grant the tokens belong to.
+    pub fn grant(&self) -> &GrantRecord {
+        &self.grant
+    }
+
+    /// Inserts the tokens and commits: the code or refresh token is used and they exist,
+    /// together or not at all.
+    ///
+    /// # Errors
+    /// On a database failure (then nothing happened).
+    pub async fn issue(
+        mut self: Box<Self>,
+        now: UnixTime,
+        tokens: &[NewToken<'_>],
+    ) -> StoreResult<()> {
+        insert_tokens(&mut self.tx, &self.grant.id, now, tokens).await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_tokens(
+    tx: &mut Transaction<'static, Any>,
+    grant: &str,
+    now: UnixTime,
+    tokens: &[NewToken<'_>],
+) -> StoreResult<()> {
+    for t in tokens {
+        sqlx::query(
+            "INSERT INTO oidc_tokens (token_hash, grant_id, kind, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(t.hash)
+        .bind(grant)
+        .bind(t.kind)
+        .bind(t.scope)
+        .bind(now.0)
+        .bind(t.expires_at.0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn revoke_grant(
+    tx: &mut Transaction<'static, Any>,
+    grant: &str,
+    now: UnixTime,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE oidc_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now.0)
+        .bind(grant)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM oidc_tokens WHERE grant_id = $1")
+        .bind(grant)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores an authorization and its code.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn create_grant(&self, g: &NewGrant<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(g.id)
+        .bind(g.code_hash)
+        .bind(g.client_id)
+        .bind(g.account_id.as_str())
+        .bind(g.redirect_uri)
+        .bind(g.scope)
+        .bind(g.nonce)
+        .bind(g.code_challenge)
+        .bind(g.auth_time.0)
+        .bind(g.second_factor)
+        .bind(g.now.0)
+        .bind(g.code_expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Redeems a code, once: one conditional `UPDATE` marks it used only when it is unused,
+    /// unexpired, this client's, for this redirect URI and (with PKCE) this verifier's — and
+    /// the tokens are inserted in the same transaction. A code that was used before revokes
+    /// its grant (every token issued from it) and answers [`Redeemed::Reused`].
+    ///
+    /// # Errors
+    /// On a database failure (then nothing changed).
+    pub async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
+        let mut tx = self.write_tx().await?;
+        let used: Option<String> = sqlx::query_scalar(
+            "UPDATE oidc_grants SET code_used_at = $1 WHERE code_hash = $2 AND code_used_at IS NULL AND revoked_at IS NULL \
+             AND code_expires_at > $1 AND client_id = $3 AND redirect_uri = $4 \
+             AND ((code_challenge IS NULL AND $5 = '') OR code_challenge = $5) RETURNING id",
+        )
+        .bind(r.now.0)
+        .bind(r.code_hash)
+        .bind(r.client_id)
+        .bind(r.redirect_uri)
+        .bind(r.verifier_challenge.unwrap_or(""))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(grant) = used else {
+            let before: Option<(String, Option<i64>)> = sqlx::query_as(
+                "SELECT id, code_used_at FROM oidc_grants WHERE code_hash = $1 AND client_id = $2",
+            )
+            .bind(r.code_hash)
+            .bind(r.client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((id, Some(_))) = before {
+                revoke_grant(&mut tx, &id, r.now).await?;
+                tx.commit().await?;
+                return Ok(Redeemed::Reused);
+            }
+            tx.rollback().await?;
+            return Ok(Redeemed::Invalid);
+        };
+        let Some(grant) = live_grant(&mut tx, &grant).await? else {
+            tx.rollback().await?;
+            return Ok(Redeemed::Invalid);
+        };
+        Ok(Redeemed::Issued(Box::new(GrantTx { tx, grant })))
+    }
+
+    /// Uses a refresh token, once, and issues `tokens` in its place (rotation). A refresh
+    /// token used before revokes its grant: the thief's and the owner's tokens stop alike.
+    ///
+    /// # Errors
+    /// On a database failure (then nothing changed).
+    pub async fn refresh(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Redeemed> {
+        let mut tx = self.write_tx().await?;
+        let used: Option<String> = sqlx::query_scalar(
+            "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL \
+             AND expires_at > $1 AND grant_id IN (SELECT id FROM oidc_grants WHERE client_id = $3 AND revoked_at IS NULL) \
+             RETURNING grant_id",
+        )
+        .bind(now.0)
+        .bind(token_hash)
+        .bind(client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(grant) = used else {
+            let before: Option<(String, Option<i64>)> = sqlx::query_as(
+                "SELECT t.grant_id, t.used_at FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id \
+                 WHERE t.token_hash = $1 AND t.kind = 'refresh' AND g.client_id = $2",
+            )
+            .bind(token_hash)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((id, Some(_))) = before {
+                revoke_grant(&mut tx, &id, now).await?;
+                tx.commit().await?;
+                return Ok(Redeemed::Reused);
+            }
+            tx.rollback().await?;
+            return Ok(Redeemed::Invalid);
+        };
+        let Some(grant) = live_grant(&mut tx, &grant).await? else {
+            tx.rollback().await?;
+            return Ok(Redeemed::Invalid);
+        };
+        Ok(Redeemed::Issued(Box::new(GrantTx { tx, grant })))
+    }
+
+    /// A token that works now: unexpired, an unused refresh token or an access token, of a
+    /// grant not revoked, of an enabled account.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn live_token(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<TokenRecord>> {
+        Ok(sqlx::query_as::<_, TokenRecord>(
+            "SELECT t.kind, t.scope, t.created_at, t.expires_at, g.client_id, g.account_id, a.username, g.auth_time, g.second_factor \
+             FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.used_at IS NULL AND g.revoked_at IS NULL AND a.disabled_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Revokes a token of `client_id` (RFC 7009): an access token alone, a refresh token with
+    /// its whole grant. Unknown tokens change nothing (and are not an error).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn revoke_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let found: Option<(String, String)> = sqlx::query_as(
+            "SELECT t.grant_id, t.kind FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id \
+             WHERE t.token_hash = $1 AND g.client_id = $2",
+        )
+        .bind(token_hash)
+        .bind(client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match found {
+            Some((grant, kind)) if kind == "refresh" => revoke_grant(&mut tx, &grant, now).await?,
+            Some(_) => {
+                sqlx::query("DELETE FROM oidc_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {}
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes expired tokens and grants whose code and tokens are all gone (housekeeping).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn purge_grants(&self, now: UnixTime) -> StoreResult<u64> {
+        let tokens = sqlx::query("DELETE FROM oidc_tokens WHERE expires_at <= $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        // A used or expired code is kept an hour, so that its reuse is still recognised.
+        let grants = sqlx::query(
+            "DELETE FROM oidc_grants WHERE code_expires_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM oidc_tokens t WHERE t.grant_id = oidc_grants.id)",
+        )
+        .bind(now.0 - 3600)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(tokens + grants)
+    }
+}
+
+/// The grant, when it is not revoked and its account is enabled.
+async fn live_grant(
+    tx: &mut Transaction<'static, Any>,
+    grant: &str,
+) -> StoreResult<Option<GrantRecord>> {
+    Ok(sqlx::query_as::<_, GrantRecord>(concat!(
+        "SELECT ",
+        grant_columns!(),
+        " FROM oidc_grants g JOIN accounts a ON a.id = g.account_id \
+         WHERE g.id = $1 AND g.revoked_at IS NULL AND a.disabled_at IS NULL"
+    ))
+    .bind(grant)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
