@@ -3,18 +3,24 @@
 //! response carries `Cache-Control: no-store`.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 use super::PageContext;
 use super::csrf::{CsrfForm, NoFields};
 use super::downloads::Links;
 use crate::auth::{AuthError, BackupCodesView, CurrentSession};
-use crate::domain::{BackupCode, UnixTime};
+use crate::domain::BackupCode;
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, RecentWebSession};
+
+/// The codes page.
+const PAGE: &str = "/settings/two-factor/backup-codes";
+/// The page that shows a batch right after it was made.
+const SAVE: &str = "/settings/two-factor/backup-codes/save";
 
 #[derive(Template)]
 #[template(path = "backup_codes.html")]
@@ -75,22 +81,62 @@ fn render(
     Ok(no_store(page.render()?))
 }
 
-/// The page right after codes were made (2FA turned on, or "Get new codes").
-pub(crate) fn render_fresh(
+/// Why a batch was just made: the notice on the page that shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// Two-factor authentication was turned on: its first batch.
+    On,
+    /// "Get new codes".
+    New,
+}
+
+impl Made {
+    fn parse(s: Option<&str>) -> Option<Self> {
+        match s {
+            Some("on") => Some(Self::On),
+            Some("new") => Some(Self::New),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::New => "new",
+        }
+    }
+
+    fn notice(self) -> &'static str {
+        match self {
+            Self::On => "Two-factor authentication is on.",
+            Self::New => "Here are your new backup codes. The old ones no longer work.",
+        }
+    }
+}
+
+/// The answer to a form that just made a batch (turning 2FA on, "Get new codes").
+///
+/// Post/redirect/get: the browser is sent (`303`) to the save page, which reads the batch back
+/// from the store, so a reload shows the same codes and never makes another batch. Only when
+/// codes are shown once (`backup_codes.viewable = false`) can nothing read them back: then they
+/// are shown in the answer to the form itself.
+pub(crate) fn just_made(
     state: &AppState,
     s: &CurrentSession,
     csrf: String,
     codes: &[BackupCode],
-    now: UnixTime,
-    notice: Option<&'static str>,
+    why: Made,
 ) -> Result<Response, WebError> {
+    if state.auth.two_factor_policy().backup_codes_viewable {
+        return Ok(Redirect::to(&format!("{SAVE}?made={}", why.as_str())).into_response());
+    }
     let v = BackupCodesView {
-        generated_at: now,
+        generated_at: state.auth.now(),
         codes: Some(codes.iter().map(|c| (c.display(), false)).collect()),
         remaining: codes.len(),
         total: codes.len(),
     };
-    render(state, s, csrf, &v, true, notice)
+    render(state, s, csrf, &v, true, Some(why.notice()))
 }
 
 /// `GET /settings/two-factor/backup-codes`.
@@ -104,10 +150,42 @@ pub async fn page(
     match state.auth.backup_codes(&s).await {
         Ok(v) => render(&state, &s, csrf, &v, false, None),
         Err(AuthError::NoBackupCodes) => {
-            Ok(axum::response::Redirect::to("/settings/two-factor#additional").into_response())
+            Ok(Redirect::to("/settings/two-factor#additional").into_response())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `?made=on|new`
+#[derive(Deserialize, Default)]
+pub struct SaveQuery {
+    made: Option<String>,
+}
+
+/// `GET /settings/two-factor/backup-codes/save?made=…`: the batch just made, read back from
+/// the store. A batch older than the recent-password window is not "just made" any more:
+/// the browser goes to the codes page instead (so an old link cannot say "new codes").
+pub async fn save_page(
+    State(state): State<AppState>,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
+    Query(q): Query<SaveQuery>,
+) -> Result<Response, WebError> {
+    let v = match state.auth.backup_codes(&s).await {
+        Ok(v) => v,
+        Err(AuthError::NoBackupCodes) => {
+            return Ok(Redirect::to("/settings/two-factor#additional").into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let age = state.auth.now().0 - v.generated_at.0;
+    if v.codes.is_none() || age > state.auth.policy().recent_auth_secs {
+        return Ok(Redirect::to(PAGE).into_response());
+    }
+    let notice = Made::parse(q.made.as_deref()).map(Made::notice);
+    render(&state, &s, csrf, &v, true, notice)
 }
 
 /// `POST /settings/two-factor/backup-codes`: "Get new codes".
@@ -121,12 +199,5 @@ pub async fn regenerate(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     let (_, codes) = state.auth.regenerate_backup_codes(&s, &client).await?;
-    render_fresh(
-        &state,
-        &s,
-        csrf,
-        &codes,
-        state.auth.now(),
-        Some("Here are your new backup codes. The old ones no longer work."),
-    )
+    just_made(&state, &s, csrf, &codes, Made::New)
 }

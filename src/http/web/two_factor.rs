@@ -9,7 +9,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::PageContext;
-use super::backup_codes::render_fresh;
+use super::backup_codes::{Made, just_made};
 use super::csrf::{CsrfForm, NoFields};
 use crate::auth::{AuthError, CurrentSession, MethodConfirmed, TotpEnrolment};
 use crate::http::AppState;
@@ -185,14 +185,7 @@ fn confirmed(
     done: &str,
 ) -> Result<Response, WebError> {
     match m.backup_codes {
-        Some(codes) => render_fresh(
-            state,
-            s,
-            csrf,
-            &codes,
-            state.auth.now(),
-            Some("Two-factor authentication is on."),
-        ),
+        Some(codes) => just_made(state, s, csrf, &codes, Made::On),
         None => Ok(Redirect::to(&format!("/settings/two-factor?done={done}")).into_response()),
     }
 }

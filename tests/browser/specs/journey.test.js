@@ -94,6 +94,7 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     // 5. "Turn on": two-factor is on and the first 10 backup codes are shown at once.
     let res = await clickAndWait(page, page.getByRole('button', { name: 'Turn on' }));
     assert.equal(res.status(), 200);
+    assert.equal(pathOf(page), '/settings/two-factor/backup-codes/save?made=on');
     assert.equal(res.headers()['cache-control'], 'no-store');
     assert.equal(await page.locator('h1').innerText(), 'Backup codes');
     assert.equal(await page.locator('p.notice.ok').innerText(), TURNED_ON);
@@ -126,7 +127,8 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     res = await clickAndWait(page, page.locator('#new-codes').getByRole('button', { name: 'Get new codes' }));
     assert.equal(res.status(), 200);
     assert.equal(res.headers()['cache-control'], 'no-store');
-    assert.equal(pathOf(page), '/settings/two-factor/backup-codes');
+    // Post/redirect/get: the new codes are on a page a reload cannot replace.
+    assert.equal(pathOf(page), '/settings/two-factor/backup-codes/save?made=new');
     assert.equal(await page.locator('p.notice.ok').innerText(), NEW_CODES);
     const fresh = await backupCodesOnPage(page);
     assert.equal(fresh.length, 10);
