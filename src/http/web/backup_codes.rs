@@ -22,29 +22,45 @@ const PAGE: &str = "/settings/two-factor/backup-codes";
 /// The page that shows a batch right after it was made.
 const SAVE: &str = "/settings/two-factor/backup-codes/save";
 
-#[derive(Template)]
-#[template(path = "backup_codes.html")]
-struct CodesPage<'a> {
-    user: Option<&'a str>,
-    csrf: String,
+/// The batch as both codes pages show it (`templates/backup_codes_sheet.html`), with the
+/// Copy / Save as image / Download / Print buttons (`backup_codes_actions.html`).
+struct Sheet<'a> {
     username: &'a str,
     made: String,
     codes: Option<Vec<(String, bool)>>,
     copy_text: String,
     remaining: usize,
     total: usize,
-    fresh: bool,
-    viewable: bool,
-    notice: Option<&'static str>,
     txt_href: String,
     png_href: String,
+}
+
+/// Settings → … → Backup codes: the batch, and Get new codes.
+#[derive(Template)]
+#[template(path = "backup_codes.html")]
+struct CodesPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    sheet: Sheet<'a>,
     batch_size: usize,
+}
+
+/// The save-your-codes moment, right after a batch was made: the save buttons first, then
+/// the codes, then "Done"; nothing that would make another batch.
+#[derive(Template)]
+#[template(path = "backup_codes_save.html")]
+struct SavePage<'a> {
+    user: Option<&'a str>,
+    sheet: Sheet<'a>,
+    viewable: bool,
+    notice: Option<&'static str>,
 }
 
 fn no_store(html: String) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
+/// The codes page, or with `fresh` the save page (`notice` saying why the batch was made).
 fn render(
     state: &AppState,
     s: &CurrentSession,
@@ -53,7 +69,6 @@ fn render(
     fresh: bool,
     notice: Option<&'static str>,
 ) -> Result<Response, WebError> {
-    let viewable = state.auth.two_factor_policy().backup_codes_viewable;
     let unused: Vec<&str> = v
         .codes
         .iter()
@@ -62,23 +77,35 @@ fn render(
         .map(|(c, _)| c.as_str())
         .collect();
     let links = Links::for_batch(state, s, v)?;
-    let page = CodesPage {
-        user: Some(&s.username),
-        csrf,
+    let sheet = Sheet {
         username: &s.username,
         made: v.generated_at.human(),
         codes: v.codes.clone(),
         copy_text: unused.join("\n"),
         remaining: v.remaining,
         total: v.total,
-        fresh,
-        viewable,
-        notice,
         txt_href: links.txt,
         png_href: links.png,
-        batch_size: state.auth.two_factor_policy().backup_code_count,
     };
-    Ok(no_store(page.render()?))
+    let user = Some(s.username.as_str());
+    let html = if fresh {
+        SavePage {
+            user,
+            sheet,
+            viewable: state.auth.two_factor_policy().backup_codes_viewable,
+            notice,
+        }
+        .render()?
+    } else {
+        CodesPage {
+            user,
+            csrf,
+            sheet,
+            batch_size: state.auth.two_factor_policy().backup_code_count,
+        }
+        .render()?
+    };
+    Ok(no_store(html))
 }
 
 /// Why a batch was just made: the notice on the page that shows it.

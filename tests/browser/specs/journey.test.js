@@ -96,7 +96,7 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     assert.equal(res.status(), 200);
     assert.equal(pathOf(page), '/settings/two-factor/backup-codes/save?made=on');
     assert.equal(res.headers()['cache-control'], 'no-store');
-    assert.equal(await page.locator('h1').innerText(), 'Backup codes');
+    assert.equal(await page.locator('h1').innerText(), 'Save your backup codes');
     assert.equal(await page.locator('p.notice.ok').innerText(), TURNED_ON);
     const first = await backupCodesOnPage(page);
     assert.equal(first.length, 10);
@@ -122,8 +122,13 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     assert.ok(clipLines.every((l) => CODE.test(l)), `one code a line, nothing else:\n${clip}`);
     assert.deepEqual(clipLines, oldCodes, 'the clipboard holds the codes shown, in order');
 
-    // 7. "Get new codes": 10 new codes; at least 9 differ from the old ones (two random
-    // 8-digit codes can match by chance, but not nine).
+    // 7. "Done", then Two-factor authentication → View backup codes → "Get new codes" (the
+    // save page itself offers no way to make another batch): 10 new codes; at least 9
+    // differ from the old ones (two random 8-digit codes can match by chance, but not nine).
+    await clickAndWait(page, page.getByRole('link', { name: "Done — I've saved them" }));
+    assert.equal(pathOf(page), '/settings/security');
+    await page.goto('/settings/two-factor');
+    await clickAndWait(page, page.getByRole('link', { name: 'View backup codes' }));
     res = await clickAndWait(page, page.locator('#new-codes').getByRole('button', { name: 'Get new codes' }));
     assert.equal(res.status(), 200);
     assert.equal(res.headers()['cache-control'], 'no-store');
