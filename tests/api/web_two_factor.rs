@@ -562,6 +562,9 @@ async fn get_new_codes_redirects_to_a_page_that_reads_them_back() {
     let (_, first) = app.enable_totp(&token).await;
     let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes").await;
     assert_eq!(codes_in(&html), first);
+    // "Get new codes" asks first; its confirmation page holds the form.
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes/new").await;
+    assert!(html.contains("Your 10 current codes will stop working."));
     let res = post(
         &b,
         &app,
@@ -619,6 +622,7 @@ async fn codes_shown_once_are_shown_by_the_answer_to_the_form() {
     app.enable_totp(&token).await;
     let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes").await;
     assert!(codes_in(&html).is_empty());
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes/new").await;
     let res = post(
         &b,
         &app,

@@ -1,5 +1,5 @@
-//! Settings → … → Additional methods → Backup codes: view, Get new codes, Copy codes and
-//! Print (the files behind Download and Save as image are [`super::downloads`]'). Every
+//! Settings → … → Additional methods → Backup codes: view, Get new codes (with its
+//! confirmation page), the save page right after a batch is made, Copy codes and Print (the files behind Download and Save as image are [`super::downloads`]'). Every
 //! response carries `Cache-Control: no-store`.
 
 use askama::Template;
@@ -40,7 +40,6 @@ struct Sheet<'a> {
 #[template(path = "backup_codes.html")]
 struct CodesPage<'a> {
     user: Option<&'a str>,
-    csrf: String,
     sheet: Sheet<'a>,
     batch_size: usize,
 }
@@ -64,7 +63,6 @@ fn no_store(html: String) -> Response {
 fn render(
     state: &AppState,
     s: &CurrentSession,
-    csrf: String,
     v: &BackupCodesView,
     fresh: bool,
     notice: Option<&'static str>,
@@ -99,7 +97,6 @@ fn render(
     } else {
         CodesPage {
             user,
-            csrf,
             sheet,
             batch_size: state.auth.two_factor_policy().backup_code_count,
         }
@@ -150,7 +147,6 @@ impl Made {
 pub(crate) fn just_made(
     state: &AppState,
     s: &CurrentSession,
-    csrf: String,
     codes: &[BackupCode],
     why: Made,
 ) -> Result<Response, WebError> {
@@ -163,19 +159,19 @@ pub(crate) fn just_made(
         remaining: codes.len(),
         total: codes.len(),
     };
-    render(state, s, csrf, &v, true, Some(why.notice()))
+    render(state, s, &v, true, Some(why.notice()))
 }
 
 /// `GET /settings/two-factor/backup-codes`.
 pub async fn page(
     State(state): State<AppState>,
     PageContext {
-        csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     match state.auth.backup_codes(&s).await {
-        Ok(v) => render(&state, &s, csrf, &v, false, None),
+        Ok(v) => render(&state, &s, &v, false, None),
         Err(AuthError::NoBackupCodes) => {
             Ok(Redirect::to("/settings/two-factor#additional").into_response())
         }
@@ -195,8 +191,8 @@ pub struct SaveQuery {
 pub async fn save_page(
     State(state): State<AppState>,
     PageContext {
-        csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
     Query(q): Query<SaveQuery>,
 ) -> Result<Response, WebError> {
@@ -212,19 +208,55 @@ pub async fn save_page(
         return Ok(Redirect::to(PAGE).into_response());
     }
     let notice = Made::parse(q.made.as_deref()).map(Made::notice);
-    render(&state, &s, csrf, &v, true, notice)
+    render(&state, &s, &v, true, notice)
 }
 
-/// `POST /settings/two-factor/backup-codes`: "Get new codes".
-pub async fn regenerate(
+/// "Get new codes?": what it will do, and the form that does it.
+#[derive(Template)]
+#[template(path = "backup_codes_new.html")]
+struct ConfirmPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    /// Unused codes that will stop working.
+    remaining: usize,
+    batch_size: usize,
+}
+
+/// `GET /settings/two-factor/backup-codes/new`: the confirmation step of "Get new codes",
+/// a page of its own so that it works without JavaScript.
+pub async fn confirm_page(
     State(state): State<AppState>,
     PageContext {
         csrf,
         session: RecentWebSession(s),
     }: PageContext<RecentWebSession>,
+) -> Result<Response, WebError> {
+    let v = match state.auth.backup_codes(&s).await {
+        Ok(v) => v,
+        Err(AuthError::NoBackupCodes) => {
+            return Ok(Redirect::to("/settings/two-factor#additional").into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let page = ConfirmPage {
+        user: Some(&s.username),
+        csrf,
+        remaining: v.remaining,
+        batch_size: state.auth.two_factor_policy().backup_code_count,
+    };
+    Ok(no_store(page.render()?))
+}
+
+/// `POST /settings/two-factor/backup-codes`: "Get new codes", confirmed.
+pub async fn regenerate(
+    State(state): State<AppState>,
+    PageContext {
+        session: RecentWebSession(s),
+        ..
+    }: PageContext<RecentWebSession>,
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     let (_, codes) = state.auth.regenerate_backup_codes(&s, &client).await?;
-    just_made(&state, &s, csrf, &codes, Made::New)
+    just_made(&state, &s, &codes, Made::New)
 }

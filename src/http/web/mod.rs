@@ -72,6 +72,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(backup_codes::page).post(backup_codes::regenerate),
         )
         .route(
+            "/settings/two-factor/backup-codes/new",
+            get(backup_codes::confirm_page),
+        )
+        .route(
             "/settings/two-factor/backup-codes/save",
             get(backup_codes::save_page),
         )

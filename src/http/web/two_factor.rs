@@ -180,12 +180,11 @@ pub struct CodeForm {
 fn confirmed(
     state: &AppState,
     s: &CurrentSession,
-    csrf: String,
     m: MethodConfirmed,
     done: &str,
 ) -> Result<Response, WebError> {
     match m.backup_codes {
-        Some(codes) => just_made(state, s, csrf, &codes, Made::On),
+        Some(codes) => just_made(state, s, &codes, Made::On),
         None => Ok(Redirect::to(&format!("/settings/two-factor?done={done}")).into_response()),
     }
 }
@@ -201,7 +200,7 @@ pub async fn sms_verify(
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.confirm_sms(&s, &form.code, &client).await {
-        Ok(m) => return confirmed(&state, &s, csrf, m, "sms"),
+        Ok(m) => return confirmed(&state, &s, m, "sms"),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor#sms").into_response());
         }
@@ -290,7 +289,7 @@ pub async fn totp_confirm(
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.confirm_totp(&s, &form.code, &client).await {
-        Ok(m) => return confirmed(&state, &s, csrf, m, "totp"),
+        Ok(m) => return confirmed(&state, &s, m, "totp"),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor/totp").into_response());
         }

@@ -379,6 +379,16 @@ export async function backupCodesOnPage(page) {
   })));
 }
 
+/**
+ * "Get new codes" from the backup-codes page: its link, then "Yes, get new codes" on the
+ * confirmation page. Resolves to the response of the page it ends on (the save page).
+ */
+export async function getNewCodes(page) {
+  await clickAndWait(page, page.locator('#new-codes').getByRole('link', { name: 'Get new codes' }));
+  assert.equal(new URL(page.url()).pathname, '/settings/two-factor/backup-codes/new');
+  return clickAndWait(page, page.getByRole('button', { name: 'Yes, get new codes' }));
+}
+
 /** Types a code into `#code` and presses "Confirm"; resolves to the navigation's response. */
 export async function submitCode(page, code) {
   await page.locator('#code').fill(code);

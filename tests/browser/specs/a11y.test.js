@@ -95,6 +95,7 @@ describe('accessibility (axe-core)', () => {
         await visit('/settings/two-factor/totp', 'app set-up');
         await visit('/settings/two-factor/backup-codes', 'backup codes');
         await visit('/settings/two-factor/backup-codes/save?made=on', 'save your backup codes');
+        await visit('/settings/two-factor/backup-codes/new', 'get new codes?');
 
         await visit('/settings/two-factor/sms/verify', 'phone code page');
         await submitCode(page, '12345');

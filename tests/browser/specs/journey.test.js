@@ -14,7 +14,7 @@ import { readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ARTIFACTS, startEnv, uniqueName, submitSignup, submitLogin, clickAndWait, pathOf, submitCode,
-  authenticator, backupCodesOnPage, screenshot, GOOD_PASSWORD,
+  authenticator, backupCodesOnPage, getNewCodes, screenshot, GOOD_PASSWORD,
 } from '../lib/harness.js';
 
 const CODE = /^\d{4} \d{4}$/;
@@ -129,7 +129,7 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     assert.equal(pathOf(page), '/settings/security');
     await page.goto('/settings/two-factor');
     await clickAndWait(page, page.getByRole('link', { name: 'View backup codes' }));
-    res = await clickAndWait(page, page.locator('#new-codes').getByRole('button', { name: 'Get new codes' }));
+    res = await getNewCodes(page);
     assert.equal(res.status(), 200);
     assert.equal(res.headers()['cache-control'], 'no-store');
     // Post/redirect/get: the new codes are on a page a reload cannot replace.

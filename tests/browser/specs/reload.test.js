@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, uniqueName, signUp, clickAndWait, pathOf, enableTotp, enableSms, backupCodesOnPage,
+  startEnv, uniqueName, signUp, pathOf, enableTotp, enableSms, backupCodesOnPage, getNewCodes,
 } from '../lib/harness.js';
 
 const SAVE = '/settings/two-factor/backup-codes/save';
@@ -74,7 +74,7 @@ describe('reload after codes were made', () => {
     assert.equal(await batchesMade(page), 0);
 
     await page.goto('/settings/two-factor/backup-codes');
-    await clickAndWait(page, page.getByRole('button', { name: 'Get new codes' }));
+    await getNewCodes(page);
     assert.equal(pathOf(page), `${SAVE}?made=new`);
     const fresh = await codesOf(page);
     assert.equal(fresh.length, 10);

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, uniqueName, signUp, clickAndWait, pathOf, enableTotp, backupCodesOnPage,
+  startEnv, uniqueName, signUp, clickAndWait, pathOf, enableTotp, backupCodesOnPage, getNewCodes,
   assertNoSidewaysScroll, assertNoAxeViolations, screenshot, VIEWPORTS,
 } from '../lib/harness.js';
 
@@ -84,7 +84,7 @@ describe('saving the codes', () => {
     await assertNoSidewaysScroll(page, 'codes page');
 
     // After "Get new codes": the same save page, with the new batch.
-    await clickAndWait(page, page.getByRole('button', { name: 'Get new codes' }));
+    await getNewCodes(page);
     assert.equal(pathOf(page), `${SAVE}?made=new`);
     const fresh = (await backupCodesOnPage(page)).map((c) => c.code);
     assert.notDeepEqual(fresh, codes);
