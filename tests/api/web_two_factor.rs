@@ -392,6 +392,17 @@ async fn turning_2fa_on_in_the_pages_shows_the_codes_and_the_codes_page_is_not_c
         &[("csrf", &csrf_of(&html)), ("code", &code)],
     )
     .await;
+    // Post/redirect/get: the codes are shown by a page that reads them back.
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/settings/two-factor/backup-codes/save?made=on"
+    );
+    let res = b
+        .get(app.url("/settings/two-factor/backup-codes/save?made=on"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
@@ -530,4 +541,101 @@ async fn setting_up_and_running_low_are_easy_to_see() {
     }
     let (_, home, _) = get(&b, &app, "/").await;
     assert!(home.contains("Only 2 backup codes left."), "{home}");
+}
+
+/// The codes of a list of `<span class="code">` elements, in order.
+fn codes_in(html: &str) -> Vec<String> {
+    html.split("<span class=\"code\">")
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
+        .collect()
+}
+
+/// Issue "The house and the pages": a form that makes codes answers with a redirect, so a
+/// reload shows the same codes and never makes another batch (post/redirect/get).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_new_codes_redirects_to_a_page_that_reads_them_back() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let b = web_session(&app, &user).await;
+    let token = app.login(&user).await;
+    let (_, first) = app.enable_totp(&token).await;
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes").await;
+    assert_eq!(codes_in(&html), first);
+    // "Get new codes" asks first; its confirmation page holds the form.
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes/new").await;
+    assert!(html.contains("Your 10 current codes will stop working."));
+    let res = post(
+        &b,
+        &app,
+        "/settings/two-factor/backup-codes",
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/settings/two-factor/backup-codes/save?made=new");
+    let (status, html, _) = get(&b, &app, &to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Here are your new backup codes. The old ones no longer work."));
+    let shown = codes_in(&html);
+    assert_eq!(shown.len(), 10);
+    assert!(shown.iter().all(|c| !first.contains(c)), "a new batch");
+    // Reloading is a GET: the same codes, and no other batch was made.
+    let (_, again, _) = get(&b, &app, &to).await;
+    assert_eq!(codes_in(&again), shown);
+    let made = app
+        .get("/api/v1/me/activity", Some(&token))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .matches("backup_codes_regenerated")
+        .count();
+    assert_eq!(made, 1, "one batch made, however often the page is loaded");
+
+    // The page is for a batch just made: once the batch is older than the recent-password
+    // window, the link leads to the codes page, even with the password confirmed again.
+    app.clock.advance(601);
+    let (_, html, _) = get(&b, &app, "/reauth").await;
+    let res = post(
+        &b,
+        &app,
+        "/reauth",
+        &[("csrf", &csrf_of(&html)), ("password", &user.password)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (status, _, loc) = get(&b, &app, &to).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/settings/two-factor/backup-codes"));
+}
+
+/// With codes shown only once nothing can read a batch back, so the answer to the form is
+/// the page with the codes (as before post/redirect/get), and the save page leads away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_shown_once_are_shown_by_the_answer_to_the_form() {
+    let app = TestApp::spawn_with(|c| c.backup_codes_viewable = false).await;
+    let user = app.signup().await;
+    let b = web_session(&app, &user).await;
+    let token = app.login(&user).await;
+    app.enable_totp(&token).await;
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes").await;
+    assert!(codes_in(&html).is_empty());
+    let (_, html, _) = get(&b, &app, "/settings/two-factor/backup-codes/new").await;
+    let res = post(
+        &b,
+        &app,
+        "/settings/two-factor/backup-codes",
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    assert_eq!(codes_in(&html).len(), 10);
+    assert!(html.contains("they won't be shown again"));
+    let (status, _, loc) = get(&b, &app, "/settings/two-factor/backup-codes/save?made=new").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/settings/two-factor/backup-codes"));
 }

@@ -25,7 +25,7 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if [[ ! -d node_modules/playwright-core ]]; then
+if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core ]]; then
   if [[ -f package-lock.json ]]; then
     npm ci --no-audit --no-fund
   else

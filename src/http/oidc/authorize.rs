@@ -3,7 +3,6 @@
 //! redirect back to the app.
 
 use askama::Template;
-use axum::Extension;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -12,7 +11,7 @@ use crate::auth::oidc::{AuthorizeRequest, AuthorizeStep};
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, WebSession};
-use crate::http::web::{CsrfCookie, CsrfForm, csrf_form_token};
+use crate::http::web::{CsrfForm, PageContext};
 
 #[derive(Template)]
 #[template(path = "oidc_consent.html")]
@@ -99,7 +98,7 @@ async fn answer(
     session: Option<WebSession>,
     consent: Option<bool>,
     client: &Client,
-    csrf: &CsrfCookie,
+    csrf: String,
 ) -> Result<Response, WebError> {
     let session = session.map(|s| s.0);
     let step = state
@@ -161,7 +160,7 @@ async fn answer(
             let user = session.as_ref().map(|s| s.username.as_str());
             let page = ConsentPage {
                 user,
-                csrf: csrf_form_token(state, csrf),
+                csrf,
                 client_name: &client_name,
                 scopes: scopes.iter().filter_map(|s| scope_words(s)).collect(),
                 offline: scopes.iter().any(|s| s == "offline_access"),
@@ -206,13 +205,12 @@ pub(crate) fn continue_page(url: &str) -> Response {
 /// `GET /oidc/authorize`.
 pub async fn get(
     State(state): State<AppState>,
-    session: Option<WebSession>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
     client: Client,
-    Extension(csrf): Extension<CsrfCookie>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
     let req = parse(raw.as_deref())?;
-    answer(&state, req, session, None, &client, &csrf).await
+    answer(&state, req, session, None, &client, csrf).await
 }
 
 /// The consent form's answer.
@@ -226,13 +224,12 @@ pub struct ConsentForm {
 /// `POST /oidc/authorize`: the consent page's Allow or Cancel.
 pub async fn post(
     State(state): State<AppState>,
-    session: Option<WebSession>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
     client: Client,
-    Extension(csrf): Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<ConsentForm>,
 ) -> Result<Response, WebError> {
     let allow = form.decision == "allow";
-    answer(&state, form.req, session, Some(allow), &client, &csrf).await
+    answer(&state, form.req, session, Some(allow), &client, csrf).await
 }
 
 fn parse(raw: Option<&str>) -> Result<AuthorizeRequest, WebError> {

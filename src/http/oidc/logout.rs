@@ -3,7 +3,6 @@
 //! anyone out).
 
 use askama::Template;
-use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,7 +11,7 @@ use crate::auth::oidc::{LogoutRequest, LogoutStep};
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, WebSession};
-use crate::http::web::{CsrfCookie, CsrfForm, csrf_form_token};
+use crate::http::web::{CsrfForm, PageContext};
 
 #[derive(Template)]
 #[template(path = "oidc_logout.html")]
@@ -42,7 +41,7 @@ async fn answer(
     req: LogoutRequest,
     session: Option<WebSession>,
     confirmed: bool,
-    csrf: &CsrfCookie,
+    csrf: String,
     client: &Client,
 ) -> Result<Response, WebError> {
     let step = state.oidc.end_session(&req, confirmed).await?;
@@ -56,7 +55,7 @@ async fn answer(
         LogoutStep::Confirm => {
             let page = LogoutPage {
                 user: session.as_ref().map(|s| s.0.username.as_str()),
-                csrf: csrf_form_token(state, csrf),
+                csrf,
                 confirm: true,
                 fields: fields(&req),
             };
@@ -88,21 +87,19 @@ async fn answer(
 /// `GET /oidc/logout`.
 pub async fn get(
     State(state): State<AppState>,
-    session: Option<WebSession>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
     client: Client,
-    Extension(csrf): Extension<CsrfCookie>,
     Query(req): Query<LogoutRequest>,
 ) -> Result<Response, WebError> {
-    answer(&state, req, session, false, &csrf, &client).await
+    answer(&state, req, session, false, csrf, &client).await
 }
 
 /// `POST /oidc/logout`: the confirmation form, or an app posting the request.
 pub async fn post(
     State(state): State<AppState>,
-    session: Option<WebSession>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
     client: Client,
-    Extension(csrf): Extension<CsrfCookie>,
     CsrfForm(req): CsrfForm<LogoutRequest>,
 ) -> Result<Response, WebError> {
-    answer(&state, req, session, true, &csrf, &client).await
+    answer(&state, req, session, true, csrf, &client).await
 }

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
+use super::PageContext;
+use super::csrf::{CsrfForm, NoFields};
 use super::safe_next;
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
 use crate::domain::SessionKind;
@@ -135,9 +136,8 @@ fn html(status: StatusCode, page: impl Template) -> Result<Response, WebError> {
 /// `GET /`: the home page, or the login page for a stranger.
 pub async fn home(
     State(state): State<AppState>,
-    session: Option<WebSession>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
     Query(q): Query<HomeQuery>,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let Some(WebSession(s)) = session else {
         return Ok(Redirect::to("/login").into_response());
@@ -146,7 +146,7 @@ pub async fn home(
     let two_factor = codes_left.is_some();
     let page = HomePage {
         user: Some(&s.username),
-        csrf: form_token(&state, &c),
+        csrf,
         username: &s.username,
         two_factor,
         codes_left,
@@ -160,10 +160,8 @@ pub async fn home(
 
 /// `GET /login`.
 pub async fn login_page(
-    State(state): State<AppState>,
-    session: Option<WebSession>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
     Query(q): Query<LoginQuery>,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let next = safe_next(q.next.as_deref());
     if session.is_some() && q.again.is_none() {
@@ -187,7 +185,7 @@ pub async fn login_page(
         StatusCode::OK,
         LoginPage {
             user: None,
-            csrf: form_token(&state, &c),
+            csrf,
             username: prefill,
             next: &next,
             error: None,
@@ -200,7 +198,7 @@ pub async fn login_page(
 pub async fn login(
     State(state): State<AppState>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext { csrf, .. }: PageContext,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, WebError> {
     let next = safe_next(form.next.as_deref());
@@ -230,7 +228,7 @@ pub async fn login(
     };
     let page = LoginPage {
         user: None,
-        csrf: form_token(&state, &c),
+        csrf,
         username: form.username.trim(),
         next: &next,
         error: Some(message),
@@ -241,9 +239,7 @@ pub async fn login(
 
 /// `GET /signup`.
 pub async fn signup_page(
-    State(state): State<AppState>,
-    session: Option<WebSession>,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext { csrf, session }: PageContext<Option<WebSession>>,
 ) -> Result<Response, WebError> {
     if session.is_some() {
         return Ok(Redirect::to("/").into_response());
@@ -252,7 +248,7 @@ pub async fn signup_page(
         StatusCode::OK,
         SignupPage {
             user: None,
-            csrf: form_token(&state, &c),
+            csrf,
             username: "",
             username_error: None,
             password_error: None,
@@ -264,7 +260,7 @@ pub async fn signup_page(
 pub async fn signup(
     State(state): State<AppState>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext { csrf, .. }: PageContext,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> Result<Response, WebError> {
     let error = match state
@@ -295,7 +291,7 @@ pub async fn signup(
     };
     let page = SignupPage {
         user: None,
-        csrf: form_token(&state, &c),
+        csrf,
         username: form.username.trim(),
         username_error,
         password_error,

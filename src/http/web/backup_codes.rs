@@ -1,54 +1,72 @@
-//! Settings → … → Additional methods → Backup codes: view, Get new codes, Copy codes, Save
-//! as image, Download, Print. Every response carries `Cache-Control: no-store`.
+//! Settings → … → Additional methods → Backup codes: view, Get new codes (with its
+//! confirmation page), the save page right after a batch is made, Copy codes and Print (the files behind Download and Save as image are [`super::downloads`]'). Every
+//! response carries `Cache-Control: no-store`.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
-use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
+use super::PageContext;
+use super::csrf::{CsrfForm, NoFields};
+use super::downloads::Links;
 use crate::auth::{AuthError, BackupCodesView, CurrentSession};
-use crate::domain::{BackupCode, UnixTime};
+use crate::domain::BackupCode;
 use crate::http::AppState;
-use crate::http::api::{attachment, codes_text};
 use crate::http::error::WebError;
 use crate::http::extract::{Client, RecentWebSession};
-use crate::http::images::backup_codes_png;
 
-#[derive(Template)]
-#[template(path = "backup_codes.html")]
-struct CodesPage<'a> {
-    user: Option<&'a str>,
-    csrf: String,
+/// The codes page.
+const PAGE: &str = "/settings/two-factor/backup-codes";
+/// The page that shows a batch right after it was made.
+const SAVE: &str = "/settings/two-factor/backup-codes/save";
+
+/// The batch as both codes pages show it (`templates/backup_codes_sheet.html`), with the
+/// Copy / Save as image / Download / Print buttons (`backup_codes_actions.html`).
+struct Sheet<'a> {
     username: &'a str,
     made: String,
     codes: Option<Vec<(String, bool)>>,
     copy_text: String,
     remaining: usize,
     total: usize,
-    fresh: bool,
-    viewable: bool,
-    notice: Option<&'static str>,
     txt_href: String,
     png_href: String,
+}
+
+/// Settings → … → Backup codes: the batch, and Get new codes.
+#[derive(Template)]
+#[template(path = "backup_codes.html")]
+struct CodesPage<'a> {
+    user: Option<&'a str>,
+    sheet: Sheet<'a>,
     batch_size: usize,
+}
+
+/// The save-your-codes moment, right after a batch was made: the save buttons first, then
+/// the codes, then "Done"; nothing that would make another batch.
+#[derive(Template)]
+#[template(path = "backup_codes_save.html")]
+struct SavePage<'a> {
+    user: Option<&'a str>,
+    sheet: Sheet<'a>,
+    viewable: bool,
+    notice: Option<&'static str>,
 }
 
 fn no_store(html: String) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
+/// The codes page, or with `fresh` the save page (`notice` saying why the batch was made).
 fn render(
     state: &AppState,
     s: &CurrentSession,
-    c: &CsrfCookie,
     v: &BackupCodesView,
     fresh: bool,
     notice: Option<&'static str>,
 ) -> Result<Response, WebError> {
-    let viewable = state.auth.two_factor_policy().backup_codes_viewable;
     let unused: Vec<&str> = v
         .codes
         .iter()
@@ -56,133 +74,189 @@ fn render(
         .filter(|(_, used)| !used)
         .map(|(c, _)| c.as_str())
         .collect();
-    // Codes that can be fetched again are linked; a batch shown only now is embedded.
-    let (txt_href, png_href) = match (&v.codes, viewable) {
-        (Some(codes), false) => {
-            let txt = codes_text(codes);
-            let png = backup_codes_png(&s.username, &v.generated_at.human(), codes)
-                .map_err(|e| WebError::from(AuthError::Internal(e)))?;
-            (
-                format!("data:text/plain;base64,{}", STANDARD.encode(txt)),
-                format!("data:image/png;base64,{}", STANDARD.encode(png)),
-            )
-        }
-        _ => (
-            "/settings/two-factor/backup-codes.txt".to_owned(),
-            "/settings/two-factor/backup-codes.png".to_owned(),
-        ),
-    };
-    let page = CodesPage {
-        user: Some(&s.username),
-        csrf: form_token(state, c),
+    let links = Links::for_batch(state, s, v)?;
+    let sheet = Sheet {
         username: &s.username,
         made: v.generated_at.human(),
         codes: v.codes.clone(),
         copy_text: unused.join("\n"),
         remaining: v.remaining,
         total: v.total,
-        fresh,
-        viewable,
-        notice,
-        txt_href,
-        png_href,
-        batch_size: state.auth.two_factor_policy().backup_code_count,
+        txt_href: links.txt,
+        png_href: links.png,
     };
-    Ok(no_store(page.render()?))
+    let user = Some(s.username.as_str());
+    let html = if fresh {
+        SavePage {
+            user,
+            sheet,
+            viewable: state.auth.two_factor_policy().backup_codes_viewable,
+            notice,
+        }
+        .render()?
+    } else {
+        CodesPage {
+            user,
+            sheet,
+            batch_size: state.auth.two_factor_policy().backup_code_count,
+        }
+        .render()?
+    };
+    Ok(no_store(html))
 }
 
-/// The page right after codes were made (2FA turned on, or "Get new codes").
-pub(crate) fn render_fresh(
+/// Why a batch was just made: the notice on the page that shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// Two-factor authentication was turned on: its first batch.
+    On,
+    /// "Get new codes".
+    New,
+}
+
+impl Made {
+    fn parse(s: Option<&str>) -> Option<Self> {
+        match s {
+            Some("on") => Some(Self::On),
+            Some("new") => Some(Self::New),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::New => "new",
+        }
+    }
+
+    fn notice(self) -> &'static str {
+        match self {
+            Self::On => "Two-factor authentication is on.",
+            Self::New => "Here are your new backup codes. The old ones no longer work.",
+        }
+    }
+}
+
+/// The answer to a form that just made a batch (turning 2FA on, "Get new codes").
+///
+/// Post/redirect/get: the browser is sent (`303`) to the save page, which reads the batch back
+/// from the store, so a reload shows the same codes and never makes another batch. Only when
+/// codes are shown once (`backup_codes.viewable = false`) can nothing read them back: then they
+/// are shown in the answer to the form itself.
+pub(crate) fn just_made(
     state: &AppState,
     s: &CurrentSession,
-    c: &CsrfCookie,
     codes: &[BackupCode],
-    now: UnixTime,
-    notice: Option<&'static str>,
+    why: Made,
 ) -> Result<Response, WebError> {
+    if state.auth.two_factor_policy().backup_codes_viewable {
+        return Ok(Redirect::to(&format!("{SAVE}?made={}", why.as_str())).into_response());
+    }
     let v = BackupCodesView {
-        generated_at: now,
+        generated_at: state.auth.now(),
         codes: Some(codes.iter().map(|c| (c.display(), false)).collect()),
         remaining: codes.len(),
         total: codes.len(),
     };
-    render(state, s, c, &v, true, notice)
+    render(state, s, &v, true, Some(why.notice()))
 }
 
 /// `GET /settings/two-factor/backup-codes`.
 pub async fn page(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext {
+        session: RecentWebSession(s),
+        ..
+    }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     match state.auth.backup_codes(&s).await {
-        Ok(v) => render(&state, &s, &c, &v, false, None),
+        Ok(v) => render(&state, &s, &v, false, None),
         Err(AuthError::NoBackupCodes) => {
-            Ok(axum::response::Redirect::to("/settings/two-factor#additional").into_response())
+            Ok(Redirect::to("/settings/two-factor#additional").into_response())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// `POST /settings/two-factor/backup-codes`: "Get new codes".
+/// `?made=on|new`
+#[derive(Deserialize, Default)]
+pub struct SaveQuery {
+    made: Option<String>,
+}
+
+/// `GET /settings/two-factor/backup-codes/save?made=…`: the batch just made, read back from
+/// the store. A batch older than the recent-password window is not "just made" any more:
+/// the browser goes to the codes page instead (so an old link cannot say "new codes").
+pub async fn save_page(
+    State(state): State<AppState>,
+    PageContext {
+        session: RecentWebSession(s),
+        ..
+    }: PageContext<RecentWebSession>,
+    Query(q): Query<SaveQuery>,
+) -> Result<Response, WebError> {
+    let v = match state.auth.backup_codes(&s).await {
+        Ok(v) => v,
+        Err(AuthError::NoBackupCodes) => {
+            return Ok(Redirect::to("/settings/two-factor#additional").into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let age = state.auth.now().0 - v.generated_at.0;
+    if v.codes.is_none() || age > state.auth.policy().recent_auth_secs {
+        return Ok(Redirect::to(PAGE).into_response());
+    }
+    let notice = Made::parse(q.made.as_deref()).map(Made::notice);
+    render(&state, &s, &v, true, notice)
+}
+
+/// "Get new codes?": what it will do, and the form that does it.
+#[derive(Template)]
+#[template(path = "backup_codes_new.html")]
+struct ConfirmPage<'a> {
+    user: Option<&'a str>,
+    csrf: String,
+    /// Unused codes that will stop working.
+    remaining: usize,
+    batch_size: usize,
+}
+
+/// `GET /settings/two-factor/backup-codes/new`: the confirmation step of "Get new codes",
+/// a page of its own so that it works without JavaScript.
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
+) -> Result<Response, WebError> {
+    let v = match state.auth.backup_codes(&s).await {
+        Ok(v) => v,
+        Err(AuthError::NoBackupCodes) => {
+            return Ok(Redirect::to("/settings/two-factor#additional").into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let page = ConfirmPage {
+        user: Some(&s.username),
+        csrf,
+        remaining: v.remaining,
+        batch_size: state.auth.two_factor_policy().backup_code_count,
+    };
+    Ok(no_store(page.render()?))
+}
+
+/// `POST /settings/two-factor/backup-codes`: "Get new codes", confirmed.
 pub async fn regenerate(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
+    PageContext {
+        session: RecentWebSession(s),
+        ..
+    }: PageContext<RecentWebSession>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     let (_, codes) = state.auth.regenerate_backup_codes(&s, &client).await?;
-    render_fresh(
-        &state,
-        &s,
-        &c,
-        &codes,
-        state.auth.now(),
-        Some("Here are your new backup codes. The old ones no longer work."),
-    )
-}
-
-async fn current(
-    state: &AppState,
-    s: &CurrentSession,
-) -> Result<(BackupCodesView, Vec<(String, bool)>), WebError> {
-    let v = state.auth.backup_codes(s).await?;
-    let codes = v.codes.clone().ok_or_else(|| {
-        WebError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "Codes are shown only once",
-            "For your security, backup codes are shown only when they're made. Get new codes to save a new batch.",
-        )
-    })?;
-    Ok((v, codes))
-}
-
-/// `GET /settings/two-factor/backup-codes.txt`: Download.
-pub async fn text_file(
-    State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-) -> Result<Response, WebError> {
-    let (_, codes) = current(&state, &s).await?;
-    let body = codes_text(&codes);
-    Ok(attachment(
-        "text/plain; charset=utf-8",
-        format!("twofold-backup-codes-{}.txt", s.username),
-        body.into_bytes(),
-    ))
-}
-
-/// `GET /settings/two-factor/backup-codes.png`: Save as image.
-pub async fn image(
-    State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-) -> Result<Response, WebError> {
-    let (v, codes) = current(&state, &s).await?;
-    let png = backup_codes_png(&s.username, &v.generated_at.human(), &codes)
-        .map_err(|e| WebError::from(AuthError::Internal(e)))?;
-    Ok(attachment(
-        "image/png",
-        format!("twofold-backup-codes-{}.png", s.username),
-        png,
-    ))
+    just_made(&state, &s, &codes, Made::New)
 }

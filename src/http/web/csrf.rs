@@ -25,13 +25,13 @@ use crate::http::extract::cookie;
 #[derive(Clone, Debug)]
 pub struct CsrfCookie(String);
 
-/// The token to put in this browser's forms.
-pub fn form_token(state: &AppState, parts_cookie: &CsrfCookie) -> String {
+/// The token to put in this browser's forms (pages get it from [`super::PageContext`]).
+pub(super) fn form_token(state: &AppState, parts_cookie: &CsrfCookie) -> String {
     hex::encode(state.keys.csrf_mac(parts_cookie.0.as_bytes()))
 }
 
 /// The CSRF cookie of a request (always present behind [`ensure_cookie`]).
-pub fn cookie_of(parts: &Parts) -> CsrfCookie {
+pub(super) fn cookie_of(parts: &Parts) -> CsrfCookie {
     parts
         .extensions
         .get::<CsrfCookie>()

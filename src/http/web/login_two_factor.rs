@@ -3,14 +3,15 @@
 //! bound to the browser that started it.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, request::Parts};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::PageContext;
 use super::account::logged_in;
-use super::csrf::{CsrfCookie, CsrfForm, form_token};
+use super::csrf::CsrfForm;
 use super::safe_next;
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
@@ -79,15 +80,32 @@ fn expired(state: &AppState) -> Response {
     res
 }
 
-/// The challenge of this browser, or the way back to the login page.
-async fn view(state: &AppState, parts: &Parts) -> Result<(String, ChallengeView), Response> {
-    let Some(token) = cookie(parts, state.web.cookies.challenge).map(str::to_owned) else {
-        return Err(expired(state));
-    };
-    match state.auth.challenge_view(&token).await {
-        Ok(v) => Ok((token, v)),
-        Err(AuthError::ChallengeExpired) => Err(expired(state)),
-        Err(e) => Err(WebError::from(e).into_response()),
+/// The gate of the second-step pages: this browser's live login challenge (its token, from
+/// the challenge cookie, and what the pages show of it). Without one — no cookie, or a
+/// challenge that expired or was used up — the browser goes back to the login page, told
+/// why, and the stale cookie is removed.
+pub struct LiveChallenge {
+    /// The challenge token, for the auth calls that complete or resend it.
+    pub token: String,
+    /// The username, the methods and the masked phone.
+    pub view: ChallengeView,
+}
+
+impl FromRequestParts<AppState> for LiveChallenge {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie(parts, state.web.cookies.challenge).map(str::to_owned) else {
+            return Err(expired(state));
+        };
+        match state.auth.challenge_view(&token).await {
+            Ok(view) => Ok(Self { token, view }),
+            Err(AuthError::ChallengeExpired) => Err(expired(state)),
+            Err(e) => Err(WebError::from(e).into_response()),
+        }
     }
 }
 
@@ -110,14 +128,10 @@ fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
 
 /// `GET /login/two-factor`.
 pub async fn code_page(
-    State(state): State<AppState>,
-    parts: Parts,
+    PageContext { csrf, .. }: PageContext,
+    LiveChallenge { view: v, .. }: LiveChallenge,
     Query(q): Query<CodeQuery>,
 ) -> Result<Response, WebError> {
-    let (_, v) = match view(&state, &parts).await {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
     let next = safe_next(q.next.as_deref());
     let method = pick(&v, q.method.as_deref());
     // `wait` comes from the address bar, so anyone can write a link with any number: only
@@ -138,7 +152,7 @@ pub async fn code_page(
     };
     let page = CodePage {
         user: None,
-        csrf: form_token(&state, &super::csrf::cookie_of(&parts)),
+        csrf,
         method: method.as_str(),
         next: &next,
         username: &v.username,
@@ -155,17 +169,14 @@ pub async fn code_page(
 /// `GET /login/two-factor/methods`: "Try another way".
 pub async fn methods_page(
     State(state): State<AppState>,
-    parts: Parts,
+    PageContext { csrf, .. }: PageContext,
+    LiveChallenge { view: v, .. }: LiveChallenge,
     Query(q): Query<CodeQuery>,
 ) -> Result<Response, WebError> {
-    let (_, v) = match view(&state, &parts).await {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
     let next = safe_next(q.next.as_deref());
     let page = MethodsPage {
         user: None,
-        csrf: form_token(&state, &super::csrf::cookie_of(&parts)),
+        csrf,
         next: &next,
         username: &v.username,
         phone: v.phone.as_deref(),
@@ -188,15 +199,11 @@ pub struct CodeForm {
 /// `POST /login/two-factor`.
 pub async fn submit(
     State(state): State<AppState>,
-    parts: Parts,
+    PageContext { csrf, .. }: PageContext,
+    LiveChallenge { token, view: v }: LiveChallenge,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
-    let (token, v) = match view(&state, &parts).await {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
     let next = safe_next(form.next.as_deref());
     let error = match state
         .auth
@@ -226,7 +233,7 @@ pub async fn submit(
     let method = pick(&v, Some(&form.method));
     let page = CodePage {
         user: None,
-        csrf: form_token(&state, &c),
+        csrf,
         method: method.as_str(),
         next: &next,
         username: &v.username,
@@ -257,13 +264,9 @@ pub struct ResendForm {
 /// `POST /login/two-factor/resend`: "Resend code" (and "Text me" under "Try another way").
 pub async fn resend(
     State(state): State<AppState>,
-    parts: Parts,
+    LiveChallenge { token, .. }: LiveChallenge,
     CsrfForm(form): CsrfForm<ResendForm>,
 ) -> Result<Response, WebError> {
-    let (token, _) = match view(&state, &parts).await {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
     let next = safe_next(form.next.as_deref());
     let extra = match state.auth.resend_sms(&token).await {
         Ok(_) => ("sent", "1".to_owned()),

@@ -1,11 +1,15 @@
 //! The web pages: sign-up, login, home, Settings → Security, password confirmation.
 //!
 //! Every form is CSRF-protected ([`csrf`]), shows its errors next to the field and keeps
-//! what was typed (never a password). CSS is embedded in the binary; no external assets.
+//! what was typed (never a password). Handlers take a [`PageContext`] (the form token and
+//! the session gate) and, on the second step of a login, a [`LiveChallenge`]. CSS is
+//! embedded in the binary; no external assets.
 
 mod account;
 mod backup_codes;
+mod context;
 mod csrf;
+mod downloads;
 mod login_two_factor;
 mod security;
 mod two_factor;
@@ -17,8 +21,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use super::AppState;
+pub use context::PageContext;
+pub(crate) use csrf::ensure_cookie as ensure_csrf_cookie;
 pub use csrf::{CsrfCookie, CsrfForm};
-pub(crate) use csrf::{ensure_cookie as ensure_csrf_cookie, form_token as csrf_form_token};
+pub use login_two_factor::LiveChallenge;
 
 const CSS: &str = include_str!("../../../assets/twofold.css");
 const JS: &str = include_str!("../../../assets/twofold.js");
@@ -67,12 +73,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(backup_codes::page).post(backup_codes::regenerate),
         )
         .route(
+            "/settings/two-factor/backup-codes/new",
+            get(backup_codes::confirm_page),
+        )
+        .route(
+            "/settings/two-factor/backup-codes/save",
+            get(backup_codes::save_page),
+        )
+        .route(
             "/settings/two-factor/backup-codes.txt",
-            get(backup_codes::text_file),
+            get(downloads::text_file),
         )
         .route(
             "/settings/two-factor/backup-codes.png",
-            get(backup_codes::image),
+            get(downloads::image),
         )
         .route("/reauth", get(security::reauth_page).post(security::reauth))
         .route("/settings/security", get(security::page))

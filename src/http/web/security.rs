@@ -8,8 +8,9 @@ use axum::http::header::SET_COOKIE;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::PageContext;
 use super::account::{clear_session_cookie, session_cookie};
-use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
+use super::csrf::{CsrfForm, NoFields};
 use super::safe_next;
 use crate::auth::{AuthError, CurrentSession};
 use crate::domain::{EventKind, describe_user_agent};
@@ -90,7 +91,7 @@ pub struct NextQuery {
 async fn render(
     state: &AppState,
     s: &CurrentSession,
-    c: &CsrfCookie,
+    csrf: String,
     notice: Option<&'static str>,
     errors: (Option<String>, Option<String>),
     status: StatusCode,
@@ -129,7 +130,7 @@ async fn render(
         .collect();
     let page = SecurityPage {
         user: Some(&s.username),
-        csrf: form_token(state, c),
+        csrf,
         username: &s.username,
         notice,
         sessions,
@@ -144,9 +145,11 @@ async fn render(
 /// `GET /settings/security`.
 pub async fn page(
     State(state): State<AppState>,
-    WebSession(s): WebSession,
+    PageContext {
+        csrf,
+        session: WebSession(s),
+    }: PageContext<WebSession>,
     Query(q): Query<DoneQuery>,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let notice = match q.done.as_deref() {
         Some("password") => {
@@ -156,15 +159,17 @@ pub async fn page(
         Some("others") => Some("You're logged out everywhere else."),
         _ => None,
     };
-    render(&state, &s, &c, notice, (None, None), StatusCode::OK).await
+    render(&state, &s, csrf, notice, (None, None), StatusCode::OK).await
 }
 
 /// `POST /settings/security/password`.
 pub async fn change_password(
     State(state): State<AppState>,
-    WebSession(s): WebSession,
+    PageContext {
+        csrf,
+        session: WebSession(s),
+    }: PageContext<WebSession>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, WebError> {
     let error = match state
@@ -193,7 +198,7 @@ pub async fn change_password(
         AuthError::WeakPassword(_) => (None, Some(sentence(&message(&error)))),
         other => (Some(sentence(&message(other))), None),
     };
-    let page = render(&state, &s, &c, None, errors, StatusCode::OK).await?;
+    let page = render(&state, &s, csrf, None, errors, StatusCode::OK).await?;
     Ok(form_error(&error, page))
 }
 
@@ -233,14 +238,16 @@ pub async fn end_other_sessions(
 /// `GET /reauth?next=…`: "Confirm your password".
 pub async fn reauth_page(
     State(state): State<AppState>,
-    WebSession(s): WebSession,
+    PageContext {
+        csrf,
+        session: WebSession(s),
+    }: PageContext<WebSession>,
     Query(q): Query<NextQuery>,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let next = safe_next(q.next.as_deref());
     let page = ReauthPage {
         user: Some(&s.username),
-        csrf: form_token(&state, &c),
+        csrf,
         next: &next,
         minutes: (state.auth.policy().recent_auth_secs + 59) / 60,
         error: None,
@@ -251,9 +258,11 @@ pub async fn reauth_page(
 /// `POST /reauth`.
 pub async fn reauth(
     State(state): State<AppState>,
-    WebSession(s): WebSession,
+    PageContext {
+        csrf,
+        session: WebSession(s),
+    }: PageContext<WebSession>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<ReauthForm>,
 ) -> Result<Response, WebError> {
     let next = safe_next(form.next.as_deref());
@@ -282,7 +291,7 @@ pub async fn reauth(
     };
     let page = ReauthPage {
         user: Some(&s.username),
-        csrf: form_token(&state, &c),
+        csrf,
         next: &next,
         minutes: (state.auth.policy().recent_auth_secs + 59) / 60,
         error: Some(message),

@@ -8,8 +8,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use serde::Deserialize;
 
-use super::backup_codes::render_fresh;
-use super::csrf::{CsrfCookie, CsrfForm, NoFields, form_token};
+use super::PageContext;
+use super::backup_codes::{Made, just_made};
+use super::csrf::{CsrfForm, NoFields};
 use crate::auth::{AuthError, CurrentSession, MethodConfirmed, TotpEnrolment};
 use crate::http::AppState;
 use crate::http::error::{WebError, form_error, message, sentence, status_for};
@@ -63,7 +64,7 @@ pub struct DoneQuery {
 async fn settings(
     state: &AppState,
     s: &CurrentSession,
-    c: &CsrfCookie,
+    csrf: String,
     notice: Option<&'static str>,
     phone_input: (&str, Option<String>),
     error: Option<String>,
@@ -72,7 +73,7 @@ async fn settings(
     let st = state.auth.two_factor_status(s).await?;
     let page = SettingsPage {
         user: Some(&s.username),
-        csrf: form_token(state, c),
+        csrf,
         enabled: st.enabled,
         phone_added: st.phone.as_ref().map(|(_, at)| at.human()),
         phone: st.phone.map(|(p, _)| p),
@@ -92,9 +93,11 @@ async fn settings(
 /// `GET /settings/two-factor`.
 pub async fn page(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
     Query(q): Query<DoneQuery>,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
 ) -> Result<Response, WebError> {
     let notice = match q.done.as_deref() {
         Some("sms") => Some("Your phone number is verified. Security codes will be sent to it."),
@@ -104,7 +107,7 @@ pub async fn page(
         Some("off") => Some("Two-factor authentication is off. Your backup codes no longer work."),
         _ => None,
     };
-    settings(&state, &s, &c, notice, ("", None), None, StatusCode::OK).await
+    settings(&state, &s, csrf, notice, ("", None), None, StatusCode::OK).await
 }
 
 /// The phone form.
@@ -117,8 +120,10 @@ pub struct PhoneForm {
 /// `POST /settings/two-factor/sms`: sends a code to the number.
 pub async fn start_sms(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
     CsrfForm(form): CsrfForm<PhoneForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.start_sms(&s, &form.phone).await {
@@ -135,7 +140,7 @@ pub async fn start_sms(
     settings(
         &state,
         &s,
-        &c,
+        csrf,
         None,
         (form.phone.trim(), Some(sentence(&message(&error)))),
         None,
@@ -147,15 +152,17 @@ pub async fn start_sms(
 /// `GET /settings/two-factor/sms/verify`.
 pub async fn sms_verify_page(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     let Some(phone) = state.auth.two_factor_status(&s).await?.pending_phone else {
         return Ok(Redirect::to("/settings/two-factor#sms").into_response());
     };
     let page = SmsVerifyPage {
         user: Some(&s.username),
-        csrf: form_token(&state, &c),
+        csrf,
         phone,
         error: None,
     };
@@ -173,19 +180,11 @@ pub struct CodeForm {
 fn confirmed(
     state: &AppState,
     s: &CurrentSession,
-    c: &CsrfCookie,
     m: MethodConfirmed,
     done: &str,
 ) -> Result<Response, WebError> {
     match m.backup_codes {
-        Some(codes) => render_fresh(
-            state,
-            s,
-            c,
-            &codes,
-            state.auth.now(),
-            Some("Two-factor authentication is on."),
-        ),
+        Some(codes) => just_made(state, s, &codes, Made::On),
         None => Ok(Redirect::to(&format!("/settings/two-factor?done={done}")).into_response()),
     }
 }
@@ -193,13 +192,15 @@ fn confirmed(
 /// `POST /settings/two-factor/sms/verify`.
 pub async fn sms_verify(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.confirm_sms(&s, &form.code, &client).await {
-        Ok(m) => return confirmed(&state, &s, &c, m, "sms"),
+        Ok(m) => return confirmed(&state, &s, m, "sms"),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor#sms").into_response());
         }
@@ -208,7 +209,7 @@ pub async fn sms_verify(
             return settings(
                 &state,
                 &s,
-                &c,
+                csrf,
                 None,
                 ("", Some(msg)),
                 None,
@@ -227,7 +228,7 @@ pub async fn sms_verify(
         .unwrap_or_default();
     let page = SmsVerifyPage {
         user: Some(&s.username),
-        csrf: form_token(&state, &c),
+        csrf,
         phone,
         error: Some(sentence(&message(&error))),
     };
@@ -235,16 +236,15 @@ pub async fn sms_verify(
 }
 
 fn totp_page(
-    state: &AppState,
     s: &CurrentSession,
-    c: &CsrfCookie,
+    csrf: String,
     e: &TotpEnrolment,
     error: Option<String>,
 ) -> Result<Html<String>, WebError> {
     let png = qr_png(&e.uri, 6).map_err(|err| WebError::from(AuthError::Internal(err)))?;
     let page = TotpPage {
         user: Some(&s.username),
-        csrf: form_token(state, c),
+        csrf,
         qr: base64::engine::general_purpose::STANDARD.encode(png),
         secret: e.secret.base32_grouped(),
         uri: e.uri.clone(),
@@ -256,14 +256,16 @@ fn totp_page(
 /// `GET /settings/two-factor/totp`: the QR code (the pending one, or a new one).
 pub async fn totp_setup(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     let e = match state.auth.pending_totp(&s).await? {
         Some(e) => e,
         None => state.auth.start_totp(&s).await?,
     };
-    Ok(totp_page(&state, &s, &c, &e, None)?.into_response())
+    Ok(totp_page(&s, csrf, &e, None)?.into_response())
 }
 
 /// `POST /settings/two-factor/totp/restart`: "Get a new QR code".
@@ -279,13 +281,15 @@ pub async fn totp_restart(
 /// `POST /settings/two-factor/totp`: confirms the app with a code.
 pub async fn totp_confirm(
     State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+    }: PageContext<RecentWebSession>,
     Client(client): Client,
-    axum::Extension(c): axum::Extension<CsrfCookie>,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.confirm_totp(&s, &form.code, &client).await {
-        Ok(m) => return confirmed(&state, &s, &c, m, "totp"),
+        Ok(m) => return confirmed(&state, &s, m, "totp"),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor/totp").into_response());
         }
@@ -301,7 +305,7 @@ pub async fn totp_confirm(
     };
     Ok((
         StatusCode::UNAUTHORIZED,
-        totp_page(&state, &s, &c, &e, Some(message))?,
+        totp_page(&s, csrf, &e, Some(message))?,
     )
         .into_response())
 }

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
@@ -378,6 +379,16 @@ export async function backupCodesOnPage(page) {
   })));
 }
 
+/**
+ * "Get new codes" from the backup-codes page: its link, then "Yes, get new codes" on the
+ * confirmation page. Resolves to the response of the page it ends on (the save page).
+ */
+export async function getNewCodes(page) {
+  await clickAndWait(page, page.locator('#new-codes').getByRole('link', { name: 'Get new codes' }));
+  assert.equal(new URL(page.url()).pathname, '/settings/two-factor/backup-codes/new');
+  return clickAndWait(page, page.getByRole('button', { name: 'Yes, get new codes' }));
+}
+
 /** Types a code into `#code` and presses "Confirm"; resolves to the navigation's response. */
 export async function submitCode(page, code) {
   await page.locator('#code').fill(code);
@@ -448,4 +459,30 @@ export async function assertNoSidewaysScroll(page, label) {
     o.scrollWidth <= o.innerWidth && o.innerWidth <= asked,
     `${label}: scrollWidth ${o.scrollWidth}, innerWidth ${o.innerWidth}, viewport ${asked}; too wide: ${o.wide.join(', ')}`,
   );
+}
+
+// ---- Accessibility ---------------------------------------------------------------------
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (every rule that is not experimental: WCAG 2.x A and AA and best practices)
+ * on the page as it is now, and fails listing each violation with the elements it found.
+ * The script goes in through the DevTools protocol, which the pages' Content-Security-Policy
+ * (no inline scripts) does not apply to.
+ */
+export async function assertNoAxeViolations(page, label) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`),
+    }));
+  });
+  assert.deepEqual(violations, [], `${label}: axe-core violations:\n${JSON.stringify(violations, null, 2)}`);
 }

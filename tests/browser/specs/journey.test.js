@@ -14,7 +14,7 @@ import { readdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ARTIFACTS, startEnv, uniqueName, submitSignup, submitLogin, clickAndWait, pathOf, submitCode,
-  authenticator, backupCodesOnPage, screenshot, GOOD_PASSWORD,
+  authenticator, backupCodesOnPage, getNewCodes, screenshot, GOOD_PASSWORD,
 } from '../lib/harness.js';
 
 const CODE = /^\d{4} \d{4}$/;
@@ -94,8 +94,9 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     // 5. "Turn on": two-factor is on and the first 10 backup codes are shown at once.
     let res = await clickAndWait(page, page.getByRole('button', { name: 'Turn on' }));
     assert.equal(res.status(), 200);
+    assert.equal(pathOf(page), '/settings/two-factor/backup-codes/save?made=on');
     assert.equal(res.headers()['cache-control'], 'no-store');
-    assert.equal(await page.locator('h1').innerText(), 'Backup codes');
+    assert.equal(await page.locator('h1').innerText(), 'Save your backup codes');
     assert.equal(await page.locator('p.notice.ok').innerText(), TURNED_ON);
     const first = await backupCodesOnPage(page);
     assert.equal(first.length, 10);
@@ -121,12 +122,18 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     assert.ok(clipLines.every((l) => CODE.test(l)), `one code a line, nothing else:\n${clip}`);
     assert.deepEqual(clipLines, oldCodes, 'the clipboard holds the codes shown, in order');
 
-    // 7. "Get new codes": 10 new codes; at least 9 differ from the old ones (two random
-    // 8-digit codes can match by chance, but not nine).
-    res = await clickAndWait(page, page.locator('#new-codes').getByRole('button', { name: 'Get new codes' }));
+    // 7. "Done", then Two-factor authentication → View backup codes → "Get new codes" (the
+    // save page itself offers no way to make another batch): 10 new codes; at least 9
+    // differ from the old ones (two random 8-digit codes can match by chance, but not nine).
+    await clickAndWait(page, page.getByRole('link', { name: "Done — I've saved them" }));
+    assert.equal(pathOf(page), '/settings/security');
+    await page.goto('/settings/two-factor');
+    await clickAndWait(page, page.getByRole('link', { name: 'View backup codes' }));
+    res = await getNewCodes(page);
     assert.equal(res.status(), 200);
     assert.equal(res.headers()['cache-control'], 'no-store');
-    assert.equal(pathOf(page), '/settings/two-factor/backup-codes');
+    // Post/redirect/get: the new codes are on a page a reload cannot replace.
+    assert.equal(pathOf(page), '/settings/two-factor/backup-codes/save?made=new');
     assert.equal(await page.locator('p.notice.ok').innerText(), NEW_CODES);
     const fresh = await backupCodesOnPage(page);
     assert.equal(fresh.length, 10);

@@ -99,9 +99,10 @@ describe('two-factor authentication', () => {
       assert.equal(on.app.secret, shown.replace(/ /g, ''));
       res = on.response;
       assert.equal(res.status(), 200);
-      assert.equal(pathOf(page), '/settings/two-factor/totp');
+      // Post/redirect/get: the codes are on a page that reads them back.
+      assert.equal(pathOf(page), '/settings/two-factor/backup-codes/save?made=on');
       assert.equal(res.headers()['cache-control'], 'no-store');
-      assert.equal(await page.locator('h1').innerText(), 'Backup codes');
+      assert.equal(await page.locator('h1').innerText(), 'Save your backup codes');
       assert.equal(await page.locator('p.notice.ok').innerText(), 'Two-factor authentication is on.');
       assert.equal(on.codes.length, 10);
       for (const c of on.codes) assert.match(c, /^\d{4} \d{4}$/);
@@ -186,7 +187,7 @@ describe('two-factor authentication', () => {
 
       res = await submitCode(page, code);
       assert.equal(res.status(), 200);
-      assert.equal(await page.locator('h1').innerText(), 'Backup codes');
+      assert.equal(await page.locator('h1').innerText(), 'Save your backup codes');
       assert.equal(await page.locator('p.notice.ok').innerText(), 'Two-factor authentication is on.');
       assert.equal((await backupCodesOnPage(page)).length, 10);
 
