@@ -639,3 +639,67 @@ async fn codes_shown_once_are_shown_by_the_answer_to_the_form() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/settings/two-factor/backup-codes"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_page_says_how_many_tries_are_left_and_when_codes_are_paused() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let (_, codes) = app.enable_totp(&token).await;
+    let wrong = (0..)
+        .map(|i| format!("{:08}", 30_000_000 + i))
+        .filter(|g| !codes.contains(g))
+        .take(10)
+        .collect::<Vec<_>>();
+    // Two attempts of five wrong backup codes each: the second ends in the account's pause.
+    for round in 0..2 {
+        let b = browser();
+        password_step(&b, &app, &user).await;
+        let page = "/login/two-factor?method=backup_code&next=%2Fsettings%2Fsecurity";
+        for (i, guess) in wrong[round * 5..round * 5 + 5].iter().enumerate() {
+            let (_, html, _) = get(&b, &app, page).await;
+            if i > 0 && round == 0 {
+                let left = 5 - i;
+                let tries = if left == 1 { "try" } else { "tries" };
+                assert!(
+                    html.contains(&format!(
+                        "{left} {tries} left before you have to log in again"
+                    )),
+                    "{html}"
+                );
+            }
+            let res = post(
+                &b,
+                &app,
+                "/login/two-factor",
+                &[
+                    ("csrf", &csrf_of(&html)),
+                    ("method", "backup_code"),
+                    ("code", guess),
+                    ("next", "/settings/security"),
+                ],
+            )
+            .await;
+            let body = res.text().await.unwrap();
+            if round == 0 && i == 4 {
+                assert!(
+                    body.contains("has ended"),
+                    "the fifth says the attempt ended: {body}"
+                );
+            }
+        }
+    }
+    // The next login's code page says codes are paused before anything is typed.
+    let b = browser();
+    password_step(&b, &app, &user).await;
+    let (_, html, _) = get(
+        &b,
+        &app,
+        "/login/two-factor?method=backup_code&next=%2Fsettings%2Fsecurity",
+    )
+    .await;
+    assert!(
+        html.contains("codes are paused; try again in 15 minutes"),
+        "{html}"
+    );
+}

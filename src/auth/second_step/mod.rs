@@ -64,6 +64,8 @@ pub struct ChallengeView {
     pub username: String,
     /// Wrong codes this login attempt still takes.
     pub tries_left: i64,
+    /// Wrong codes a login attempt takes in all.
+    pub max_tries: i64,
     /// Seconds the account's second step stays locked after too many wrong codes, when it is
     /// locked now (a right code is refused too until then).
     pub locked_for: Option<i64>,
@@ -262,6 +264,7 @@ impl Auth {
             sms_sent: challenge.sms_sent_at.is_some(),
             username: account.username,
             tries_left: (self.tf.challenge_max_failures - challenge.failures).max(0),
+            max_tries: self.tf.challenge_max_failures,
             locked_for: tf.locked_until.filter(|u| *u > now).map(|u| u.0 - now.0),
         })
     }

@@ -159,8 +159,25 @@ pub async fn code_page(
         phone: v.phone.as_deref(),
         sms_sent: v.sms_sent,
         sms_failed: q.failed.is_some(),
-        notice,
-        error: None,
+        // Honest limits: a second step locked by wrong codes says so before anything is
+        // typed, and an attempt that took wrong codes says how many it still takes.
+        notice: notice.or_else(|| {
+            (v.locked_for.is_none() && v.tries_left < v.max_tries).then(|| {
+                format!(
+                    "{} wrong code{} so far: {} {} left before you have to log in again.",
+                    v.max_tries - v.tries_left,
+                    if v.max_tries - v.tries_left == 1 { "" } else { "s" },
+                    v.tries_left,
+                    if v.tries_left == 1 { "try" } else { "tries" }
+                )
+            })
+        }),
+        error: v.locked_for.map(|secs| {
+            sentence(&format!(
+                "too many wrong codes were tried for this account, so codes are paused; try again in {}",
+                crate::domain::wait_text(secs)
+            ))
+        }),
         typed: String::new(),
     };
     Ok(Html(page.render()?).into_response())
