@@ -242,10 +242,9 @@ impl Server {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        // The signing key is made on first use (discovery's JWKS or a first token), so a
+        // server that never serves an app starts without the cost of an RSA key.
         let oidc = oidc_provider(config, &auth, addr);
-        oidc.ensure_signing_key()
-            .await
-            .context("making the OpenID Connect signing key")?;
         let state = AppState {
             auth: auth.clone(),
             oidc,

@@ -159,8 +159,8 @@ impl Oidc {
         self.auth.now()
     }
 
-    /// Makes the first signing key when there is none (at start; when several nodes start
-    /// together, one key wins).
+    /// Makes the first signing key when there is none (on first use; when several nodes
+    /// race, one key wins).
     ///
     /// # Errors
     /// On a database or key-generation failure.
@@ -215,7 +215,12 @@ impl Oidc {
         let grace = self.policy.id_token_secs.max(self.policy.access_token_secs);
         let now = self.now().0;
         let mut out = Vec::new();
-        for record in self.auth.store.signing_keys().await? {
+        let mut records = self.auth.store.signing_keys().await?;
+        if !records.iter().any(|k| k.retired_at.is_none()) {
+            self.ensure_signing_key().await?;
+            records = self.auth.store.signing_keys().await?;
+        }
+        for record in records {
             if record.retired_at.is_some_and(|r| r + grace < now) {
                 continue;
             }

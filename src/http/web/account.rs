@@ -188,7 +188,9 @@ pub async fn login_page(
             csrf,
             username: prefill,
             next: &next,
-            error: None,
+            error: (q.done.as_deref() == Some("challenge_failed")).then(|| {
+                "That login attempt ended because too many wrong codes were entered. Log in again with your username and password, then use the newest code.".to_owned()
+            }),
             notice,
         },
     )

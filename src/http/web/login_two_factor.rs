@@ -74,7 +74,18 @@ pub(crate) fn started(state: &AppState, c: &ChallengeStarted, next: &str) -> Res
 }
 
 fn expired(state: &AppState) -> Response {
-    let mut res = Redirect::to("/login?done=challenge_expired").into_response();
+    ended(state, false)
+}
+
+/// Back to the login page, told why the attempt is over: it expired, or (`failed`) it took
+/// its wrong codes — said as a problem, not as a routine notice.
+fn ended(state: &AppState, failed: bool) -> Response {
+    let to = if failed {
+        "/login?done=challenge_failed"
+    } else {
+        "/login?done=challenge_expired"
+    };
+    let mut res = Redirect::to(to).into_response();
     res.headers_mut()
         .append(SET_COOKIE, challenge_cookie(state, "", 0));
     res
@@ -104,6 +115,7 @@ impl FromRequestParts<AppState> for LiveChallenge {
         match state.auth.challenge_view(&token).await {
             Ok(view) => Ok(Self { token, view }),
             Err(AuthError::ChallengeExpired) => Err(expired(state)),
+            Err(AuthError::ChallengeFailed) => Err(ended(state, true)),
             Err(e) => Err(WebError::from(e).into_response()),
         }
     }
@@ -238,6 +250,7 @@ pub async fn submit(
             return Ok(res);
         }
         Err(AuthError::ChallengeExpired) => return Ok(expired(&state)),
+        Err(AuthError::ChallengeFailed) => return Ok(ended(&state, true)),
         Err(
             e @ (AuthError::InvalidCode(_)
             | AuthError::MalformedCode(_)
@@ -290,6 +303,7 @@ pub async fn resend(
         Err(AuthError::RateLimited { retry_after }) => ("wait", retry_after.to_string()),
         Err(AuthError::SmsFailed) => ("failed", "1".to_owned()),
         Err(AuthError::ChallengeExpired) => return Ok(expired(&state)),
+        Err(AuthError::ChallengeFailed) => return Ok(ended(&state, true)),
         Err(e) => return Err(e.into()),
     };
     let query = serde_urlencoded::to_string([

@@ -18,7 +18,10 @@ import {
 } from '../lib/harness.js';
 
 const CODE = /^\d{4} \d{4}$/;
-const WRONG = "That code isn't right; check it and try again.";
+/** The message for a refused code: `what`, then "(N tries left)." */
+const triesLeft = (what) => new RegExp(`^${what.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d tr(y|ies) left\\)\\.$`);
+// A refused code's message ends with the tries the login attempt has left: "(4 tries left)."
+const WRONG = "That code isn't right; check it and try again";
 const TURNED_ON = 'Two-factor authentication is on.';
 const NEW_CODES = 'Here are your new backup codes. The old ones no longer work.';
 
@@ -189,7 +192,7 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     assert.equal(res.status(), 401);
     assert.equal(new URL(page.url()).pathname, '/login/two-factor');
     assert.equal(await page.locator('h1').innerText(), 'Enter a backup code', 'still the backup-code form');
-    assert.equal(await page.locator('#code-error').innerText(), WRONG);
+    assert.match(await page.locator('#code-error').innerText(), triesLeft(WRONG));
     assert.equal(await page.locator('#code').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.locator('input[name=method]').inputValue(), 'backup_code');
     assert.equal(await page.locator('nav.top').count(), 0, 'still not logged in');

@@ -10,8 +10,11 @@ import {
   GOOD_PASSWORD,
 } from '../lib/harness.js';
 
-const WRONG = "That code isn't right; check it and try again.";
-const USED = 'This backup code has already been used; each code works once, so try another one.';
+/** The message for a refused code: `what`, then "(N tries left)." */
+const triesLeft = (what) => new RegExp(`^${what.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d tr(y|ies) left\\)\\.$`);
+// A refused code's message ends with the tries the login attempt has left: "(4 tries left)."
+const WRONG = "That code isn't right; check it and try again";
+const USED = 'This backup code has already been used; each code works once, so try another one';
 const EXPIRED = 'Your login attempt expired. Log in again.';
 
 /** A 6-digit code the app does not show now, a step before or a step after. */
@@ -136,7 +139,7 @@ describe('two-factor authentication', () => {
       const res = await submitCode(page, wrongTotp(app.secret));
       assert.equal(res.status(), 401);
       assert.equal(new URL(page.url()).pathname, '/login/two-factor');
-      assert.equal(await page.locator('#code-error').innerText(), WRONG);
+      assert.match(await page.locator('#code-error').innerText(), triesLeft(WRONG));
       assert.equal(await page.locator('#code').getAttribute('aria-invalid'), 'true');
       assert.equal(await page.locator('#code').inputValue(), '');
       assert.equal(await page.locator('input[name=method]').inputValue(), 'totp');
@@ -308,7 +311,7 @@ describe('two-factor authentication', () => {
       const res = await submitCode(again, codes[0]);
       assert.equal(res.status(), 401);
       assert.equal(new URL(again.url()).pathname, '/login/two-factor');
-      assert.equal(await again.locator('#code-error').innerText(), USED);
+      assert.match(await again.locator('#code-error').innerText(), triesLeft(USED));
       assert.equal(await again.locator('h1').innerText(), 'Enter a backup code', 'still the backup-code form');
       // Another, unused code still works on the same form.
       await submitCode(again, codes[1].replace(' ', ''));
@@ -345,13 +348,20 @@ describe('two-factor authentication', () => {
     for (let i = 1; i <= 5; i += 1) {
       const res = await submitCode(page, wrongTotp(app.secret));
       assert.equal(res.status(), 401, `wrong code #${i}`);
-      assert.equal(await page.locator('#code-error').innerText(), WRONG, `wrong code #${i}`);
+      const error = await page.locator('#code-error').innerText();
+      if (i < 5) {
+        assert.match(error, triesLeft(WRONG), `wrong code #${i}`);
+      } else {
+        assert.match(error, /it has ended; log in again/, 'the fifth says the attempt ended');
+      }
     }
-    // Even a right code (the app's next one, not used before) is too late now.
+    // Even a right code (the app's next one, not used before) is too late now, and the
+    // login page says why as a problem, not as a routine "expired".
     await submitCode(page, totpAt(app.secret, totpStep() + 1));
-    assert.equal(pathOf(page), '/login?done=challenge_expired');
-    assert.equal(await page.locator('p.notice.ok').innerText(), EXPIRED);
-    // The code page is gone for this browser too.
+    assert.equal(pathOf(page), '/login?done=challenge_failed');
+    assert.match(await page.locator('p.notice.bad').innerText(), /ended because too many wrong codes/);
+    assert.equal(await page.locator('p.notice.ok').count(), 0);
+    // The code page is gone for this browser too (its challenge cookie went with it).
     await page.goto('/login/two-factor?method=totp&next=/');
     assert.equal(pathOf(page), '/login?done=challenge_expired');
     // Not logged in.
