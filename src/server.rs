@@ -259,6 +259,10 @@ impl Server {
                 session_cookie_secs: config.session_absolute_secs,
                 cookies: crate::http::CookieNames::new(config.secure_cookies()),
                 operator_contact: config.operator_contact.clone(),
+                public_url: config
+                    .public_url
+                    .as_deref()
+                    .map(|u| u.trim_end_matches('/').to_owned()),
             }),
         };
         Ok(Self {

@@ -417,6 +417,8 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
     user: Option<&'a str>,
+    /// (The header's Log out form shows only with a user, never on error pages.)
+    csrf: &'a str,
 }
 
 impl WebError {
@@ -485,6 +487,7 @@ impl IntoResponse for WebError {
             title: self.title,
             message: &self.message,
             user: None,
+            csrf: "",
         };
         let html = page.render().unwrap_or_else(|_| self.message.clone());
         let mut res = (self.status, Html(html)).into_response();

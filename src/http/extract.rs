@@ -255,3 +255,35 @@ impl FromRequestParts<AppState> for RecentWebSession {
         Ok(RecentWebSession(session))
     }
 }
+
+/// The address of this Twofold as the person sees it, for what leaves the browser (the
+/// backup-code sheets): `--public-url`, or else the `Host` the request named — only when it
+/// is a plain host name with an optional port, so nothing odd is ever printed.
+pub struct Site(pub String);
+
+impl FromRequestParts<AppState> for Site {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(url) = &state.web.public_url {
+            return Ok(Site(url.clone()));
+        }
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            });
+        Ok(Site(host.map_or_else(
+            || state.oidc.issuer().to_owned(),
+            str::to_owned,
+        )))
+    }
+}

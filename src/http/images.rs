@@ -8,6 +8,8 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use qrcode::{Color, QrCode};
 use tiny_skia::{Paint, PathBuilder, Pixmap, Rect, Stroke, Transform};
 
+use super::sheet::{CodesLabel, KEEP_SAFE, WORKS_ONCE};
+
 static REGULAR: LazyLock<Option<FontRef<'static>>> = LazyLock::new(|| {
     FontRef::try_from_slice(include_bytes!("../../assets/fonts/DejaVuSansMono.ttf")).ok()
 });
@@ -90,16 +92,12 @@ fn text_width(font: &FontRef<'_>, size: f32, s: &str) -> f32 {
         .sum()
 }
 
-/// The backup-codes sheet: title, username, date, and the codes in a two-column grid; used
+/// The backup-codes sheet: title, username, server and date ([`CodesLabel`]), the codes in a two-column grid; used
 /// codes are grey and struck through.
 ///
 /// # Errors
 /// When the font cannot be read or PNG encoding fails.
-pub fn backup_codes_png(
-    username: &str,
-    date: &str,
-    codes: &[(String, bool)],
-) -> anyhow::Result<Vec<u8>> {
+pub fn backup_codes_png(label: &CodesLabel, codes: &[(String, bool)]) -> anyhow::Result<Vec<u8>> {
     let (Some(regular), Some(bold)) = (REGULAR.as_ref(), BOLD.as_ref()) else {
         anyhow::bail!("the embedded font could not be read");
     };
@@ -127,7 +125,7 @@ pub fn backup_codes_png(
         48.0,
         112.0,
         ink,
-        &format!("@{username}"),
+        &format!("@{}", label.username),
     );
     text(
         &mut pixmap,
@@ -136,7 +134,7 @@ pub fn backup_codes_png(
         48.0,
         146.0,
         muted,
-        &format!("Made {date}"),
+        &label.subtitle(),
     );
     let mut line = Paint::default();
     line.set_color_rgba8(223, 227, 234, 255);
@@ -178,15 +176,7 @@ pub fn backup_codes_png(
         }
     }
     let foot = (top + rows * 64 + 50) as f32;
-    text(
-        &mut pixmap,
-        regular,
-        17.0,
-        48.0,
-        foot,
-        muted,
-        "Each code works once. Getting new codes cancels these.",
-    );
+    text(&mut pixmap, regular, 17.0, 48.0, foot, muted, WORKS_ONCE);
     text(
         &mut pixmap,
         regular,
@@ -194,7 +184,7 @@ pub fn backup_codes_png(
         48.0,
         foot + 28.0,
         muted,
-        "Keep them somewhere safe, away from your phone.",
+        KEEP_SAFE,
     );
     Ok(pixmap.encode_png()?)
 }
@@ -216,7 +206,12 @@ mod tests {
             ("8765 4321".to_owned(), true),
             ("1111 2222".to_owned(), false),
         ];
-        let sheet = backup_codes_png("alice", "25 Nov 2026", &codes).unwrap();
+        let label = CodesLabel {
+            username: "alice".into(),
+            server: "auth.example.com".into(),
+            made: "25 Nov 2026".into(),
+        };
+        let sheet = backup_codes_png(&label, &codes).unwrap();
         assert_eq!(&sheet[..8], b"\x89PNG\r\n\x1a\n");
         let decoded = Pixmap::decode_png(&sheet).unwrap();
         assert_eq!(decoded.width(), 720);

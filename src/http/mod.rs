@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod images;
 pub mod oidc;
+pub mod sheet;
 pub mod web;
 
 use std::sync::Arc;
@@ -100,6 +101,9 @@ pub struct WebSettings {
     pub cookies: CookieNames,
     /// Who people who lost every factor should contact.
     pub operator_contact: Option<String>,
+    /// `--public-url`, without a trailing `/`: the address printed on backup-code sheets
+    /// (without it, the `Host` the browser used).
+    pub public_url: Option<String>,
 }
 
 /// Shared state of every handler; cheap to clone.

@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 use crate::auth::{AuthError, BackupCodesView};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{Client, RecentApiSession};
+use crate::http::extract::{Client, RecentApiSession, Site};
 use crate::http::images::backup_codes_png;
+use crate::http::sheet::CodesLabel;
 
 /// One code.
 #[derive(Serialize, ToSchema)]
@@ -134,10 +135,12 @@ pub async fn text_file(
 pub async fn image(
     State(state): State<AppState>,
     RecentApiSession(session): RecentApiSession,
+    site: Site,
 ) -> Result<Response, ApiError> {
     let v = state.auth.backup_codes(&session).await?;
-    let png = backup_codes_png(&session.username, &v.generated_at.human(), shown(&v)?)
-        .map_err(|e| ApiError::from(AuthError::Internal(e)))?;
+    let label = CodesLabel::new(&session.username, site, v.generated_at);
+    let png =
+        backup_codes_png(&label, shown(&v)?).map_err(|e| ApiError::from(AuthError::Internal(e)))?;
     Ok(attachment(
         "image/png",
         format!("twofold-backup-codes-{}.png", session.username),

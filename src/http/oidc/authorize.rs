@@ -190,13 +190,20 @@ async fn answer(
 #[template(path = "oidc_continue.html")]
 struct ContinuePage<'a> {
     user: Option<&'a str>,
+    csrf: &'a str,
     url: &'a str,
 }
 
 /// A page that moves the browser on to `url` by itself (and offers a link): used where an
 /// HTTP redirect would end a form's navigation outside this site.
 pub(crate) fn continue_page(url: &str) -> Response {
-    match (ContinuePage { user: None, url }).render() {
+    match (ContinuePage {
+        user: None,
+        csrf: "",
+        url,
+    })
+    .render()
+    {
         Ok(html) => Html(html).into_response(),
         Err(e) => WebError::from(e).into_response(),
     }
@@ -205,7 +212,7 @@ pub(crate) fn continue_page(url: &str) -> Response {
 /// `GET /oidc/authorize`.
 pub async fn get(
     State(state): State<AppState>,
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
@@ -224,7 +231,7 @@ pub struct ConsentForm {
 /// `POST /oidc/authorize`: the consent page's Allow or Cancel.
 pub async fn post(
     State(state): State<AppState>,
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
     CsrfForm(form): CsrfForm<ConsentForm>,
 ) -> Result<Response, WebError> {

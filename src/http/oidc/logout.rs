@@ -87,7 +87,7 @@ async fn answer(
 /// `GET /oidc/logout`.
 pub async fn get(
     State(state): State<AppState>,
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
     Query(req): Query<LogoutRequest>,
 ) -> Result<Response, WebError> {
@@ -97,7 +97,7 @@ pub async fn get(
 /// `POST /oidc/logout`: the confirmation form, or an app posting the request.
 pub async fn post(
     State(state): State<AppState>,
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
     CsrfForm(req): CsrfForm<LogoutRequest>,
 ) -> Result<Response, WebError> {

@@ -136,7 +136,7 @@ fn html(status: StatusCode, page: impl Template) -> Result<Response, WebError> {
 /// `GET /`: the home page, or the login page for a stranger.
 pub async fn home(
     State(state): State<AppState>,
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     Query(q): Query<HomeQuery>,
 ) -> Result<Response, WebError> {
     let Some(WebSession(s)) = session else {
@@ -160,7 +160,7 @@ pub async fn home(
 
 /// `GET /login`.
 pub async fn login_page(
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
     let next = safe_next(q.next.as_deref());
@@ -241,7 +241,7 @@ pub async fn login(
 
 /// `GET /signup`.
 pub async fn signup_page(
-    PageContext { csrf, session }: PageContext<Option<WebSession>>,
+    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
 ) -> Result<Response, WebError> {
     if session.is_some() {
         return Ok(Redirect::to("/").into_response());

@@ -9,13 +9,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::PageContext;
+use super::continue_to::ContinueTo;
 use super::csrf::{CsrfForm, NoFields};
 use super::downloads::Links;
 use crate::auth::{AuthError, BackupCodesView, CurrentSession};
 use crate::domain::BackupCode;
 use crate::http::AppState;
 use crate::http::error::WebError;
-use crate::http::extract::{Client, RecentWebSession};
+use crate::http::extract::{Client, RecentWebSession, Site};
+use crate::http::sheet::CodesLabel;
 
 /// The codes page.
 const PAGE: &str = "/settings/two-factor/backup-codes";
@@ -26,6 +28,9 @@ const SAVE: &str = "/settings/two-factor/backup-codes/save";
 /// Copy / Save as image / Download / Print buttons (`backup_codes_actions.html`).
 struct Sheet<'a> {
     username: &'a str,
+    /// "Twofold backup codes for @alice", and the server and date: the print heading.
+    title: String,
+    subtitle: String,
     made: String,
     codes: Option<Vec<(String, bool)>>,
     copy_text: String,
@@ -40,6 +45,7 @@ struct Sheet<'a> {
 #[template(path = "backup_codes.html")]
 struct CodesPage<'a> {
     user: Option<&'a str>,
+    csrf: String,
     sheet: Sheet<'a>,
     batch_size: usize,
 }
@@ -50,8 +56,12 @@ struct CodesPage<'a> {
 #[template(path = "backup_codes_save.html")]
 struct SavePage<'a> {
     user: Option<&'a str>,
+    csrf: String,
     sheet: Sheet<'a>,
     viewable: bool,
+    /// Where "Done — I've saved them" leads: back to the app that asked for two-factor
+    /// authentication ([`super::continue_to`]), or the security settings.
+    done_href: &'static str,
     notice: Option<&'static str>,
 }
 
@@ -63,23 +73,27 @@ fn no_store(html: String) -> Response {
 fn render(
     state: &AppState,
     s: &CurrentSession,
+    (csrf, site, then): (String, Site, &ContinueTo),
     v: &BackupCodesView,
     fresh: bool,
     notice: Option<&'static str>,
 ) -> Result<Response, WebError> {
-    let unused: Vec<&str> = v
+    let label = CodesLabel::new(&s.username, site, v.generated_at);
+    let unused = v
         .codes
         .iter()
         .flatten()
         .filter(|(_, used)| !used)
-        .map(|(c, _)| c.as_str())
-        .collect();
-    let links = Links::for_batch(state, s, v)?;
+        .map(|(c, _)| (c.as_str(), false));
+    let copy_text = label.text(unused);
+    let links = Links::for_batch(state, &label, v)?;
     let sheet = Sheet {
         username: &s.username,
+        title: label.title(),
+        subtitle: label.subtitle(),
         made: v.generated_at.human(),
         codes: v.codes.clone(),
-        copy_text: unused.join("\n"),
+        copy_text,
         remaining: v.remaining,
         total: v.total,
         txt_href: links.txt,
@@ -89,14 +103,17 @@ fn render(
     let html = if fresh {
         SavePage {
             user,
+            csrf,
             sheet,
             viewable: state.auth.two_factor_policy().backup_codes_viewable,
+            done_href: then.done_href(),
             notice,
         }
         .render()?
     } else {
         CodesPage {
             user,
+            csrf,
             sheet,
             batch_size: state.auth.two_factor_policy().backup_code_count,
         }
@@ -147,6 +164,7 @@ impl Made {
 pub(crate) fn just_made(
     state: &AppState,
     s: &CurrentSession,
+    at: (String, Site, &ContinueTo),
     codes: &[BackupCode],
     why: Made,
 ) -> Result<Response, WebError> {
@@ -159,19 +177,20 @@ pub(crate) fn just_made(
         remaining: codes.len(),
         total: codes.len(),
     };
-    render(state, s, &v, true, Some(why.notice()))
+    render(state, s, at, &v, true, Some(why.notice()))
 }
 
 /// `GET /settings/two-factor/backup-codes`.
 pub async fn page(
     State(state): State<AppState>,
     PageContext {
+        csrf,
         session: RecentWebSession(s),
-        ..
+        site,
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     match state.auth.backup_codes(&s).await {
-        Ok(v) => render(&state, &s, &v, false, None),
+        Ok(v) => render(&state, &s, (csrf, site, &ContinueTo(None)), &v, false, None),
         Err(AuthError::NoBackupCodes) => {
             Ok(Redirect::to("/settings/two-factor#additional").into_response())
         }
@@ -191,9 +210,11 @@ pub struct SaveQuery {
 pub async fn save_page(
     State(state): State<AppState>,
     PageContext {
+        csrf,
         session: RecentWebSession(s),
-        ..
+        site,
     }: PageContext<RecentWebSession>,
+    then: ContinueTo,
     Query(q): Query<SaveQuery>,
 ) -> Result<Response, WebError> {
     let v = match state.auth.backup_codes(&s).await {
@@ -208,7 +229,7 @@ pub async fn save_page(
         return Ok(Redirect::to(PAGE).into_response());
     }
     let notice = Made::parse(q.made.as_deref()).map(Made::notice);
-    render(&state, &s, &v, true, notice)
+    render(&state, &s, (csrf, site, &then), &v, true, notice)
 }
 
 /// "Get new codes?": what it will do, and the form that does it.
@@ -229,6 +250,7 @@ pub async fn confirm_page(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     let v = match state.auth.backup_codes(&s).await {
@@ -251,12 +273,19 @@ pub async fn confirm_page(
 pub async fn regenerate(
     State(state): State<AppState>,
     PageContext {
+        csrf,
         session: RecentWebSession(s),
-        ..
+        site,
     }: PageContext<RecentWebSession>,
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     let (_, codes) = state.auth.regenerate_backup_codes(&s, &client).await?;
-    just_made(&state, &s, &codes, Made::New)
+    just_made(
+        &state,
+        &s,
+        (csrf, site, &ContinueTo(None)),
+        &codes,
+        Made::New,
+    )
 }

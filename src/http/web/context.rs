@@ -1,5 +1,6 @@
 //! [`PageContext`]: what every page handler takes from the request besides its form — the
-//! CSRF token for the page's forms, and the session the page is gated by (`http::extract`).
+//! CSRF token for the page's forms, the session the page is gated by (`http::extract`), and
+//! the address the browser knows this Twofold by.
 //!
 //! Owns: putting the token and the gate together, so a handler never reads the CSRF cookie
 //! or computes a token itself. Must not: decide who may see a page (the session extractors
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 
 use super::csrf;
 use crate::http::AppState;
+use crate::http::extract::Site;
 
 /// The CSRF token for this browser's forms, and the gate `S` the page stands behind:
 ///
@@ -25,6 +27,8 @@ pub struct PageContext<S = ()> {
     pub csrf: String,
     /// The gate's result.
     pub session: S,
+    /// This Twofold's address as the person knows it (for the backup-code sheets).
+    pub site: Site,
 }
 
 impl<S> FromRequestParts<AppState> for PageContext<S>
@@ -38,9 +42,11 @@ where
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let session = S::from_request_parts(parts, state).await?;
+        let Ok(site) = Site::from_request_parts(parts, state).await;
         Ok(Self {
             csrf: csrf::form_token(state, &csrf::cookie_of(parts)),
             session,
+            site,
         })
     }
 }

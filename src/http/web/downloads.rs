@@ -10,10 +10,11 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::auth::{AuthError, BackupCodesView, CurrentSession};
 use crate::http::AppState;
-use crate::http::api::{attachment, codes_text};
+use crate::http::api::attachment;
 use crate::http::error::WebError;
-use crate::http::extract::RecentWebSession;
+use crate::http::extract::{RecentWebSession, Site};
 use crate::http::images::backup_codes_png;
+use crate::http::sheet::CodesLabel;
 
 /// Where the page's Download and Save as image links point: the routes below when the batch
 /// can be fetched again, or — for a batch shown only now (`backup_codes.viewable = false`) —
@@ -27,14 +28,14 @@ impl Links {
     /// The links for `v`, the batch on the page.
     pub(crate) fn for_batch(
         state: &AppState,
-        s: &CurrentSession,
+        label: &CodesLabel,
         v: &BackupCodesView,
     ) -> Result<Self, WebError> {
         let viewable = state.auth.two_factor_policy().backup_codes_viewable;
         match (&v.codes, viewable) {
             (Some(codes), false) => {
-                let txt = codes_text(codes);
-                let png = backup_codes_png(&s.username, &v.generated_at.human(), codes)
+                let txt = file_text(label, codes);
+                let png = backup_codes_png(label, codes)
                     .map_err(|e| WebError::from(AuthError::Internal(e)))?;
                 Ok(Self {
                     txt: format!("data:text/plain;base64,{}", STANDARD.encode(txt)),
@@ -47,6 +48,12 @@ impl Links {
             }),
         }
     }
+}
+
+/// What "Download" saves: the label, every code of the batch (used ones marked) and the
+/// advice. (The API's file stays one code a line and nothing else, for scripts.)
+fn file_text(label: &CodesLabel, codes: &[(String, bool)]) -> String {
+    label.text(codes.iter().map(|(c, used)| (c.as_str(), *used)))
 }
 
 /// The current batch with its codes, or a page saying they are shown only once.
@@ -69,9 +76,10 @@ async fn current(
 pub async fn text_file(
     State(state): State<AppState>,
     RecentWebSession(s): RecentWebSession,
+    site: Site,
 ) -> Result<Response, WebError> {
-    let (_, codes) = current(&state, &s).await?;
-    let body = codes_text(&codes);
+    let (v, codes) = current(&state, &s).await?;
+    let body = file_text(&CodesLabel::new(&s.username, site, v.generated_at), &codes);
     Ok(attachment(
         "text/plain; charset=utf-8",
         format!("twofold-backup-codes-{}.txt", s.username),
@@ -83,9 +91,10 @@ pub async fn text_file(
 pub async fn image(
     State(state): State<AppState>,
     RecentWebSession(s): RecentWebSession,
+    site: Site,
 ) -> Result<Response, WebError> {
     let (v, codes) = current(&state, &s).await?;
-    let png = backup_codes_png(&s.username, &v.generated_at.human(), &codes)
+    let png = backup_codes_png(&CodesLabel::new(&s.username, site, v.generated_at), &codes)
         .map_err(|e| WebError::from(AuthError::Internal(e)))?;
     Ok(attachment(
         "image/png",

@@ -272,15 +272,7 @@ pub async fn submit(
         sms_failed: false,
         notice: None,
         error: Some(sentence(&message(&error))),
-        typed: if matches!(error, AuthError::MalformedCode(_)) {
-            form.code
-                .chars()
-                .filter(|c| c.is_ascii_digit() || *c == ' ' || *c == '-')
-                .take(32)
-                .collect()
-        } else {
-            String::new()
-        },
+        typed: super::kept_code(&error, &form.code),
     };
     Ok(form_error(&error, Html(page.render()?)))
 }

@@ -8,6 +8,7 @@
 mod account;
 mod backup_codes;
 mod context;
+mod continue_to;
 mod csrf;
 mod downloads;
 mod login_two_factor;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(two_factor::remove_totp),
         )
         .route("/settings/two-factor/disable", post(two_factor::disable))
+        .route("/settings/two-factor/continue", get(continue_to::follow))
         .route(
             "/settings/two-factor/backup-codes",
             get(backup_codes::page).post(backup_codes::regenerate),
@@ -138,6 +140,20 @@ async fn js() -> impl IntoResponse {
         ],
         JS,
     )
+}
+
+/// What a code field shows again after an error: what was typed when it was not a code at
+/// all (too short, a stray letter), so it can be mended; nothing after a wrong code, which
+/// must be typed afresh. Only digits, spaces and dashes, at most 32 of them.
+pub(crate) fn kept_code(error: &crate::auth::AuthError, typed: &str) -> String {
+    if !matches!(error, crate::auth::AuthError::MalformedCode(_)) {
+        return String::new();
+    }
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == ' ' || *c == '-')
+        .take(32)
+        .collect()
 }
 
 /// A `next` target that stays on this site: a path starting with one `/`.

@@ -148,6 +148,7 @@ pub async fn page(
     PageContext {
         csrf,
         session: WebSession(s),
+        ..
     }: PageContext<WebSession>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
@@ -168,6 +169,7 @@ pub async fn change_password(
     PageContext {
         csrf,
         session: WebSession(s),
+        ..
     }: PageContext<WebSession>,
     Client(client): Client,
     CsrfForm(form): CsrfForm<PasswordForm>,
@@ -241,6 +243,7 @@ pub async fn reauth_page(
     PageContext {
         csrf,
         session: WebSession(s),
+        ..
     }: PageContext<WebSession>,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, WebError> {
@@ -261,6 +264,7 @@ pub async fn reauth(
     PageContext {
         csrf,
         session: WebSession(s),
+        ..
     }: PageContext<WebSession>,
     Client(client): Client,
     CsrfForm(form): CsrfForm<ReauthForm>,

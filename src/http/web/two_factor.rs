@@ -4,17 +4,19 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use serde::Deserialize;
 
-use super::PageContext;
 use super::backup_codes::{Made, just_made};
+use super::continue_to::{self, ContinueTo};
 use super::csrf::{CsrfForm, NoFields};
+use super::{PageContext, kept_code};
 use crate::auth::{AuthError, CurrentSession, MethodConfirmed, TotpEnrolment};
 use crate::http::AppState;
 use crate::http::error::{WebError, form_error, message, sentence, status_for};
-use crate::http::extract::{Client, RecentWebSession};
+use crate::http::extract::{Client, RecentWebSession, Site};
 use crate::http::images::qr_png;
 
 #[derive(Template)]
@@ -32,6 +34,9 @@ struct SettingsPage<'a> {
     backup: Option<(usize, usize, String)>,
     notice: Option<&'static str>,
     error: Option<String>,
+    /// An app sent the person here to turn two-factor authentication on
+    /// ([`super::continue_to`]): say so, and once it is on, offer the way back.
+    app_waiting: bool,
 }
 
 #[derive(Template)]
@@ -41,6 +46,8 @@ struct SmsVerifyPage<'a> {
     csrf: String,
     phone: String,
     error: Option<String>,
+    /// What was typed, when it was not a code ([`super::kept_code`]).
+    typed: String,
 }
 
 #[derive(Template)]
@@ -53,23 +60,40 @@ struct TotpPage<'a> {
     /// The `otpauth://` URI, for "Open in authenticator app" on the phone itself.
     uri: String,
     error: Option<String>,
+    typed: String,
 }
 
-/// `?done=…`
+/// `?done=…`, or `?required=1&next=…` from an app that needs two factors.
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
     done: Option<String>,
+    required: Option<String>,
+    next: Option<String>,
+}
+
+/// What the settings page shows besides the account's state.
+#[derive(Default)]
+struct Shown<'a> {
+    notice: Option<&'static str>,
+    /// The phone field: what was typed, and what was wrong with it.
+    phone: (&'a str, Option<String>),
+    error: Option<String>,
+    app_waiting: bool,
 }
 
 async fn settings(
     state: &AppState,
     s: &CurrentSession,
     csrf: String,
-    notice: Option<&'static str>,
-    phone_input: (&str, Option<String>),
-    error: Option<String>,
+    shown: Shown<'_>,
     status: StatusCode,
 ) -> Result<Response, WebError> {
+    let Shown {
+        notice,
+        phone: phone_input,
+        error,
+        app_waiting,
+    } = shown;
     let st = state.auth.two_factor_status(s).await?;
     let page = SettingsPage {
         user: Some(&s.username),
@@ -86,6 +110,7 @@ async fn settings(
             .map(|(left, total, at)| (left, total, at.human())),
         notice,
         error,
+        app_waiting,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -96,9 +121,16 @@ pub async fn page(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
+    then: ContinueTo,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
+    // An app that needs two factors sent the person here: remember where to go back.
+    let remembered = match (q.required.as_deref(), q.next.as_deref()) {
+        (Some("1"), Some(next)) => continue_to::remember(&state, next),
+        _ => None,
+    };
     let notice = match q.done.as_deref() {
         Some("sms") => Some("Your phone number is verified. Security codes will be sent to it."),
         Some("totp") => Some("Your authentication app is set up."),
@@ -107,7 +139,16 @@ pub async fn page(
         Some("off") => Some("Two-factor authentication is off. Your backup codes no longer work."),
         _ => None,
     };
-    settings(&state, &s, csrf, notice, ("", None), None, StatusCode::OK).await
+    let shown = Shown {
+        notice,
+        app_waiting: remembered.is_some() || then.0.is_some(),
+        ..Shown::default()
+    };
+    let mut res = settings(&state, &s, csrf, shown, StatusCode::OK).await?;
+    if let Some(cookie) = remembered {
+        res.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(res)
 }
 
 /// The phone form.
@@ -123,6 +164,7 @@ pub async fn start_sms(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
     CsrfForm(form): CsrfForm<PhoneForm>,
 ) -> Result<Response, WebError> {
@@ -137,16 +179,11 @@ pub async fn start_sms(
         Err(e) => return Err(e.into()),
     };
     let status = status_for(&error);
-    settings(
-        &state,
-        &s,
-        csrf,
-        None,
-        (form.phone.trim(), Some(sentence(&message(&error)))),
-        None,
-        status,
-    )
-    .await
+    let shown = Shown {
+        phone: (form.phone.trim(), Some(sentence(&message(&error)))),
+        ..Shown::default()
+    };
+    settings(&state, &s, csrf, shown, status).await
 }
 
 /// `GET /settings/two-factor/sms/verify`.
@@ -155,6 +192,7 @@ pub async fn sms_verify_page(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     let Some(phone) = state.auth.two_factor_status(&s).await?.pending_phone else {
@@ -165,6 +203,7 @@ pub async fn sms_verify_page(
         csrf,
         phone,
         error: None,
+        typed: String::new(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -182,9 +221,10 @@ fn confirmed(
     s: &CurrentSession,
     m: MethodConfirmed,
     done: &str,
+    at: (String, Site, &ContinueTo),
 ) -> Result<Response, WebError> {
     match m.backup_codes {
-        Some(codes) => just_made(state, s, &codes, Made::On),
+        Some(codes) => just_made(state, s, at, &codes, Made::On),
         None => Ok(Redirect::to(&format!("/settings/two-factor?done={done}")).into_response()),
     }
 }
@@ -195,27 +235,24 @@ pub async fn sms_verify(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        site,
     }: PageContext<RecentWebSession>,
+    then: ContinueTo,
     Client(client): Client,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.confirm_sms(&s, &form.code, &client).await {
-        Ok(m) => return confirmed(&state, &s, m, "sms"),
+        Ok(m) => return confirmed(&state, &s, m, "sms", (csrf, site, &then)),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor#sms").into_response());
         }
         Err(e @ AuthError::PhoneInUse) => {
             let msg = sentence(&message(&e));
-            return settings(
-                &state,
-                &s,
-                csrf,
-                None,
-                ("", Some(msg)),
-                None,
-                StatusCode::CONFLICT,
-            )
-            .await;
+            let shown = Shown {
+                phone: ("", Some(msg)),
+                ..Shown::default()
+            };
+            return settings(&state, &s, csrf, shown, StatusCode::CONFLICT).await;
         }
         Err(e @ (AuthError::InvalidCode(_) | AuthError::MalformedCode(_))) => e,
         Err(e) => return Err(e.into()),
@@ -231,6 +268,7 @@ pub async fn sms_verify(
         csrf,
         phone,
         error: Some(sentence(&message(&error))),
+        typed: kept_code(&error, &form.code),
     };
     Ok(form_error(&error, Html(page.render()?)))
 }
@@ -239,7 +277,7 @@ fn totp_page(
     s: &CurrentSession,
     csrf: String,
     e: &TotpEnrolment,
-    error: Option<String>,
+    (error, typed): (Option<String>, String),
 ) -> Result<Html<String>, WebError> {
     let png = qr_png(&e.uri, 6).map_err(|err| WebError::from(AuthError::Internal(err)))?;
     let page = TotpPage {
@@ -249,6 +287,7 @@ fn totp_page(
         secret: e.secret.base32_grouped(),
         uri: e.uri.clone(),
         error,
+        typed,
     };
     Ok(Html(page.render()?))
 }
@@ -259,13 +298,14 @@ pub async fn totp_setup(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
     let e = match state.auth.pending_totp(&s).await? {
         Some(e) => e,
         None => state.auth.start_totp(&s).await?,
     };
-    Ok(totp_page(&s, csrf, &e, None)?.into_response())
+    Ok(totp_page(&s, csrf, &e, (None, String::new()))?.into_response())
 }
 
 /// `POST /settings/two-factor/totp/restart`: "Get a new QR code".
@@ -284,12 +324,14 @@ pub async fn totp_confirm(
     PageContext {
         csrf,
         session: RecentWebSession(s),
+        site,
     }: PageContext<RecentWebSession>,
+    then: ContinueTo,
     Client(client): Client,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.confirm_totp(&s, &form.code, &client).await {
-        Ok(m) => return confirmed(&state, &s, m, "totp"),
+        Ok(m) => return confirmed(&state, &s, m, "totp", (csrf, site, &then)),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor/totp").into_response());
         }
@@ -299,15 +341,15 @@ pub async fn totp_confirm(
     let Some(e) = state.auth.pending_totp(&s).await? else {
         return Ok(Redirect::to("/settings/two-factor/totp").into_response());
     };
-    let message = match error {
+    let message = match &error {
         AuthError::InvalidCode(_) => "That code isn't right. Check the time on your phone is set automatically, and enter the newest code.".to_owned(),
-        other => sentence(&message(&other)),
+        other => sentence(&message(other)),
     };
-    Ok((
-        StatusCode::UNAUTHORIZED,
-        totp_page(&s, csrf, &e, Some(message))?,
-    )
-        .into_response())
+    let typed = kept_code(&error, &form.code);
+    Ok(form_error(
+        &error,
+        totp_page(&s, csrf, &e, (Some(message), typed))?,
+    ))
 }
 
 /// `POST /settings/two-factor/sms/remove`.

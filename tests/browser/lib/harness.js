@@ -257,7 +257,7 @@ export async function screenshot(page, name) {
 }
 
 
-/** Logs out with the home page's "Log out" button. */
+/** Logs out with the "Log out" button in the header of every logged-in page. */
 export async function logOut(page) {
   await page.goto('/');
   await clickAndWait(page, page.getByRole('button', { name: 'Log out' }));

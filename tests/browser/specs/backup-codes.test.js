@@ -10,6 +10,8 @@ import {
 } from '../lib/harness.js';
 
 const PAGE = '/settings/two-factor/backup-codes';
+/** The codes in a copied or downloaded text, one a line between its label and its advice. */
+const codeLines = (text) => text.split('\n').filter((l) => /^\d{4} \d{4}$/.test(l));
 /** The message for a refused code: `what`, then "(N tries left)." */
 const triesLeft = (what) => new RegExp(`^${what.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d tr(y|ies) left\\)\\.$`);
 // A refused code's message ends with the tries the login attempt has left: "(4 tries left)."
@@ -102,7 +104,10 @@ describe('backup codes', () => {
     await page.waitForFunction(() => document.getElementById('copy-codes').textContent === 'Copied', null, { timeout: 2_000 });
     assert.equal(await page.locator('#copy-status').innerText(), 'Copied');
     const copied = await page.evaluate(() => navigator.clipboard.readText());
-    assert.equal(copied, codes.filter((_, i) => i !== 3).join('\n'));
+    // The label first, then the unused codes one a line, then the advice.
+    assert.ok(copied.startsWith(`Twofold backup codes for @${name}\n`), copied);
+    assert.deepEqual(codeLines(copied), codes.filter((_, i) => i !== 3));
+    assert.match(copied, /\nEach code works once\. Getting new codes cancels these\.\n/);
     await page.waitForFunction(() => document.getElementById('copy-codes').textContent === 'Copy codes', null, { timeout: 5_000 });
   });
 
@@ -110,10 +115,16 @@ describe('backup codes', () => {
     await page.goto(PAGE);
     const { name: file, bytes } = await download(page, page.getByRole('link', { name: 'Download' }));
     assert.equal(file, `twofold-backup-codes-${name}.txt`);
-    // Exactly one code a line, in the order shown, the used one marked; no header lines.
+    // The label, then one code a line in the order shown with the used one marked, then the
+    // advice.
     const text = bytes.toString('utf8');
-    const expected = codes.map((code, i) => (i === 3 ? `${code} (used)` : code)).join('\n') + '\n';
-    assert.equal(text, expected);
+    const lines = text.split('\n');
+    assert.equal(lines[0], `Twofold backup codes for @${name}`);
+    assert.match(lines[1], new RegExp(`^${new URL(env.url).host.replace(/\./g, '\\.')} · made `));
+    const expected = codes.map((code, i) => (i === 3 ? `${code} (used)` : code));
+    assert.deepEqual(lines.slice(3, 3 + codes.length), expected);
+    assert.equal(lines[3 + codes.length], '');
+    assert.match(text, /Each code works once/);
   });
 
   it('"Save as image" saves a PNG', async () => {
@@ -133,15 +144,18 @@ describe('backup codes', () => {
     await page.getByRole('button', { name: 'Print' }).click();
     assert.equal(await page.evaluate(() => window.__printed), 1);
 
-    assert.equal(await page.locator('.print-only').isVisible(), false, 'print heading only in print');
+    assert.equal(await page.locator('.print-only').first().isVisible(), false, 'print heading only in print');
     await page.emulateMedia({ media: 'print' });
     try {
       for (const sel of ['header.top', 'h1', 'p.lead', '.actions', '#copy-codes', '#print-codes', '#new-codes', 'main > p.no-print']) {
         assert.equal(await page.locator(sel).first().isVisible(), false, `${sel} is hidden in print`);
       }
-      const heading = page.locator('.print-only');
+      const heading = page.locator('div.print-only');
       assert.ok(await heading.isVisible());
-      assert.equal(await heading.innerText(), `Twofold backup codes · @${name}`);
+      const [title, subtitle] = (await heading.innerText()).split('\n');
+      assert.equal(title, `Twofold backup codes for @${name}`);
+      assert.match(subtitle, / · made \d{1,2} [A-Z][a-z]{2} \d{4}/);
+      assert.ok(await page.locator('p.print-only', { hasText: 'Each code works once' }).isVisible());
       assert.ok(await page.locator('ol.codes').isVisible());
       const visibleCodes = await page.locator('ol.codes span.code').evaluateAll(
         (els) => els.filter((e) => e.getClientRects().length > 0).map((e) => e.textContent.trim()),
@@ -200,7 +214,7 @@ describe('backup codes', () => {
     assert.match(await page.locator('#codes p.meta').innerText(), /2 of 10 left/);
     await page.locator('#copy-codes').click();
     await page.waitForFunction(() => document.getElementById('copy-codes').textContent === 'Copied', null, { timeout: 2_000 });
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), codes.slice(8).join('\n'));
+    assert.deepEqual(codeLines(await page.evaluate(() => navigator.clipboard.readText())), codes.slice(8));
     await page.goto('/settings/two-factor');
     assert.match(await page.locator('#additional p.notice.warn').innerText(), /^Only 2 backup codes left\./);
 
