@@ -6,6 +6,7 @@
 //! embedded in the binary; no external assets.
 
 mod account;
+mod apps;
 mod backup_codes;
 mod context;
 mod continue_to;
@@ -92,6 +93,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/reauth", get(security::reauth_page).post(security::reauth))
         .route("/settings/security", get(security::page))
+        .route("/settings/apps", get(apps::page))
+        .route(
+            "/settings/apps/{client_id}/disconnect",
+            post(apps::disconnect),
+        )
         .route(
             "/settings/security/password",
             post(security::change_password),
