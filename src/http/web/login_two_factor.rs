@@ -240,9 +240,11 @@ pub async fn submit(
         .await
     {
         Ok(done) => {
+            // The home page tells how many backup codes are left; a login on its way
+            // somewhere (an app's sign-in request) goes there instead.
             let to = match done.backup_remaining {
-                Some(left) => format!("/?backup_left={left}"),
-                None => next.clone(),
+                Some(left) if next == "/" => format!("/?backup_left={left}"),
+                _ => next.clone(),
             };
             let mut res = logged_in(&state, &done.session, &to);
             res.headers_mut()
