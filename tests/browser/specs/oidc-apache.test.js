@@ -71,7 +71,12 @@ describe('Sign in with Twofold: Apache mod_auth_openidc', () => {
   before(async () => {
     env = await startEnv({ publicUrl: true });
     const address = await apacheAddress();
-    const client = await addClient(env.dataDir, { name: appName, redirectUris: [address.redirectUri] });
+    const client = await addClient(env.dataDir, {
+      name: appName,
+      redirectUris: [address.redirectUri],
+      // mod_auth_openidc's logout sends the browser back here (the page it protects).
+      postLogoutRedirectUris: [address.claimsUrl],
+    });
     assert.match(client.client_id, /^tf_/);
     assert.equal(typeof client.client_secret, 'string');
     apache = await startApache({
@@ -130,6 +135,29 @@ describe('Sign in with Twofold: Apache mod_auth_openidc', () => {
       const claims = await claimsOn(page);
       assert.equal(claims.OIDC_CLAIM_preferred_username, name, `claims page: ${JSON.stringify(claims)}`);
       assert.deepEqual(claims.OIDC_CLAIM_amr.split(','), ['pwd', 'mfa', 'backup_code']);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it("mod_auth_openidc's logout ends the Twofold session too (RP-initiated logout)", async () => {
+    const page = await env.page();
+    try {
+      await page.goto(apache.claimsUrl);
+      await passwordStep(page, env, name);
+      await submitCode(page, await app.code());
+      await backOn(page, apache.claimsUrl);
+      assert.equal((await claimsOn(page)).OIDC_CLAIM_preferred_username, name);
+      // mod_auth_openidc ends its session and sends the browser to Twofold's end-session
+      // endpoint with id_token_hint and post_logout_redirect_uri; Twofold sends it back.
+      await page.goto(`${apache.redirectUri}?logout=${encodeURIComponent(apache.claimsUrl)}`);
+      // Back on the protected page with neither session: Apache asks Twofold, which asks
+      // for a login.
+      await arrive(page, env, '/login');
+      assert.match(new URL(page.url()).searchParams.get('next'), /^\/oidc\/authorize\?/);
+      assert.equal(new URL(page.url()).searchParams.get('again'), null);
+      await page.goto(`${env.url}/settings/security`);
+      assert.equal(new URL(page.url()).pathname, '/login', 'the Twofold session ended');
     } finally {
       await page.context().close();
     }

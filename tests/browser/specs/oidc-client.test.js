@@ -313,6 +313,21 @@ describe('Sign in with Twofold: openid-client', () => {
     assert.equal(t.claims().sub, first.sub);
   });
 
+  it('client_secret_post authenticates the client as well as HTTP Basic', async () => {
+    const postConfig = new oidc.Configuration(config.serverMetadata(), client.client_id, undefined, oidc.ClientSecretPost(client.client_secret));
+    oidc.allowInsecureRequests(postConfig);
+    oidc.enableNonRepudiationChecks(postConfig);
+    const c = await checks();
+    const t = await oidc.authorizationCodeGrant(postConfig, await authorize(page, c.params), c.checks);
+    assert.equal(t.claims().sub, first.sub);
+    assert.equal((await oidc.tokenIntrospection(postConfig, t.access_token)).active, true);
+    // A wrong secret in the form is invalid_client.
+    const wrong = new oidc.Configuration(config.serverMetadata(), client.client_id, undefined, oidc.ClientSecretPost('wrong-secret'));
+    oidc.allowInsecureRequests(wrong);
+    const c2 = await checks();
+    await rejectsWith(oidc.authorizationCodeGrant(wrong, await authorize(page, c2.params), c2.checks), 'invalid_client', 'a wrong client_secret');
+  });
+
   it('a public client with PKCE (token_endpoint_auth_method none)', async () => {
     const pub = await addClient(env.dataDir, { name: 'public app', redirectUris: [redirectUri], flags: ['--public', '--skip-consent'] });
     assert.equal(pub.client_secret, null);
@@ -331,6 +346,21 @@ describe('Sign in with Twofold: openid-client', () => {
     await page.goto(noPkce.href);
     await page.waitForURL((u) => u.href.startsWith(redirectUri), { timeout: 15_000 });
     assert.equal(new URL(page.url()).searchParams.get('error'), 'invalid_request');
+  });
+
+  it('prompt=login asks for the password and second factor again, then comes back once', async () => {
+    const c = await checks();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, ...c.params, prompt: 'login' });
+    await page.goto(url.href);
+    const u = new URL(page.url());
+    assert.equal(u.pathname, '/login', `a new login, not ${page.url()}`);
+    assert.equal(u.searchParams.get('again'), '1');
+    await logInAndAllow(page);
+    await page.waitForURL((x) => x.href.startsWith(redirectUri), { timeout: 15_000 });
+    const t = await oidc.authorizationCodeGrant(config, new URL(page.url()), c.checks);
+    assert.ok(t.claims().auth_time >= first.tokens.claims().auth_time);
+    assert.ok(Math.abs(t.claims().auth_time - Date.now() / 1000) < 60, 'auth_time is this login');
+    assert.deepEqual(t.claims().amr, ['pwd', 'mfa', 'otp']);
   });
 
   it('RP-initiated logout with id_token_hint, post_logout_redirect_uri and state ends the Twofold session', async () => {
