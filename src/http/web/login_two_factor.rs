@@ -240,10 +240,10 @@ pub async fn submit(
         .await
     {
         Ok(done) => {
-            // The home page tells how many backup codes are left; a login on its way
-            // somewhere (an app's sign-in request) goes there instead.
+            // The home page tells how many backup codes are left; a login for an app's
+            // sign-in request goes on to the app instead (the notice tells the count).
             let to = match done.backup_remaining {
-                Some(left) if next == "/" => format!("/?backup_left={left}"),
+                Some(left) if !next.starts_with("/oidc/") => format!("/?backup_left={left}"),
                 _ => next.clone(),
             };
             let mut res = logged_in(&state, &done.session, &to);
