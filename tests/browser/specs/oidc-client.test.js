@@ -313,6 +313,23 @@ describe('Sign in with Twofold: openid-client', () => {
     assert.equal(t.claims().sub, first.sub);
   });
 
+  it('Cancel on the consent page answers access_denied to the app, with its state', async () => {
+    // phone is a scope not allowed yet: the consent page comes back.
+    const c = await checks('openid profile phone');
+    const back = await authorize(page, c.params, async (p) => {
+      assert.equal(new URL(p.url()).pathname, '/oidc/authorize', pathOf(p));
+      assert.match(await p.locator('main').innerText(), /Your verified phone number/);
+      await p.getByRole('button', { name: 'Cancel' }).click();
+    });
+    assert.equal(back.searchParams.get('error'), 'access_denied');
+    assert.equal(back.searchParams.get('state'), c.params.state);
+    assert.equal(back.searchParams.get('code'), null);
+    await assert.rejects(oidc.authorizationCodeGrant(config, back, c.checks), (e) => {
+      assert.equal(e.error, 'access_denied', `${e.constructor.name}: ${e.message}`);
+      return true;
+    });
+  });
+
   it('client_secret_post authenticates the client as well as HTTP Basic', async () => {
     const postConfig = new oidc.Configuration(config.serverMetadata(), client.client_id, undefined, oidc.ClientSecretPost(client.client_secret));
     oidc.allowInsecureRequests(postConfig);
