@@ -405,4 +405,51 @@ describe('Sign in with Twofold: openid-client', () => {
     assert.equal(res.status(), 400);
     assert.equal(new URL(page.url()).origin, env.url);
   });
+
+  it('an app may post the end-session request: Twofold asks first, then logs out and goes back', async () => {
+    // Log in again (the previous test logged out).
+    const c = await checks();
+    const back = await authorize(page, c.params, logInAndAllow);
+    const t = await oidc.authorizationCodeGrant(config, back, c.checks);
+    const state = oidc.randomState();
+    // The app's own page posts the form (no Twofold CSRF token: it is not Twofold's form).
+    await page.goto(`${cb.origin}/app`);
+    await Promise.all([
+      page.waitForURL((u) => u.origin === env.url, { timeout: 10_000 }),
+      page.evaluate(({ action, fields }) => {
+        const f = document.createElement('form');
+        f.method = 'post';
+        f.action = action;
+        for (const [k, v] of Object.entries(fields)) {
+          const i = document.createElement('input');
+          i.type = 'hidden';
+          i.name = k;
+          i.value = v;
+          f.append(i);
+        }
+        document.body.append(f);
+        f.submit();
+      }, {
+        action: config.serverMetadata().end_session_endpoint,
+        fields: { id_token_hint: t.id_token, post_logout_redirect_uri: postLogoutUri, state },
+      }),
+    ]);
+    assert.equal(await page.locator('h1').innerText(), 'Log out of Twofold?');
+    // Not logged out yet.
+    const stillIn = await page.context().newPage();
+    await stillIn.goto(`${env.url}/settings/security`);
+    assert.equal(new URL(stillIn.url()).pathname, '/settings/security', 'the post alone logs nobody out');
+    await stillIn.close();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL((u) => u.href.startsWith(postLogoutUri), { timeout: 15_000 });
+    assert.equal(new URL(page.url()).searchParams.get('state'), state);
+    await page.goto(`${env.url}/settings/security`);
+    assert.equal(new URL(page.url()).pathname, '/login', 'the Twofold session ended');
+    // A bare link (no id_token_hint) asks too; Twofold's own form (with its CSRF token) is
+    // the confirmation.
+    await page.goto(`${env.url}/oidc/logout`);
+    assert.equal(await page.locator('h1').innerText(), 'Log out of Twofold?');
+    await clickAndWait(page, page.getByRole('button', { name: 'Log out' }));
+    assert.equal(await page.locator('h1').innerText(), "You're logged out");
+  });
 });
