@@ -14,18 +14,23 @@ if [[ ! -x "$TWOFOLD_BIN" ]]; then
   exit 1
 fi
 
-# Chromium comes from Debian, never from a Playwright download.
-if [[ ! -x /usr/bin/chromium ]]; then
-  echo "run.sh: installing chromium from Debian" >&2
+# Chromium comes from Debian, never from a Playwright download; so do Apache httpd and
+# mod_auth_openidc, the relying party of specs/oidc-apache.test.js.
+missing=()
+if [[ ! -x /usr/bin/chromium ]]; then missing+=(chromium); fi
+if [[ ! -x /usr/sbin/apache2 ]]; then missing+=(apache2); fi
+if [[ ! -f /usr/lib/apache2/modules/mod_auth_openidc.so ]]; then missing+=(libapache2-mod-auth-openidc); fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "run.sh: installing ${missing[*]} from Debian" >&2
   sudo=""
   if [[ "$(id -u)" != 0 ]]; then sudo="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -q
-  $sudo apt-get install -y -q chromium
+  $sudo apt-get install -y -q "${missing[@]}"
 fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core ]]; then
+if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core || ! -d node_modules/openid-client ]]; then
   if [[ -f package-lock.json ]]; then
     npm ci --no-audit --no-fund
   else

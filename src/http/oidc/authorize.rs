@@ -220,23 +220,28 @@ pub async fn get(
     answer(&state, req, session, None, &client, csrf).await
 }
 
-/// The consent form's answer.
-#[derive(serde::Deserialize)]
-pub struct ConsentForm {
-    decision: String,
-    #[serde(flatten)]
-    req: AuthorizeRequest,
-}
-
-/// `POST /oidc/authorize`: the consent page's Allow or Cancel.
+/// `POST /oidc/authorize`: the consent page's Allow or Cancel. The form is the request's
+/// fields with `decision` (and `csrf`): read as pairs and parsed like the query, because
+/// `#[serde(flatten)]` over a form hands every value on as text and so refuses
+/// `login_after`, a number.
 pub async fn post(
     State(state): State<AppState>,
     PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
-    CsrfForm(form): CsrfForm<ConsentForm>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let allow = form.decision == "allow";
-    answer(&state, form.req, session, Some(allow), &client, csrf).await
+    let allow = pairs
+        .iter()
+        .find(|(k, _)| k == "decision")
+        .map(|(_, v)| v == "allow")
+        .ok_or_else(unreadable)?;
+    let rest: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "decision" && k != "csrf")
+        .collect();
+    let raw = serde_urlencoded::to_string(rest).map_err(|_| unreadable())?;
+    let req = parse(Some(&raw))?;
+    answer(&state, req, session, Some(allow), &client, csrf).await
 }
 
 fn parse(raw: Option<&str>) -> Result<AuthorizeRequest, WebError> {

@@ -1,17 +1,21 @@
 //! `GET|POST /oidc/logout`: RP-initiated logout. With a valid `id_token_hint` the Twofold
 //! session ends at once; without one, the user is asked first (a bare link must not log
-//! anyone out).
+//! anyone out). An app may also post the request (RP-Initiated Logout 1.0 §2): a post that
+//! is not Twofold's own confirmation form (no CSRF token of this browser) is asked about
+//! first, because a cross-site post carries no `SameSite=Lax` session cookie to end.
 
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use subtle::ConstantTimeEq;
 
 use crate::auth::oidc::{LogoutRequest, LogoutStep};
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, WebSession};
-use crate::http::web::{CsrfForm, PageContext};
+use crate::http::web::PageContext;
 
 #[derive(Template)]
 #[template(path = "oidc_logout.html")]
@@ -25,6 +29,7 @@ struct LogoutPage<'a> {
 fn fields(req: &LogoutRequest) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for (k, v) in [
+        ("id_token_hint", &req.id_token_hint),
         ("post_logout_redirect_uri", &req.post_logout_redirect_uri),
         ("state", &req.state),
         ("client_id", &req.client_id),
@@ -40,11 +45,15 @@ async fn answer(
     state: &AppState,
     req: LogoutRequest,
     session: Option<WebSession>,
-    confirmed: bool,
+    (posted, confirmed): (bool, bool),
     csrf: String,
     client: &Client,
 ) -> Result<Response, WebError> {
-    let step = state.oidc.end_session(&req, confirmed).await?;
+    let step = match state.oidc.end_session(&req, confirmed).await? {
+        // An app's post (not the confirmation form) is confirmed here first.
+        LogoutStep::Done | LogoutStep::Redirect(_) if posted && !confirmed => LogoutStep::Confirm,
+        step => step,
+    };
     let end = |res: Response| -> Result<Response, WebError> { Ok(res) };
     match step {
         LogoutStep::ErrorPage(why) => Err(WebError::new(
@@ -91,15 +100,35 @@ pub async fn get(
     client: Client,
     Query(req): Query<LogoutRequest>,
 ) -> Result<Response, WebError> {
-    answer(&state, req, session, false, csrf, &client).await
+    answer(&state, req, session, (false, false), csrf, &client).await
 }
 
-/// `POST /oidc/logout`: the confirmation form, or an app posting the request.
+/// A posted end-session request: the request's fields, and `csrf` when it is the
+/// confirmation form.
+#[derive(serde::Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    req: LogoutRequest,
+}
+
+/// `POST /oidc/logout`: the confirmation form (its CSRF token matches this browser's), or an
+/// app posting the request (asked about first).
 pub async fn post(
     State(state): State<AppState>,
     PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
-    CsrfForm(req): CsrfForm<LogoutRequest>,
+    body: Bytes,
 ) -> Result<Response, WebError> {
-    answer(&state, req, session, true, csrf, &client).await
+    let form: LogoutForm = serde_urlencoded::from_bytes(&body).map_err(|_| {
+        WebError::new(
+            StatusCode::BAD_REQUEST,
+            "This logout link doesn't work",
+            "The app's request could not be read. Go back to the app and try again.",
+        )
+    })?;
+    let confirmed =
+        !form.csrf.is_empty() && bool::from(form.csrf.as_bytes().ct_eq(csrf.as_bytes()));
+    answer(&state, form.req, session, (true, confirmed), csrf, &client).await
 }

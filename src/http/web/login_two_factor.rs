@@ -240,9 +240,11 @@ pub async fn submit(
         .await
     {
         Ok(done) => {
+            // The home page tells how many backup codes are left; a login for an app's
+            // sign-in request goes on to the app instead (the notice tells the count).
             let to = match done.backup_remaining {
-                Some(left) => format!("/?backup_left={left}"),
-                None => next.clone(),
+                Some(left) if !next.starts_with("/oidc/") => format!("/?backup_left={left}"),
+                _ => next.clone(),
             };
             let mut res = logged_in(&state, &done.session, &to);
             res.headers_mut()

@@ -3,7 +3,8 @@
 //
 // Nothing here downloads a browser: playwright-core is pointed at /usr/bin/chromium.
 
-import { spawn } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -45,19 +46,43 @@ const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g;
 export const stripAnsi = (s) => s.replace(ANSI, '');
 
 /**
- * Starts `twofold serve` on a free loopback port with a fresh data directory.
- * Resolves to { url, dataDir, log(), stop() }; stop() sends SIGTERM, waits, removes the
+ * A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it; it is
+ * closed again at once, so a server started soon after can bind it).
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `twofold serve` on a loopback port with a fresh data directory.
+ * Resolves to { url, port, dataDir, log(), stop() }; stop() sends SIGTERM, waits, removes the
  * directory. The SMS provider is the default `outbox`: texts land in
  * `<dataDir>/sms-outbox.jsonl` (see readOutbox / waitForSmsCode below).
+ *
+ * `port`: listen there (default: any free port the OS gives). `publicUrl: true` passes
+ * `--public-url http://127.0.0.1:<port>` (the OpenID Connect issuer; a free port is chosen
+ * first when none is given, since the issuer must be known before the server starts).
+ * `args`: more `twofold serve` flags.
  */
-export async function startServer({ timeoutMs = 20_000 } = {}) {
+export async function startServer({ timeoutMs = 20_000, port, publicUrl = false, args = [] } = {}) {
   if (!existsSync(TWOFOLD_BIN)) {
     throw new Error(`Twofold binary not found at ${TWOFOLD_BIN} (set TWOFOLD_BIN or run cargo build)`);
   }
+  if (publicUrl && port === undefined) port = await freePort();
+  const flags = ['serve', '--listen', `127.0.0.1:${port ?? 0}`];
+  if (publicUrl) flags.push('--public-url', `http://127.0.0.1:${port}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'twofold-browser-'));
   const child = spawn(
     TWOFOLD_BIN,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir],
+    [...flags, '--data-dir', dataDir, ...args],
     {
       env: {
         ...process.env,
@@ -109,6 +134,7 @@ export async function startServer({ timeoutMs = 20_000 } = {}) {
 
   return {
     url,
+    port: Number(new URL(url).port),
     dataDir,
     log: () => stripAnsi(output),
     async stop() {
@@ -122,6 +148,54 @@ export async function startServer({ timeoutMs = 20_000 } = {}) {
       cleanups.delete(emergency);
     },
   };
+}
+
+/**
+ * Runs a `twofold` admin command (`client add …`, `user …`) on the data directory (and so
+ * the SQLite database and secret.key) of a server started by startServer, as an operator
+ * would next to the running server. Resolves to { code, stdout, stderr }; fails after
+ * `timeoutMs`. With `json: true`, resolves to the parsed stdout and fails unless it exited 0.
+ */
+export function twofoldCli(dataDir, args, { timeoutMs = 20_000, json = false } = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      TWOFOLD_BIN,
+      ['--data-dir', dataDir, ...args],
+      { env: { ...process.env, NO_COLOR: '1' }, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        if (error && code === null) {
+          reject(new Error(`twofold ${args.join(' ')}: ${error.message}\n${stderr}`));
+          return;
+        }
+        if (!json) {
+          resolve({ code, stdout: stripAnsi(stdout), stderr: stripAnsi(stderr) });
+          return;
+        }
+        if (code !== 0) {
+          reject(new Error(`twofold ${args.join(' ')} exited ${code}: ${stripAnsi(stderr)}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(stdout));
+        } catch (e) {
+          reject(new Error(`twofold ${args.join(' ')} printed no JSON (${e.message}): ${stdout}`));
+        }
+      },
+    );
+  });
+}
+
+/**
+ * Registers an OpenID Connect client with `twofold client add … --json`; resolves to
+ * { client_id, client_secret }. `redirectUris` and `postLogoutRedirectUris` are arrays;
+ * `flags` are more flags (`--public`, `--require-two-factor`, `--skip-consent`).
+ */
+export function addClient(dataDir, { name, redirectUris, postLogoutRedirectUris = [], flags = [] }) {
+  const args = ['client', 'add', '--name', name];
+  for (const u of redirectUris) args.push('--redirect-uri', u);
+  for (const u of postLogoutRedirectUris) args.push('--post-logout-redirect-uri', u);
+  return twofoldCli(dataDir, [...args, ...flags, '--json'], { json: true });
 }
 
 /** Launches Debian's Chromium (headless) through playwright-core. */
@@ -154,8 +228,8 @@ export async function launchBrowser() {
 /**
  * One server and one browser for a test file. Call from `before`; `env.stop()` from `after`.
  */
-export async function startEnv() {
-  const server = await startServer();
+export async function startEnv(serverOptions = {}) {
+  const server = await startServer(serverOptions);
   let browser;
   try {
     browser = await launchBrowser();
