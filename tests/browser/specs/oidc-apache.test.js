@@ -93,6 +93,14 @@ describe('Sign in with Twofold: Apache mod_auth_openidc', () => {
     await page.context().close();
   });
 
+  /** From the app's page through Twofold's password and app code, back to it (consent given). */
+  async function signInWithApp(page) {
+    await page.goto(apache.claimsUrl);
+    await passwordStep(page, env, name);
+    await submitCode(page, await app.code());
+    await backOn(page, apache.claimsUrl);
+  }
+
   after(async () => {
     if (apache && process.env.TWOFOLD_SHOW_APACHE_LOG) console.error(apache.log());
     await apache?.stop();
@@ -140,13 +148,37 @@ describe('Sign in with Twofold: Apache mod_auth_openidc', () => {
     }
   });
 
+  it('Connected apps lists the app; Disconnect makes it ask for consent again', async () => {
+    const page = await env.page();
+    try {
+      await signInWithApp(page);
+      await page.goto(`${env.url}/settings/apps`);
+      const row = page.locator('#apps li', { hasText: appName });
+      assert.equal(await row.count(), 1, await page.locator('main').innerText());
+      assert.match(await row.innerText(), /Sees your Twofold user id, your username/);
+      await clickAndWait(page, row.getByRole('button', { name: `Disconnect ${appName}` }));
+      assert.match(await page.locator('main .notice.ok').innerText(), new RegExp(`${appName} is disconnected`));
+      assert.equal(await page.locator('#apps li').count(), 0);
+    } finally {
+      await page.context().close();
+    }
+    // The app's next sign-in (a new browser) asks for consent again.
+    const again = await env.page();
+    try {
+      await again.goto(apache.claimsUrl);
+      await passwordStep(again, env, name);
+      await submitCode(again, await app.code());
+      await allow(again, env, apache.claimsUrl, appName);
+      assert.equal((await claimsOn(again)).OIDC_CLAIM_preferred_username, name);
+    } finally {
+      await again.context().close();
+    }
+  });
+
   it("mod_auth_openidc's logout ends the Twofold session too (RP-initiated logout)", async () => {
     const page = await env.page();
     try {
-      await page.goto(apache.claimsUrl);
-      await passwordStep(page, env, name);
-      await submitCode(page, await app.code());
-      await backOn(page, apache.claimsUrl);
+      await signInWithApp(page);
       assert.equal((await claimsOn(page)).OIDC_CLAIM_preferred_username, name);
       // mod_auth_openidc ends its session and sends the browser to Twofold's end-session
       // endpoint with id_token_hint and post_logout_redirect_uri; Twofold sends it back.
@@ -212,29 +244,31 @@ describe('Sign in with Twofold: a client that requires two factors (Apache)', ()
     }
   });
 
-  // API.md: "a user without 2FA is taken through setting it up first, then sent on". The
-  // provider sends the browser to /settings/two-factor?required=1&next=<the request>, but the
-  // set-up pages do not yet read `required` or `next`: they neither say which app asked nor
-  // lead back to it after the backup codes are saved. This spells out the walk-through.
-  it('the set-up pages walk the user through 2FA and the backup codes, then on to the app', {
-    todo: 'the 2FA set-up pages ignore ?required=1&next= (no walk-through back to the app yet)',
-  }, async () => {
+  // A user without 2FA is taken through setting it up first, then sent on: the set-up page
+  // says an app is waiting, and "Done" on the save-your-codes page leads back to it, once.
+  it('the set-up pages walk the user through 2FA and the backup codes, then on to the app', async () => {
     const name = uniqueName('walk');
     const page = await env.page();
     try {
       await signUp(page, name);
       await page.goto(apache.claimsUrl);
       await arrive(page, env, '/settings/two-factor');
-      const next = new URL(page.url()).searchParams.get('next');
-      const main = await page.locator('main').innerText();
-      assert.match(main, new RegExp(appName), 'the set-up page says which app asks for 2FA');
+      assert.match(await page.locator('#app-waiting').innerText(), /The app you're signing in to needs two-factor authentication/);
       await clickAndWait(page, page.locator('#totp').getByRole('link', { name: 'Set up authentication app' }));
-      assert.equal(new URL(page.url()).searchParams.get('next'), next, 'the set-up keeps the way back to the app');
       const { codes } = await enableTotp(page);
-      assert.equal(codes?.length, 10);
-      // The save-your-codes page leads on to the app.
-      const onward = page.locator(`main a[href="${next}"], main form input[name=next][value="${next}"]`);
-      assert.equal(await onward.count(), 1, 'the save page offers the way back to the app');
+      assert.equal(codes?.length, 10, 'the backup codes are shown to be saved');
+      const done = page.getByRole('link', { name: 'Done — I\'ve saved them' });
+      assert.equal(await done.getAttribute('href'), '/settings/two-factor/continue');
+      await done.click();
+      await allow(page, env, apache.claimsUrl, appName);
+      const claims = await claimsOn(page);
+      assert.equal(claims.OIDC_CLAIM_preferred_username, name);
+      assert.deepEqual(claims.OIDC_CLAIM_amr.split(','), ['pwd', 'mfa', 'otp']);
+      // The way back is followed once: later, Done and the settings lead to the settings.
+      await page.goto(`${env.url}/settings/two-factor/continue`);
+      assert.equal(new URL(page.url()).pathname, '/settings/security');
+      await page.goto(`${env.url}/settings/two-factor`);
+      assert.equal(await page.locator('#app-waiting').count(), 0);
     } finally {
       await page.context().close();
     }

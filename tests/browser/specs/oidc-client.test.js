@@ -440,7 +440,7 @@ describe('Sign in with Twofold: openid-client', () => {
     await stillIn.goto(`${env.url}/settings/security`);
     assert.equal(new URL(stillIn.url()).pathname, '/settings/security', 'the post alone logs nobody out');
     await stillIn.close();
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('main').getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL((u) => u.href.startsWith(postLogoutUri), { timeout: 15_000 });
     assert.equal(new URL(page.url()).searchParams.get('state'), state);
     await page.goto(`${env.url}/settings/security`);
@@ -449,7 +449,7 @@ describe('Sign in with Twofold: openid-client', () => {
     // the confirmation.
     await page.goto(`${env.url}/oidc/logout`);
     assert.equal(await page.locator('h1').innerText(), 'Log out of Twofold?');
-    await clickAndWait(page, page.getByRole('button', { name: 'Log out' }));
+    await clickAndWait(page, page.getByRole('main').getByRole('button', { name: 'Log out' }));
     assert.equal(await page.locator('h1').innerText(), "You're logged out");
   });
 });
