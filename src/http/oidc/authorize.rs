@@ -25,7 +25,7 @@ struct ConsentPage<'a> {
 }
 
 /// What each scope lets an app see, in words.
-fn scope_words(scope: &str) -> Option<&'static str> {
+pub(crate) fn scope_words(scope: &str) -> Option<&'static str> {
     Some(match scope {
         "profile" => "Your username",
         "phone" => "Your verified phone number",

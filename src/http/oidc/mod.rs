@@ -3,7 +3,7 @@
 //! RP-initiated logout. The decisions are `auth::oidc`'s; this module reads requests and
 //! writes OAuth answers.
 
-mod authorize;
+pub(crate) mod authorize;
 mod logout;
 mod token;
 

@@ -13,6 +13,7 @@ use crate::auth::AuthError;
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, WebSession};
+use crate::http::oidc::authorize::scope_words;
 
 /// One app as the page lists it.
 struct AppRow {
@@ -41,17 +42,15 @@ pub struct DoneQuery {
     name: Option<String>,
 }
 
-/// What a scope lets an app see, as the consent page says it.
+/// What the scopes let an app see, in the consent page's words.
 fn sees(scopes: &[String]) -> String {
-    let mut words = vec!["your Twofold user id"];
-    for s in scopes {
-        match s.as_str() {
-            "profile" => words.push("your username"),
-            "phone" => words.push("your verified phone number"),
-            "email" => words.push("your email address"),
-            _ => {}
-        }
-    }
+    let mut words = vec!["your Twofold user id".to_owned()];
+    words.extend(
+        scopes
+            .iter()
+            .filter_map(|s| scope_words(s))
+            .map(|w| w.replacen("Your", "your", 1)),
+    );
     words.join(", ")
 }
 
