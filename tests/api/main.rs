@@ -14,6 +14,7 @@ mod limits;
 mod limits_two_factor;
 mod login_throttle;
 mod nodes;
+mod oidc_bad_input;
 mod password_race;
 mod secret_key;
 mod sessions;

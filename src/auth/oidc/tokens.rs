@@ -123,8 +123,16 @@ impl Oidc {
         let now = self.now();
         match form.grant_type.as_deref() {
             Some("authorization_code") => {
-                let Some(code) = form.code.as_deref().and_then(Token::from_client) else {
-                    return invalid_grant("the code is missing or malformed");
+                // A missing parameter is invalid_request; a code that is not one we could
+                // have issued is invalid_grant (RFC 6749 §5.2).
+                let Some(code) = form.code.as_deref().filter(|c| !c.is_empty()) else {
+                    return Ok(Err(OAuthError::new(
+                        OAuthCode::InvalidRequest,
+                        "code is missing",
+                    )));
+                };
+                let Some(code) = Token::from_client(code) else {
+                    return invalid_grant("the code is malformed");
                 };
                 let challenge = match form.code_verifier.as_deref() {
                     Some(v) => match s256(v) {

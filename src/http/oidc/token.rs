@@ -95,12 +95,12 @@ pub async fn token(
 ) -> Result<Response, Response> {
     let creds = basic(&headers).map_err(IntoResponse::into_response)?;
     let req: TokenRequest = form(&headers, &body).map_err(IntoResponse::into_response)?;
-    let used_basic = creds.client_id.is_some();
     match state.oidc.token(&req, &creds).await {
         Ok(Ok(answer)) => Ok(no_store(Json(answer))),
         Ok(Err(e)) => {
-            let a = OAuthAnswer::from(e);
-            Err(if used_basic { a.basic_challenge() } else { a }.into_response())
+            // Every 401 invalid_client says how to authenticate (RFC 6749 §5.2), whatever
+            // the client tried (Basic, another scheme, or nothing).
+            Err(OAuthAnswer::from(e).basic_challenge().into_response())
         }
         Err(e) => Err(ApiError::from(e).into_response()),
     }
