@@ -95,12 +95,15 @@ pub async fn token(
 ) -> Result<Response, Response> {
     let creds = basic(&headers).map_err(IntoResponse::into_response)?;
     let req: TokenRequest = form(&headers, &body).map_err(IntoResponse::into_response)?;
+    // RFC 6749 §5.2: a client that tried the Authorization header (Basic or another scheme)
+    // is told how to authenticate; one that posted its secret gets no challenge (clients
+    // such as openid-client read a challenge as a different failure).
+    let used_header = headers.contains_key(axum::http::header::AUTHORIZATION);
     match state.oidc.token(&req, &creds).await {
         Ok(Ok(answer)) => Ok(no_store(Json(answer))),
         Ok(Err(e)) => {
-            // Every 401 invalid_client says how to authenticate (RFC 6749 §5.2), whatever
-            // the client tried (Basic, another scheme, or nothing).
-            Err(OAuthAnswer::from(e).basic_challenge().into_response())
+            let a = OAuthAnswer::from(e);
+            Err(if used_header { a.basic_challenge() } else { a }.into_response())
         }
         Err(e) => Err(ApiError::from(e).into_response()),
     }
