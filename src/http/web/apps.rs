@@ -35,11 +35,12 @@ struct AppsPage<'a> {
     notice: Option<String>,
 }
 
-/// `?done=disconnected&name=…`
+/// `?done=disconnected&app=<client_id>`. The page names the app from the database, never
+/// from the link, so a crafted link cannot put words on Twofold's page.
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
     done: Option<String>,
-    name: Option<String>,
+    app: Option<String>,
 }
 
 /// What the scopes let an app see, in the consent page's words.
@@ -77,14 +78,23 @@ pub async fn page(
             since: a.authorized_at.human(),
         })
         .collect();
-    let notice = match q.done.as_deref() {
-        Some("disconnected") => Some(format!(
-            "{} is disconnected: it can't sign you in any more without asking again.",
-            q.name
-                .as_deref()
-                .filter(|n| n.len() <= 100)
-                .unwrap_or("The app")
-        )),
+    let notice = match (q.done.as_deref(), q.app) {
+        (Some("disconnected"), app) => {
+            let name = match app {
+                Some(id) => state
+                    .oidc
+                    .list_clients()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.client_id == id)
+                    .map(|c| c.name),
+                None => None,
+            };
+            Some(format!(
+                "{} is disconnected: it can't sign you in any more without asking again.",
+                name.as_deref().unwrap_or("The app")
+            ))
+        }
         _ => None,
     };
     let page = AppsPage {
@@ -104,22 +114,12 @@ pub async fn disconnect(
     Path(client_id): Path<String>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    let name = state
-        .oidc
-        .connected_apps(&s)
-        .await?
-        .into_iter()
-        .find(|a| a.client_id == client_id)
-        .map(|a| a.name);
     match state.oidc.revoke_app(&s, &client_id, &client).await {
         // Already gone (a second tab, another device): the page says so the same way.
         Ok(()) | Err(AuthError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
-    let q = serde_urlencoded::to_string([
-        ("done", "disconnected"),
-        ("name", name.as_deref().unwrap_or("The app")),
-    ])
-    .unwrap_or_default();
+    let q = serde_urlencoded::to_string([("done", "disconnected"), ("app", client_id.as_str())])
+        .unwrap_or_default();
     Ok(Redirect::to(&format!("/settings/apps?{q}")).into_response())
 }
