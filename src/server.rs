@@ -257,13 +257,18 @@ impl Server {
                 hsts: config.secure_cookies(),
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
                 session_cookie_secs: config.session_absolute_secs,
-                cookies: crate::http::CookieNames::new(config.secure_cookies()),
+                cookies: crate::http::CookieNames::new(
+                    config.secure_cookies(),
+                    config.cookie_domain.is_some(),
+                ),
                 operator_contact: config.operator_contact.clone(),
                 public_url: config
                     .public_url
                     .as_deref()
                     .map(|u| u.trim_end_matches('/').to_owned()),
+                cookie_domain: config.cookie_domain.clone(),
             }),
+            access: crate::auth::Access::new(auth.clone(), config.access_control.clone()),
         };
         Ok(Self {
             listener,

@@ -8,6 +8,7 @@
 //! so that no store type leaves this layer. Talks to the store, the hasher, the SMS sender
 //! and the clock; knows nothing of HTTP.
 
+mod access;
 mod accounts;
 mod address_rate;
 mod admin;
@@ -24,6 +25,7 @@ mod two_factor;
 
 use std::sync::Arc;
 
+pub use access::{Access, AccessAnswer};
 pub use accounts::NewAccount;
 pub use admin::{AccountReport, AccountSummary};
 pub use backup_codes::BackupCodesView;

@@ -1,6 +1,8 @@
 //! The command line: `twofold serve` and the admin commands `twofold user …`,
-//! `twofold client …` and `twofold oidc …` (`clients.rs`).
+//! `twofold client …` and `twofold oidc …` (`clients.rs`), and `twofold access check`
+//! (`access.rs`).
 
+mod access;
 mod clients;
 
 use std::process::ExitCode;
@@ -38,6 +40,9 @@ enum Command {
     /// The OpenID Connect provider's signing keys.
     #[command(subcommand)]
     Oidc(clients::OidcCommand),
+    /// Forward authentication's access rules ([access_control] in the TOML file).
+    #[command(subcommand)]
+    Access(access::AccessCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,7 +125,7 @@ pub fn run() -> ExitCode {
     // (BENCHMARKS.md measures the difference).
     let workers = match &cli.command {
         Command::Serve(o) => o.worker_threads,
-        Command::User(_) | Command::Client(_) | Command::Oidc(_) => Some(1),
+        Command::User(_) | Command::Client(_) | Command::Oidc(_) | Command::Access(_) => Some(1),
     }
     .unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -185,6 +190,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = clients::oidc_command(&oidc, cmd).await?;
             auth.close().await;
             Ok(code)
+        }
+        Command::Access(cmd) => {
+            let config = Config::resolve(&cli.location, &Overrides::default())?;
+            access::run(&config, cmd)
         }
     }
 }

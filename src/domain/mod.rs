@@ -5,6 +5,7 @@
 //! generator that fresh ids and codes come from.
 //! Must not: touch the database, HTTP or the clock, or import any other layer of Twofold.
 
+mod access;
 mod activity;
 mod codes;
 mod ids;
@@ -16,6 +17,10 @@ mod time;
 mod two_factor;
 mod username;
 
+pub use access::{
+    AccessControl, AccessRule, AccessTarget, AnonymousDecision, Decision, DomainPattern, Policy,
+    UnknownPolicy,
+};
 pub use activity::{ClientInfo, EventKind, describe_user_agent};
 pub use codes::{BackupCode, CodeError, OtpCode};
 pub use ids::{AccountId, BatchId, ChallengeId, SessionId};

@@ -57,11 +57,25 @@ pub fn client_address(
     web: &super::WebSettings,
     peer: Option<std::net::IpAddr>,
 ) -> Option<std::net::IpAddr> {
-    let trusted = |ip: &std::net::IpAddr| web.trusted_proxies.iter().any(|n| n.contains(ip));
     // A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d`: count them as IPv4.
     let peer = peer?.to_canonical();
-    if !web.behind_proxy || !trusted(&peer) {
+    if !web.behind_proxy {
         return Some(peer);
+    }
+    Some(forwarded_client(parts, &web.trusted_proxies, peer))
+}
+
+/// The client behind a chain of proxies: `peer` itself unless it is trusted, else the
+/// right-most `X-Forwarded-For` hop that is not a trusted proxy (see [`Client`]).
+pub fn forwarded_client(
+    parts: &Parts,
+    trusted_proxies: &[ipnet::IpNet],
+    peer: std::net::IpAddr,
+) -> std::net::IpAddr {
+    let trusted = |ip: &std::net::IpAddr| trusted_proxies.iter().any(|n| n.contains(ip));
+    let peer = peer.to_canonical();
+    if !trusted(&peer) {
+        return peer;
     }
     let mut hops: Vec<std::net::IpAddr> = Vec::new();
     for value in parts.headers.get_all("x-forwarded-for") {
@@ -78,12 +92,10 @@ pub fn client_address(
             }
         }
     }
-    Some(
-        hops.into_iter()
-            .rev()
-            .find(|ip| !trusted(ip))
-            .unwrap_or(peer),
-    )
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
 }
 
 /// The value of cookie `name` in the request, if present.

@@ -4,6 +4,7 @@
 //! Must not: write SQL or decide security policy (that is `auth`'s).
 
 pub mod api;
+pub mod authz;
 pub mod error;
 pub mod extract;
 pub mod images;
@@ -31,7 +32,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The names of the cookies. Over HTTPS they carry the `__Host-` prefix (or `__Secure-` for
 /// the one scoped to `/login`), which browsers honour only for `Secure` cookies set by this
-/// very host with no `Domain`: a sibling subdomain cannot plant or overwrite them.
+/// very host with no `Domain`: a sibling subdomain cannot plant or overwrite them. With a
+/// `--cookie-domain` the session cookie must carry `Domain`, so it is `__Secure-` (still
+/// `Secure`-only); the others stay on this host.
 #[derive(Clone, Copy, Debug)]
 pub struct CookieNames {
     /// The web session.
@@ -45,11 +48,16 @@ pub struct CookieNames {
 }
 
 impl CookieNames {
-    /// The names for a deployment with or without `Secure` cookies.
-    pub fn new(secure: bool) -> Self {
+    /// The names for a deployment with or without `Secure` cookies, and with the session
+    /// cookie on this host only or `shared` with a cookie domain.
+    pub fn new(secure: bool, shared: bool) -> Self {
         if secure {
             Self {
-                session: "__Host-twofold_session",
+                session: if shared {
+                    "__Secure-twofold_session"
+                } else {
+                    "__Host-twofold_session"
+                },
                 csrf: "__Host-twofold_csrf",
                 challenge: "__Secure-twofold_challenge",
                 device: "__Host-twofold_device",
@@ -66,8 +74,9 @@ impl CookieNames {
 }
 
 /// `Set-Cookie` for one of Twofold's cookies: always `HttpOnly; SameSite=Lax`, `Secure`
-/// when served over https, scoped to `path`; `max_age = 0` removes it. The one place the
-/// attributes are written, so no cookie can miss one.
+/// when served over https, scoped to `path`; `max_age = 0` removes it. The session cookie
+/// also carries `Domain` when a cookie domain is set (removing it then needs the same
+/// `Domain`, which is why this is the one place the attributes are written).
 pub(crate) fn set_cookie(
     web: &WebSettings,
     name: &str,
@@ -76,8 +85,12 @@ pub(crate) fn set_cookie(
     max_age: i64,
 ) -> HeaderValue {
     let secure = if web.secure_cookies { "; Secure" } else { "" };
+    let domain = match &web.cookie_domain {
+        Some(d) if name == web.cookies.session => format!("; Domain={d}"),
+        _ => String::new(),
+    };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={value}; Path={path}{domain}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -104,6 +117,8 @@ pub struct WebSettings {
     /// `--public-url`, without a trailing `/`: the address printed on backup-code sheets
     /// (without it, the `Host` the browser used).
     pub public_url: Option<String>,
+    /// `--cookie-domain`: the session cookie covers it, and `rd` may lead to any host under it.
+    pub cookie_domain: Option<String>,
 }
 
 /// Shared state of every handler; cheap to clone.
@@ -117,6 +132,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// Deployment settings.
     pub web: Arc<WebSettings>,
+    /// Forward authentication's access rules.
+    pub access: crate::auth::Access,
 }
 
 /// Builds the whole application: API, pages, assets, health, and the layers around them.
@@ -127,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(web::router(state.clone()))
         .merge(oidc::router(state.clone()))
+        .merge(authz::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::PageContext;
 use super::csrf::{CsrfForm, NoFields};
-use super::safe_next;
+use super::{destination, is_other_site};
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
 use crate::domain::SessionKind;
 use crate::http::error::{WebError, form_error, message, sentence};
@@ -60,6 +60,9 @@ pub struct HomeQuery {
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// A protected site's URL to return to (forward authentication); followed only under
+    /// the cookie domain.
+    rd: Option<String>,
     done: Option<String>,
     /// Log in again although a session exists (an app asked for a fresher login, or for
     /// two factors).
@@ -115,7 +118,7 @@ pub(crate) fn logged_in(state: &AppState, session: &NewSessionToken, to: &str) -
     // Back to an app's sign-in request: a page that moves on by itself, because the app's
     // redirect that follows would otherwise end this form's navigation outside the site,
     // which the pages' CSP `form-action 'self'` forbids.
-    let mut res = if to.starts_with("/oidc/") {
+    let mut res = if to.starts_with("/oidc/") || is_other_site(to) {
         crate::http::oidc::continue_page(to)
     } else {
         Redirect::to(to).into_response()
@@ -160,11 +163,22 @@ pub async fn home(
 
 /// `GET /login`.
 pub async fn login_page(
+    State(state): State<AppState>,
     PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, WebError> {
-    let next = safe_next(q.next.as_deref());
-    if session.is_some() && q.again.is_none() {
+    let next = destination(&state.web, q.rd.as_deref().or(q.next.as_deref()));
+    // A protected site sends a session here that its rules did not accept: one whose login
+    // used only the password on an account that has two-factor on now. Sending it straight
+    // back would loop; it logs in again, with both factors.
+    let again = q.again.is_some()
+        || match (&session, &q.rd) {
+            (Some(WebSession(s)), Some(_)) if s.second_factor.is_none() => {
+                state.access.has_two_factor(s).await?
+            }
+            _ => false,
+        };
+    if session.is_some() && !again {
         return Ok(Redirect::to(&next).into_response());
     }
     let prefill = q
@@ -178,6 +192,9 @@ pub async fn login_page(
         Some("challenge_expired") => Some("Your login attempt expired. Log in again."),
         _ if q.again.is_some() => Some(
             "The app you came from asks you to log in again, with your second factor if you have one.",
+        ),
+        _ if again => Some(
+            "The site you came from needs a login with your second factor. Log in again to continue.",
         ),
         _ => None,
     };
@@ -203,7 +220,7 @@ pub async fn login(
     PageContext { csrf, .. }: PageContext,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, WebError> {
-    let next = safe_next(form.next.as_deref());
+    let next = destination(&state.web, form.next.as_deref());
     let error = match state
         .auth
         .login(&form.username, &form.password, SessionKind::Web, &client)

@@ -3,9 +3,12 @@
 //! factors, so `/oidc/authorize` sends a user without them to
 //! `/settings/two-factor?required=1&next=/oidc/authorize?…`.
 //!
+//! A protected site's access rule that wants two factors sends its users here the same way
+//! (`next` is then that site's URL, from the forbidden page).
+//!
 //! The `next` lives in a short-lived cookie (it must survive the set-up pages, the code, and
-//! the save-your-codes page) and is checked by [`super::safe_next`] both when it is set and
-//! when it is followed, so it can only ever lead back onto this site.
+//! the save-your-codes page) and is checked by [`super::destination`] both when it is set and
+//! when it is followed, so it can only ever lead back onto this site or a protected one.
 //! `GET /settings/two-factor/continue` follows it once and removes it.
 
 use axum::extract::{FromRequestParts, State};
@@ -16,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::safe_next;
+use super::destination;
 use crate::http::extract::{WebSession, cookie};
 use crate::http::{AppState, set_cookie};
 
@@ -28,7 +31,7 @@ const MAX_AGE: i64 = 30 * 60;
 
 /// `Set-Cookie` remembering `next`, when it is a path on this site.
 pub(crate) fn remember(state: &AppState, next: &str) -> Option<HeaderValue> {
-    let next = safe_next(Some(next));
+    let next = destination(&state.web, Some(next));
     (next != "/").then(|| {
         set_cookie(
             &state.web,
@@ -46,11 +49,14 @@ pub struct ContinueTo(pub Option<String>);
 impl FromRequestParts<AppState> for ContinueTo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let next = cookie(parts, NAME)
             .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
             .and_then(|b| String::from_utf8(b).ok())
-            .map(|n| safe_next(Some(&n)))
+            .map(|n| destination(&state.web, Some(&n)))
             .filter(|n| n != "/");
         Ok(ContinueTo(next))
     }

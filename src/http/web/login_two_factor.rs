@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::PageContext;
 use super::account::logged_in;
 use super::csrf::CsrfForm;
-use super::safe_next;
+use super::destination;
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
 use crate::http::AppState;
@@ -140,11 +140,12 @@ fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
 
 /// `GET /login/two-factor`.
 pub async fn code_page(
+    State(state): State<AppState>,
     PageContext { csrf, .. }: PageContext,
     LiveChallenge { view: v, .. }: LiveChallenge,
     Query(q): Query<CodeQuery>,
 ) -> Result<Response, WebError> {
-    let next = safe_next(q.next.as_deref());
+    let next = destination(&state.web, q.next.as_deref());
     let method = pick(&v, q.method.as_deref());
     // `wait` comes from the address bar, so anyone can write a link with any number: only
     // a wait Twofold could have asked for (a second to a day) is shown.
@@ -202,7 +203,7 @@ pub async fn methods_page(
     LiveChallenge { view: v, .. }: LiveChallenge,
     Query(q): Query<CodeQuery>,
 ) -> Result<Response, WebError> {
-    let next = safe_next(q.next.as_deref());
+    let next = destination(&state.web, q.next.as_deref());
     let page = MethodsPage {
         user: None,
         csrf,
@@ -233,7 +234,7 @@ pub async fn submit(
     Client(client): Client,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
-    let next = safe_next(form.next.as_deref());
+    let next = destination(&state.web, form.next.as_deref());
     let error = match state
         .auth
         .complete_second_step(&token, &form.method, &form.code, &client)
@@ -291,7 +292,7 @@ pub async fn resend(
     LiveChallenge { token, .. }: LiveChallenge,
     CsrfForm(form): CsrfForm<ResendForm>,
 ) -> Result<Response, WebError> {
-    let next = safe_next(form.next.as_deref());
+    let next = destination(&state.web, form.next.as_deref());
     let extra = match state.auth.resend_sms(&token).await {
         Ok(_) => ("sent", "1".to_owned()),
         Err(AuthError::RateLimited { retry_after }) => ("wait", retry_after.to_string()),

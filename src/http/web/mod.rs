@@ -6,6 +6,7 @@
 //! embedded in the binary; no external assets.
 
 mod account;
+mod access;
 mod apps;
 mod backup_codes;
 mod context;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/reauth", get(security::reauth_page).post(security::reauth))
         .route("/settings/security", get(security::page))
         .route("/settings/apps", get(apps::page))
+        .route("/authz/forbidden", get(access::page))
         .route(
             "/settings/apps/{client_id}/disconnect",
             post(apps::disconnect),
@@ -181,9 +183,94 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Where to go after a login or the two-factor set-up: a [`safe_next`] path on this site,
+/// or a protected site's URL (forward authentication's `rd`) — only when its host is the
+/// cookie domain or under it (or, without one, this site's own host), over http(s) and
+/// without credentials in it. Anything else leads home.
+pub(crate) fn destination(web: &crate::http::WebSettings, next: Option<&str>) -> String {
+    let local = safe_next(next);
+    if local != "/" {
+        return local;
+    }
+    next.and_then(|n| allowed_site(web, n))
+        .unwrap_or(local)
+}
+
+fn allowed_site(web: &crate::http::WebSettings, next: &str) -> Option<String> {
+    if next.len() >= 4096 {
+        return None;
+    }
+    let url = url::Url::parse(next).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
+        return None;
+    }
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return None;
+    };
+    let host = host.to_ascii_lowercase();
+    let ok = match &web.cookie_domain {
+        Some(d) => host == *d || host.ends_with(&format!(".{d}")),
+        None => web
+            .public_url
+            .as_deref()
+            .and_then(|p| url::Url::parse(p).ok())
+            .and_then(|p| p.host_str().map(str::to_ascii_lowercase))
+            .is_some_and(|p| p == host),
+    };
+    ok.then(|| url.to_string())
+}
+
+/// Whether a destination leaves this site (it must be reached by a page that moves on,
+/// not a redirect answering a form: the pages' CSP `form-action 'self'` forbids that).
+pub(crate) fn is_other_site(to: &str) -> bool {
+    !to.starts_with('/')
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{destination, safe_next};
+
+    fn web(cookie_domain: Option<&str>) -> crate::http::WebSettings {
+        crate::http::WebSettings {
+            secure_cookies: false,
+            behind_proxy: false,
+            trusted_proxies: Vec::new(),
+            hsts: false,
+            request_timeout: std::time::Duration::from_secs(1),
+            session_cookie_secs: 1,
+            cookies: crate::http::CookieNames::new(false, cookie_domain.is_some()),
+            operator_contact: None,
+            public_url: Some("https://auth.example.com".into()),
+            cookie_domain: cookie_domain.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn rd_is_followed_only_under_the_cookie_domain() {
+        let w = web(Some("example.com"));
+        let d = |n: &str| destination(&w, Some(n));
+        assert_eq!(d("https://wiki.example.com/a?b=1"), "https://wiki.example.com/a?b=1");
+        assert_eq!(d("http://example.com/"), "http://example.com/");
+        assert_eq!(d("/settings/security"), "/settings/security");
+        for bad in [
+            "https://evil.example/",
+            "https://example.com.evil.example/",
+            "https://evilexample.com/",
+            "https://user:pw@wiki.example.com/",
+            "javascript:alert(1)//wiki.example.com",
+            "https://127.0.0.1/",
+            "//wiki.example.com/",
+        ] {
+            assert_eq!(d(bad), "/", "{bad}");
+        }
+        // Without a cookie domain, only Twofold's own host.
+        let w = web(None);
+        assert_eq!(
+            destination(&w, Some("https://auth.example.com/x")),
+            "https://auth.example.com/x"
+        );
+        assert_eq!(destination(&w, Some("https://wiki.example.com/")), "/");
+    }
 
     #[test]
     fn next_stays_on_site() {

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod access;
+
 use anyhow::Context;
 use serde::Deserialize;
 
@@ -63,6 +65,11 @@ pub struct Config {
     /// Who people who lost every factor should contact (an email address or a URL), shown
     /// under "Try another way".
     pub operator_contact: Option<String>,
+    /// Forward authentication: which policy each protected site's requests meet.
+    pub access_control: crate::domain::AccessControl,
+    /// The parent domain the session cookie covers, so that every site under it shares one
+    /// login (forward authentication); `None`: the cookie stays on Twofold's own host.
+    pub cookie_domain: Option<String>,
 }
 
 /// Which SMS provider, and its settings. (`Debug` hides the tokens.)
@@ -202,6 +209,9 @@ pub struct FileConfig {
     logins_per_address_minute: Option<u32>,
     sign_ups_per_address_hour: Option<i64>,
     operator_contact: Option<String>,
+    cookie_domain: Option<String>,
+    #[serde(default)]
+    access_control: access::FileAccess,
     #[serde(default)]
     sms: FileSms,
     #[serde(default)]
@@ -327,6 +337,10 @@ pub struct Overrides {
     /// email address or a URL).
     #[arg(long, env = "TWOFOLD_OPERATOR_CONTACT", value_name = "TEXT")]
     pub operator_contact: Option<String>,
+    /// Parent domain the session cookie covers, so protected sites under it share the login
+    /// (e.g. example.com; needs --public-url under it) [default: Twofold's host only].
+    #[arg(long, env = "TWOFOLD_COOKIE_DOMAIN", value_name = "DOMAIN")]
+    pub cookie_domain: Option<String>,
     /// Text messages per account per hour [default: 10].
     #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_ACCOUNT_HOUR", value_name = "N")]
     pub sms_budget_per_account_hour: Option<i64>,
@@ -385,10 +399,15 @@ impl Config {
     /// # Errors
     /// When the TOML file cannot be read or parsed, or a value is out of range.
     pub fn resolve(loc: &Location, o: &Overrides) -> anyhow::Result<Self> {
-        let file = match &loc.config {
+        let (file, text) = match &loc.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => (FileConfig::default(), String::new()),
         };
+        let in_file = |e: anyhow::Error| match &loc.config {
+            Some(path) => e.context(format!("in the configuration file {}", path.display())),
+            None => e,
+        };
+        let access_control = file.access_control.resolve(&text).map_err(in_file)?;
         let data_dir = loc
             .data_dir
             .clone()
@@ -489,6 +508,8 @@ impl Config {
                 .clone()
                 .or(file.operator_contact)
                 .filter(|c| !c.trim().is_empty()),
+            access_control,
+            cookie_domain: None,
         };
         let mut cfg = cfg;
         let host = o
@@ -505,6 +526,10 @@ impl Config {
             "the http and twilio SMS providers send real texts: set --sms-host (or --public-url) to the host name users log in at, like auth.example.com"
         );
         cfg.sms.host = host.unwrap_or_else(|| "localhost".into());
+        if let Some(d) = o.cookie_domain.clone().or(file.cookie_domain) {
+            let public = cfg.public_url.as_deref().and_then(host_of);
+            cfg.cookie_domain = Some(access::cookie_domain(&d, public.as_deref())?);
+        }
         cfg.check()?;
         Ok(cfg)
     }
@@ -715,10 +740,12 @@ fn sms_provider(o: &Overrides, f: &FileSms) -> anyhow::Result<SmsProvider> {
     })
 }
 
-fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+fn read_file(path: &Path) -> anyhow::Result<(FileConfig, String)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the configuration file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("in the configuration file {}", path.display()))
+    let file = toml::from_str(&text)
+        .with_context(|| format!("in the configuration file {}", path.display()))?;
+    Ok((file, text))
 }
 
 /// A SQLite URL for a file path that creates the file when missing.

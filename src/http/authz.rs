@@ -1,0 +1,242 @@
+//! Forward authentication endpoints: a reverse proxy asks, for every request to a protected
+//! site, whether it may go through.
+//!
+//! - `/api/authz/forward-auth` (Caddy `forward_auth`, Traefik `ForwardAuth`) reads
+//!   `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri` and `-For`.
+//! - `/api/authz/auth-request` (nginx `auth_request`) reads `X-Original-URL`,
+//!   `X-Original-Method` and `X-Forwarded-For`.
+//!
+//! Only peers in `--trusted-proxies` are answered (anyone else could name any URL in those
+//! headers and probe the rules, or spoof a client address): `401` otherwise. The answer is
+//! `200` with `Remote-User`; `302` to the login page (a browser on forward-auth) or `401`;
+//! `403` when the rules refuse this user.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{ACCEPT, AUTHORIZATION, LOCATION, USER_AGENT};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::any;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{cookie, forwarded_client};
+use crate::auth::AccessAnswer;
+use crate::crypto::Token;
+use crate::domain::{AccessTarget, ClientInfo, SessionKind};
+
+/// The `403` a browser gets from forward-auth: it moves on to Twofold's own page.
+#[derive(Template)]
+#[template(path = "authz_forbidden_moved.html")]
+struct ForbiddenMoved<'a> {
+    url: &'a str,
+}
+
+/// The two endpoints.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/authz/forward-auth", any(forward_auth))
+        .route("/api/authz/auth-request", any(auth_request))
+}
+
+/// Which proxy family asks: they name the original request differently, and only
+/// forward-auth answers a browser with the redirect itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    ForwardAuth,
+    AuthRequest,
+}
+
+async fn forward_auth(State(state): State<AppState>, req: Request) -> Response {
+    check(&state, req, Family::ForwardAuth).await
+}
+
+async fn auth_request(State(state): State<AppState>, req: Request) -> Response {
+    check(&state, req, Family::AuthRequest).await
+}
+
+async fn check(state: &AppState, req: Request, family: Family) -> Response {
+    let (parts, _) = req.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip().to_canonical());
+    let trusted = peer.is_some_and(|ip| state.web.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    let Some(peer) = peer.filter(|_| trusted) else {
+        tracing::warn!(peer = ?peer, "a forward-auth request from an address outside --trusted-proxies was refused");
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "untrusted_proxy",
+            "forward-auth requests are answered only for the proxies in --trusted-proxies; add this proxy's address there",
+        )
+        .into_response();
+    };
+    let (target, url) = match original_request(&parts, family) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let client = ClientInfo::new(
+        Some(forwarded_client(&parts, &state.web.trusted_proxies, peer).to_string()),
+        parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()),
+    );
+    let session = cookie(&parts, state.web.cookies.session).and_then(Token::from_client);
+    let bearer = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(Token::from_client);
+    let credential = match (&session, &bearer) {
+        (Some(t), _) => Some((t, SessionKind::Web)),
+        (None, Some(t)) => Some((t, SessionKind::Api)),
+        (None, None) => None,
+    };
+    let answer = match state.access.check(&target, credential, &client).await {
+        Ok(a) => a,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let browser = family == Family::ForwardAuth && wants_page(&parts);
+    match answer {
+        AccessAnswer::Allow { user } => {
+            let mut res = StatusCode::OK.into_response();
+            if let Some(v) = user.and_then(|u| HeaderValue::from_str(&u).ok()) {
+                res.headers_mut().insert("remote-user", v);
+            }
+            res
+        }
+        AccessAnswer::Login if browser => {
+            let to = format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
+            match HeaderValue::from_str(&to) {
+                Ok(v) => (StatusCode::FOUND, [(LOCATION, v)]).into_response(),
+                Err(_) => unauthenticated(),
+            }
+        }
+        AccessAnswer::Login => unauthenticated(),
+        AccessAnswer::Denied | AccessAnswer::TwoFactorNeeded if browser => {
+            // Shown on the protected site's origin, so the page itself lives on Twofold:
+            // this one only moves the browser there (it says why, and offers two-factor
+            // set-up when that is what is missing).
+            let to = format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));
+            match (ForbiddenMoved { url: &to }).render() {
+                Ok(page) => (StatusCode::FORBIDDEN, Html(page)).into_response(),
+                Err(_) => StatusCode::FORBIDDEN.into_response(),
+            }
+        }
+        AccessAnswer::TwoFactorNeeded => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "two_factor_required",
+            "this page needs two-factor authentication: turn it on in Twofold's settings, then log in again",
+        )
+        .into_response(),
+        AccessAnswer::Denied => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your account is not allowed to open this page",
+        )
+        .into_response(),
+    }
+}
+
+fn unauthenticated() -> Response {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "log in to Twofold first",
+    )
+    .into_response()
+}
+
+/// `rd=<url>`, percent-encoded.
+fn rd_query(url: &url::Url) -> String {
+    serde_urlencoded::to_string([("rd", url.as_str())]).unwrap_or_default()
+}
+
+/// A browser loading a page (it accepts HTML and is not a script's `fetch`/XHR) gets the
+/// redirect; anything else a status it can act on.
+fn wants_page(parts: &Parts) -> bool {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    header(ACCEPT.as_str()).contains("text/html")
+        && !header("x-requested-with").eq_ignore_ascii_case("xmlhttprequest")
+}
+
+fn bad(message: String) -> ApiError {
+    tracing::warn!(%message, "a forward-auth request could not be read; check the proxy's configuration");
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_forwarded_request", message)
+}
+
+/// The value of a header the proxy must send at most once (a second copy would mean the
+/// client added one of its own, and which one counts would be a guess).
+fn single<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut all = parts.headers.get_all(name).iter();
+    let Some(first) = all.next() else {
+        return Ok(None);
+    };
+    if all.next().is_some() {
+        return Err(bad(format!("{name} was sent more than once")));
+    }
+    let v = first
+        .to_str()
+        .map_err(|_| bad(format!("{name} is not plain text")))?
+        .trim();
+    if v.contains(',') {
+        return Err(bad(format!("{name} holds more than one value")));
+    }
+    Ok(Some(v))
+}
+
+/// The request the proxy asks about, normalised the way a URL parser reads it (so
+/// `/public/../admin` is `/admin` for the rules too), and its URL for `rd`.
+fn original_request(parts: &Parts, family: Family) -> Result<(AccessTarget, url::Url), ApiError> {
+    let (raw, method) = match family {
+        Family::ForwardAuth => {
+            let proto = single(parts, "x-forwarded-proto")?
+                .ok_or_else(|| bad("X-Forwarded-Proto is missing".into()))?;
+            let host = single(parts, "x-forwarded-host")?
+                .ok_or_else(|| bad("X-Forwarded-Host is missing".into()))?;
+            let uri = single(parts, "x-forwarded-uri")?.unwrap_or("/");
+            if !matches!(proto, "http" | "https") {
+                return Err(bad(format!("X-Forwarded-Proto {proto:?} is not http or https")));
+            }
+            // A host, maybe a port: nothing that could end the authority early and leave the
+            // rest to be read as another host.
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            {
+                return Err(bad("X-Forwarded-Host is not a host name".into()));
+            }
+            if !uri.starts_with('/') {
+                return Err(bad("X-Forwarded-Uri must start with /".into()));
+            }
+            (
+                format!("{proto}://{host}{uri}"),
+                single(parts, "x-forwarded-method")?,
+            )
+        }
+        Family::AuthRequest => (
+            single(parts, "x-original-url")?
+                .ok_or_else(|| bad("X-Original-URL is missing".into()))?
+                .to_owned(),
+            single(parts, "x-original-method")?,
+        ),
+    };
+    let url = url::Url::parse(&raw).map_err(|_| bad("the original URL is not a URL".into()))?;
+    let method = method.unwrap_or("GET");
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(bad(format!("the original method {method:?} is not an HTTP method")));
+    }
+    let target = AccessTarget::from_url(&url, method)
+        .ok_or_else(|| bad("the original URL must be http(s)://host/…".into()))?;
+    Ok((target, url))
+}
