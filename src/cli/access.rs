@@ -31,8 +31,11 @@ pub enum AccessCommand {
 /// When the URL cannot be read.
 pub fn run(config: &Config, cmd: AccessCommand) -> anyhow::Result<ExitCode> {
     let AccessCommand::Check { url, user, method } = cmd;
-    let parsed = url::Url::parse(&url)
-        .map_err(|e| anyhow::anyhow!("--url {url:?} is not a URL ({e}); write it like https://wiki.example.com/path"))?;
+    let parsed = url::Url::parse(&url).map_err(|e| {
+        anyhow::anyhow!(
+            "--url {url:?} is not a URL ({e}); write it like https://wiki.example.com/path"
+        )
+    })?;
     let target = AccessTarget::from_url(&parsed, &method).ok_or_else(|| {
         anyhow::anyhow!("--url {url:?} must be http(s)://host/… without a user name in it")
     })?;
@@ -42,8 +45,10 @@ pub fn run(config: &Config, cmd: AccessCommand) -> anyhow::Result<ExitCode> {
         target.method,
         target.host,
         target.path_and_query,
-        user.as_deref()
-            .map_or_else(|| "an anonymous visitor".to_owned(), |u| format!("user:{u}"))
+        user.as_deref().map_or_else(
+            || "an anonymous visitor".to_owned(),
+            |u| format!("user:{u}")
+        )
     );
     if rules.rules.is_empty() {
         println!("no rules are configured ([[access_control.rules]] in the TOML file)");

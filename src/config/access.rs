@@ -102,7 +102,8 @@ fn rule(r: FileRule, line: usize) -> Result<AccessRule, String> {
         .items()
         .iter()
         .map(|re| {
-            regex::Regex::new(re).map_err(|e| format!("resources: {re:?} is not a valid regex: {e}"))
+            regex::Regex::new(re)
+                .map_err(|e| format!("resources: {re:?} is not a valid regex: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let methods = r
@@ -114,7 +115,9 @@ fn rule(r: FileRule, line: usize) -> Result<AccessRule, String> {
             if METHODS.contains(&up.as_str()) {
                 Ok(up)
             } else {
-                Err(format!("methods: {m:?} is not an HTTP method like GET or POST"))
+                Err(format!(
+                    "methods: {m:?} is not an HTTP method like GET or POST"
+                ))
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -147,8 +150,9 @@ fn rule(r: FileRule, line: usize) -> Result<AccessRule, String> {
 /// A message saying which of these fails.
 pub(super) fn cookie_domain(raw: &str, public_host: Option<&str>) -> anyhow::Result<String> {
     let d = raw.trim().trim_start_matches('.').to_ascii_lowercase();
-    let DomainPattern::Exact(d) = DomainPattern::parse(&d)
-        .map_err(|_| anyhow::anyhow!("cookie_domain {raw:?} is not a host name like example.com"))?
+    let DomainPattern::Exact(d) = DomainPattern::parse(&d).map_err(|_| {
+        anyhow::anyhow!("cookie_domain {raw:?} is not a host name like example.com")
+    })?
     else {
         anyhow::bail!("cookie_domain {raw:?} is not a host name like example.com (no *.)");
     };
@@ -208,14 +212,21 @@ mod tests {
     fn a_bad_rule_is_named_with_its_line() {
         let cases = [
             ("policy = \"two-factor\"", "unknown policy"),
-            ("policy = \"deny\"\nresources = [\"^/(admin\"]", "not a valid regex"),
-            ("policy = \"deny\"\nmethods = [\"FETCH\"]", "not an HTTP method"),
+            (
+                "policy = \"deny\"\nresources = [\"^/(admin\"]",
+                "not a valid regex",
+            ),
+            (
+                "policy = \"deny\"\nmethods = [\"FETCH\"]",
+                "not an HTTP method",
+            ),
             ("policy = \"deny\"\nsubject = [\"alice\"]", "user:NAME"),
             ("policy = \"deny\"\npath = \"/x\"", "unknown field"),
         ];
         for (body, want) in cases {
-            let text =
-                format!("[access_control]\n\n[[access_control.rules]]\ndomain = \"a.example.com\"\n{body}\n");
+            let text = format!(
+                "[access_control]\n\n[[access_control.rules]]\ndomain = \"a.example.com\"\n{body}\n"
+            );
             let err = format!("{:#}", parse(&text).unwrap_err());
             assert!(err.contains(want), "{body}: {err}");
             assert!(err.contains("line"), "{body}: {err}");
@@ -224,8 +235,18 @@ mod tests {
 
     #[test]
     fn cookie_domains_on_the_public_suffix_list_are_refused() {
-        for bad in ["com", "co.uk", "github.io", "localhost", "127.0.0.1", "*.example.com"] {
-            assert!(cookie_domain(bad, Some("auth.example.com")).is_err(), "{bad}");
+        for bad in [
+            "com",
+            "co.uk",
+            "github.io",
+            "localhost",
+            "127.0.0.1",
+            "*.example.com",
+        ] {
+            assert!(
+                cookie_domain(bad, Some("auth.example.com")).is_err(),
+                "{bad}"
+            );
         }
         assert_eq!(
             cookie_domain(".Example.com", Some("auth.example.com")).unwrap(),

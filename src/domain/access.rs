@@ -270,7 +270,10 @@ impl AccessControl {
             };
             let domain = r.domains.iter().find(|d| d.matches(&t.host));
             let Some(domain) = domain else {
-                lines.push(format!("{at}: no — the host {} is not in its domains", t.host));
+                lines.push(format!(
+                    "{at}: no — the host {} is not in its domains",
+                    t.host
+                ));
                 continue;
             };
             let resource = if r.resources.is_empty() {
@@ -359,7 +362,15 @@ mod tests {
         assert!(!p.matches(".example.com"));
         let e = DomainPattern::parse("app.example.com").unwrap();
         assert!(e.matches("app.example.com") && !e.matches("x.app.example.com"));
-        for bad in ["", "*.", "https://a.example", "a.example:443", "a/b", "*.*.a", "a..b"] {
+        for bad in [
+            "",
+            "*.",
+            "https://a.example",
+            "a.example:443",
+            "a/b",
+            "*.*.a",
+            "a..b",
+        ] {
             assert!(DomainPattern::parse(bad).is_err(), "{bad}");
         }
     }
@@ -370,7 +381,12 @@ mod tests {
             default_policy: Policy::Deny,
             rules: vec![
                 rule(&["app.example.com"], &["^/public/"], &[], Policy::Bypass),
-                rule(&["app.example.com"], &["^/admin"], &["alice"], Policy::TwoFactor),
+                rule(
+                    &["app.example.com"],
+                    &["^/admin"],
+                    &["alice"],
+                    Policy::TwoFactor,
+                ),
                 rule(&["app.example.com"], &["^/admin"], &[], Policy::Deny),
                 rule(&["*.example.com"], &[], &[], Policy::OneFactor),
             ],
@@ -402,7 +418,10 @@ mod tests {
         );
         let lines = ac.explain(&t("/admin"), Some("bob"));
         assert!(lines[1].contains("user:bob is not among"), "{lines:?}");
-        assert!(lines[2].contains("MATCH") && lines[2].contains("deny"), "{lines:?}");
+        assert!(
+            lines[2].contains("MATCH") && lines[2].contains("deny"),
+            "{lines:?}"
+        );
     }
 
     #[test]
@@ -414,7 +433,8 @@ mod tests {
             rules: vec![r],
         };
         assert_eq!(
-            ac.decide(&target("app.example.com", "/", "GET"), "x").policy,
+            ac.decide(&target("app.example.com", "/", "GET"), "x")
+                .policy,
             Policy::Bypass
         );
         assert_eq!(

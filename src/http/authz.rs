@@ -205,7 +205,9 @@ fn original_request(parts: &Parts, family: Family) -> Result<(AccessTarget, url:
                 .ok_or_else(|| bad("X-Forwarded-Host is missing".into()))?;
             let uri = single(parts, "x-forwarded-uri")?.unwrap_or("/");
             if !matches!(proto, "http" | "https") {
-                return Err(bad(format!("X-Forwarded-Proto {proto:?} is not http or https")));
+                return Err(bad(format!(
+                    "X-Forwarded-Proto {proto:?} is not http or https"
+                )));
             }
             // A host, maybe a port: nothing that could end the authority early and leave the
             // rest to be read as another host.
@@ -234,7 +236,9 @@ fn original_request(parts: &Parts, family: Family) -> Result<(AccessTarget, url:
     let url = url::Url::parse(&raw).map_err(|_| bad("the original URL is not a URL".into()))?;
     let method = method.unwrap_or("GET");
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(bad(format!("the original method {method:?} is not an HTTP method")));
+        return Err(bad(format!(
+            "the original method {method:?} is not an HTTP method"
+        )));
     }
     let target = AccessTarget::from_url(&url, method)
         .ok_or_else(|| bad("the original URL must be http(s)://host/…".into()))?;

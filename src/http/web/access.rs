@@ -69,8 +69,7 @@ pub async fn page(
     };
     let set_up = format!(
         "/settings/two-factor?{}",
-        serde_urlencoded::to_string([("required", "1"), ("next", rd.as_str())])
-            .unwrap_or_default()
+        serde_urlencoded::to_string([("required", "1"), ("next", rd.as_str())]).unwrap_or_default()
     );
     let page = ForbiddenPage {
         user: Some(&s.username),

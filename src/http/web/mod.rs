@@ -5,8 +5,8 @@
 //! the session gate) and, on the second step of a login, a [`LiveChallenge`]. CSS is
 //! embedded in the binary; no external assets.
 
-mod account;
 mod access;
+mod account;
 mod apps;
 mod backup_codes;
 mod context;
@@ -192,8 +192,7 @@ pub(crate) fn destination(web: &crate::http::WebSettings, next: Option<&str>) ->
     if local != "/" {
         return local;
     }
-    next.and_then(|n| allowed_site(web, n))
-        .unwrap_or(local)
+    next.and_then(|n| allowed_site(web, n)).unwrap_or(local)
 }
 
 fn allowed_site(web: &crate::http::WebSettings, next: &str) -> Option<String> {
@@ -249,7 +248,10 @@ mod tests {
     fn rd_is_followed_only_under_the_cookie_domain() {
         let w = web(Some("example.com"));
         let d = |n: &str| destination(&w, Some(n));
-        assert_eq!(d("https://wiki.example.com/a?b=1"), "https://wiki.example.com/a?b=1");
+        assert_eq!(
+            d("https://wiki.example.com/a?b=1"),
+            "https://wiki.example.com/a?b=1"
+        );
         assert_eq!(d("http://example.com/"), "http://example.com/");
         assert_eq!(d("/settings/security"), "/settings/security");
         for bad in [
