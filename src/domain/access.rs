@@ -209,7 +209,7 @@ impl AccessRule {
         self.domains.iter().any(|d| d.matches(&t.host))
             && (self.resources.is_empty()
                 || self.resources.iter().any(|r| r.is_match(&t.path_and_query)))
-            && (self.methods.is_empty() || self.methods.iter().any(|m| *m == t.method))
+            && (self.methods.is_empty() || self.methods.contains(&t.method))
     }
 
     fn matches_user(&self, user: &str) -> bool {

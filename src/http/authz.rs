@@ -9,7 +9,9 @@
 //! Only peers in `--trusted-proxies` are answered (anyone else could name any URL in those
 //! headers and probe the rules, or spoof a client address): `401` otherwise. The answer is
 //! `200` with `Remote-User`; `302` to the login page (a browser on forward-auth) or `401`;
-//! `403` when the rules refuse this user.
+//! `403` when the rules refuse this user. For a page load, the nginx endpoint's `401` and
+//! `403` carry the login or explanation page in `Location` (nginx cannot percent-encode
+//! `rd` itself); its configuration turns them into the redirect.
 
 use std::net::SocketAddr;
 
@@ -99,46 +101,69 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         Ok(a) => a,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let browser = family == Family::ForwardAuth && wants_page(&parts);
-    match answer {
-        AccessAnswer::Allow { user } => {
-            let mut res = StatusCode::OK.into_response();
-            if let Some(v) = user.and_then(|u| HeaderValue::from_str(&u).ok()) {
-                res.headers_mut().insert("remote-user", v);
-            }
+    let page_load = wants_page(&parts);
+    let login = format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
+    let forbidden = format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));
+    // nginx cannot build these URLs itself (it has no percent-encoding): the auth-request
+    // answer carries them in `Location` for a page load, for its `error_page` to follow.
+    let hint = |res: Response, to: &str| {
+        if family == Family::AuthRequest && page_load {
+            with_location(res, to)
+        } else {
             res
         }
-        AccessAnswer::Login if browser => {
-            let to = format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
-            match HeaderValue::from_str(&to) {
-                Ok(v) => (StatusCode::FOUND, [(LOCATION, v)]).into_response(),
-                Err(_) => unauthenticated(),
-            }
+    };
+    match answer {
+        AccessAnswer::Allow { user } => {
+            // Always present, empty for nobody (a bypass rule): a proxy that copies the
+            // header must overwrite whatever the client sent, and Caddy 2.6 would otherwise
+            // pass on its own placeholder text.
+            let v = user
+                .and_then(|u| HeaderValue::from_str(&u).ok())
+                .unwrap_or_else(|| HeaderValue::from_static(""));
+            ([("remote-user", v)], StatusCode::OK).into_response()
         }
-        AccessAnswer::Login => unauthenticated(),
-        AccessAnswer::Denied | AccessAnswer::TwoFactorNeeded if browser => {
+        AccessAnswer::Login if family == Family::ForwardAuth && page_load => {
+            with_location(StatusCode::FOUND.into_response(), &login)
+        }
+        AccessAnswer::Login => hint(unauthenticated(), &login),
+        AccessAnswer::Denied | AccessAnswer::TwoFactorNeeded
+            if family == Family::ForwardAuth && page_load =>
+        {
             // Shown on the protected site's origin, so the page itself lives on Twofold:
             // this one only moves the browser there (it says why, and offers two-factor
             // set-up when that is what is missing).
-            let to = format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));
-            match (ForbiddenMoved { url: &to }).render() {
+            match (ForbiddenMoved { url: &forbidden }).render() {
                 Ok(page) => (StatusCode::FORBIDDEN, Html(page)).into_response(),
                 Err(_) => StatusCode::FORBIDDEN.into_response(),
             }
         }
-        AccessAnswer::TwoFactorNeeded => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "two_factor_required",
-            "this page needs two-factor authentication: turn it on in Twofold's settings, then log in again",
-        )
-        .into_response(),
-        AccessAnswer::Denied => ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "your account is not allowed to open this page",
-        )
-        .into_response(),
+        AccessAnswer::TwoFactorNeeded => hint(
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "two_factor_required",
+                "this page needs two-factor authentication: turn it on in Twofold's settings, then log in again",
+            )
+            .into_response(),
+            &forbidden,
+        ),
+        AccessAnswer::Denied => hint(
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "your account is not allowed to open this page",
+            )
+            .into_response(),
+            &forbidden,
+        ),
     }
+}
+
+fn with_location(mut res: Response, to: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(LOCATION, v);
+    }
+    res
 }
 
 fn unauthenticated() -> Response {

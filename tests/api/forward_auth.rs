@@ -154,7 +154,11 @@ async fn anonymous_requests_meet_the_rules_in_order() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(remote_user(&res), None);
+    assert_eq!(
+        remote_user(&res).as_deref(),
+        Some(""),
+        "present, naming nobody"
+    );
     assert_eq!(
         status(original(&app, "http://app.twofold.test/public/a.css")).await,
         StatusCode::OK

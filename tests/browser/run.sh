@@ -15,11 +15,14 @@ if [[ ! -x "$TWOFOLD_BIN" ]]; then
 fi
 
 # Chromium comes from Debian, never from a Playwright download; so do Apache httpd and
-# mod_auth_openidc, the relying party of specs/oidc-apache.test.js.
+# mod_auth_openidc, the relying party of specs/oidc-apache.test.js, and the proxies.
 missing=()
 if [[ ! -x /usr/bin/chromium ]]; then missing+=(chromium); fi
 if [[ ! -x /usr/sbin/apache2 ]]; then missing+=(apache2); fi
 if [[ ! -f /usr/lib/apache2/modules/mod_auth_openidc.so ]]; then missing+=(libapache2-mod-auth-openidc); fi
+# nginx and Caddy: the real proxies of specs/forward-auth.test.js.
+if [[ ! -x /usr/sbin/nginx ]]; then missing+=(nginx); fi
+if [[ ! -x /usr/bin/caddy ]]; then missing+=(caddy); fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "run.sh: installing ${missing[*]} from Debian" >&2
   sudo=""

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::PageContext;
 use super::account::logged_in;
 use super::csrf::CsrfForm;
-use super::destination;
+use super::{destination, is_other_site};
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
 use crate::http::AppState;
@@ -242,9 +242,12 @@ pub async fn submit(
     {
         Ok(done) => {
             // The home page tells how many backup codes are left; a login for an app's
-            // sign-in request goes on to the app instead (the notice tells the count).
+            // sign-in request or a protected site goes on there instead (the security
+            // notice tells the count).
             let to = match done.backup_remaining {
-                Some(left) if !next.starts_with("/oidc/") => format!("/?backup_left={left}"),
+                Some(left) if !next.starts_with("/oidc/") && !is_other_site(&next) => {
+                    format!("/?backup_left={left}")
+                }
                 _ => next.clone(),
             };
             let mut res = logged_in(&state, &done.session, &to);

@@ -29,6 +29,9 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
   '--disable-quic',
+  // Made-up names for the forward-authentication tests (auth., app., secure.twofold.test…)
+  // all reach this machine, no DNS needed.
+  '--host-resolver-rules=MAP *.twofold.test 127.0.0.1',
 ];
 
 // Everything started by this process, torn down on exit even when a hook never ran.
