@@ -16,6 +16,7 @@ mod login_throttle;
 mod nodes;
 mod oidc_bad_input;
 mod oidc_codes;
+mod oidc_cors;
 mod oidc_flow;
 mod oidc_nodes;
 mod password_race;
