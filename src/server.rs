@@ -22,6 +22,7 @@ pub struct Server {
     listener: TcpListener,
     app: axum::Router,
     auth: Auth,
+    oidc: crate::auth::oidc::Oidc,
     addr: SocketAddr,
     max_connections: usize,
     header_timeout: Duration,
@@ -247,7 +248,7 @@ impl Server {
         let oidc = oidc_provider(config, &auth, addr);
         let state = AppState {
             auth: auth.clone(),
-            oidc,
+            oidc: oidc.clone(),
             keys,
             web: Arc::new(WebSettings {
                 secure_cookies: config.secure_cookies(),
@@ -274,6 +275,7 @@ impl Server {
             listener,
             app: router(state),
             auth,
+            oidc,
             addr,
             max_connections: config.max_connections,
             header_timeout: Duration::from_secs(config.header_timeout_secs),
@@ -301,7 +303,7 @@ impl Server {
         use tower::ServiceExt;
 
         tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
-        let housekeeping = tokio::spawn(housekeeping(self.auth.clone()));
+        let housekeeping = tokio::spawn(housekeeping(self.auth.clone(), self.oidc.clone()));
         // HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs
         // from the moment a connection waits for a request, so one that sends nothing at
         // all is closed too, and so is an idle keep-alive connection.
@@ -362,16 +364,16 @@ impl Server {
 }
 
 /// Runs the auth service's housekeeping every ten minutes (lookups check expiry anyway).
-async fn housekeeping(auth: Auth) {
+async fn housekeeping(auth: Auth, oidc: crate::auth::oidc::Oidc) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        match auth.housekeeping().await {
+        match auth.housekeeping(&oidc).await {
             Ok((0, 0)) => {}
             Ok((sessions, other)) => tracing::info!(
                 sessions,
                 other,
-                "removed expired sessions, login challenges and idle counters"
+                "removed expired sessions, login challenges, idle counters and app tokens"
             ),
             Err(e) => {
                 tracing::warn!(error = %e, "housekeeping failed; it runs again in ten minutes")

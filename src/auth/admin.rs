@@ -1,6 +1,7 @@
 //! The operator's use cases behind `twofold user …`: listing accounts, one account's report,
 //! housekeeping. (Disabling, logging out and resetting 2FA live with the feature they touch.)
 
+use super::oidc::Oidc;
 use super::{ActivityEntry, Auth, AuthError};
 use crate::domain::{AccountId, UnixTime, Username};
 
@@ -105,12 +106,13 @@ impl Auth {
     }
 
     /// Deletes what has expired: sessions, login challenges, idle counters and budgets,
-    /// browsers not seen for a year (lookups check expiry anyway). Returns how many sessions
-    /// and how many other rows went.
+    /// browsers not seen for a year, and for Sign in with Twofold expired tokens, finished
+    /// grants and retired signing keys (lookups check expiry anyway). Returns how many
+    /// sessions and how many other rows went.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn housekeeping(&self) -> Result<(u64, u64), AuthError> {
+    pub async fn housekeeping(&self, oidc: &Oidc) -> Result<(u64, u64), AuthError> {
         let now = self.now();
         let sessions = self
             .store
@@ -122,6 +124,7 @@ impl Auth {
             .purge_limits(now, 30 * 86_400, self.policy.login.unknown_device_cap)
             .await?;
         let devices = self.store.purge_devices(now.plus(-365 * 86_400)).await?;
-        Ok((sessions, challenges + limits + devices))
+        let oidc = oidc.housekeeping().await?;
+        Ok((sessions, challenges + limits + devices + oidc))
     }
 }

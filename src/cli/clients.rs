@@ -225,7 +225,9 @@ pub(super) async fn oidc_command(oidc: &Oidc, cmd: OidcCommand) -> anyhow::Resul
         OidcCommand::RotateKey => {
             let kid = oidc.rotate_key().await?;
             println!(
-                "New signing key {kid}; the previous one stays in the JWKS until its tokens expire."
+                "New signing key {kid}: every node publishes it within {} seconds and signs with it {} seconds from now; the previous one stays in the JWKS until its tokens expire.",
+                crate::auth::oidc::KEY_CACHE_SECS,
+                crate::auth::oidc::PUBLISH_AHEAD_SECS,
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -10,7 +10,10 @@ mod seal;
 mod tokens;
 mod totp;
 
-pub use jwt::{ALG as JWT_ALG, SigningKey, VerifyingKey, generate_rsa_pkcs8, verified_claims};
+pub use jwt::{
+    ALG as JWT_ALG, SigningKey, VerifyingKey, generate_rsa_pkcs8, kid_of as jwt_kid,
+    verified_claims,
+};
 pub use keys::{Keys, create_secret, read_secret};
 pub use passwords::{Argon2Params, HasherBusy, PasswordHasher, Verification};
 pub use seal::{SealError, open, seal};

@@ -253,6 +253,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(grant) = used else {
+            // Only this client's code counts as used again (RFC 6749 §4.1.2, §10.5): another
+            // client presenting it learns nothing and changes nothing, so it cannot revoke
+            // the rightful client's tokens nor spoil its code.
             let before: Option<(String, Option<i64>)> = sqlx::query_as(
                 "SELECT id, code_used_at FROM oidc_grants WHERE code_hash = $1 AND client_id = $2",
             )
@@ -260,19 +263,9 @@ impl Store {
             .bind(r.client_id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((id, Some(_))) = before {
-                revoke_grant(&mut tx, &id, r.now).await?;
-                tx.commit().await?;
-                return Ok(Redeemed::Reused);
-            }
-            tx.rollback().await?;
-            return Ok(Redeemed::Invalid);
+            return reused_or_invalid(tx, before, r.now).await;
         };
-        let Some(grant) = live_grant(&mut tx, &grant).await? else {
-            tx.rollback().await?;
-            return Ok(Redeemed::Invalid);
-        };
-        Ok(Redeemed::Issued(Box::new(GrantTx { tx, grant })))
+        issued(tx, &grant).await
     }
 
     /// Uses a refresh token, once, and issues `tokens` in its place (rotation). A refresh
@@ -306,19 +299,9 @@ impl Store {
             .bind(client_id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((id, Some(_))) = before {
-                revoke_grant(&mut tx, &id, now).await?;
-                tx.commit().await?;
-                return Ok(Redeemed::Reused);
-            }
-            tx.rollback().await?;
-            return Ok(Redeemed::Invalid);
+            return reused_or_invalid(tx, before, now).await;
         };
-        let Some(grant) = live_grant(&mut tx, &grant).await? else {
-            tx.rollback().await?;
-            return Ok(Redeemed::Invalid);
-        };
-        Ok(Redeemed::Issued(Box::new(GrantTx { tx, grant })))
+        issued(tx, &grant).await
     }
 
     /// A token that works now: unexpired, an unused refresh token or an access token, of a
@@ -397,6 +380,34 @@ impl Store {
         .rows_affected();
         Ok(tokens + grants)
     }
+}
+
+/// The end of a redemption whose conditional `UPDATE` used nothing up: `before` is the
+/// grant and when its code or refresh token was used, if this client has one by that hash.
+/// Used before: the whole grant is revoked, and that committed. Otherwise nothing changes.
+async fn reused_or_invalid(
+    mut tx: Transaction<'static, Any>,
+    before: Option<(String, Option<i64>)>,
+    now: UnixTime,
+) -> StoreResult<Redeemed> {
+    if let Some((id, Some(_))) = before {
+        revoke_grant(&mut tx, &id, now).await?;
+        tx.commit().await?;
+        return Ok(Redeemed::Reused);
+    }
+    tx.rollback().await?;
+    Ok(Redeemed::Invalid)
+}
+
+/// The end of a redemption that used up a code or refresh token of `grant`: the open
+/// transaction, for [`GrantTx::issue`] to insert the tokens into and commit — unless the
+/// grant was revoked or its account disabled meanwhile.
+async fn issued(mut tx: Transaction<'static, Any>, grant: &str) -> StoreResult<Redeemed> {
+    let Some(grant) = live_grant(&mut tx, grant).await? else {
+        tx.rollback().await?;
+        return Ok(Redeemed::Invalid);
+    };
+    Ok(Redeemed::Issued(Box::new(GrantTx { tx, grant })))
 }
 
 /// The grant, when it is not revoked and its account is enabled.

@@ -2,46 +2,16 @@
 //! Connect endpoints gets the standard OAuth error (RFC 6749 §4.1.2.1, §5.2), never a 500,
 //! and an unknown client or redirect URI is never redirected to.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
+use crate::oidc_flow::{self, REDIRECT};
 
-const BIN: &str = env!("CARGO_BIN_EXE_twofold");
-const REDIRECT: &str = "https://app.example.test/callback";
-
-/// `twofold client add … --json` on the test server's database: `(client_id, secret)`.
+/// A client of the bad-input tests: `(client_id, secret)`.
 fn add_client(app: &TestApp, public: bool) -> (String, Option<String>) {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TWOFOLD_DATA_DIR", app.data_dir.path())
-        .env("TWOFOLD_DATABASE_URL", &app.config.database_url)
-        .args([
-            "client",
-            "add",
-            "--name",
-            "Bad input app",
-            "--redirect-uri",
-            REDIRECT,
-            "--json",
-        ]);
-    if public {
-        cmd.arg("--public");
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        v["client_id"].as_str().unwrap().to_owned(),
-        v["client_secret"].as_str().map(str::to_owned),
-    )
+    let c = oidc_flow::add_client(app, "Bad input app", REDIRECT, public);
+    (c.id, c.secret)
 }
 
 /// A token-endpoint error: the status, `error` and a JSON body that says why, no-store.
@@ -232,15 +202,7 @@ async fn authorize_never_redirects_to_an_unknown_client_or_address_and_redirects
 #[tokio::test]
 async fn discovery_and_keys_ignore_junk_and_never_fail() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = oidc_flow::get_json(&app, "/.well-known/openid-configuration").await;
     assert_eq!(doc["issuer"], app.base.as_str());
     assert_eq!(
         doc["code_challenge_methods_supported"],

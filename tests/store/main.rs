@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod oidc_purge;
 mod second_step;
 
 use std::future::Future;

@@ -214,6 +214,24 @@ impl Oidc {
         }
     }
 
+    /// Whether a browser page at `origin` may read the answers of the token, userinfo and
+    /// revocation endpoints (CORS for apps that run in the browser; RFC 7009 §2.3 for
+    /// revocation): only when it is the origin of a redirect URI registered for some
+    /// client, so that no other site's script can read them.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn cors_origin_allowed(&self, origin: &str) -> Result<bool, AuthError> {
+        let Some(origin) = web_origin(origin) else {
+            return Ok(false);
+        };
+        Ok(self.auth.store.list_clients().await?.iter().any(|c| {
+            c.redirect_uris
+                .iter()
+                .any(|u| web_origin(u).as_deref() == Some(origin.as_str()))
+        }))
+    }
+
     /// Authenticates the client of a token, introspection or revocation request (RFC 6749
     /// §2.3): a confidential client by its secret, compared as SHA-256 in constant time; a
     /// public client by its id alone (its proof is PKCE).
@@ -251,9 +269,55 @@ impl Oidc {
     }
 }
 
+/// The web origin of an `http` or `https` URI (RFC 6454 §4): `scheme://host[:port]`,
+/// scheme and host in lowercase, the default port left out — how a browser writes its
+/// `Origin` header. `None` for other schemes and anything malformed (an `Origin: null`).
+pub(super) fn web_origin(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    if authority.is_empty()
+        || authority.contains('@')
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    {
+        return None;
+    }
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::acceptable_uri;
+    use super::{acceptable_uri, web_origin};
+
+    #[test]
+    fn origins_as_browsers_write_them() {
+        for (uri, origin) in [
+            (
+                "https://App.Example.com/cb?x=1",
+                Some("https://app.example.com"),
+            ),
+            (
+                "https://app.example.com:443/cb",
+                Some("https://app.example.com"),
+            ),
+            ("http://127.0.0.1:8080/cb", Some("http://127.0.0.1:8080")),
+            ("https://app.example.com", Some("https://app.example.com")),
+            ("com.example.app:/cb", None),
+            ("null", None),
+            ("https://user@evil.example/", None),
+            ("https:///cb", None),
+        ] {
+            assert_eq!(web_origin(uri).as_deref(), origin, "{uri}");
+        }
+    }
 
     #[test]
     fn redirect_uris() {

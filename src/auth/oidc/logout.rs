@@ -46,7 +46,7 @@ impl Oidc {
     ) -> Result<LogoutStep, AuthError> {
         let hint: Option<Value> = match req.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
             Some(h) => {
-                let keys = self.verifying_keys().await?;
+                let keys = self.verifying_keys_for(h).await?;
                 match verified_claims(h, &keys).filter(|c| c["iss"] == self.policy.issuer.as_str())
                 {
                     Some(c) => Some(c),

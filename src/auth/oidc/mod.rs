@@ -14,21 +14,21 @@
 
 mod authorize;
 mod clients;
+mod keys;
 mod logout;
 mod tokens;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use authorize::{AuthorizeRequest, AuthorizeStep, ConnectedApp};
 pub use clients::{ClientSecret, NewClient, OidcClient};
 pub use logout::{LogoutRequest, LogoutStep};
 pub use tokens::{ClientCredentials, Introspection, TokenRequest, TokenResponse};
 
-use super::{Auth, AuthError};
-use crate::crypto::{SigningKey, VerifyingKey, generate_rsa_pkcs8, open, seal};
+pub use keys::{JWKS_MAX_AGE_SECS, KEY_CACHE_SECS, PUBLISH_AHEAD_SECS};
+
+use super::Auth;
 use crate::domain::UnixTime;
-use crate::store::SigningKeyRecord;
 
 /// Lifetimes and the issuer.
 #[derive(Clone, Debug)]
@@ -130,9 +130,8 @@ pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_a
 pub struct Oidc {
     auth: Auth,
     policy: Arc<OidcPolicy>,
-    /// Parsed signing keys by `kid` (parsing a key is slow; the list of keys is read from the
-    /// database on each use, so a rotation on another node is seen at once).
-    parsed: Arc<Mutex<HashMap<String, Arc<SigningKey>>>>,
+    /// The signing keys, opened, as last read from the database (`keys.rs`).
+    key_cache: Arc<keys::KeyCache>,
 }
 
 impl Oidc {
@@ -141,7 +140,7 @@ impl Oidc {
         Self {
             auth,
             policy: Arc::new(policy),
-            parsed: Arc::default(),
+            key_cache: Arc::default(),
         }
     }
 
@@ -157,128 +156,5 @@ impl Oidc {
 
     fn now(&self) -> UnixTime {
         self.auth.now()
-    }
-
-    /// Makes the first signing key when there is none (on first use; when several nodes
-    /// race, one key wins).
-    ///
-    /// # Errors
-    /// On a database or key-generation failure.
-    pub async fn ensure_signing_key(&self) -> Result<(), AuthError> {
-        if self
-            .auth
-            .store
-            .signing_keys()
-            .await?
-            .iter()
-            .any(|k| k.retired_at.is_none())
-        {
-            return Ok(());
-        }
-        let record = self.new_key_record()?;
-        if self.auth.store.add_first_signing_key(&record).await? {
-            tracing::info!(kid = %record.kid, "made the first OpenID Connect signing key");
-        }
-        Ok(())
-    }
-
-    /// `twofold oidc rotate-key`: a new key signs from now on; the old ones stay in the JWKS
-    /// until what they signed has expired. Returns the new `kid`.
-    ///
-    /// # Errors
-    /// On a database or key-generation failure.
-    pub async fn rotate_key(&self) -> Result<String, AuthError> {
-        let record = self.new_key_record()?;
-        self.auth.store.add_signing_key(&record, true).await?;
-        Ok(record.kid)
-    }
-
-    fn new_key_record(&self) -> Result<SigningKeyRecord, AuthError> {
-        let der = generate_rsa_pkcs8()?;
-        let kid = format!(
-            "k{}-{}",
-            self.now().0,
-            &crate::crypto::Token::generate().reveal()[..8]
-        );
-        Ok(SigningKeyRecord {
-            sealed: seal(self.auth.keys.oidc_key_seal(), kid.as_bytes(), &der),
-            kid,
-            alg: crate::crypto::JWT_ALG.into(),
-            created_at: self.now().0,
-            retired_at: None,
-        })
-    }
-
-    /// Keys that are still published: current ones, and retired ones whose ID tokens may not
-    /// have expired yet.
-    async fn published_keys(&self) -> Result<Vec<(SigningKeyRecord, Arc<SigningKey>)>, AuthError> {
-        let grace = self.policy.id_token_secs.max(self.policy.access_token_secs);
-        let now = self.now().0;
-        let mut out = Vec::new();
-        let mut records = self.auth.store.signing_keys().await?;
-        if !records.iter().any(|k| k.retired_at.is_none()) {
-            self.ensure_signing_key().await?;
-            records = self.auth.store.signing_keys().await?;
-        }
-        for record in records {
-            if record.retired_at.is_some_and(|r| r + grace < now) {
-                continue;
-            }
-            let key = self.parse_key(&record)?;
-            out.push((record, key));
-        }
-        Ok(out)
-    }
-
-    fn parse_key(&self, record: &SigningKeyRecord) -> Result<Arc<SigningKey>, AuthError> {
-        let mut cache = self
-            .parsed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(k) = cache.get(&record.kid) {
-            return Ok(k.clone());
-        }
-        let der = open(
-            self.auth.keys.oidc_key_seal(),
-            record.kid.as_bytes(),
-            &record.sealed,
-        )
-        .map_err(|e| AuthError::Internal(anyhow::anyhow!("signing key {}: {e}", record.kid)))?;
-        let key = Arc::new(SigningKey::from_pkcs8(&record.kid, &der)?);
-        cache.insert(record.kid.clone(), key.clone());
-        Ok(key)
-    }
-
-    /// The key that signs now: the newest one not retired.
-    async fn signing_key(&self) -> Result<Arc<SigningKey>, AuthError> {
-        self.published_keys()
-            .await?
-            .into_iter()
-            .find(|(r, _)| r.retired_at.is_none())
-            .map(|(_, k)| k)
-            .ok_or_else(|| AuthError::Internal(anyhow::anyhow!("no OpenID Connect signing key")))
-    }
-
-    /// The JWKS (RFC 7517): every published key.
-    ///
-    /// # Errors
-    /// On a database failure or a key that cannot be opened.
-    pub async fn jwks(&self) -> Result<serde_json::Value, AuthError> {
-        let keys: Vec<_> = self
-            .published_keys()
-            .await?
-            .iter()
-            .map(|(_, k)| k.verifying().jwk())
-            .collect();
-        Ok(serde_json::json!({ "keys": keys }))
-    }
-
-    async fn verifying_keys(&self) -> Result<Vec<VerifyingKey>, AuthError> {
-        Ok(self
-            .published_keys()
-            .await?
-            .iter()
-            .map(|(_, k)| k.verifying())
-            .collect())
     }
 }

@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::{OAuthCode, OAuthError, Oidc};
 use crate::auth::AuthError;
-use crate::crypto::Token;
+use crate::crypto::{SigningKey, Token};
 use crate::domain::{AccountId, Method};
-use crate::store::{GrantTx, NewToken, Redeemed, Redemption};
+use crate::store::{ClientRecord, GrantTx, NewToken, Redeemed, Redemption, StoreError};
 
 /// A token request's form, as sent.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -88,7 +88,96 @@ fn s256(verifier: &str) -> Option<String> {
     ok.then(|| B64.encode(Sha256::digest(verifier.as_bytes())))
 }
 
+/// A call to the token, introspection or revocation endpoint that did not succeed: the
+/// OAuth error to answer, or a failure inside. `?` gathers both.
+enum Refusal {
+    Answer(OAuthError),
+    Failed(AuthError),
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(e: OAuthError) -> Self {
+        Self::Answer(e)
+    }
+}
+
+impl From<AuthError> for Refusal {
+    fn from(e: AuthError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+/// The public answer: `Ok(Err(_))` for an OAuth error, `Err` for a failure inside.
+fn settle<T>(r: Result<T, Refusal>) -> Result<Result<T, OAuthError>, AuthError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(Refusal::Answer(e)) => Ok(Err(e)),
+        Err(Refusal::Failed(e)) => Err(e),
+    }
+}
+
+fn refuse<T>(code: OAuthCode, description: &'static str) -> Result<T, Refusal> {
+    Err(OAuthError::new(code, description).into())
+}
+
+/// What the answers about a redeemed code or refresh token say.
+struct GrantWords {
+    /// Logged when it was used before (a theft signal).
+    reused_log: &'static str,
+    /// `invalid_grant` for a second use.
+    reused: &'static str,
+    /// `invalid_grant` for anything else.
+    invalid: &'static str,
+}
+
+const CODE_WORDS: GrantWords = GrantWords {
+    reused_log: "an authorization code was used twice; its tokens were revoked",
+    reused: "this code was already used; every token issued from it has been revoked",
+    invalid: "the code is unknown or expired, or was issued to another client, redirect_uri or code_verifier",
+};
+
+const REFRESH_WORDS: GrantWords = GrantWords {
+    reused_log: "a rotated refresh token was used again; its chain was revoked",
+    reused: "this refresh token was already used; its whole chain has been revoked",
+    invalid: "the refresh token is unknown, expired, revoked or another client's",
+};
+
+impl ClientCredentials {
+    /// The credentials of a request that may carry them in `Authorization: Basic` or in the
+    /// form, but not both (RFC 6749 §2.3.1: one authentication method per request).
+    fn one_of(basic: &Self, form: &Self) -> Result<Self, Refusal> {
+        if basic.client_id.is_none() {
+            return Ok(form.clone());
+        }
+        if form.client_secret.is_some()
+            || form
+                .client_id
+                .as_deref()
+                .is_some_and(|i| Some(i) != basic.client_id.as_deref())
+        {
+            return refuse(
+                OAuthCode::InvalidRequest,
+                "use one client authentication method: HTTP Basic or the form, not both",
+            );
+        }
+        Ok(basic.clone())
+    }
+}
+
 impl Oidc {
+    /// The authenticated client of a request (RFC 6749 §2.3; a public client by its id).
+    async fn client_of(&self, creds: &ClientCredentials) -> Result<ClientRecord, Refusal> {
+        Ok(self
+            .authenticate_client(creds.client_id.as_deref(), creds.client_secret.as_deref())
+            .await??)
+    }
+
     /// The token endpoint.
     ///
     /// # Errors
@@ -98,132 +187,163 @@ impl Oidc {
         form: &TokenRequest,
         basic: &ClientCredentials,
     ) -> Result<Result<TokenResponse, OAuthError>, AuthError> {
-        if basic.client_id.is_some()
-            && (form.client_secret.is_some()
-                || form
-                    .client_id
-                    .as_deref()
-                    .is_some_and(|i| Some(i) != basic.client_id.as_deref()))
-        {
-            return Ok(Err(OAuthError::new(
-                OAuthCode::InvalidRequest,
-                "use one client authentication method: HTTP Basic or the form, not both",
-            )));
-        }
-        let id = basic.client_id.as_deref().or(form.client_id.as_deref());
-        let secret = basic
-            .client_secret
-            .as_deref()
-            .or(form.client_secret.as_deref());
-        let client = match self.authenticate_client(id, secret).await? {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
+        settle(self.grant(form, basic).await)
+    }
+
+    async fn grant(
+        &self,
+        form: &TokenRequest,
+        basic: &ClientCredentials,
+    ) -> Result<TokenResponse, Refusal> {
+        let posted = ClientCredentials {
+            client_id: form.client_id.clone(),
+            client_secret: form.client_secret.clone(),
         };
-        let invalid_grant = |d| Ok(Err(OAuthError::new(OAuthCode::InvalidGrant, d)));
-        let now = self.now();
+        let client = self
+            .client_of(&ClientCredentials::one_of(basic, &posted)?)
+            .await?;
+        // The key before the code or refresh token is used: reading (or making) it must not
+        // happen inside the transaction that uses them, and its failure must leave them unused.
+        let key = || self.signing_key();
         match form.grant_type.as_deref() {
-            Some("authorization_code") => {
-                // A missing parameter is invalid_request; a code that is not one we could
-                // have issued is invalid_grant (RFC 6749 §5.2).
-                let Some(code) = form.code.as_deref().filter(|c| !c.is_empty()) else {
-                    return Ok(Err(OAuthError::new(
-                        OAuthCode::InvalidRequest,
-                        "code is missing",
-                    )));
-                };
-                let Some(code) = Token::from_client(code) else {
-                    return invalid_grant("the code is malformed");
-                };
-                let challenge = match form.code_verifier.as_deref() {
-                    Some(v) => match s256(v) {
-                        Some(c) => Some(c),
-                        None => {
-                            return Ok(Err(OAuthError::new(
-                                OAuthCode::InvalidRequest,
-                                "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
-                            )));
-                        }
-                    },
-                    None if client.secret_hash.is_none() => {
-                        return Ok(Err(OAuthError::new(
-                            OAuthCode::InvalidRequest,
-                            "this client is public: send the PKCE code_verifier",
-                        )));
-                    }
-                    None => None,
-                };
-                let code_hash = code.hash();
-                let redeemed = self
-                    .auth
-                    .store
-                    .redeem_code(&Redemption {
-                        code_hash: code_hash.as_str(),
-                        client_id: &client.id,
-                        redirect_uri: form.redirect_uri.as_deref().unwrap_or(""),
-                        verifier_challenge: challenge.as_deref(),
-                        now,
-                    })
-                    .await?;
-                match redeemed {
-                    Redeemed::Issued(tx) => Ok(Ok(self.issue(tx, &client.id, true).await?)),
-                    Redeemed::Reused => {
-                        tracing::warn!(client = %client.id, "an authorization code was used twice; its tokens were revoked");
-                        invalid_grant(
-                            "this code was already used; every token issued from it has been revoked",
-                        )
-                    }
-                    Redeemed::Invalid => invalid_grant(
-                        "the code is unknown or expired, or was issued to another client, redirect_uri or code_verifier",
-                    ),
-                }
-            }
-            Some("refresh_token") => {
-                let Some(refresh) = form.refresh_token.as_deref().and_then(Token::from_client)
-                else {
-                    return invalid_grant("the refresh_token is missing or malformed");
-                };
-                let hash = refresh.hash();
-                let redeemed = self
-                    .auth
-                    .store
-                    .refresh(hash.as_str(), &client.id, now)
-                    .await?;
-                match redeemed {
-                    Redeemed::Issued(tx) => Ok(Ok(self.issue(tx, &client.id, false).await?)),
-                    Redeemed::Reused => {
-                        tracing::warn!(client = %client.id, "a rotated refresh token was used again; its chain was revoked");
-                        invalid_grant(
-                            "this refresh token was already used; its whole chain has been revoked",
-                        )
-                    }
-                    Redeemed::Invalid => invalid_grant(
-                        "the refresh token is unknown, expired, revoked or another client's",
-                    ),
-                }
-            }
-            Some(_) => Ok(Err(OAuthError::new(
+            Some("authorization_code") => self.redeem_code(form, &client, &*key().await?).await,
+            Some("refresh_token") => self.refresh(form, &client, &*key().await?).await,
+            Some(_) => refuse(
                 OAuthCode::UnsupportedGrantType,
                 "grant_type must be authorization_code or refresh_token",
-            ))),
-            None => Ok(Err(OAuthError::new(
-                OAuthCode::InvalidRequest,
-                "grant_type is missing",
-            ))),
+            ),
+            None => refuse(OAuthCode::InvalidRequest, "grant_type is missing"),
         }
     }
 
-    /// Stores the tokens of the grant (committing the code's or refresh token's use with
-    /// them) and signs its ID token.
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    async fn redeem_code(
+        &self,
+        form: &TokenRequest,
+        client: &ClientRecord,
+        key: &SigningKey,
+    ) -> Result<TokenResponse, Refusal> {
+        // A missing parameter is invalid_request; a code that is not one we could have
+        // issued is invalid_grant (RFC 6749 §5.2).
+        let Some(code) = form.code.as_deref().filter(|c| !c.is_empty()) else {
+            return refuse(OAuthCode::InvalidRequest, "code is missing");
+        };
+        let Some(code) = Token::from_client(code) else {
+            return refuse(OAuthCode::InvalidGrant, "the code is malformed");
+        };
+        let challenge = match form.code_verifier.as_deref() {
+            Some(v) => match s256(v) {
+                Some(c) => Some(c),
+                None => {
+                    return refuse(
+                        OAuthCode::InvalidRequest,
+                        "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+                    );
+                }
+            },
+            None if client.secret_hash.is_none() => {
+                return refuse(
+                    OAuthCode::InvalidRequest,
+                    "this client is public: send the PKCE code_verifier",
+                );
+            }
+            None => None,
+        };
+        let code_hash = code.hash();
+        let redeemed = self
+            .auth
+            .store
+            .redeem_code(&Redemption {
+                code_hash: code_hash.as_str(),
+                client_id: &client.id,
+                redirect_uri: form.redirect_uri.as_deref().unwrap_or(""),
+                verifier_challenge: challenge.as_deref(),
+                now: self.now(),
+            })
+            .await?;
+        self.answer(redeemed, &client.id, key, true, &CODE_WORDS)
+            .await
+    }
+
+    /// `grant_type=refresh_token` (RFC 6749 §6), rotating the refresh token (OAuth 2.0
+    /// Security BCP §4.14.2).
+    async fn refresh(
+        &self,
+        form: &TokenRequest,
+        client: &ClientRecord,
+        key: &SigningKey,
+    ) -> Result<TokenResponse, Refusal> {
+        let Some(refresh) = form.refresh_token.as_deref().and_then(Token::from_client) else {
+            return refuse(
+                OAuthCode::InvalidGrant,
+                "the refresh_token is missing or malformed",
+            );
+        };
+        let hash = refresh.hash();
+        let redeemed = self
+            .auth
+            .store
+            .refresh(hash.as_str(), &client.id, self.now())
+            .await?;
+        self.answer(redeemed, &client.id, key, false, &REFRESH_WORDS)
+            .await
+    }
+
+    /// The tokens of a code or refresh token just used up, or why there are none.
+    async fn answer(
+        &self,
+        redeemed: Redeemed,
+        client_id: &str,
+        key: &SigningKey,
+        first: bool,
+        words: &GrantWords,
+    ) -> Result<TokenResponse, Refusal> {
+        match redeemed {
+            Redeemed::Issued(tx) => Ok(self.issue(tx, client_id, key, first).await?),
+            Redeemed::Reused => {
+                tracing::warn!(client = %client_id, "{}", words.reused_log);
+                refuse(OAuthCode::InvalidGrant, words.reused)
+            }
+            Redeemed::Invalid => refuse(OAuthCode::InvalidGrant, words.invalid),
+        }
+    }
+
+    /// Signs the grant's ID token with `key`, then stores its tokens (committing the code's
+    /// or refresh token's use with them): a failure before the commit leaves the code or
+    /// refresh token unused.
     async fn issue(
         &self,
         tx: Box<GrantTx>,
         client_id: &str,
+        key: &SigningKey,
         first: bool,
     ) -> Result<TokenResponse, AuthError> {
         let now = self.now();
         let grant = tx.grant().clone();
         let (access, refresh) = (Token::generate(), Token::generate());
         let offline = grant.scope.split(' ').any(|s| s == "offline_access");
+        let mut claims = json!({
+            "iss": self.policy.issuer,
+            "sub": grant.account_id,
+            "aud": client_id,
+            "azp": client_id,
+            "iat": now.0,
+            "exp": now.0 + self.policy.id_token_secs,
+            "auth_time": grant.auth_time,
+            "amr": amr(grant.second_factor.as_deref()),
+        });
+        // OIDC Core §12.2: a refreshed ID token carries no nonce.
+        if first && let Some(n) = &grant.nonce {
+            claims["nonce"] = json!(n);
+        }
+        self.profile_claims(
+            &mut claims,
+            &grant.scope,
+            &AccountId::from_stored(grant.account_id.clone()),
+            &grant.username,
+        )
+        .await?;
+        let id_token = key.sign(&claims)?;
         let (ah, rh) = (access.hash(), refresh.hash());
         let mut tokens = vec![NewToken {
             hash: ah.as_str(),
@@ -240,27 +360,6 @@ impl Oidc {
             });
         }
         tx.issue(now, &tokens).await?;
-        let mut claims = json!({
-            "iss": self.policy.issuer,
-            "sub": grant.account_id,
-            "aud": client_id,
-            "azp": client_id,
-            "iat": now.0,
-            "exp": now.0 + self.policy.id_token_secs,
-            "auth_time": grant.auth_time,
-            "amr": amr(grant.second_factor.as_deref()),
-        });
-        if first && let Some(n) = &grant.nonce {
-            claims["nonce"] = json!(n);
-        }
-        self.profile_claims(
-            &mut claims,
-            &grant.scope,
-            &AccountId::from_stored(grant.account_id.clone()),
-            &grant.username,
-        )
-        .await?;
-        let id_token = self.signing_key().await?.sign(&claims)?;
         Ok(TokenResponse {
             access_token: access.reveal().to_owned(),
             token_type: "Bearer",
@@ -341,19 +440,21 @@ impl Oidc {
         token: Option<&str>,
         creds: &ClientCredentials,
     ) -> Result<Result<Introspection, OAuthError>, AuthError> {
-        let client = match self
-            .authenticate_client(creds.client_id.as_deref(), creds.client_secret.as_deref())
-            .await?
-        {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
-        let inactive = Ok(Ok(Introspection {
+        settle(self.introspection(token, creds).await)
+    }
+
+    async fn introspection(
+        &self,
+        token: Option<&str>,
+        creds: &ClientCredentials,
+    ) -> Result<Introspection, Refusal> {
+        let client = self.client_of(creds).await?;
+        let inactive = Introspection {
             active: false,
             details: None,
-        }));
+        };
         let Some(token) = token.and_then(Token::from_client) else {
-            return inactive;
+            return Ok(inactive);
         };
         let hash = token.hash();
         let Some(t) = self
@@ -362,12 +463,13 @@ impl Oidc {
             .live_token(hash.as_str(), self.now())
             .await?
         else {
-            return inactive;
+            return Ok(inactive);
         };
+        // RFC 7662 §4: a client learns nothing of another client's tokens.
         if t.client_id != client.id {
-            return inactive;
+            return Ok(inactive);
         }
-        Ok(Ok(Introspection {
+        Ok(Introspection {
             active: true,
             details: Some(json!({
                 "scope": t.scope,
@@ -382,7 +484,7 @@ impl Oidc {
                 "auth_time": t.auth_time,
                 "amr": amr(t.second_factor.as_deref()),
             })),
-        }))
+        })
     }
 
     /// Token revocation (RFC 7009): always succeeds for an authenticated client; a refresh
@@ -395,13 +497,15 @@ impl Oidc {
         token: Option<&str>,
         creds: &ClientCredentials,
     ) -> Result<Result<(), OAuthError>, AuthError> {
-        let client = match self
-            .authenticate_client(creds.client_id.as_deref(), creds.client_secret.as_deref())
-            .await?
-        {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
+        settle(self.revocation(token, creds).await)
+    }
+
+    async fn revocation(
+        &self,
+        token: Option<&str>,
+        creds: &ClientCredentials,
+    ) -> Result<(), Refusal> {
+        let client = self.client_of(creds).await?;
         if let Some(token) = token.and_then(Token::from_client) {
             let hash = token.hash();
             self.auth
@@ -409,7 +513,7 @@ impl Oidc {
                 .revoke_token(hash.as_str(), &client.id, self.now())
                 .await?;
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
 

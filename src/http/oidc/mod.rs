@@ -4,6 +4,7 @@
 //! writes OAuth answers.
 
 pub(crate) mod authorize;
+mod cors;
 mod logout;
 mod token;
 
@@ -25,16 +26,39 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/oidc/authorize", get(authorize::get).post(authorize::post))
         .route("/oidc/logout", get(logout::get).post(logout::post))
         .layer(middleware::from_fn_with_state(
-            state,
+            state.clone(),
             super::web::ensure_csrf_cookie,
         ));
+    // CORS for apps in the browser (`cors.rs`): public documents to any origin, the
+    // endpoints that hand out or take tokens to registered apps' origins only.
+    let public = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery).options(cors::preflight),
+        )
+        .route("/oidc/jwks", get(jwks).options(cors::preflight))
+        .layer(middleware::from_fn(cors::public));
+    let for_clients = |methods: &'static str| {
+        middleware::from_fn_with_state((state.clone(), methods), cors::for_clients)
+    };
+    let apps = Router::new()
+        .route("/oidc/token", post(token::token).options(cors::preflight))
+        .route("/oidc/revoke", post(token::revoke).options(cors::preflight))
+        .layer(for_clients("POST"))
+        .merge(
+            Router::new()
+                .route(
+                    "/oidc/userinfo",
+                    get(token::userinfo)
+                        .post(token::userinfo)
+                        .options(cors::preflight),
+                )
+                .layer(for_clients("GET, POST")),
+        );
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/oidc/jwks", get(jwks))
-        .route("/oidc/token", post(token::token))
-        .route("/oidc/userinfo", get(token::userinfo).post(token::userinfo))
         .route("/oidc/introspect", post(token::introspect))
-        .route("/oidc/revoke", post(token::revoke))
+        .merge(public)
+        .merge(apps)
         .merge(pages)
 }
 
@@ -69,7 +93,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "request_uri_parameter_supported": false,
     });
     (
-        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        [(axum::http::header::CACHE_CONTROL, public_max_age())],
         Json(body),
     )
         .into_response()
@@ -79,8 +103,14 @@ async fn discovery(State(state): State<AppState>) -> Response {
 async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys = state.oidc.jwks().await?;
     Ok((
-        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        [(axum::http::header::CACHE_CONTROL, public_max_age())],
         Json(keys),
     )
         .into_response())
+}
+
+/// How long relying parties may keep discovery and the JWKS: a new signing key is published
+/// that long (and the key cache's minute) before it signs (`auth::oidc::keys`).
+fn public_max_age() -> String {
+    format!("public, max-age={}", crate::auth::oidc::JWKS_MAX_AGE_SECS)
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::auth::AuthError;
 use crate::auth::oidc::{ClientCredentials, OAuthCode, OAuthError, TokenRequest};
 use crate::http::AppState;
 use crate::http::error::{ApiError, OAuthAnswer};
@@ -144,20 +145,41 @@ pub async fn userinfo(
     }
 }
 
+/// A client-authenticated request (introspection, revocation): its credentials, by HTTP
+/// Basic or in the form (RFC 6749 §2.3.1), and its form.
+fn client_request(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(ClientCredentials, TokenForm), OAuthAnswer> {
+    let creds = basic(headers)?;
+    let f: TokenForm = form(headers, body)?;
+    Ok((credentials(creds, &f), f))
+}
+
+/// The answer of a client-authenticated endpoint: `ok` of its result, or the OAuth error
+/// (an `invalid_client` says how to authenticate, RFC 6749 §5.2), or a generic 500.
+fn client_answer<T>(
+    result: Result<Result<T, OAuthError>, AuthError>,
+    ok: impl FnOnce(T) -> Response,
+) -> Response {
+    match result {
+        Ok(Ok(answer)) => no_store(ok(answer)),
+        Ok(Err(e)) => OAuthAnswer::from(e).basic_challenge().into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
 /// `POST /oidc/introspect` (RFC 7662), client-authenticated.
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Response> {
-    let creds = basic(&headers).map_err(IntoResponse::into_response)?;
-    let f: TokenForm = form(&headers, &body).map_err(IntoResponse::into_response)?;
-    let creds = credentials(creds, &f);
-    match state.oidc.introspect(f.token.as_deref(), &creds).await {
-        Ok(Ok(answer)) => Ok(no_store(Json(answer))),
-        Ok(Err(e)) => Err(OAuthAnswer::from(e).basic_challenge().into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+) -> Result<Response, OAuthAnswer> {
+    let (creds, f) = client_request(&headers, &body)?;
+    Ok(client_answer(
+        state.oidc.introspect(f.token.as_deref(), &creds).await,
+        |answer| Json(answer).into_response(),
+    ))
 }
 
 /// `POST /oidc/revoke` (RFC 7009), client-authenticated; `200` whatever the token was.
@@ -165,13 +187,10 @@ pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Response> {
-    let creds = basic(&headers).map_err(IntoResponse::into_response)?;
-    let f: TokenForm = form(&headers, &body).map_err(IntoResponse::into_response)?;
-    let creds = credentials(creds, &f);
-    match state.oidc.revoke(f.token.as_deref(), &creds).await {
-        Ok(Ok(())) => Ok(no_store(axum::http::StatusCode::OK)),
-        Ok(Err(e)) => Err(OAuthAnswer::from(e).basic_challenge().into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+) -> Result<Response, OAuthAnswer> {
+    let (creds, f) = client_request(&headers, &body)?;
+    Ok(client_answer(
+        state.oidc.revoke(f.token.as_deref(), &creds).await,
+        |()| axum::http::StatusCode::OK.into_response(),
+    ))
 }

@@ -1,0 +1,449 @@
+//! Sign in with Twofold as an app sees it, for the OpenID Connect tests: clients added with
+//! the real `twofold client add`, a browser that logs in through Twofold's own pages (the
+//! `/login` form with its CSRF token, the second step when the account has 2FA), the
+//! consent page, and the token, refresh, introspection and userinfo calls.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestApp, TestUser, rand_u64};
+use crate::web::{browser, csrf_of, page};
+
+const BIN: &str = env!("CARGO_BIN_EXE_twofold");
+
+/// The redirect URI test clients register.
+pub const REDIRECT: &str = "https://app.example.test/callback";
+
+/// A registered client.
+#[derive(Clone, Debug)]
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+    pub redirect: String,
+}
+
+/// `twofold` run against the test server's data folder and database.
+pub fn twofold(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TWOFOLD_DATA_DIR", app.data_dir.path())
+        .env("TWOFOLD_DATABASE_URL", &app.config.database_url)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "twofold {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `twofold client add --name NAME --redirect-uri REDIRECT [--public] --json`.
+pub fn add_client(app: &TestApp, name: &str, redirect: &str, public: bool) -> TestClient {
+    let mut args = vec![
+        "client",
+        "add",
+        "--name",
+        name,
+        "--redirect-uri",
+        redirect,
+        "--json",
+    ];
+    if public {
+        args.push("--public");
+    }
+    let v: Value = serde_json::from_slice(&twofold(app, &args).stdout).unwrap();
+    TestClient {
+        id: v["client_id"].as_str().unwrap().to_owned(),
+        secret: v["client_secret"].as_str().map(str::to_owned),
+        redirect: redirect.to_owned(),
+    }
+}
+
+/// A PKCE verifier and its S256 challenge (RFC 7636 §4.1, §4.2).
+#[derive(Clone, Debug)]
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn generate() -> Self {
+        let verifier: String = (0..4).map(|_| format!("{:016x}", rand_u64())).collect();
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        Self {
+            verifier,
+            challenge,
+        }
+    }
+}
+
+/// Someone with an account and a browser of their own: the password, then the
+/// authenticator app when `totp` (its base32 secret) is set.
+pub struct Visitor {
+    pub user: TestUser,
+    pub totp: Option<String>,
+    pub browser: reqwest::Client,
+}
+
+impl Visitor {
+    /// A fresh account (no 2FA) and a fresh browser.
+    pub async fn sign_up(app: &TestApp) -> Self {
+        Self {
+            user: app.signup().await,
+            totp: None,
+            browser: browser(),
+        }
+    }
+
+    /// A fresh account with the authenticator app on.
+    pub async fn with_totp(app: &TestApp) -> Self {
+        let mut v = Self::sign_up(app).await;
+        let token = app.login(&v.user).await;
+        v.totp = Some(app.enable_totp(&token).await.0);
+        v
+    }
+
+    /// A code for `client` (see [`authorize`]) and the PKCE verifier it needs.
+    pub async fn code(&self, app: &TestApp, client: &TestClient, scope: &str) -> (String, Pkce) {
+        let pkce = Pkce::generate();
+        (authorize(app, self, client, scope, &pkce).await, pkce)
+    }
+}
+
+/// `GET path` on `app` as JSON.
+pub async fn get_json(app: &TestApp, path: &str) -> Value {
+    let res = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    res.json().await.unwrap()
+}
+
+fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .expect("a Location")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&#38;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden fields of the page's form that posts to `action`, as the browser would post
+/// them (the header's logout form has its own).
+fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let form = html
+        .split_once(&format!("action=\"{action}\""))
+        .and_then(|(_, rest)| rest.split_once("</form>"))
+        .map(|(form, _)| form)
+        .unwrap_or_else(|| panic!("no form to {action}: {html}"));
+    let mut out = Vec::new();
+    for part in form.split("<input type=\"hidden\" name=\"").skip(1) {
+        let (name, rest) = part.split_once('"').unwrap();
+        let value = rest
+            .split_once("value=\"")
+            .and_then(|(_, v)| v.split_once('"'))
+            .map(|(v, _)| html_unescape(v))
+            .unwrap_or_default();
+        out.push((name.to_owned(), value));
+    }
+    out
+}
+
+/// The query of a URL, as a map.
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Logs in on the page `to` (`/login?next=…`) sends the browser to; the answer is the
+/// redirect onwards.
+async fn log_in(app: &TestApp, who: &Visitor, to: &str) -> Response {
+    let b = &who.browser;
+    let (_, html) = page(b, app, to).await;
+    let next = query_of(&app.url(to)).remove("next").unwrap_or_default();
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("username", &who.user.username),
+            ("password", &who.user.password),
+            ("next", &next),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Onwards: a redirect, or the page that moves the browser on by itself.
+    let step = match res.status() {
+        StatusCode::SEE_OTHER => location(&res),
+        StatusCode::OK => return res,
+        s => panic!("the password step: {s} {}", res.text().await.unwrap()),
+    };
+    if !step.starts_with("/login/two-factor") {
+        return res;
+    }
+    let secret = who
+        .totp
+        .as_deref()
+        .expect("the account has 2FA: give its authenticator secret");
+    let (_, html) = page(b, app, &step).await;
+    let res = b
+        .post(app.url("/login/two-factor"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("method", "totp"),
+            ("code", &app.totp(secret, 0)),
+            ("next", &next),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [StatusCode::SEE_OTHER, StatusCode::OK].contains(&res.status()),
+        "the second step: {}",
+        res.status()
+    );
+    // Each authenticator step works once: the next login needs the next one.
+    app.clock.advance(30);
+    res
+}
+
+/// Runs the authorization request in `who`'s browser — logging in and allowing the app on
+/// the consent page when asked — and returns the code the app receives (its `state` and
+/// `iss` checked).
+pub async fn authorize(
+    app: &TestApp,
+    who: &Visitor,
+    client: &TestClient,
+    scope: &str,
+    pkce: &Pkce,
+) -> String {
+    let state = format!("st{:x}", rand_u64());
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", &client.id),
+        ("redirect_uri", &client.redirect),
+        ("scope", scope),
+        ("state", &state),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", &pkce.challenge),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let b = &who.browser;
+    let mut res = b
+        .get(app.url(&format!("/oidc/authorize?{query}")))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..8 {
+        if res.status().is_redirection() {
+            let to = location(&res);
+            if to.starts_with(&client.redirect) {
+                return code_of(app, &to, &state);
+            }
+            assert!(
+                to.starts_with('/'),
+                "only Twofold's own pages on the way: {to}"
+            );
+            res = if to.starts_with("/login?") {
+                log_in(app, who, &to).await
+            } else {
+                b.get(app.url(&to)).send().await.unwrap()
+            };
+            continue;
+        }
+        let status = res.status();
+        let html = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{html}");
+        if html.contains("action=\"/oidc/authorize\"") {
+            // The consent page: Allow.
+            let mut form = hidden_fields(&html, "/oidc/authorize");
+            form.push(("decision".into(), "allow".into()));
+            res = b
+                .post(app.url("/oidc/authorize"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            continue;
+        }
+        // The page that moves the browser on by itself (after a form: the login's, the
+        // consent's), to Twofold's next step or to the app.
+        let url = html
+            .split_once("content=\"0;url=")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(u, _)| html_unescape(u))
+            .unwrap_or_else(|| panic!("neither consent nor the way on: {html}"));
+        if url.starts_with('/') {
+            res = b.get(app.url(&url)).send().await.unwrap();
+            continue;
+        }
+        assert!(url.starts_with(&client.redirect), "{url}");
+        return code_of(app, &url, &state);
+    }
+    panic!("the authorization request did not end at the app");
+}
+
+fn code_of(app: &TestApp, url: &str, state: &str) -> String {
+    let q = query_of(url);
+    assert_eq!(q.get("state").map(String::as_str), Some(state), "{url}");
+    assert_eq!(q.get("iss").map(String::as_str), Some(app.base.as_str()));
+    q.get("code")
+        .unwrap_or_else(|| panic!("no code: {url}"))
+        .clone()
+}
+
+/// A form posted to `path` authenticated as `client` (Basic for a confidential one,
+/// `client_id` in the form for a public one).
+async fn post_as(
+    app: &TestApp,
+    path: &str,
+    client: &TestClient,
+    mut form: Vec<(&'static str, String)>,
+) -> Response {
+    let req = app.http.post(app.url(path));
+    let req = match &client.secret {
+        Some(secret) => req.basic_auth(&client.id, Some(secret)),
+        None => {
+            form.push(("client_id", client.id.clone()));
+            req
+        }
+    };
+    req.form(&form).send().await.unwrap()
+}
+
+/// A token-endpoint request authenticated as `client`.
+pub async fn token_request(
+    app: &TestApp,
+    client: &TestClient,
+    form: Vec<(&'static str, String)>,
+) -> Response {
+    post_as(app, "/oidc/token", client, form).await
+}
+
+/// `grant_type=authorization_code` with `verifier` and `redirect`.
+pub async fn redeem_with(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    verifier: &str,
+    redirect: &str,
+) -> Response {
+    token_request(
+        app,
+        client,
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code.into()),
+            ("redirect_uri", redirect.into()),
+            ("code_verifier", verifier.into()),
+        ],
+    )
+    .await
+}
+
+/// Redeems a code as it should be; the tokens.
+pub async fn redeem(app: &TestApp, client: &TestClient, code: &str, pkce: &Pkce) -> Value {
+    tokens(redeem_with(app, client, code, &pkce.verifier, &client.redirect).await).await
+}
+
+/// `grant_type=refresh_token`.
+pub async fn refresh(app: &TestApp, client: &TestClient, refresh_token: &str) -> Response {
+    token_request(
+        app,
+        client,
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh_token.into()),
+        ],
+    )
+    .await
+}
+
+/// The tokens of a successful answer.
+pub async fn tokens(res: Response) -> Value {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].is_string() && body["id_token"].is_string());
+    body
+}
+
+/// An OAuth error answer (RFC 6749 §5.2): this status and `error`, never a 500.
+pub async fn oauth_error(res: Response, status: StatusCode, error: &str) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"], error, "{body}");
+    body
+}
+
+/// Whether introspection (as `client`) says the token works.
+pub async fn active(app: &TestApp, client: &TestClient, token: &str) -> bool {
+    let res = post_as(
+        app,
+        "/oidc/introspect",
+        client,
+        vec![("token", token.to_owned())],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    body["active"].as_bool().unwrap()
+}
+
+/// `GET /oidc/userinfo` with a Bearer access token.
+pub async fn userinfo(app: &TestApp, access_token: &str) -> Response {
+    app.http
+        .get(app.url("/oidc/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The `kid`s a node publishes.
+pub async fn published_kids(app: &TestApp) -> Vec<String> {
+    get_json(app, "/oidc/jwks").await["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The claims of a JWT (its signature unchecked: the relying party's job).
+pub fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// The `kid` in a JWT's header.
+pub fn kid_of(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
