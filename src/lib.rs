@@ -1,6 +1,7 @@
 //! Twofold: a self-hosted account-security server.
 //!
-//! Layers point one way: `http` → `auth` → {`domain`, `store`, `crypto`, `sms`, `clock`};
+//! Layers point one way: `http` → `auth` → {`domain`, `store`, `crypto`, `sms`, `mail`,
+//! `clock`};
 //! `tests/layering.rs` fails when an import runs the other way.
 //! `main.rs` only parses the command line and calls [`cli::run`].
 
@@ -11,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod server;
 pub mod sms;
 pub mod store;

@@ -158,7 +158,15 @@ pub async fn open(
         logins_per_address_minute: config.logins_per_address_minute,
         sign_ups_per_address_hour: config.sign_ups_per_address_hour,
         password_context: PasswordContext::for_host(&config.public_host()),
+        site: config
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned()),
     };
+    let mail = crate::mail::Mail::new(
+        mail_sender(config, Arc::clone(&clock))?,
+        Duration::from_secs(config.mail.timeout_secs),
+    );
     let sms = Sms::new(
         sms_sender(config, Arc::clone(&clock))?,
         Duration::from_secs(config.sms.timeout_secs),
@@ -178,6 +186,7 @@ pub async fn open(
         policy,
         keys: Arc::clone(&keys),
         sms,
+        mail,
         two_factor,
         text_budget: config.sms_budget.clone(),
     });
@@ -198,6 +207,30 @@ pub fn oidc_provider(config: &Config, auth: &Auth, addr: SocketAddr) -> crate::a
             ..config.oidc.clone()
         },
     )
+}
+
+/// The configured mail provider.
+fn mail_sender(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn crate::mail::MailSender>> {
+    Ok(match &config.mail.provider {
+        crate::config::MailProvider::Outbox => Arc::new(crate::mail::OutboxMailer::new(
+            config.data_dir.join("mail-outbox.jsonl"),
+            clock,
+        )),
+        crate::config::MailProvider::Smtp { url } => {
+            crate::install_tls_provider();
+            Arc::new(
+                crate::mail::SmtpMailer::new(
+                    url,
+                    &config.mail.from,
+                    Duration::from_secs(config.mail.timeout_secs),
+                )
+                .map_err(|e| anyhow::anyhow!(e))?,
+            )
+        }
+    })
 }
 
 /// The configured SMS provider.
@@ -304,6 +337,7 @@ impl Server {
 
         tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone(), self.oidc.clone()));
+        let notices = tokio::spawn(notice_worker(self.auth.clone()));
         // HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs
         // from the moment a connection waits for a request, so one that sends nothing at
         // all is closed too, and so is an idle keep-alive connection.
@@ -358,8 +392,23 @@ impl Server {
             }
         }
         housekeeping.abort();
+        notices.abort();
         self.auth.close().await;
         Ok(())
+    }
+}
+
+/// Delivers the security notices that are due, every two seconds: the ones a crash, a
+/// restart or a failing provider left in the queue (a change delivers its own at once).
+async fn notice_worker(auth: Auth) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let n = auth.deliver_notices(None).await;
+        if n > 0 {
+            tracing::debug!(n, "notice queue worked through");
+        }
     }
 }
 

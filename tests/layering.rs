@@ -1,5 +1,6 @@
 //! The layering of ARCHITECTURE.md, checked: every `crate::…` path in a layer's files must
-//! name a layer that layer may depend on. `http → auth → {domain, store, crypto, sms, clock}`;
+//! name a layer that layer may depend on. `http → auth → {domain, store, crypto, sms, mail,
+//! clock}`;
 //! `domain` depends on nothing of Twofold; `server` and `cli` assemble everything.
 
 use std::collections::BTreeMap;
@@ -12,18 +13,23 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("clock", &["domain"][..]),
         ("crypto", &["domain"][..]),
         ("sms", &["domain", "clock"][..]), // the outbox stamps its lines with the clock
+        ("mail", &["domain", "clock"][..]),
         ("store", &["domain", "crypto"][..]),
-        ("auth", &["domain", "store", "crypto", "sms", "clock"][..]),
+        (
+            "auth",
+            &["domain", "store", "crypto", "sms", "mail", "clock"][..],
+        ),
         ("http", &["auth", "domain", "crypto"][..]),
         ("config", &["auth", "crypto", "domain"][..]),
     ])
 }
 
-const LAYERS: [&str; 11] = [
+const LAYERS: [&str; 12] = [
     "domain",
     "clock",
     "crypto",
     "sms",
+    "mail",
     "store",
     "auth",
     "http",

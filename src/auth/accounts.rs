@@ -86,17 +86,9 @@ impl Auth {
             return Err(AuthError::CredentialChanged);
         }
         tracing::info!(account = %session.account_id, "password changed; other sessions ended");
-        // OWASP ASVS 4.0.3 V2.5.5: tell the owner that a credential changed.
-        if let Some((phone, _)) = self.store.two_factor(&session.account_id).await?.phone {
-            self.notify(
-                &session.account_id,
-                &session.username,
-                Some(&phone),
-                "password",
-                "the password was changed",
-            )
-            .await;
-        }
+        // OWASP ASVS 4.0.3 V2.5.5: tell the owner that a credential changed (queued with
+        // the change; delivered now).
+        self.notify(&session.account_id).await;
         Ok(())
     }
 

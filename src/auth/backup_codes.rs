@@ -136,6 +136,7 @@ impl Auth {
             return Err(AuthError::NoBackupCodes);
         }
         tracing::info!(account = %session.account_id, "new backup codes replaced the old batch");
+        self.notify(&session.account_id).await;
         let view = BackupCodesView {
             generated_at: now,
             codes: Some(codes.iter().map(|c| (c.display(), false)).collect()),

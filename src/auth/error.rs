@@ -76,6 +76,12 @@ pub enum AuthError {
     /// The text message could not be sent.
     #[error("text message not sent")]
     SmsFailed,
+    /// The email address is not acceptable.
+    #[error("invalid email: {0}")]
+    InvalidEmail(#[from] crate::domain::EmailError),
+    /// The email could not be sent.
+    #[error("email not sent")]
+    MailFailed,
     /// Nothing to confirm.
     #[error("nothing pending: {0:?}")]
     NothingPending(Pending),
@@ -112,6 +118,8 @@ pub enum Pending {
     AppSetUpRestarted,
     /// No phone number was entered.
     NoPhoneCode,
+    /// No email address was entered.
+    NoEmailCode,
 }
 
 /// A refused code: what was wrong, and how many more wrong codes the login attempt takes

@@ -13,9 +13,11 @@ mod accounts;
 mod address_rate;
 mod admin;
 mod backup_codes;
+mod email;
 mod error;
 mod login;
 mod new_session;
+mod notices;
 pub mod oidc;
 mod second_step;
 mod sessions;
@@ -29,6 +31,7 @@ pub use access::{Access, AccessAnswer};
 pub use accounts::NewAccount;
 pub use admin::{AccountReport, AccountSummary};
 pub use backup_codes::BackupCodesView;
+pub use email::EmailStatus;
 pub use error::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
 pub use login::{LoginOutcome, NewSessionToken};
 pub use second_step::{ChallengeStarted, ChallengeView, SecondStepDone};
@@ -113,6 +116,9 @@ pub struct Policy {
     pub sign_ups_per_address_hour: i64,
     /// Words a new password must not be built on.
     pub password_context: PasswordContext,
+    /// This Twofold's address as people know it (`--public-url`), for the links and the
+    /// "which Twofold" line of notices and emails.
+    pub site: Option<String>,
 }
 
 impl Default for Policy {
@@ -125,6 +131,7 @@ impl Default for Policy {
             logins_per_address_minute: 30,
             sign_ups_per_address_hour: 10,
             password_context: PasswordContext::default(),
+            site: None,
         }
     }
 }
@@ -138,6 +145,7 @@ pub struct Auth {
     policy: Arc<Policy>,
     keys: Arc<Keys>,
     sms: Sms,
+    mail: crate::mail::Mail,
     tf: Arc<TwoFactorPolicy>,
     budget: Arc<TextBudget>,
     address_rate: Arc<address_rate::AddressRate>,
@@ -157,6 +165,8 @@ pub struct AuthParts {
     pub keys: Arc<Keys>,
     /// The SMS sender.
     pub sms: Sms,
+    /// The email sender.
+    pub mail: crate::mail::Mail,
     /// Two-factor settings.
     pub two_factor: TwoFactorPolicy,
     /// How many text messages may go out.
@@ -172,6 +182,7 @@ impl Auth {
             clock: p.clock,
             keys: p.keys,
             sms: p.sms,
+            mail: p.mail,
             tf: Arc::new(p.two_factor),
             budget: Arc::new(p.text_budget),
             address_rate: Arc::new(address_rate::AddressRate::new(

@@ -6,7 +6,7 @@
 
 use super::{Auth, AuthError};
 use crate::domain::{AccountId, PhoneNumber, UnixTime};
-use crate::sms::{SmsError, notice_message};
+use crate::sms::SmsError;
 use crate::store::{Bucket, Spend};
 
 /// How many texts may go out (0 switches a limit off). Windows are fixed: an hour or a day.
@@ -50,6 +50,13 @@ const DAY: i64 = 86_400;
 pub(crate) struct Charge {
     buckets: Vec<Bucket>,
     at: UnixTime,
+}
+
+impl Charge {
+    /// What was spent from `buckets` at `at`.
+    pub(crate) fn new(buckets: Vec<Bucket>, at: UnixTime) -> Self {
+        Self { buckets, at }
+    }
 }
 
 /// Whether a bucket counts the account's own texts (as opposed to a number's, a country's,
@@ -146,56 +153,17 @@ impl Auth {
         result
     }
 
-    /// Sends a security notice (OWASP ASVS 4.0.3 V2.2.3, V2.5.5) to the account's phone
-    /// (stored E.164), within the budget and at most one per `kind` of change per quarter
-    /// hour per account — a burst of one change texts once, a different change still goes
-    /// out; a notice that is held back or fails is logged only (the event is in the activity).
-    pub(crate) async fn notify(
+    /// The number's, the country's and the installation's budgets (not the account's):
+    /// what a security notice spends.
+    pub(crate) fn notice_text_buckets(
         &self,
         account: &AccountId,
-        username: &str,
-        phone: Option<&PhoneNumber>,
-        kind: &'static str,
-        what: &str,
-    ) {
-        let Some(phone) = phone else {
-            return;
-        };
-        // Notices spend the number's, the country's and the installation's budgets, not the
-        // account's: whoever holds a session must not be able to use up the account's texts
-        // (with codes that go nowhere, say) and then turn 2FA off unannounced. Their own
-        // bucket, one per kind of change per quarter hour, keeps them from flooding.
-        let mut buckets: Vec<Bucket> = self
-            .text_buckets(account, phone)
+        phone: &PhoneNumber,
+    ) -> Vec<Bucket> {
+        self.text_buckets(account, phone)
             .into_iter()
             .filter(|b| !is_account_bucket(b))
-            .collect();
-        buckets.push(Bucket {
-            key: format!("notice:{account}:{kind}"),
-            window_secs: self.budget.notice_every_secs,
-            limit: 1,
-        });
-        let at = self.now();
-        match self.store.spend(&buckets, at).await {
-            Ok(Spend::Spent) => {
-                let charge = Charge { buckets, at };
-                let _ = self
-                    .send_charged(
-                        &charge,
-                        phone,
-                        &notice_message(username, what),
-                        "security notice",
-                    )
-                    .await;
-            }
-            Ok(Spend::Refused { key, .. }) if key.starts_with("notice:") => {
-                tracing::info!(account = %account, to = %phone.masked(), "security notice of the same kind sent within the quarter hour; this one is in the activity only");
-            }
-            Ok(Spend::Refused { .. }) => {
-                tracing::warn!(account = %account, to = %phone.masked(), "text budget spent: a security notice was not sent (the activity lists the change)");
-            }
-            Err(e) => tracing::warn!(error = %e, "could not charge a security notice"),
-        }
+            .collect()
     }
 
     /// Charges a sign-up from this client address (at most so many an hour, on every node).

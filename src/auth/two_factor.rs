@@ -198,15 +198,7 @@ impl Auth {
             .mark_second_factor(&session.session_id, crate::domain::Method::Totp)
             .await?;
         // OWASP ASVS 4.0.3 V2.5.5: a new authenticator is a change the owner must hear of.
-        let phone = self.store.two_factor(&session.account_id).await?.phone;
-        self.notify(
-            &session.account_id,
-            &session.username,
-            phone.as_ref().map(|(p, _)| p),
-            "app",
-            "an authentication app was set up",
-        )
-        .await;
+        self.notify(&session.account_id).await;
         Ok(MethodConfirmed {
             enabled_now,
             backup_codes: enabled_now.then_some(codes),
@@ -223,7 +215,7 @@ impl Auth {
         session: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        self.remove_method(session, EventKind::TotpRemoved, "", client)
+        self.remove_method(session, EventKind::TotpRemoved, client)
             .await
     }
 
@@ -326,28 +318,13 @@ impl Auth {
             })
             .await?
         {
-            SmsConfirm::Verified {
-                phone,
-                previous,
-                enabled,
-            } => {
+            SmsConfirm::Verified { enabled, .. } => {
                 tracing::info!(account = %session.account_id, enabled_now = enabled, "phone verified for text-message codes");
                 self.store
                     .mark_second_factor(&session.session_id, crate::domain::Method::Sms)
                     .await?;
-                if let Some(old) = previous {
-                    self.notify(
-                        &session.account_id,
-                        &session.username,
-                        Some(&old),
-                        "phone",
-                        &format!(
-                            "the phone for security codes was changed to {}",
-                            phone.masked()
-                        ),
-                    )
-                    .await;
-                }
+                // A changed number tells the old one (queued with the change).
+                self.notify(&session.account_id).await;
                 Ok(MethodConfirmed {
                     enabled_now: enabled,
                     backup_codes: enabled.then_some(codes),
@@ -370,22 +347,16 @@ impl Auth {
         session: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        self.remove_method(
-            session,
-            EventKind::SmsRemoved,
-            "this phone was removed from two-factor authentication",
-            client,
-        )
-        .await
+        self.remove_method(session, EventKind::SmsRemoved, client)
+            .await
     }
 
-    /// Removes one method (idempotent); tells the phone that was on the account — that 2FA is
-    /// off when this was the last method, else `what` (nothing for the app alone).
+    /// Removes one method (idempotent); the notice (the removed phone is told, and that 2FA
+    /// is off when this was the last method) is queued with the change.
     async fn remove_method(
         &self,
         session: &CurrentSession,
         kind: EventKind,
-        what: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let r = self
@@ -401,20 +372,8 @@ impl Auth {
         if !r.removed {
             return Ok(()); // already gone: removing is idempotent
         }
-        let (account, name) = (&session.account_id, session.username.as_str());
-        if r.disabled {
-            self.notify(
-                account,
-                name,
-                r.old_phone.as_ref(),
-                "two-factor",
-                "two-factor authentication was turned off",
-            )
-            .await;
-        } else if kind == EventKind::SmsRemoved {
-            self.notify(account, name, r.old_phone.as_ref(), "phone", what)
-                .await;
-        }
+        // The removed phone is told, and that 2FA is off when this was the last method.
+        self.notify(&session.account_id).await;
         Ok(())
     }
 
@@ -427,7 +386,7 @@ impl Auth {
         session: &CurrentSession,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let (old_phone, was_on) = self
+        let (_, was_on) = self
             .store
             .disable_two_factor(
                 &session.account_id,
@@ -440,14 +399,7 @@ impl Auth {
             .await?;
         if was_on {
             tracing::info!(account = %session.account_id, "two-factor authentication turned off");
-            self.notify(
-                &session.account_id,
-                &session.username,
-                old_phone.as_ref(),
-                "two-factor",
-                "two-factor authentication was turned off",
-            )
-            .await;
+            self.notify(&session.account_id).await;
         }
         Ok(())
     }
@@ -467,8 +419,7 @@ impl Auth {
         let Some(account) = self.store.account_by_username(&username).await? else {
             return Ok(false);
         };
-        let (old_phone, _) = self
-            .store
+        self.store
             .disable_two_factor(
                 &account.id,
                 EventKind::TwoFactorResetByOperator,
@@ -478,14 +429,7 @@ impl Auth {
                 reason,
             )
             .await?;
-        self.notify(
-            &account.id,
-            &account.username,
-            old_phone.as_ref(),
-            "two-factor",
-            "two-factor authentication was turned off by the operator",
-        )
-        .await;
+        self.notify(&account.id).await;
         Ok(true)
     }
 }

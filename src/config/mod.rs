@@ -40,6 +40,8 @@ pub struct Config {
     pub totp_issuer: String,
     /// Text messages.
     pub sms: SmsConfig,
+    /// Email.
+    pub mail: MailConfig,
     /// Backup codes per batch (5–20).
     pub backup_codes_count: usize,
     /// Keep an encrypted copy of backup codes so they can be viewed again.
@@ -115,6 +117,59 @@ impl std::fmt::Debug for SmsProvider {
             }
         }
     }
+}
+
+/// Which mail provider, and its settings. (`Debug` hides the SMTP password.)
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailProvider {
+    /// Append to `<data-dir>/mail-outbox.jsonl` (development and tests).
+    Outbox,
+    /// An SMTP server: `smtp[s]://[user:pass@]host[:port]`.
+    Smtp {
+        /// The server's URL.
+        url: String,
+    },
+}
+
+impl std::fmt::Debug for MailProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Outbox => f.write_str("Outbox"),
+            Self::Smtp { url } => {
+                let shown = url::Url::parse(url).map_or_else(
+                    |_| "(not a URL)".to_owned(),
+                    |mut u| {
+                        if u.password().is_some() {
+                            let _ = u.set_password(Some("***"));
+                        }
+                        u.to_string()
+                    },
+                );
+                write!(f, "Smtp {{ url: {shown:?} }}")
+            }
+        }
+    }
+}
+
+/// Email settings.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// The provider.
+    pub provider: MailProvider,
+    /// The sender address (`From:`).
+    pub from: String,
+    /// Give up sending after this many seconds.
+    pub timeout_secs: u64,
+}
+
+/// `[mail]` in the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    provider: Option<String>,
+    smtp_url: Option<String>,
+    from: Option<String>,
+    timeout_secs: Option<u64>,
 }
 
 /// Text-message settings.
@@ -214,6 +269,8 @@ pub struct FileConfig {
     access_control: access::FileAccess,
     #[serde(default)]
     sms: FileSms,
+    #[serde(default)]
+    mail: FileMail,
     #[serde(default)]
     oidc: FileOidc,
     #[serde(default)]
@@ -341,6 +398,24 @@ pub struct Overrides {
     /// (e.g. example.com; needs --public-url under it) [default: Twofold's host only].
     #[arg(long, env = "TWOFOLD_COOKIE_DOMAIN", value_name = "DOMAIN")]
     pub cookie_domain: Option<String>,
+    /// Mail provider: outbox or smtp [default: outbox].
+    #[arg(long, env = "TWOFOLD_MAIL_PROVIDER", value_name = "NAME")]
+    pub mail_provider: Option<String>,
+    /// SMTP server for the smtp provider: smtp://host:587 (STARTTLS when offered) or
+    /// smtps://host:465, with user:password@ to log in.
+    #[arg(
+        long,
+        env = "TWOFOLD_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of Twofold's emails [default: twofold@<public host>].
+    #[arg(long, env = "TWOFOLD_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+    /// Give up sending an email after this many seconds [default: 10].
+    #[arg(long, env = "TWOFOLD_MAIL_TIMEOUT_SECS", value_name = "SECS")]
+    pub mail_timeout_secs: Option<u64>,
     /// Text messages per account per hour [default: 10].
     #[arg(long, env = "TWOFOLD_SMS_BUDGET_PER_ACCOUNT_HOUR", value_name = "N")]
     pub sms_budget_per_account_hour: Option<i64>,
@@ -469,6 +544,11 @@ impl Config {
                     .clone()
                     .or(file.sms.default_region.clone()),
             },
+            mail: MailConfig {
+                provider: MailProvider::Outbox,
+                from: String::new(),
+                timeout_secs: o.mail_timeout_secs.or(file.mail.timeout_secs).unwrap_or(10),
+            },
             backup_codes_count: o
                 .backup_codes_count
                 .or(file.backup_codes.count)
@@ -526,6 +606,12 @@ impl Config {
             "the http and twilio SMS providers send real texts: set --sms-host (or --public-url) to the host name users log in at, like auth.example.com"
         );
         cfg.sms.host = host.unwrap_or_else(|| "localhost".into());
+        cfg.mail.provider = mail_provider(o, &file.mail)?;
+        cfg.mail.from = o
+            .mail_from
+            .clone()
+            .or(file.mail.from.clone())
+            .unwrap_or_else(|| format!("Twofold <twofold@{}>", cfg.public_host()));
         if let Some(d) = o.cookie_domain.clone().or(file.cookie_domain) {
             let public = cfg.public_url.as_deref().and_then(host_of);
             cfg.cookie_domain = Some(access::cookie_domain(&d, public.as_deref())?);
@@ -553,6 +639,10 @@ impl Config {
         anyhow::ensure!(
             self.sms.timeout_secs > 0,
             "the SMS timeout must be at least 1 second"
+        );
+        anyhow::ensure!(
+            self.mail.timeout_secs > 0,
+            "the mail timeout must be at least 1 second"
         );
         if let Some(r) = &self.sms.default_region {
             anyhow::ensure!(
@@ -737,6 +827,28 @@ fn sms_provider(o: &Overrides, f: &FileSms) -> anyhow::Result<SmsProvider> {
             )?,
         },
         other => anyhow::bail!("unknown SMS provider {other:?}: use outbox, http or twilio"),
+    })
+}
+
+fn mail_provider(o: &Overrides, f: &FileMail) -> anyhow::Result<MailProvider> {
+    let name = o
+        .mail_provider
+        .clone()
+        .or(f.provider.clone())
+        .unwrap_or_else(|| "outbox".into());
+    Ok(match name.as_str() {
+        "outbox" => MailProvider::Outbox,
+        "smtp" => MailProvider::Smtp {
+            url: o
+                .smtp_url
+                .clone()
+                .or(f.smtp_url.clone())
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("the smtp mail provider needs --smtp-url (TWOFOLD_SMTP_URL), like smtp://mail.example.com:587")
+                })?,
+        },
+        other => anyhow::bail!("unknown mail provider {other:?}: use outbox or smtp"),
     })
 }
 

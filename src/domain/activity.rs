@@ -43,6 +43,10 @@ pub enum EventKind {
     AppAuthorized,
     /// The owner disconnected an app: its tokens stopped working.
     AppRevoked,
+    /// An email address was confirmed for the account (added or changed).
+    EmailAdded,
+    /// The email address was removed.
+    EmailRemoved,
 }
 
 impl EventKind {
@@ -69,7 +73,35 @@ impl EventKind {
             Self::TwoFactorResetByOperator => "two_factor_reset_by_operator",
             Self::AppAuthorized => "app_authorized",
             Self::AppRevoked => "app_revoked",
+            Self::EmailAdded => "email_added",
+            Self::EmailRemoved => "email_removed",
         }
+    }
+
+    /// The security notice this change sends to the owner's phone and email, as the group
+    /// notices are coalesced by and the words that say what happened (OWASP ASVS 4.0.3
+    /// V2.2.3, V2.5.5: tell the owner of every change to how they log in); `None` for what
+    /// only the activity records.
+    pub fn notice(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Self::PasswordChanged => ("password", "The password was changed"),
+            Self::TwoFactorDisabled => ("two-factor", "Two-factor authentication was turned off"),
+            Self::TwoFactorResetByOperator => (
+                "two-factor",
+                "Two-factor authentication was turned off by the operator",
+            ),
+            Self::SmsAdded => ("phone", "A phone number was verified for security codes"),
+            Self::SmsRemoved => ("phone", "The phone number for security codes was removed"),
+            Self::TotpAdded => ("app", "An authentication app was set up"),
+            Self::TotpRemoved => ("app", "The authentication app was removed"),
+            Self::LoginBackupCode => ("backup-code", "A backup code was used to log in"),
+            Self::BackupCodesRegenerated => ("backup-codes", "New backup codes were made"),
+            Self::AppAuthorized => ("apps", "An app was allowed to sign you in"),
+            Self::AppRevoked => ("apps", "An app was disconnected"),
+            Self::EmailAdded => ("email", "An email address was confirmed"),
+            Self::EmailRemoved => ("email", "The email address was removed"),
+            _ => return None,
+        })
     }
 
     /// A sentence for the activity page.
@@ -97,6 +129,8 @@ impl EventKind {
             }
             "app_authorized" => "Allowed an app to sign you in",
             "app_revoked" => "Disconnected an app",
+            "email_added" => "Email address confirmed",
+            "email_removed" => "Email address removed",
             _ => "Account activity",
         }
     }

@@ -8,6 +8,7 @@
 mod access;
 mod activity;
 mod codes;
+mod email;
 mod ids;
 mod password;
 mod phone;
@@ -23,6 +24,7 @@ pub use access::{
 };
 pub use activity::{ClientInfo, EventKind, describe_user_agent};
 pub use codes::{BackupCode, CodeError, OtpCode};
+pub use email::{Email, EmailError};
 pub use ids::{AccountId, BatchId, ChallengeId, SessionId};
 pub use password::{Password, PasswordContext, PasswordError};
 pub use phone::{PhoneError, PhoneNumber};

@@ -113,6 +113,8 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::InvalidPhone(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", None),
         AuthError::PhoneInUse => (StatusCode::CONFLICT, "phone_in_use", None),
         AuthError::SmsFailed => (StatusCode::BAD_GATEWAY, "sms_failed", None),
+        AuthError::InvalidEmail(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", None),
+        AuthError::MailFailed => (StatusCode::BAD_GATEWAY, "mail_failed", None),
         AuthError::NothingPending(_) => (StatusCode::CONFLICT, "nothing_pending", None),
         AuthError::NoBackupCodes => (StatusCode::NOT_FOUND, "no_backup_codes", None),
         AuthError::Store(_) | AuthError::Internal(_) => {
@@ -130,6 +132,7 @@ pub fn message(e: &AuthError) -> String {
         AuthError::WeakPassword(e) => return e.to_string(),
         AuthError::MalformedCode(e) => return e.to_string(),
         AuthError::InvalidPhone(e) => return e.to_string(),
+        AuthError::InvalidEmail(e) => return e.to_string(),
         AuthError::RateLimited { retry_after } => {
             return format!(
                 "too many attempts; try again in {}",
@@ -189,6 +192,12 @@ pub fn message(e: &AuthError) -> String {
         }
         AuthError::NothingPending(Pending::NoPhoneCode) => {
             "enter your phone number first: there is no code to confirm"
+        }
+        AuthError::NothingPending(Pending::NoEmailCode) => {
+            "enter your email address first: there is no code to confirm"
+        }
+        AuthError::MailFailed => {
+            "we couldn't send the email; check the address and try again in a moment"
         }
         AuthError::NoBackupCodes => {
             "there are no backup codes: turn on two-factor authentication first"

@@ -36,10 +36,12 @@ pub struct EventRecord {
 }
 
 impl NewEvent<'_> {
-    /// Inserts the event inside a caller's transaction.
-    pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO events (account_id, kind, at, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    /// Inserts the event inside a caller's transaction, and, for a change the owner must be
+    /// told of, its security notice (`notices.rs`): both commit or neither. Returns the
+    /// event's id.
+    pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO events (account_id, kind, at, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(self.account_id.as_str())
         .bind(self.kind.as_str())
@@ -47,9 +49,12 @@ impl NewEvent<'_> {
         .bind(self.client.ip.as_deref())
         .bind(self.client.user_agent.as_deref())
         .bind(self.detail)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-        Ok(())
+        if self.kind.notice().is_some() {
+            super::notices::enqueue(tx, id, self.account_id, self.at).await?;
+        }
+        Ok(id)
     }
 }
 

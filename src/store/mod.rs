@@ -11,9 +11,11 @@
 mod accounts;
 mod backup_codes;
 mod challenges;
+mod email;
 mod events;
 mod limits;
 mod meta;
+mod notices;
 mod oidc;
 mod oidc_grants;
 mod sessions;
@@ -31,8 +33,10 @@ pub use challenges::{
     Attempt, AttemptLimits, ChallengeRecord, ChallengeSms, NewChallenge, Proof, Refusal,
     SecondStepAttempt,
 };
+pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
+pub use notices::{NoticeOutcome, NoticeRecord};
 pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
 pub use oidc_grants::{
     GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, TokenRecord,

@@ -376,7 +376,7 @@ impl Store {
             // is logged in elsewhere must log in again with the new number.
             super::sessions::end_sessions(&mut tx, account, Some(keep)).await?;
         }
-        NewEvent {
+        let event = NewEvent {
             account_id: account,
             kind: EventKind::SmsAdded,
             at: now,
@@ -385,6 +385,10 @@ impl Store {
         }
         .insert(&mut tx)
         .await?;
+        // A changed number: the old one is told (whoever changed it may not own it).
+        if let Some(old) = previous.as_ref().filter(|p| **p != phone) {
+            super::notices::also_tell(&mut tx, event, Some(old.e164()), None).await?;
+        }
         let enabled = enable_if_off(&mut tx, account, now, first_batch, client).await?;
         tx.commit().await?;
         let previous = previous.filter(|p| *p != phone);
@@ -542,7 +546,7 @@ impl Store {
                 ..Removal::default()
             });
         }
-        NewEvent {
+        let event = NewEvent {
             account_id: account,
             kind,
             at: now,
@@ -551,6 +555,8 @@ impl Store {
         }
         .insert(&mut tx)
         .await?;
+        let old = old_phone.as_ref().map(PhoneNumber::e164);
+        super::notices::also_tell(&mut tx, event, old, None).await?;
         let left: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM sms_phones WHERE account_id = $1) + (SELECT COUNT(*) FROM totp_factors WHERE account_id = $1)",
         )
@@ -562,7 +568,7 @@ impl Store {
         super::sessions::end_sessions(&mut tx, account, Some(keep)).await?;
         if disabled {
             turn_off(&mut tx, account).await?;
-            NewEvent {
+            let event = NewEvent {
                 account_id: account,
                 kind: EventKind::TwoFactorDisabled,
                 at: now,
@@ -571,6 +577,7 @@ impl Store {
             }
             .insert(&mut tx)
             .await?;
+            super::notices::also_tell(&mut tx, event, old, None).await?;
         }
         tx.commit().await?;
         Ok(Removal {
@@ -604,7 +611,7 @@ impl Store {
         turn_off(&mut tx, account).await?;
         if was_on {
             super::sessions::end_sessions(&mut tx, account, keep).await?;
-            NewEvent {
+            let event = NewEvent {
                 account_id: account,
                 kind,
                 at: now,
@@ -613,6 +620,8 @@ impl Store {
             }
             .insert(&mut tx)
             .await?;
+            let old = old_phone.as_ref().map(PhoneNumber::e164);
+            super::notices::also_tell(&mut tx, event, old, None).await?;
         }
         tx.commit().await?;
         Ok((old_phone, was_on))

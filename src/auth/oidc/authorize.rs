@@ -315,6 +315,7 @@ impl Oidc {
                             &c.client.name,
                         )
                         .await?;
+                    self.auth.notify(&session.account_id).await;
                 }
                 None => {
                     let given = self
@@ -416,6 +417,7 @@ impl Oidc {
             return Err(AuthError::NotFound);
         }
         tracing::info!(account = %session.account_id, client = client_id, "app disconnected");
+        self.auth.notify(&session.account_id).await;
         Ok(())
     }
 }

@@ -339,8 +339,8 @@ impl Auth {
             .await?;
         let backup_remaining = self.answer(attempt, &checked, &account, now)?;
         if method == Method::BackupCode {
-            self.notify_backup_code_used(&account, &tf, backup_remaining)
-                .await;
+            // The notice ("a backup code was used — N left") was queued with the login.
+            self.notify(&account.id).await;
         }
         Ok(SecondStepDone {
             session: draft.issued(account.id, account.username),
@@ -396,24 +396,6 @@ impl Auth {
                 tries_left: Some(tries_left),
             })),
         }
-    }
-
-    /// "A backup code was used to log in" to the account's phone, when it has one.
-    async fn notify_backup_code_used(
-        &self,
-        account: &AccountRecord,
-        tf: &TwoFactorRecord,
-        remaining: Option<i64>,
-    ) {
-        let what = match remaining {
-            Some(n) => format!(
-                "a backup code was used to log in ({n} left; if this wasn't you, get new codes)"
-            ),
-            None => "a backup code was used to log in".to_owned(),
-        };
-        let phone = tf.phone.as_ref().map(|(p, _)| p);
-        self.notify(&account.id, &account.username, phone, "backup-code", &what)
-            .await;
     }
 }
 

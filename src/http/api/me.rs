@@ -16,6 +16,8 @@ pub struct Me {
     id: String,
     username: String,
     two_factor: TwoFactorStatus,
+    /// The confirmed email address, masked (`a•••@example.com`), or `null`.
+    email: Option<String>,
 }
 
 /// Whether two-factor authentication is on.
@@ -32,10 +34,12 @@ pub async fn me(
     ApiSession(session): ApiSession,
 ) -> Result<Json<Me>, ApiError> {
     let enabled = state.auth.two_factor_enabled(&session).await?;
+    let email = state.auth.email_status(&session).await?.confirmed;
     Ok(Json(Me {
         id: session.account_id.to_string(),
         username: session.username,
         two_factor: TwoFactorStatus { enabled },
+        email: email.map(|e| e.masked()),
     }))
 }
 

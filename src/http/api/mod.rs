@@ -6,6 +6,7 @@
 mod accounts;
 mod apps;
 mod backup_codes;
+mod email;
 mod me;
 mod sessions;
 mod two_factor;
@@ -31,7 +32,7 @@ use super::AppState;
 #[openapi(
     info(title = "Twofold", description = "Accounts, sessions, two-factor authentication and backup codes."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "server"))
+    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "email"), (name = "server"))
 )]
 struct ApiDoc;
 
@@ -70,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(me::delete_session))
         .routes(routes!(me::activity))
         .routes(routes!(me::change_password))
+        .routes(routes!(email::start, email::remove))
+        .routes(routes!(email::confirm))
         .routes(routes!(apps::list_apps))
         .routes(routes!(apps::revoke_app))
         .split_for_parts();
