@@ -25,6 +25,7 @@ mod password_race;
 mod secret_key;
 mod sessions;
 mod sms;
+mod smtp;
 mod text_budget;
 mod two_factor;
 mod web;
