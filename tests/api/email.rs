@@ -363,3 +363,92 @@ async fn a_notice_the_provider_failed_is_delivered_after_a_restart() {
         .count();
     assert_eq!(n, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_page_adds_confirms_and_removes_an_address() {
+    use crate::web::{browser, csrf_of};
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let b = browser();
+    let html = b
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("username", &user.username),
+            ("password", &user.password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = |b: &reqwest::Client| {
+        let url = app.url("/settings/email");
+        let b = b.clone();
+        async move { b.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(&b).await;
+    assert!(html.contains("No address yet"), "{html}");
+
+    // A bad address: 422, the page says why and keeps what was typed.
+    let res = b
+        .post(app.url("/settings/email"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("email", "ann@localhost"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"email-error\"") && html.contains("value=\"ann@localhost\""),
+        "{html}"
+    );
+
+    let res = b
+        .post(app.url("/settings/email"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("email", "ann@example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = page(&b).await;
+    assert!(
+        html.contains("Confirm <span class=\"url\">ann@example.com</span>"),
+        "{html}"
+    );
+    let code = app.last_mail_code("ann@example.com");
+    let res = b
+        .post(app.url("/settings/email/confirm"))
+        .form(&[("csrf", csrf_of(&html).as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/settings/email?done=confirmed");
+    let html = page(&b).await;
+    assert!(
+        html.contains("<strong class=\"url\">ann@example.com</strong>"),
+        "{html}"
+    );
+    let res = b
+        .post(app.url("/settings/email/remove"))
+        .form(&[("csrf", csrf_of(&html).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(page(&b).await.contains("No address yet"));
+}

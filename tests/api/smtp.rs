@@ -63,7 +63,11 @@ impl SmtpServer {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(line.trim(), "READY", "aiosmtpd did not start (is it installed?)");
+        assert_eq!(
+            line.trim(),
+            "READY",
+            "aiosmtpd did not start (is it installed?)"
+        );
         Self {
             child,
             spool,
@@ -119,7 +123,11 @@ async fn a_code_goes_out_by_smtp_with_text_and_html() {
     let user = app.signup().await;
     let token = app.login(&user).await;
     let res = app
-        .post("/api/v1/me/email", Some(&token), json!({"email": "ann@example.com"}))
+        .post(
+            "/api/v1/me/email",
+            Some(&token),
+            json!({"email": "ann@example.com"}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let m = smtp.messages();
@@ -128,11 +136,18 @@ async fn a_code_goes_out_by_smtp_with_text_and_html() {
     assert_eq!(m[0]["from"], "twofold@auth.example.com");
     let data = m[0]["data"].as_str().unwrap();
     assert!(data.contains("multipart/alternative"), "{data}");
-    assert!(data.contains("text/plain") && data.contains("text/html"), "{data}");
+    assert!(
+        data.contains("text/plain") && data.contains("text/html"),
+        "{data}"
+    );
     assert!(data.contains("Subject: "), "{data}");
     let code = first_six_digits(data);
     let res = app
-        .post("/api/v1/me/email/confirm", Some(&token), json!({"code": code}))
+        .post(
+            "/api/v1/me/email/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
@@ -145,10 +160,17 @@ async fn a_refusing_or_hanging_server_is_a_clear_error_and_twofold_keeps_serving
     let user = app.signup().await;
     let token = app.login(&user).await;
     let res = app
-        .post("/api/v1/me/email", Some(&token), json!({"email": "ann@example.com"}))
+        .post(
+            "/api/v1/me/email",
+            Some(&token),
+            json!({"email": "ann@example.com"}),
+        )
         .await;
     let body = assert_error(res, StatusCode::BAD_GATEWAY, "mail_failed").await;
-    assert!(!body.to_string().contains("550"), "the server's words stay in the log");
+    assert!(
+        !body.to_string().contains("550"),
+        "the server's words stay in the log"
+    );
 
     // A server that accepts the connection and never says a word.
     let hang = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -165,7 +187,11 @@ async fn a_refusing_or_hanging_server_is_a_clear_error_and_twofold_keeps_serving
     let token = app.login(&user).await;
     let started = std::time::Instant::now();
     let res = app
-        .post("/api/v1/me/email", Some(&token), json!({"email": "ann@example.com"}))
+        .post(
+            "/api/v1/me/email",
+            Some(&token),
+            json!({"email": "ann@example.com"}),
+        )
         .await;
     assert_error(res, StatusCode::BAD_GATEWAY, "mail_failed").await;
     assert!(
@@ -185,12 +211,20 @@ async fn notices_wait_while_the_mail_server_is_down_and_none_is_lost() {
     let user = app.signup().await;
     let token = app.login(&user).await;
     let res = app
-        .post("/api/v1/me/email", Some(&token), json!({"email": "ann@example.com"}))
+        .post(
+            "/api/v1/me/email",
+            Some(&token),
+            json!({"email": "ann@example.com"}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let code = first_six_digits(smtp.messages()[0]["data"].as_str().unwrap());
     let res = app
-        .post("/api/v1/me/email/confirm", Some(&token), json!({"code": code}))
+        .post(
+            "/api/v1/me/email/confirm",
+            Some(&token),
+            json!({"code": code}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let spool = smtp.spool.clone();
@@ -203,7 +237,11 @@ async fn notices_wait_while_the_mail_server_is_down_and_none_is_lost() {
             json!({"current_password": user.password, "new_password": "another fine passphrase"}),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT, "the change does not wait for mail");
+    assert_eq!(
+        res.status(),
+        StatusCode::NO_CONTENT,
+        "the change does not wait for mail"
+    );
     let told = |path: &Path| {
         read_spool(path)
             .iter()

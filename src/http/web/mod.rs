@@ -13,6 +13,7 @@ mod context;
 mod continue_to;
 mod csrf;
 mod downloads;
+mod email;
 mod login_two_factor;
 mod security;
 mod two_factor;
@@ -95,6 +96,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/reauth", get(security::reauth_page).post(security::reauth))
         .route("/settings/security", get(security::page))
         .route("/settings/apps", get(apps::page))
+        .route("/settings/email", get(email::page).post(email::start))
+        .route("/settings/email/confirm", post(email::confirm))
+        .route("/settings/email/remove", post(email::remove))
         .route("/authz/forbidden", get(access::page))
         .route(
             "/settings/apps/{client_id}/disconnect",

@@ -96,6 +96,14 @@ describe('accessibility (axe-core)', () => {
         await visit('/settings/two-factor/backup-codes', 'backup codes');
         await visit('/settings/two-factor/backup-codes/save?made=on', 'save your backup codes');
         await visit('/settings/two-factor/backup-codes/new', 'get new codes?');
+        await visit('/settings/email', 'email settings');
+        // With an address waiting for its code, and a wrong one typed.
+        await page.locator('#email').fill('ann@example.com');
+        await clickAndWait(page, page.getByRole('button', { name: 'Send code' }));
+        await page.locator('#code-input').fill('000000');
+        await clickAndWait(page, page.getByRole('button', { name: 'Confirm' }));
+        assert.ok(await page.locator('#code-error').isVisible());
+        await check('email settings with a code error');
 
         await visit('/settings/two-factor/sms/verify', 'phone code page');
         await submitCode(page, '12345');
