@@ -12,9 +12,9 @@ use crate::common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_twofold");
 
-struct Running {
-    child: Child,
-    base: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     log: Arc<Mutex<String>>,
 }
 
@@ -38,7 +38,16 @@ fn base_command(dir: &std::path::Path, url: &str) -> Command {
 }
 
 fn serve(dir: &std::path::Path, url: &str) -> Running {
-    let mut child = base_command(dir, url)
+    serve_with(dir, url, &[])
+}
+
+/// `twofold serve` with more `TWOFOLD_*` settings.
+pub(crate) fn serve_with(dir: &std::path::Path, url: &str, env: &[(&str, &str)]) -> Running {
+    let mut cmd = base_command(dir, url);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
