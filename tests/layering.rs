@@ -12,8 +12,9 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("domain", &[][..]),
         ("clock", &["domain"][..]),
         ("crypto", &["domain"][..]),
-        ("sms", &["domain", "clock"][..]), // the outbox stamps its lines with the clock
-        ("mail", &["domain", "clock"][..]),
+        ("outbox", &[][..]),
+        ("sms", &["domain", "clock", "outbox"][..]), // the outbox stamps its lines with the clock
+        ("mail", &["domain", "clock", "outbox"][..]),
         ("store", &["domain", "crypto"][..]),
         (
             "auth",
@@ -24,8 +25,9 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     ])
 }
 
-const LAYERS: [&str; 12] = [
+const LAYERS: [&str; 13] = [
     "domain",
+    "outbox",
     "clock",
     "crypto",
     "sms",

@@ -3,27 +3,23 @@
 
 use std::path::PathBuf;
 
-use tokio::io::AsyncWriteExt;
-use tokio::sync::Mutex;
-
 use super::{MailError, MailSender, Message};
 use crate::clock::Clock;
 use crate::domain::Email;
+use crate::outbox::JsonLines;
 
 /// Appends messages to a JSON-lines file.
 pub struct OutboxMailer {
-    path: PathBuf,
+    file: JsonLines,
     clock: std::sync::Arc<dyn Clock>,
-    lock: Mutex<()>,
 }
 
 impl OutboxMailer {
     /// An outbox at `path`.
     pub fn new(path: PathBuf, clock: std::sync::Arc<dyn Clock>) -> Self {
         Self {
-            path,
+            file: JsonLines::new(path),
             clock,
-            lock: Mutex::new(()),
         }
     }
 }
@@ -38,21 +34,9 @@ impl MailSender for OutboxMailer {
             "html": m.html,
             "sent_at": self.clock.now().rfc3339(),
         });
-        let mut bytes = line.to_string().into_bytes();
-        bytes.push(b'\n');
-        let _guard = self.lock.lock().await;
-        let mut f = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        self.file
+            .append(&line)
             .await
-            .map_err(|e| MailError::Unreachable(format!("outbox {}: {e}", self.path.display())))?;
-        f.write_all(&bytes)
-            .await
-            .map_err(|e| MailError::Unreachable(e.to_string()))?;
-        f.flush()
-            .await
-            .map_err(|e| MailError::Unreachable(e.to_string()))?;
-        Ok(())
+            .map_err(MailError::Unreachable)
     }
 }
