@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{ACCEPT, AUTHORIZATION, LOCATION, USER_AGENT};
+use axum::http::header::{ACCEPT, LOCATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -26,7 +26,7 @@ use axum::routing::any;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{cookie, forwarded_client};
+use super::extract::{bearer_token, cookie, forwarded_client};
 use crate::auth::AccessAnswer;
 use crate::crypto::Token;
 use crate::domain::{AccessTarget, ClientInfo, SessionKind};
@@ -86,12 +86,7 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()),
     );
     let session = cookie(&parts, state.web.cookies.session).and_then(Token::from_client);
-    let bearer = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(Token::from_client);
+    let bearer = bearer_token(&parts);
     let credential = match (&session, &bearer) {
         (Some(t), _) => Some((t, SessionKind::Web)),
         (None, Some(t)) => Some((t, SessionKind::Api)),
@@ -102,8 +97,9 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         Err(e) => return ApiError::from(e).into_response(),
     };
     let page_load = wants_page(&parts);
-    let login = format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
-    let forbidden = format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));
+    // Built only when a request is turned away: an allowed check formats nothing.
+    let login = || format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
+    let forbidden = || format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));
     // nginx cannot build these URLs itself (it has no percent-encoding): the auth-request
     // answer carries them in `Location` for a page load, for its `error_page` to follow.
     let hint = |res: Response, to: &str| {
@@ -124,16 +120,16 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
             ([("remote-user", v)], StatusCode::OK).into_response()
         }
         AccessAnswer::Login if family == Family::ForwardAuth && page_load => {
-            with_location(StatusCode::FOUND.into_response(), &login)
+            with_location(StatusCode::FOUND.into_response(), &login())
         }
-        AccessAnswer::Login => hint(unauthenticated(), &login),
+        AccessAnswer::Login => hint(unauthenticated(), &login()),
         AccessAnswer::Denied | AccessAnswer::TwoFactorNeeded
             if family == Family::ForwardAuth && page_load =>
         {
             // Shown on the protected site's origin, so the page itself lives on Twofold:
             // this one only moves the browser there (it says why, and offers two-factor
             // set-up when that is what is missing).
-            match (ForbiddenMoved { url: &forbidden }).render() {
+            match (ForbiddenMoved { url: &forbidden() }).render() {
                 Ok(page) => (StatusCode::FORBIDDEN, Html(page)).into_response(),
                 Err(_) => StatusCode::FORBIDDEN.into_response(),
             }
@@ -145,7 +141,7 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
                 "this page needs two-factor authentication: turn it on in Twofold's settings, then log in again",
             )
             .into_response(),
-            &forbidden,
+            &forbidden(),
         ),
         AccessAnswer::Denied => hint(
             ApiError::new(
@@ -154,7 +150,7 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
                 "your account is not allowed to open this page",
             )
             .into_response(),
-            &forbidden,
+            &forbidden(),
         ),
     }
 }

@@ -111,6 +111,19 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The token of an `Authorization: Bearer …` header, if well formed.
+pub fn bearer_token(parts: &Parts) -> Option<Token> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .and_then(Token::from_client)
+}
+
 /// An API request made with a valid bearer token.
 pub struct ApiSession(pub CurrentSession);
 
@@ -121,16 +134,7 @@ impl FromRequestParts<AppState> for ApiSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .and_then(Token::from_client)
-            .ok_or(AuthError::Unauthenticated)?;
+        let token = bearer_token(parts).ok_or(AuthError::Unauthenticated)?;
         let Client(client) = Client::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
