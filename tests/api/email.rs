@@ -366,29 +366,10 @@ async fn a_notice_the_provider_failed_is_delivered_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_page_adds_confirms_and_removes_an_address() {
-    use crate::web::{browser, csrf_of};
+    use crate::web::csrf_of;
     let app = TestApp::spawn().await;
     let user = app.signup().await;
-    let b = browser();
-    let html = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", &user.username),
-            ("password", &user.password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (b, _) = crate::web::log_in_through_the_pages(&app, &user).await;
     let page = |b: &reqwest::Client| {
         let url = app.url("/settings/email");
         let b = b.clone();

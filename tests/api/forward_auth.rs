@@ -67,26 +67,7 @@ async fn web_cookie(app: &TestApp, user: &TestUser) -> String {
 
 /// A password login through the pages: the browser that holds it, and its session cookie.
 async fn web_login(app: &TestApp, user: &TestUser) -> (reqwest::Client, String) {
-    let b = browser();
-    let html = b
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", &user.username),
-            ("password", &user.password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (b, res) = crate::web::log_in_through_the_pages(app, user).await;
     let cookie = session_cookie(&res);
     (b, cookie)
 }

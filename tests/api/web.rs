@@ -20,6 +20,28 @@ pub(crate) fn csrf_of(html: &str) -> String {
     html[at..at + 64].to_owned()
 }
 
+/// A password login through the pages in a fresh browser: the browser (it holds the
+/// session cookie) and the answer to the form (`303`).
+pub(crate) async fn log_in_through_the_pages(
+    app: &TestApp,
+    user: &crate::helpers::TestUser,
+) -> (reqwest::Client, reqwest::Response) {
+    let b = browser();
+    let (_, html) = page(&b, app, "/login").await;
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("username", &user.username),
+            ("password", &user.password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    (b, res)
+}
+
 pub(crate) async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let res = b.get(app.url(path)).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
