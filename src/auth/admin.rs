@@ -118,7 +118,8 @@ impl Auth {
             .store
             .purge_sessions(now, self.policy.session_idle_secs)
             .await?;
-        let challenges = self.store.purge_challenges(now).await?;
+        let challenges =
+            self.store.purge_challenges(now).await? + self.store.purge_recoveries(now).await?;
         let limits = self
             .store
             .purge_limits(now, 30 * 86_400, self.policy.login.unknown_device_cap)

@@ -88,6 +88,12 @@ pub enum AuthError {
     /// Two-factor authentication is off, so there are no backup codes.
     #[error("no backup codes")]
     NoBackupCodes,
+    /// "Forgot password?" with nothing typed.
+    #[error("no identifier")]
+    MissingIdentifier,
+    /// The recovery link or code is unknown, used, expired or outlived its password.
+    #[error("recovery invalid")]
+    RecoveryInvalid,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -24,7 +24,7 @@ const MAX_RETRY_SECS: i64 = 3600;
 const GIVE_UP_SECS: i64 = 2 * 86_400;
 
 /// Every kind that sends a notice, to read a stored kind back.
-const NOTICE_KINDS: [EventKind; 13] = [
+const NOTICE_KINDS: [EventKind; 16] = [
     EventKind::PasswordChanged,
     EventKind::TwoFactorDisabled,
     EventKind::TwoFactorResetByOperator,
@@ -38,6 +38,9 @@ const NOTICE_KINDS: [EventKind; 13] = [
     EventKind::AppRevoked,
     EventKind::EmailAdded,
     EventKind::EmailRemoved,
+    EventKind::RecoveryRequested,
+    EventKind::RecoveryCompleted,
+    EventKind::LoginNewDevice,
 ];
 
 /// What a channel did with a notice.

@@ -47,6 +47,12 @@ pub enum EventKind {
     EmailAdded,
     /// The email address was removed.
     EmailRemoved,
+    /// Someone asked for a password reset link or code ("Forgot password?").
+    RecoveryRequested,
+    /// The password was reset through "Forgot password?" (every session ended).
+    RecoveryCompleted,
+    /// A login from a browser or app that had not logged in to the account before.
+    LoginNewDevice,
 }
 
 impl EventKind {
@@ -75,6 +81,9 @@ impl EventKind {
             Self::AppRevoked => "app_revoked",
             Self::EmailAdded => "email_added",
             Self::EmailRemoved => "email_removed",
+            Self::RecoveryRequested => "recovery_requested",
+            Self::RecoveryCompleted => "recovery_completed",
+            Self::LoginNewDevice => "login_new_device",
         }
     }
 
@@ -100,6 +109,12 @@ impl EventKind {
             Self::AppRevoked => ("apps", "An app was disconnected"),
             Self::EmailAdded => ("email", "An email address was confirmed"),
             Self::EmailRemoved => ("email", "The email address was removed"),
+            Self::RecoveryRequested => ("recovery", "A password reset was asked for"),
+            Self::RecoveryCompleted => (
+                "password",
+                "The password was reset with \"Forgot password?\" and every session was logged out",
+            ),
+            Self::LoginNewDevice => ("new-device", "A new browser or device logged in"),
             _ => return None,
         })
     }
@@ -131,6 +146,9 @@ impl EventKind {
             "app_revoked" => "Disconnected an app",
             "email_added" => "Email address confirmed",
             "email_removed" => "Email address removed",
+            "recovery_requested" => "Password reset asked for",
+            "recovery_completed" => "Password reset with \"Forgot password?\"",
+            "login_new_device" => "Logged in from a new browser or device",
             _ => "Account activity",
         }
     }

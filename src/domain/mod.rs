@@ -25,7 +25,7 @@ pub use access::{
 pub use activity::{ClientInfo, EventKind, describe_user_agent};
 pub use codes::{BackupCode, CodeError, OtpCode};
 pub use email::{Email, EmailError};
-pub use ids::{AccountId, BatchId, ChallengeId, SessionId};
+pub use ids::{AccountId, BatchId, ChallengeId, RecoveryId, SessionId};
 pub use password::{Password, PasswordContext, PasswordError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use random::os_rng;

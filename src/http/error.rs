@@ -117,6 +117,10 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::MailFailed => (StatusCode::BAD_GATEWAY, "mail_failed", None),
         AuthError::NothingPending(_) => (StatusCode::CONFLICT, "nothing_pending", None),
         AuthError::NoBackupCodes => (StatusCode::NOT_FOUND, "no_backup_codes", None),
+        AuthError::MissingIdentifier => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_identifier", None)
+        }
+        AuthError::RecoveryInvalid => (StatusCode::GONE, "recovery_expired", None),
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
         }
@@ -201,6 +205,12 @@ pub fn message(e: &AuthError) -> String {
         }
         AuthError::NoBackupCodes => {
             "there are no backup codes: turn on two-factor authentication first"
+        }
+        AuthError::MissingIdentifier => {
+            "enter your username, the email address on your account, or your phone number"
+        }
+        AuthError::RecoveryInvalid => {
+            "this reset link or code has expired, was already used, or the password was changed since; ask for a new one"
         }
         AuthError::Store(_) | AuthError::Internal(_) => {
             "something went wrong on our side; try again in a moment"

@@ -45,6 +45,8 @@ pub struct CookieNames {
     pub challenge: &'static str,
     /// The device cookie of a browser that logged in before.
     pub device: &'static str,
+    /// A password reset in progress ("Forgot password?").
+    pub recovery: &'static str,
 }
 
 impl CookieNames {
@@ -61,6 +63,7 @@ impl CookieNames {
                 csrf: "__Host-twofold_csrf",
                 challenge: "__Secure-twofold_challenge",
                 device: "__Host-twofold_device",
+                recovery: "__Secure-twofold_recovery",
             }
         } else {
             Self {
@@ -68,6 +71,7 @@ impl CookieNames {
                 csrf: "twofold_csrf",
                 challenge: "twofold_challenge",
                 device: "twofold_device",
+                recovery: "twofold_recovery",
             }
         }
     }

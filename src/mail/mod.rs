@@ -131,3 +131,27 @@ pub fn confirm_message(code: &str, username: &str, site: &str) -> Message {
         html: html_of(&p, None),
     }
 }
+
+/// The email carrying a password reset link ("Forgot password?"). It names the account and
+/// the Twofold that sent it, says how long the link works, and that nothing changes without
+/// it (and without the second factor, when two-factor authentication is on).
+pub fn recovery_message(link: &str, username: &str, site: &str) -> Message {
+    let from = if site.is_empty() {
+        String::new()
+    } else {
+        format!(" at {site}")
+    };
+    let p = vec![
+        format!("Someone asked to reset the password of @{username} on Twofold{from}. To choose a new password, open this link:"),
+        "It works once, for 30 minutes. If two-factor authentication is on, you will also need a code from your authentication app, your phone or a backup code.".to_owned(),
+        "If you didn't ask for this, ignore this email: your password stays as it is. Don't forward this email: the link is for you alone.".to_owned(),
+    ];
+    Message {
+        subject: format!("Reset your Twofold password (@{username})"),
+        text: format!(
+            "{}\n\n{link}\n\n{}\n\n{}\n\n-- Twofold{from}\n",
+            p[0], p[1], p[2]
+        ),
+        html: html_of(&p, Some((link, "Choose a new password"))),
+    }
+}

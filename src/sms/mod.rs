@@ -86,6 +86,15 @@ pub fn code_message(code: &OtpCode, host: &str) -> String {
     format!("{c} is your Twofold security code. Don't share it.\n\n@{host} #{c}")
 }
 
+/// A texted password reset code ("Forgot password?", for an account without an email
+/// address); like login codes it names the site in the origin-bound last line.
+pub fn recovery_code_message(code: &OtpCode, host: &str) -> String {
+    let c = code.digits();
+    format!(
+        "{c} is your Twofold password reset code. Don't share it: nobody from Twofold will ask for it.\n\n@{host} #{c}"
+    )
+}
+
 /// A notice about a change to the account's security, sent to the phone that was on it
 /// (OWASP ASVS 4.0.3 V2.2.3, V2.5.5).
 pub fn notice_message(username: &str, what: &str) -> String {

@@ -6,6 +6,7 @@
 use sqlx::{Any, Transaction};
 
 use super::backup_codes::{BackupUse, use_backup_code};
+use super::recovery::finish_recovery;
 use super::sessions::after_right_password;
 use super::{NewEvent, NewSession, PasswordProof, Store, StoreError, StoreResult};
 use crate::domain::{AccountId, ClientInfo, EventKind, SessionKind, UnixTime};
@@ -50,6 +51,10 @@ pub struct ChallengeRecord {
     pub sms_sent_at: Option<UnixTime>,
     /// How many SMS were sent.
     pub sms_sends: i64,
+    /// The recovery this second step finishes ("Forgot password?"), if it is one.
+    pub recovery_id: Option<String>,
+    /// Text messages are refused as its second factor (the recovery came by text).
+    pub sms_refused: bool,
 }
 
 impl ChallengeRecord {
@@ -147,6 +152,8 @@ pub struct SecondStepAttempt<'a> {
     pub success: &'a NewEvent<'a>,
     /// The event a wrong code records.
     pub failure: &'a NewEvent<'a>,
+    /// The recovery a right code finishes (its held password is set), if any.
+    pub recovery: Option<&'a str>,
 }
 
 /// A `challenges` row as the database returns it.
@@ -161,6 +168,8 @@ struct ChallengeRow {
     sms_expires_at: Option<i64>,
     sms_sent_at: Option<i64>,
     sms_sends: i64,
+    recovery_id: Option<String>,
+    sms_refused: i64,
 }
 
 impl TryFrom<ChallengeRow> for ChallengeRecord {
@@ -178,6 +187,8 @@ impl TryFrom<ChallengeRow> for ChallengeRecord {
             sms_expires_at: r.sms_expires_at.map(UnixTime),
             sms_sent_at: r.sms_sent_at.map(UnixTime),
             sms_sends: r.sms_sends,
+            recovery_id: r.recovery_id,
+            sms_refused: r.sms_refused != 0,
         })
     }
 }
@@ -265,6 +276,64 @@ impl Store {
         Ok(true)
     }
 
+    /// Creates the second step of a recovery (no password was typed: the recovery's link or
+    /// code stands for it), replacing the recovery's earlier second steps — the account's
+    /// own count of wrong codes carries over, so starting again buys no guesses.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn create_recovery_challenge(
+        &self,
+        c: &NewChallenge<'_>,
+        recovery_id: &str,
+        sms_refused: bool,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM challenges WHERE recovery_id = $1")
+            .bind(recovery_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO challenges (id, account_id, kind, created_at, expires_at, sms_code_mac, sms_expires_at, sms_sent_at, sms_sends, ip, user_agent, recovery_id, sms_refused) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(c.id)
+        .bind(c.account_id.as_str())
+        .bind(c.kind.as_str())
+        .bind(c.now.0)
+        .bind(c.expires_at.0)
+        .bind(c.sms.as_ref().map(|(mac, _)| mac.as_str()))
+        .bind(c.sms.as_ref().map(|(_, exp)| exp.0))
+        .bind(c.sms.as_ref().map(|_| c.now.0))
+        .bind(i64::from(c.sms.is_some()))
+        .bind(c.client.ip.as_deref())
+        .bind(c.client.user_agent.as_deref())
+        .bind(recovery_id)
+        .bind(i64::from(sms_refused))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The id of the recovery's live second step, if one was started.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn recovery_challenge_id(
+        &self,
+        recovery_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM challenges WHERE recovery_id = $1 AND finished_at IS NULL AND expires_at > $2",
+        )
+        .bind(recovery_id)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Deletes login challenges that ended more than an hour ago and SMS enrolments whose
     /// code expired (housekeeping; lookups check both anyway). Returns how many went.
     ///
@@ -292,7 +361,7 @@ impl Store {
     /// On a database failure.
     pub async fn challenge(&self, id: &str) -> StoreResult<Option<ChallengeRecord>> {
         sqlx::query_as::<_, ChallengeRow>(
-            "SELECT account_id, kind, expires_at, failures, finished_at, sms_code_mac, sms_expires_at, sms_sent_at, sms_sends \
+            "SELECT account_id, kind, expires_at, failures, finished_at, sms_code_mac, sms_expires_at, sms_sent_at, sms_sends, recovery_id, sms_refused \
              FROM challenges WHERE id = $1",
         )
         .bind(id)
@@ -495,6 +564,13 @@ impl SecondStepTx {
             .bind(account.as_str())
             .execute(&mut *self.tx)
             .await?;
+        if let Some(recovery) = a.recovery
+            && !finish_recovery(&mut self.tx, recovery, account, now).await?
+        {
+            // The recovery was used, expired or outlived its password meanwhile.
+            self.tx.rollback().await?;
+            return Ok(Attempt::Gone);
+        }
         a.session.insert(&mut self.tx).await?;
         a.success.insert(&mut self.tx).await?;
         self.tx.commit().await?;

@@ -217,4 +217,20 @@ impl Store {
             pending.map(|e| Email::from_stored(&e)),
         ))
     }
+
+    /// The accounts whose confirmed address is `key` (the address with its domain in lower
+    /// case), at most `limit` of them.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn accounts_with_email(&self, key: &str, limit: i64) -> StoreResult<Vec<AccountId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE email_key = $1 AND email_verified_at IS NOT NULL ORDER BY created_at LIMIT $2",
+        )
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.iter().map(AccountId::from_stored).collect())
+    }
 }

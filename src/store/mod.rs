@@ -18,6 +18,7 @@ mod meta;
 mod notices;
 mod oidc;
 mod oidc_grants;
+mod recovery;
 mod sessions;
 mod two_factor;
 
@@ -41,6 +42,7 @@ pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
 pub use oidc_grants::{
     GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, TokenRecord,
 };
+pub use recovery::{ChargedCode, NewRecovery, RecoveryChannel, RecoveryRecord};
 pub use sessions::{NewSession, PasswordProof, SessionRecord};
 pub use two_factor::{
     ConfirmSms, NewSmsCode, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord,

@@ -23,6 +23,7 @@ mod oidc_cors;
 mod oidc_flow;
 mod oidc_nodes;
 mod password_race;
+mod recovery;
 mod secret_key;
 mod sessions;
 mod sms;

@@ -114,6 +114,7 @@ async fn attempt(
             session: &session,
             success: &success,
             failure: &failure,
+            recovery: None,
         })
         .await
         .unwrap()

@@ -47,6 +47,9 @@ pub struct SecondStepDone {
     pub method: Method,
     /// Backup codes left, after a backup-code login.
     pub backup_remaining: Option<i64>,
+    /// This second step finished a recovery: the new password is set and every other
+    /// session ended.
+    pub recovered: bool,
 }
 
 /// What a challenge offers, for the code page.
@@ -69,6 +72,8 @@ pub struct ChallengeView {
     /// Seconds the account's second step stays locked after too many wrong codes, when it is
     /// locked now (a right code is refused too until then).
     pub locked_for: Option<i64>,
+    /// It finishes a recovery ("Forgot password?") rather than a login.
+    pub recovery: bool,
 }
 
 /// A typed code reduced to what the database compares (built by one function per method),
@@ -128,12 +133,14 @@ impl CheckedCode {
 /// The account's methods, strongest first: the authenticator app, then text messages (a
 /// restricted authenticator, NIST SP 800-63B §5.1.3.3, OWASP ASVS 4.0.3 V2.7.1), then
 /// backup codes.
-fn methods_of(tf: &TwoFactorRecord) -> Vec<Method> {
+/// A recovery that came by text refuses texts (`sms_refused`): one phone would stand for
+/// both factors (NIST SP 800-63B §6.1.2.3: recovery must not lower the assurance).
+pub(super) fn methods_of(tf: &TwoFactorRecord, sms_refused: bool) -> Vec<Method> {
     let mut m = Vec::new();
     if tf.totp.is_some() {
         m.push(Method::Totp);
     }
-    if tf.phone.is_some() {
+    if tf.phone.is_some() && !sms_refused {
         m.push(Method::Sms);
     }
     m.push(Method::BackupCode);
@@ -159,7 +166,7 @@ impl Auth {
         let now = self.now();
         let token = Token::generate();
         let id = self.keys.challenge_id(token.reveal());
-        let methods = methods_of(tf);
+        let methods = methods_of(tf, false);
         let default_method = default_of(&methods);
         let phone = tf
             .phone
@@ -229,6 +236,14 @@ impl Auth {
     async fn live_challenge(&self, token: &str) -> Result<(String, ChallengeRecord), AuthError> {
         let token = Token::from_client(token).ok_or(AuthError::ChallengeExpired)?;
         let id = self.keys.challenge_id(token.reveal());
+        self.live_challenge_by_id(id).await
+    }
+
+    /// Looks up a live challenge by its id.
+    pub(super) async fn live_challenge_by_id(
+        &self,
+        id: String,
+    ) -> Result<(String, ChallengeRecord), AuthError> {
         let challenge = self
             .store
             .challenge(&id)
@@ -255,12 +270,16 @@ impl Auth {
             .account_by_id(&challenge.account_id)
             .await?
             .ok_or(AuthError::ChallengeExpired)?;
-        let methods = methods_of(&tf);
+        let methods = methods_of(&tf, challenge.sms_refused);
         let now = self.now();
         Ok(ChallengeView {
             default_method: default_of(&methods),
             methods,
-            phone: tf.phone.map(|(p, _)| p.masked()),
+            phone: tf
+                .phone
+                .filter(|_| !challenge.sms_refused)
+                .map(|(p, _)| p.masked()),
+            recovery: challenge.recovery_id.is_some(),
             sms_sent: challenge.sms_sent_at.is_some(),
             username: account.username,
             tries_left: (self.tf.challenge_max_failures - challenge.failures).max(0),
@@ -286,6 +305,18 @@ impl Auth {
         let method =
             Method::parse(method).map_err(|_| AuthError::InvalidMethod(MethodProblem::Unknown))?;
         let (id, challenge) = self.live_challenge(token).await?;
+        self.attempt_on(&id, &challenge, method, code, client).await
+    }
+
+    /// Checks a code on the challenge `id` (a login's or a recovery's).
+    pub(super) async fn attempt_on(
+        &self,
+        id: &str,
+        challenge: &ChallengeRecord,
+        method: Method,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<SecondStepDone, AuthError> {
         let tf = self.store.two_factor(&challenge.account_id).await?;
         let now = self.now();
         if let Some(until) = tf.locked_until.filter(|u| *u > now) {
@@ -293,10 +324,10 @@ impl Auth {
                 retry_after: until.0 - now.0,
             });
         }
-        offered(&tf, method)?;
+        offered(&tf, challenge.sms_refused, method)?;
         // Parse before anything is counted: a malformed code changes nothing.
         let checked = match method {
-            Method::Sms => self.sms_proof(&id, &challenge, code, now)?,
+            Method::Sms => self.sms_proof(id, challenge, code, now)?,
             Method::Totp => self.totp_proof(&challenge.account_id, &tf, code, now)?,
             Method::BackupCode => self.backup_proof(&challenge.account_id, code)?,
         };
@@ -310,16 +341,18 @@ impl Auth {
         }
         let draft = SessionDraft::new(self, challenge.kind, client);
         let session = draft.row(&account.id, client, Some(method));
+        let recovery = challenge.recovery_id.as_deref();
         let success = NewEvent {
             account_id: &account.id,
-            kind: match method {
-                Method::Sms => EventKind::LoginSms,
-                Method::Totp => EventKind::LoginTotp,
-                Method::BackupCode => EventKind::LoginBackupCode,
+            kind: match (recovery, method) {
+                (Some(_), _) => EventKind::RecoveryCompleted,
+                (None, Method::Sms) => EventKind::LoginSms,
+                (None, Method::Totp) => EventKind::LoginTotp,
+                (None, Method::BackupCode) => EventKind::LoginBackupCode,
             },
             at: now,
             client,
-            detail: None,
+            detail: recovery.map(|_| method.as_str()),
         };
         let failure = NewEvent {
             kind: EventKind::SecondFactorFailed,
@@ -329,23 +362,26 @@ impl Auth {
         let attempt = self
             .store
             .attempt_second_factor(&SecondStepAttempt {
-                challenge_id: &id,
+                challenge_id: id,
                 proof: checked.proof(),
                 limits: self.attempt_limits(),
                 session: &session,
                 success: &success,
                 failure: &failure,
+                recovery,
             })
             .await?;
         let backup_remaining = self.answer(attempt, &checked, &account, now)?;
-        if method == Method::BackupCode {
-            // The notice ("a backup code was used — N left") was queued with the login.
+        if method == Method::BackupCode || recovery.is_some() {
+            // The notice ("a backup code was used — N left", "your password was reset")
+            // was queued with the login.
             self.notify(&account.id).await;
         }
         Ok(SecondStepDone {
             session: draft.issued(account.id, account.username),
             method,
             backup_remaining,
+            recovered: recovery.is_some(),
         })
     }
 
@@ -400,8 +436,8 @@ impl Auth {
 }
 
 /// Refuses a method the account has not set up (or any, while 2FA is off).
-fn offered(tf: &TwoFactorRecord, method: Method) -> Result<(), AuthError> {
-    if methods_of(tf).contains(&method) && tf.enabled_since.is_some() {
+fn offered(tf: &TwoFactorRecord, sms_refused: bool, method: Method) -> Result<(), AuthError> {
+    if methods_of(tf, sms_refused).contains(&method) && tf.enabled_since.is_some() {
         return Ok(());
     }
     Err(AuthError::InvalidMethod(match method {

@@ -50,22 +50,31 @@ impl Auth {
     /// [`AuthError::RateLimited`], [`AuthError::SmsFailed`].
     pub async fn resend_sms(&self, token: &str) -> Result<String, AuthError> {
         let (id, challenge) = self.live_challenge(token).await?;
+        self.resend_on(&id, &challenge).await
+    }
+
+    /// "Resend code" on the challenge `id` (a login's or a recovery's).
+    pub(in crate::auth) async fn resend_on(
+        &self,
+        id: &str,
+        challenge: &ChallengeRecord,
+    ) -> Result<String, AuthError> {
         let tf = self.store.two_factor(&challenge.account_id).await?;
-        let Some((phone, _)) = tf.phone else {
+        let Some((phone, _)) = tf.phone.filter(|_| !challenge.sms_refused) else {
             return Err(AuthError::InvalidMethod(MethodProblem::NoPhone));
         };
         let now = self.now();
         let p = &self.tf;
-        if let Some(retry_after) = resend_wait(&challenge, now, p) {
+        if let Some(retry_after) = resend_wait(challenge, now, p) {
             return Err(AuthError::RateLimited { retry_after });
         }
         let code = OtpCode::generate();
-        let mac = self.keys.sms_code_mac(&id, code.digits());
+        let mac = self.keys.sms_code_mac(id, code.digits());
         let charged = self.charge_text(&challenge.account_id, &phone).await?;
         let replaced = self
             .store
             .set_challenge_sms(&ChallengeSms {
-                id: &id,
+                id,
                 code_mac: &mac,
                 now,
                 expires_at: now.plus(p.sms_code_secs),
@@ -76,7 +85,7 @@ impl Auth {
             .await?;
         if !replaced {
             self.refund(&charged).await?;
-            return Err(match resend_wait(&challenge, now, p) {
+            return Err(match resend_wait(challenge, now, p) {
                 Some(retry_after) => AuthError::RateLimited { retry_after },
                 // Neither limit explains it: the challenge ended meanwhile.
                 None => AuthError::ChallengeExpired,
@@ -89,7 +98,7 @@ impl Auth {
         {
             // A refused text never left; a timed-out one may have: it still counts.
             if matches!(e, SmsError::Refused(_)) {
-                self.store.unsend_challenge_sms(&id).await?;
+                self.store.unsend_challenge_sms(id).await?;
             }
             return Err(AuthError::SmsFailed);
         }

@@ -8,6 +8,7 @@ mod apps;
 mod backup_codes;
 mod email;
 mod me;
+mod recovery;
 mod sessions;
 mod two_factor;
 
@@ -32,7 +33,7 @@ use super::AppState;
 #[openapi(
     info(title = "Twofold", description = "Accounts, sessions, two-factor authentication and backup codes."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "email"), (name = "server"))
+    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "email"), (name = "recovery"), (name = "server"))
 )]
 struct ApiDoc;
 
@@ -73,6 +74,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(email::start, email::remove))
         .routes(routes!(email::confirm))
+        .routes(routes!(recovery::request))
+        .routes(routes!(recovery::complete))
         .routes(routes!(apps::list_apps))
         .routes(routes!(apps::revoke_app))
         .split_for_parts();

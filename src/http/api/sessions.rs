@@ -87,7 +87,7 @@ pub async fn create_session(
     )
 }
 
-fn created(s: NewSessionToken) -> (StatusCode, Json<SessionCreated>) {
+pub(super) fn created(s: NewSessionToken) -> (StatusCode, Json<SessionCreated>) {
     (
         StatusCode::CREATED,
         Json(SessionCreated {

@@ -45,6 +45,8 @@ struct HomePage<'a> {
     username: &'a str,
     two_factor: bool,
     backup_left: Option<i64>,
+    /// Just back in with "Forgot password?".
+    recovered: bool,
     /// Unused backup codes, when 2FA is on.
     codes_left: Option<usize>,
 }
@@ -54,6 +56,7 @@ struct HomePage<'a> {
 pub struct HomeQuery {
     // Text, not a number: a hand-edited query must not turn the home page into an error.
     backup_left: Option<String>,
+    recovered: Option<String>,
 }
 
 /// Query of the login page.
@@ -153,6 +156,7 @@ pub async fn home(
         username: &s.username,
         two_factor,
         codes_left,
+        recovered: q.recovered.is_some(),
         backup_left: q
             .backup_left
             .and_then(|n| n.parse::<i64>().ok())

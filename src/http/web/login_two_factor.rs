@@ -32,6 +32,8 @@ struct CodePage<'a> {
     sms_failed: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// This second step finishes a password reset.
+    recovery: bool,
     /// What was typed, kept when it was not a code at all (too short, a stray letter), so it
     /// can be corrected; a code that was checked is never sent back (codes are secrets).
     typed: String,
@@ -191,6 +193,7 @@ pub async fn code_page(
                 crate::domain::wait_text(secs)
             ))
         }),
+        recovery: v.recovery,
         typed: String::new(),
     };
     Ok(Html(page.render()?).into_response())
@@ -245,6 +248,7 @@ pub async fn submit(
             // sign-in request or a protected site goes on there instead (the security
             // notice tells the count).
             let to = match done.backup_remaining {
+                _ if done.recovered => "/?recovered=1".to_owned(),
                 Some(left) if !next.starts_with("/oidc/") && !is_other_site(&next) => {
                     format!("/?backup_left={left}")
                 }
@@ -278,6 +282,7 @@ pub async fn submit(
         sms_failed: false,
         notice: None,
         error: Some(sentence(&message(&error))),
+        recovery: v.recovery,
         typed: super::kept_code(&error, &form.code),
     };
     Ok(form_error(&error, Html(page.render()?)))

@@ -15,6 +15,7 @@ mod csrf;
 mod downloads;
 mod email;
 mod login_two_factor;
+mod recovery;
 mod security;
 mod two_factor;
 
@@ -99,6 +100,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/settings/email", get(email::page).post(email::start))
         .route("/settings/email/confirm", post(email::confirm))
         .route("/settings/email/remove", post(email::remove))
+        .route("/recover", get(recovery::ask).post(recovery::request))
+        .route("/recover/code", post(recovery::code))
+        .route(
+            "/recover/password",
+            get(recovery::password_page).post(recovery::set_password),
+        )
+        .route("/recover/{token}", get(recovery::link))
         .route("/authz/forbidden", get(access::page))
         .route(
             "/settings/apps/{client_id}/disconnect",
