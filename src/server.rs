@@ -149,6 +149,16 @@ pub async fn open(
             "argon2id is set below the recommended minimum (19456 KiB, 2 iterations): stolen password hashes are cheaper to crack"
         );
     }
+    if config.public_url.is_none()
+        && matches!(
+            config.mail.provider,
+            crate::config::MailProvider::Smtp { .. }
+        )
+    {
+        tracing::warn!(
+            "--public-url is not set: password reset emails carry only the link's path (/recover/…), which people must open on this Twofold themselves; set it to the address people use"
+        );
+    }
     let hasher = PasswordHasher::new(a, cores, queue)?;
     let policy = Policy {
         session_idle_secs: config.session_idle_secs,

@@ -22,6 +22,8 @@ pub enum AccessAnswer {
     Allow {
         /// The username, for `Remote-User`.
         user: Option<String>,
+        /// The confirmed email address, for `Remote-Email`.
+        email: Option<String>,
     },
     /// Log in first (no session, or one that lacks the second factor the account has).
     Login,
@@ -68,7 +70,12 @@ impl Access {
             AnonymousDecision::Known(Decision {
                 policy: Policy::Bypass,
                 ..
-            }) => return Ok(AccessAnswer::Allow { user: None }),
+            }) => {
+                return Ok(AccessAnswer::Allow {
+                    user: None,
+                    email: None,
+                });
+            }
             AnonymousDecision::Known(Decision {
                 policy: Policy::Deny,
                 ..
@@ -92,6 +99,7 @@ impl Access {
     ) -> Result<AccessAnswer, AuthError> {
         let allow = || AccessAnswer::Allow {
             user: Some(session.username.clone()),
+            email: session.email.clone(),
         };
         Ok(match self.rules.decide(target, &session.username).policy {
             Policy::Bypass | Policy::OneFactor => allow(),

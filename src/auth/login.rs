@@ -160,7 +160,10 @@ impl Auth {
         event: EventKind,
         proof: Option<&PasswordProof<'_>>,
     ) -> Result<NewSessionToken, AuthError> {
-        let draft = SessionDraft::new(self, kind, client);
+        let mut draft = SessionDraft::new(self, kind, client);
+        if proof.is_some() {
+            draft = draft.check_device(self, account, client).await?;
+        }
         let session = draft.row(account, client, None);
         let event = NewEvent {
             account_id: account,
@@ -175,6 +178,9 @@ impl Auth {
                 Some(t) => self.proof_refused(t).await?,
                 None => AuthError::InvalidCredentials,
             });
+        }
+        if draft.new_device() {
+            self.notify(account).await;
         }
         Ok(draft.issued(account.clone(), username.to_owned()))
     }

@@ -17,6 +17,7 @@ pub(crate) struct SessionDraft {
     kind: SessionKind,
     now: UnixTime,
     expires_at: UnixTime,
+    new_device: bool,
 }
 
 impl SessionDraft {
@@ -35,7 +36,33 @@ impl SessionDraft {
             kind,
             now,
             expires_at: now.plus(auth.policy.session_absolute_secs),
+            new_device: false,
         }
+    }
+
+    /// Looks up whether the login comes from a browser or app new to `account`, so the
+    /// session records a `login_new_device` event (OWASP ASVS 4.0.3 V2.2.3: tell the owner).
+    pub(crate) async fn check_device(
+        mut self,
+        auth: &Auth,
+        account: &AccountId,
+        client: &ClientInfo,
+    ) -> Result<Self, crate::store::StoreError> {
+        self.new_device = auth
+            .store
+            .is_new_device(
+                account,
+                self.kind == SessionKind::Web,
+                client.device.as_deref(),
+                client.user_agent.as_deref(),
+            )
+            .await?;
+        Ok(self)
+    }
+
+    /// Whether the login comes from a new browser or app (its notice is queued).
+    pub(crate) fn new_device(&self) -> bool {
+        self.new_device
     }
 
     /// When it starts.
@@ -61,6 +88,7 @@ impl SessionDraft {
             client,
             device: self.device.as_deref(),
             second_factor,
+            new_device: self.new_device,
         }
     }
 

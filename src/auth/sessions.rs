@@ -91,6 +91,9 @@ pub struct CurrentSession {
     pub created_at: UnixTime,
     /// The second factor its login used; `None` for a password alone.
     pub second_factor: Option<crate::domain::Method>,
+    /// The account's confirmed email address (for forward authentication's
+    /// `Remote-Email`).
+    pub email: Option<String>,
 }
 
 impl Auth {
@@ -127,6 +130,7 @@ impl Auth {
             reauth_at: s.reauth_at,
             created_at: s.created_at,
             second_factor: s.second_factor,
+            email: s.email,
         })
     }
 

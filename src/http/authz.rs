@@ -110,14 +110,19 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         }
     };
     match answer {
-        AccessAnswer::Allow { user } => {
-            // Always present, empty for nobody (a bypass rule): a proxy that copies the
-            // header must overwrite whatever the client sent, and Caddy 2.6 would otherwise
-            // pass on its own placeholder text.
-            let v = user
-                .and_then(|u| HeaderValue::from_str(&u).ok())
-                .unwrap_or_else(|| HeaderValue::from_static(""));
-            ([("remote-user", v)], StatusCode::OK).into_response()
+        AccessAnswer::Allow { user, email } => {
+            // Always present, empty for nobody (a bypass rule) or no address: a proxy that
+            // copies the headers must overwrite whatever the client sent, and Caddy 2.6
+            // would otherwise pass on its own placeholder text.
+            let header = |v: Option<String>| {
+                v.and_then(|v| HeaderValue::from_str(&v).ok())
+                    .unwrap_or_else(|| HeaderValue::from_static(""))
+            };
+            (
+                [("remote-user", header(user)), ("remote-email", header(email))],
+                StatusCode::OK,
+            )
+                .into_response()
         }
         AccessAnswer::Login if family == Family::ForwardAuth && page_load => {
             with_location(StatusCode::FOUND.into_response(), &login())

@@ -4,6 +4,13 @@
 use super::{Store, StoreResult};
 use crate::domain::{AccountId, UnixTime};
 
+/// The events that mean "logged in".
+macro_rules! login_kinds {
+    () => {
+        "('login', 'login_sms', 'login_totp', 'login_backup_code', 'recovery_completed')"
+    };
+}
+
 impl Store {
     /// A stored fact, if set.
     ///
@@ -46,6 +53,49 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(n.is_some())
+    }
+
+    /// Whether a login to the account comes from a browser or an app that never logged in
+    /// to it before — a browser by its device cookie (`device`, its SHA-256; none for a
+    /// browser that shows none), an app by its user agent — on an account that has logged
+    /// in before (its very first login, right after sign-up, is no news).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn is_new_device(
+        &self,
+        account: &AccountId,
+        browser: bool,
+        device: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> StoreResult<bool> {
+        let logged_in_before: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT 1 FROM events WHERE account_id = $1 AND kind IN ",
+            login_kinds!(),
+            " LIMIT 1"
+        ))
+        .bind(account.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        if logged_in_before.is_none() {
+            return Ok(false);
+        }
+        if browser {
+            return Ok(match device {
+                Some(d) => !self.device_known(d, account).await?,
+                None => true,
+            });
+        }
+        let seen: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT 1 FROM events WHERE account_id = $1 AND kind IN ",
+            login_kinds!(),
+            " AND COALESCE(user_agent, '') = $2 LIMIT 1"
+        ))
+        .bind(account.as_str())
+        .bind(user_agent.unwrap_or(""))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(seen.is_none())
     }
 
     /// Housekeeping: forgets browsers not seen since `before`.

@@ -27,6 +27,9 @@ pub struct NewSession<'a> {
     pub device: Option<&'a str>,
     /// The second factor the login used; `None` for a password alone.
     pub second_factor: Option<Method>,
+    /// It comes from a browser or app new to the account: a `login_new_device` event (and
+    /// its notice) is recorded with it.
+    pub new_device: bool,
 }
 
 /// A live session joined with its account.
@@ -54,6 +57,8 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
     /// The second factor its login used; `None` for a password alone.
     pub second_factor: Option<Method>,
+    /// The account's confirmed email address.
+    pub email: Option<String>,
 }
 
 /// What a password login proved, bound into the statement that ends it: the credential
@@ -142,8 +147,20 @@ impl NewSession<'_> {
         Ok(inserted == 1)
     }
 
-    /// Records that this browser logged in to this account (OWASP device cookies).
+    /// Records that this browser logged in to this account (OWASP device cookies), and a
+    /// login from a new browser or app, whose notice commits with the session.
     async fn remember_device(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+        if self.new_device {
+            NewEvent {
+                account_id: self.account_id,
+                kind: crate::domain::EventKind::LoginNewDevice,
+                at: self.now,
+                client: self.client,
+                detail: None,
+            }
+            .insert(tx)
+            .await?;
+        }
         if let Some(device) = self.device {
             sqlx::query(
                 "INSERT INTO devices (token_hash, account_id, created_at, last_used_at) VALUES ($1, $2, $3, $3) \
@@ -190,7 +207,8 @@ pub(crate) async fn after_right_password(
 macro_rules! session_columns {
     () => {
         "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
-         s.expires_at, s.reauth_at, s.ip, s.user_agent, s.second_factor"
+         s.expires_at, s.reauth_at, s.ip, s.user_agent, s.second_factor, \
+         CASE WHEN a.email_verified_at IS NOT NULL THEN a.email END AS email"
     };
 }
 
@@ -208,6 +226,7 @@ struct SessionRow {
     ip: Option<String>,
     user_agent: Option<String>,
     second_factor: Option<String>,
+    email: Option<String>,
 }
 
 impl TryFrom<SessionRow> for SessionRecord {
@@ -231,6 +250,7 @@ impl TryFrom<SessionRow> for SessionRecord {
                     Method::parse(&m).map_err(|_| StoreError::Corrupt("sessions.second_factor"))
                 })
                 .transpose()?,
+            email: r.email,
         })
     }
 }

@@ -264,6 +264,16 @@ async fn a_session_opens_what_its_rules_allow_and_logout_closes_it() {
         .await
         .unwrap();
     assert_eq!(remote_user(&res).as_deref(), Some(user.username.as_str()));
+    assert_eq!(res.headers()["remote-email"], "", "no address yet");
+    // A confirmed address is passed on in `Remote-Email`.
+    let email = format!("{}@example.com", user.username);
+    app.add_email(&token, &email).await;
+    let res = original(&app, "http://app.twofold.test/")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["remote-email"], email.as_str());
 
     // Logging out ends access on the very next check.
     let html = b

@@ -15,6 +15,7 @@ mod helpers;
 mod limits;
 mod limits_two_factor;
 mod login_throttle;
+mod new_device;
 mod nodes;
 mod notices_crash;
 mod oidc_bad_input;

@@ -94,6 +94,7 @@ async fn session_at(
         client: &client,
         device: None,
         second_factor: None,
+        new_device: false,
     };
     let e = NewEvent {
         account_id: account,

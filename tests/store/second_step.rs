@@ -94,6 +94,7 @@ async fn attempt(
         client: &c,
         device: None,
         second_factor: None,
+        new_device: false,
     };
     let success = NewEvent {
         account_id: account,

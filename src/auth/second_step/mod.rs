@@ -339,9 +339,12 @@ impl Auth {
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
-        let draft = SessionDraft::new(self, challenge.kind, client);
-        let session = draft.row(&account.id, client, Some(method));
         let recovery = challenge.recovery_id.as_deref();
+        let mut draft = SessionDraft::new(self, challenge.kind, client);
+        if recovery.is_none() {
+            draft = draft.check_device(self, &account.id, client).await?;
+        }
+        let session = draft.row(&account.id, client, Some(method));
         let success = NewEvent {
             account_id: &account.id,
             kind: match (recovery, method) {
@@ -372,9 +375,9 @@ impl Auth {
             })
             .await?;
         let backup_remaining = self.answer(attempt, &checked, &account, now)?;
-        if method == Method::BackupCode || recovery.is_some() {
-            // The notice ("a backup code was used — N left", "your password was reset")
-            // was queued with the login.
+        if method == Method::BackupCode || recovery.is_some() || draft.new_device() {
+            // The notice ("a backup code was used — N left", "your password was reset",
+            // "a new browser logged in") was queued with the login.
             self.notify(&account.id).await;
         }
         Ok(SecondStepDone {

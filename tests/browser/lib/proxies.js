@@ -132,8 +132,10 @@ http {
       auth_request /internal/twofold;
       # Who Twofold says it is (never what the client sent), and where to send a browser.
       auth_request_set $twofold_user $upstream_http_remote_user;
+      auth_request_set $twofold_email $upstream_http_remote_email;
       auth_request_set $twofold_location $upstream_http_location;
       proxy_set_header Remote-User $twofold_user;
+      proxy_set_header Remote-Email $twofold_email;
       error_page 401 = @twofold_login;
       error_page 403 = @twofold_forbidden;
       proxy_pass http://127.0.0.1:${backendPort};
@@ -179,9 +181,10 @@ http://*.twofold.test:${port} {
   route {
     # Only Twofold names the user: a Remote-User the client sent is dropped first.
     request_header -Remote-User
+    request_header -Remote-Email
     forward_auth ${upstream} {
       uri /api/authz/forward-auth
-      copy_headers Remote-User
+      copy_headers Remote-User Remote-Email
     }
     reverse_proxy 127.0.0.1:${backendPort}
   }
