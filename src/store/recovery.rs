@@ -120,13 +120,16 @@ impl Store {
     /// On a database failure.
     pub async fn put_recovery(&self, r: &NewRecovery<'_>, event: &NewEvent<'_>) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM recoveries WHERE account_id = $1")
-            .bind(r.account_id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        // One statement replaces the account's earlier recovery: two requests at once on
+        // PostgreSQL both get past a DELETE of nothing, and the second INSERT would then
+        // meet the first one's row; here it waits for it and takes its place.
         sqlx::query(
             "INSERT INTO recoveries (id, account_id, channel, proof, secret, credential_version, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (account_id) DO UPDATE SET id = excluded.id, channel = excluded.channel, \
+             proof = excluded.proof, secret = excluded.secret, \
+             credential_version = excluded.credential_version, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at, failures = 0, used_at = NULL, new_password_hash = NULL",
         )
         .bind(r.id)
         .bind(r.account_id.as_str())
