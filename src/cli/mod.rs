@@ -3,6 +3,7 @@
 //! (`access.rs`).
 
 mod access;
+mod bench;
 mod clients;
 
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ enum Command {
     /// Forward authentication's access rules ([access_control] in the TOML file).
     #[command(subcommand)]
     Access(access::AccessCommand),
+    /// Benchmark tools: `twofold bench seed` fills a database with test accounts.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,7 +129,11 @@ pub fn run() -> ExitCode {
     // (BENCHMARKS.md measures the difference).
     let workers = match &cli.command {
         Command::Serve(o) => o.worker_threads,
-        Command::User(_) | Command::Client(_) | Command::Oidc(_) | Command::Access(_) => Some(1),
+        Command::User(_)
+        | Command::Client(_)
+        | Command::Oidc(_)
+        | Command::Access(_)
+        | Command::Bench(_) => Some(1),
     }
     .unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -195,6 +203,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::resolve(&cli.location, &Overrides::default())?;
             access::run(&config, cmd)
         }
+        Command::Bench(cmd) => bench::run(&cli.location, cmd).await,
     }
 }
 

@@ -19,6 +19,7 @@ mod notices;
 mod oidc;
 mod oidc_grants;
 mod recovery;
+mod seed;
 mod sessions;
 mod two_factor;
 
@@ -43,6 +44,7 @@ pub use oidc_grants::{
     GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, TokenRecord,
 };
 pub use recovery::{ChargedCode, NewRecovery, RecoveryChannel, RecoveryRecord};
+pub use seed::SeedAccount;
 pub use sessions::{NewSession, PasswordProof, SessionRecord};
 pub use two_factor::{
     ConfirmSms, NewSmsCode, Removal, SmsConfirm, SmsPending, TotpRecord, TwoFactorRecord,

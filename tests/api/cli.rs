@@ -495,3 +495,110 @@ async fn the_operator_can_reset_two_factor_for_a_locked_out_user() {
             .contains("turned off by the operator")
     );
 }
+
+/// Issue 12: `twofold bench seed` makes accounts that log in for real: the shared password
+/// and each exported backup code work once, a code works for its own account only, and a
+/// database that already holds accounts is refused unless --force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_seed_makes_accounts_that_log_in_with_their_backup_codes() {
+    if common::engine() != common::Engine::Sqlite {
+        return; // the same store code; PostgreSQL runs it in the store tests' engine pass
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display());
+    let export = tmp.path().join("sample.json");
+    let export_arg = export.to_str().unwrap();
+    let (code, out, err) = run(
+        &dir,
+        &url,
+        &[
+            "bench",
+            "seed",
+            "--accounts",
+            "25",
+            "--export",
+            export_arg,
+            "--export-count",
+            "5",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("seeded 25 accounts (250 backup codes)"),
+        "{out}"
+    );
+    assert!(out.contains("accounts/s"), "{out}");
+
+    let (code, _, err) = run(&dir, &url, &["bench", "seed", "--accounts", "5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("already holds 25 accounts") && err.contains("--force"),
+        "{err}"
+    );
+    let (code, out, err) = run(&dir, &url, &["bench", "seed", "--accounts", "5", "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, list, _) = run(&dir, &url, &["user", "list"]);
+    assert!(
+        list.contains("30 accounts") && list.contains("seed29"),
+        "{list}"
+    );
+
+    let sample: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let accounts = sample["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 5);
+    let password = sample["password"].as_str().unwrap();
+    let server = serve(&dir, &url);
+    twofold::install_tls_provider();
+    let http = reqwest::Client::new();
+    let challenge = |username: String| {
+        let http = http.clone();
+        let base = server.base.clone();
+        async move {
+            let res = http
+                .post(format!("{base}/api/v1/sessions"))
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::ACCEPTED, "two-factor is on");
+            res.json::<Value>().await.unwrap()["challenge"].clone()
+        }
+    };
+    let step = |c: Value, code: String| {
+        let http = http.clone();
+        let base = server.base.clone();
+        async move {
+            http.post(format!("{base}/api/v1/sessions/two-factor"))
+                .json(&json!({"challenge": c, "method": "backup_code", "code": code}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let first = &accounts[0];
+    let other = &accounts[1];
+    let user = first["username"].as_str().unwrap().to_owned();
+    let codes: Vec<String> = serde_json::from_value(first["codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    let theirs: Vec<String> = serde_json::from_value(other["codes"].clone()).unwrap();
+    assert_ne!(codes, theirs, "every account has its own codes");
+    // Another account's code is refused, then the account's own code logs in, once.
+    let c = challenge(user.clone()).await;
+    assert_eq!(
+        step(c.clone(), theirs[0].clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(step(c, codes[3].clone()).await, StatusCode::CREATED);
+    let c = challenge(user.clone()).await;
+    assert_ne!(
+        step(c, codes[3].clone()).await,
+        StatusCode::CREATED,
+        "used up"
+    );
+    let c = challenge(other["username"].as_str().unwrap().to_owned()).await;
+    assert_eq!(step(c, theirs[9].clone()).await, StatusCode::CREATED);
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains(&codes[3]) && !log.contains(password), "{log}");
+}
