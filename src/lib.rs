@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 pub mod server;
 pub mod sms;

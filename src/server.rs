@@ -26,6 +26,8 @@ pub struct Server {
     addr: SocketAddr,
     max_connections: usize,
     header_timeout: Duration,
+    /// `/metrics` on its own address (`--metrics-listen`), with its router.
+    metrics: Option<(TcpListener, axum::Router)>,
 }
 
 /// Creates the data folder (mode 0700) if needed.
@@ -159,7 +161,9 @@ pub async fn open(
             "--public-url is not set: password reset emails carry only the link's path (/recover/…), which people must open on this Twofold themselves; set it to the address people use"
         );
     }
+    let metrics = crate::metrics::Metrics::new();
     let hasher = PasswordHasher::new(a, cores, queue)?;
+    hasher.record_into(metrics.clone());
     let policy = Policy {
         session_idle_secs: config.session_idle_secs,
         session_absolute_secs: config.session_absolute_secs,
@@ -176,10 +180,21 @@ pub async fn open(
     let mail = crate::mail::Mail::new(
         mail_sender(config, Arc::clone(&clock))?,
         Duration::from_secs(config.mail.timeout_secs),
+        match config.mail.provider {
+            crate::config::MailProvider::Outbox => "outbox",
+            crate::config::MailProvider::Smtp { .. } => "smtp",
+        },
+        metrics.clone(),
     );
     let sms = Sms::new(
         sms_sender(config, Arc::clone(&clock))?,
         Duration::from_secs(config.sms.timeout_secs),
+        match config.sms.provider {
+            SmsProvider::Outbox => "outbox",
+            SmsProvider::Http { .. } => "http",
+            SmsProvider::Twilio { .. } => "twilio",
+        },
+        metrics.clone(),
     );
     let two_factor = TwoFactorPolicy {
         issuer: config.totp_issuer.clone(),
@@ -199,6 +214,7 @@ pub async fn open(
         mail,
         two_factor,
         text_budget: config.sms_budget.clone(),
+        metrics,
     });
     Ok((auth, keys))
 }
@@ -311,11 +327,22 @@ impl Server {
                     .as_deref()
                     .map(|u| u.trim_end_matches('/').to_owned()),
                 cookie_domain: config.cookie_domain.clone(),
+                metrics_on_main: config.metrics_listen.is_none(),
             }),
             access: crate::auth::Access::new(auth.clone(), config.access_control.clone()),
         };
+        let metrics = match config.metrics_listen {
+            Some(at) => Some((
+                TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("listening for /metrics on {at}"))?,
+                crate::http::metrics::router(state.clone()),
+            )),
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics,
             app: router(state),
             auth,
             oidc,
@@ -328,6 +355,11 @@ impl Server {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` is served on when it has its own (`--metrics-listen`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
@@ -348,6 +380,14 @@ impl Server {
         tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone(), self.oidc.clone()));
         let notices = tokio::spawn(notice_worker(self.auth.clone()));
+        let metrics = self.metrics.map(|(listener, app)| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics on its own address");
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the /metrics listener failed");
+                }
+            })
+        });
         // HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs
         // from the moment a connection waits for a request, so one that sends nothing at
         // all is closed too, and so is an idle keep-alive connection.
@@ -403,6 +443,9 @@ impl Server {
         }
         housekeeping.abort();
         notices.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         self.auth.close().await;
         Ok(())
     }

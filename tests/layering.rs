@@ -10,23 +10,27 @@ use std::path::Path;
 fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         ("domain", &[][..]),
+        ("metrics", &[][..]), // counted into by crypto, sms, mail, auth and http
         ("clock", &["domain"][..]),
-        ("crypto", &["domain"][..]),
+        ("crypto", &["domain", "metrics"][..]),
         ("outbox", &[][..]),
-        ("sms", &["domain", "clock", "outbox"][..]), // the outbox stamps its lines with the clock
-        ("mail", &["domain", "clock", "outbox"][..]),
+        ("sms", &["domain", "clock", "outbox", "metrics"][..]), // the outbox stamps its lines with the clock
+        ("mail", &["domain", "clock", "outbox", "metrics"][..]),
         ("store", &["domain", "crypto"][..]),
         (
             "auth",
-            &["domain", "store", "crypto", "sms", "mail", "clock"][..],
+            &[
+                "domain", "store", "crypto", "sms", "mail", "clock", "metrics",
+            ][..],
         ),
-        ("http", &["auth", "domain", "crypto"][..]),
+        ("http", &["auth", "domain", "crypto", "metrics"][..]),
         ("config", &["auth", "crypto", "domain"][..]),
     ])
 }
 
-const LAYERS: [&str; 13] = [
+const LAYERS: [&str; 14] = [
     "domain",
+    "metrics",
     "outbox",
     "clock",
     "crypto",

@@ -147,6 +147,26 @@ impl From<CodeProblem> for AuthError {
     }
 }
 
+impl AuthError {
+    /// The `result` label a login or second step that ended in this error is counted under
+    /// in the metrics: a fixed word per kind, never the data it carries.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials | Self::CredentialChanged => "invalid_credentials",
+            Self::AccountDisabled => "disabled",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::LoginBlocked | Self::SecondStepBlocked => "blocked",
+            Self::Busy => "busy",
+            Self::InvalidMethod(_) => "invalid_method",
+            Self::MalformedCode(_) => "malformed_code",
+            Self::InvalidCode(_) => "invalid_code",
+            Self::ChallengeExpired | Self::ChallengeFailed => "challenge_expired",
+            Self::Store(_) | Self::Internal(_) => "error",
+            _ => "refused",
+        }
+    }
+}
+
 impl From<anyhow::Error> for AuthError {
     /// A full password-hashing queue is `Busy` (`503` with `Retry-After`), not a failure.
     fn from(e: anyhow::Error) -> Self {

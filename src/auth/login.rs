@@ -53,6 +53,23 @@ impl Auth {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<LoginOutcome, AuthError> {
+        let result = self.password_step(username, password, kind, client).await;
+        self.metrics.login(match &result {
+            Ok(LoginOutcome::LoggedIn(_)) => "logged_in",
+            Ok(LoginOutcome::TwoFactor(_)) => "second_step",
+            Err(e) => e.metric_label(),
+        });
+        result
+    }
+
+    /// The password step of [`Auth::login`].
+    async fn password_step(
+        &self,
+        username: &str,
+        password: &str,
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> Result<LoginOutcome, AuthError> {
         self.take_address_rate(client)?;
         let password = Password::for_checking(password);
         let account = match Username::parse(username) {

@@ -47,6 +47,7 @@ pub use two_factor::{MethodConfirmed, TotpEnrolment, TwoFactorStatus};
 use crate::clock::Clock;
 use crate::crypto::{Keys, PasswordHasher};
 use crate::domain::{PasswordContext, UnixTime};
+use crate::metrics::Metrics;
 use crate::sms::Sms;
 use crate::store::Store;
 
@@ -153,6 +154,7 @@ pub struct Auth {
     tf: Arc<TwoFactorPolicy>,
     budget: Arc<TextBudget>,
     address_rate: Arc<address_rate::AddressRate>,
+    metrics: Metrics,
 }
 
 /// What the auth service is built from.
@@ -175,6 +177,8 @@ pub struct AuthParts {
     pub two_factor: TwoFactorPolicy,
     /// How many text messages may go out.
     pub text_budget: TextBudget,
+    /// Where logins, second steps, lockouts and notices are counted.
+    pub metrics: Metrics,
 }
 
 impl Auth {
@@ -193,6 +197,26 @@ impl Auth {
                 p.policy.logins_per_address_minute,
             )),
             policy: Arc::new(p.policy),
+            metrics: p.metrics,
+        }
+    }
+
+    /// The metrics this service counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Brings the metrics' gauges up to date (the hashing queue, the database pool, the
+    /// notice queue) just before they are read.
+    pub async fn observe_gauges(&self) {
+        self.metrics.set_hash_queue(self.hasher.queued());
+        let (open, idle, max) = self.store.pool_usage();
+        self.metrics.set_db_pool(open, idle, max);
+        match self.store.pending_notices().await {
+            Ok(n) => self.metrics.set_notices_queued(n),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count the notice queue for the metrics")
+            }
         }
     }
 

@@ -83,6 +83,13 @@ impl Auth {
             handled += 1;
             let outcome = self.deliver(&notice, now).await;
             let note = if outcome.finished { "sent" } else { "retrying" };
+            self.metrics.notice(
+                match (outcome.finished, outcome.sms_done && outcome.email_done) {
+                    (true, true) => "sent",
+                    (true, false) => "given_up",
+                    (false, _) => "retrying",
+                },
+            );
             if let Err(e) = self
                 .store
                 .finish_notice(notice.event_id, outcome, now, note)

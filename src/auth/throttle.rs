@@ -172,6 +172,9 @@ impl Auth {
                 paused_until,
                 total,
             } => {
+                if paused_until.is_some() {
+                    self.metrics.lockout("password");
+                }
                 if paused_until.is_some() && event.is_some() {
                     tracing::warn!(subject = %t.subject, total, "password attempts paused after repeated wrong passwords");
                 }

@@ -16,6 +16,8 @@ use crate::crypto::Argon2Params;
 pub struct Config {
     /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free port).
     pub listen: SocketAddr,
+    /// A separate address for `/metrics` (then it is served only there); `None`: on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Folder for the SQLite database, the secret key and the SMS outbox.
     pub data_dir: PathBuf,
     /// `sqlite:…` or `postgres://…`; defaults to `sqlite:<data_dir>/twofold.db`.
@@ -245,6 +247,7 @@ struct FileTotp {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     db_max_connections: Option<u32>,
@@ -285,6 +288,9 @@ pub struct Overrides {
     /// Address to listen on.
     #[arg(long, env = "TWOFOLD_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Serve /metrics on this address only (e.g. 127.0.0.1:9090) [default: on --listen].
+    #[arg(long, env = "TWOFOLD_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest number of pooled database connections [default: 10].
     #[arg(long, env = "TWOFOLD_DB_MAX_CONNECTIONS", value_name = "N")]
     pub db_max_connections: Option<u32>,
@@ -499,6 +505,7 @@ impl Config {
                 .listen
                 .or(file.listen)
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            metrics_listen: o.metrics_listen.or(file.metrics_listen),
             data_dir,
             database_url,
             db_max_connections: o

@@ -72,6 +72,8 @@ struct Inner {
     queued: std::sync::atomic::AtomicUsize,
     max_queued: usize,
     queue: Mutex<std::sync::mpsc::Sender<Job>>,
+    /// Where each hash's wait for a thread is counted, once the server hands it over.
+    metrics: std::sync::OnceLock<crate::metrics::Metrics>,
     /// A hash of a random password, verified against when the username is unknown so
     /// that an unknown user costs the same work as a wrong password (no enumeration).
     dummy: String,
@@ -202,9 +204,21 @@ impl PasswordHasher {
                 queued: std::sync::atomic::AtomicUsize::new(0),
                 max_queued,
                 queue: Mutex::new(tx),
+                metrics: std::sync::OnceLock::new(),
                 dummy,
             }),
         })
+    }
+
+    /// Counts each hash's wait for a thread into `metrics` (set once; later calls change
+    /// nothing).
+    pub fn record_into(&self, metrics: crate::metrics::Metrics) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    /// Hashes waiting or running now.
+    pub fn queued(&self) -> usize {
+        self.inner.queued.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Runs `f` on a hashing thread and waits for it without blocking the async threads.
@@ -220,7 +234,11 @@ impl PasswordHasher {
             return Err(HasherBusy.into());
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued_at = std::time::Instant::now();
         let job: Job = Box::new(move |w| {
+            if let Some(m) = inner.metrics.get() {
+                m.hash_waited(queued_at.elapsed());
+            }
             let out = f(w);
             inner.queued.fetch_sub(1, Ordering::AcqRel);
             let _ = tx.send(out);

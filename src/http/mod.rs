@@ -8,6 +8,7 @@ pub mod authz;
 pub mod error;
 pub mod extract;
 pub mod images;
+pub mod metrics;
 pub mod oidc;
 pub mod sheet;
 pub mod web;
@@ -123,6 +124,8 @@ pub struct WebSettings {
     pub public_url: Option<String>,
     /// `--cookie-domain`: the session cookie covers it, and `rd` may lead to any host under it.
     pub cookie_domain: Option<String>,
+    /// Serve `/metrics` on the main listener (no `--metrics-listen`).
+    pub metrics_on_main: bool,
 }
 
 /// Shared state of every handler; cheap to clone.
@@ -144,13 +147,22 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let hsts = state.web.hsts;
     let timeout = state.web.request_timeout;
-    let app = Router::new()
+    let app = if state.web.metrics_on_main {
+        metrics::routes()
+    } else {
+        Router::new()
+    };
+    let app = app
         .merge(api::router())
         .merge(web::router(state.clone()))
         .merge(oidc::router(state.clone()))
         .merge(authz::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::time_request,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A request that takes too long (a body trickled in, say) is answered 408 and its

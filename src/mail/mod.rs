@@ -56,12 +56,25 @@ pub trait MailSender: Send + Sync + 'static {
 pub struct Mail {
     inner: Arc<dyn MailSender>,
     timeout: Duration,
+    provider: &'static str,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Mail {
-    /// A sender that gives up after `timeout`.
-    pub fn new(inner: Arc<dyn MailSender>, timeout: Duration) -> Self {
-        Self { inner, timeout }
+    /// A sender that gives up after `timeout` and counts each message into `metrics` under
+    /// its `provider`'s name.
+    pub fn new(
+        inner: Arc<dyn MailSender>,
+        timeout: Duration,
+        provider: &'static str,
+        metrics: crate::metrics::Metrics,
+    ) -> Self {
+        Self {
+            inner,
+            timeout,
+            provider,
+            metrics,
+        }
     }
 
     /// Sends a message; failures are logged (masked address, no body) and returned.
@@ -78,6 +91,7 @@ impl Mail {
             Ok(r) => r,
             Err(_) => Err(MailError::Timeout(self.timeout)),
         };
+        self.metrics.email(self.provider, result.is_ok());
         match &result {
             Ok(()) => tracing::info!(to = %to.masked(), what, "sent an email"),
             Err(e) => {

@@ -47,12 +47,25 @@ pub trait SmsSender: Send + Sync + 'static {
 pub struct Sms {
     inner: Arc<dyn SmsSender>,
     timeout: Duration,
+    provider: &'static str,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Sms {
-    /// A sender that gives up after `timeout`.
-    pub fn new(inner: Arc<dyn SmsSender>, timeout: Duration) -> Self {
-        Self { inner, timeout }
+    /// A sender that gives up after `timeout` and counts each message into `metrics` under
+    /// its `provider`'s name.
+    pub fn new(
+        inner: Arc<dyn SmsSender>,
+        timeout: Duration,
+        provider: &'static str,
+        metrics: crate::metrics::Metrics,
+    ) -> Self {
+        Self {
+            inner,
+            timeout,
+            provider,
+            metrics,
+        }
     }
 
     /// Sends a message; failures are logged (masked number, no body) and returned.
@@ -69,6 +82,7 @@ impl Sms {
             Ok(r) => r,
             Err(_) => Err(SmsError::Timeout(self.timeout)),
         };
+        self.metrics.text(self.provider, result.is_ok());
         match &result {
             Ok(()) => tracing::info!(to = %to.masked(), what, "sent a text message"),
             Err(e) => {

@@ -152,6 +152,15 @@ impl Store {
         Ok(())
     }
 
+    /// The pool now: connections open, of which idle, and the most it opens.
+    pub fn pool_usage(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         self.pool.close().await;

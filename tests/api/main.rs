@@ -16,6 +16,7 @@ mod limits;
 mod limits_two_factor;
 mod login_throttle;
 mod new_device;
+mod metrics;
 mod nodes;
 mod notices_crash;
 mod oidc_bad_input;

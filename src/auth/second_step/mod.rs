@@ -304,6 +304,23 @@ impl Auth {
     ) -> Result<SecondStepDone, AuthError> {
         let method =
             Method::parse(method).map_err(|_| AuthError::InvalidMethod(MethodProblem::Unknown))?;
+        let result = self.check_code(token, method, code, client).await;
+        let label = match &result {
+            Ok(_) => "logged_in",
+            Err(e) => e.metric_label(),
+        };
+        self.metrics.second_step(method.as_str(), label);
+        result
+    }
+
+    /// [`Auth::complete_second_step`] for a known method.
+    async fn check_code(
+        &self,
+        token: &str,
+        method: Method,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<SecondStepDone, AuthError> {
         let (id, challenge) = self.live_challenge(token).await?;
         self.attempt_on(&id, &challenge, method, code, client).await
     }
@@ -421,6 +438,7 @@ impl Auth {
                 locked_until: Some(until),
                 ..
             } => {
+                self.metrics.lockout("second_step");
                 tracing::warn!(account = %account.id, "second step locked after repeated wrong codes");
                 Err(AuthError::RateLimited {
                     retry_after: until.0 - now.0,

@@ -253,6 +253,7 @@ mod tests {
             operator_contact: None,
             public_url: Some("https://auth.example.com".into()),
             cookie_domain: cookie_domain.map(str::to_owned),
+            metrics_on_main: true,
         }
     }
 
