@@ -28,6 +28,8 @@ pub struct Server {
     header_timeout: Duration,
     /// `/metrics` on its own address (`--metrics-listen`), with its router.
     metrics: Option<(TcpListener, axum::Router)>,
+    /// Held shared while the server lives, so `twofold restore` refuses to run under it.
+    _lock: DataDirLock,
 }
 
 /// Creates the data folder (mode 0700) if needed.
@@ -60,7 +62,60 @@ pub enum Opener {
 }
 
 /// The name of the key check value in `server_meta`.
-const KEY_CHECK: &str = "key_check";
+pub const KEY_CHECK: &str = "key_check";
+
+/// An advisory lock on the data folder's `twofold.lock` (`flock`), held for as long as
+/// this value lives; the kernel lets go of it when the process ends, even by `kill -9`.
+/// Servers hold it shared (several may share a folder); `twofold restore` needs it alone.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    /// Takes the lock shared, waiting for a restore in progress to finish.
+    ///
+    /// # Errors
+    /// When the lock file cannot be opened.
+    pub fn shared(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let file = Self::open(dir)?;
+        Self::flock(&file, libc::LOCK_SH)?;
+        Ok(Self { _file: file })
+    }
+
+    /// Takes the lock alone, or `None` at once when anyone (a server) holds it.
+    ///
+    /// # Errors
+    /// When the lock file cannot be opened or locked for another reason.
+    pub fn exclusive(dir: &std::path::Path) -> anyhow::Result<Option<Self>> {
+        let file = Self::open(dir)?;
+        match Self::flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+            Err(e) => Err(e).context("locking the data folder"),
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+        let path = dir.join("twofold.lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))
+    }
+
+    fn flock(file: &std::fs::File, how: libc::c_int) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock takes a file descriptor this File owns and keeps open.
+        if unsafe { libc::flock(file.as_raw_fd(), how) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+}
 
 /// Loads `secret.key` and proves it is the key this database was sealed with (its check
 /// value is stored in the database). A key is created only for a database that holds
@@ -297,6 +352,8 @@ impl Server {
     /// # Errors
     /// When anything it needs cannot be opened or the address cannot be bound.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        ensure_data_dir(config)?;
+        let lock = DataDirLock::shared(&config.data_dir)?;
         let (auth, keys) = open(config, clock, Opener::Server).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -349,6 +406,7 @@ impl Server {
             addr,
             max_connections: config.max_connections,
             header_timeout: Duration::from_secs(config.header_timeout_secs),
+            _lock: lock,
         })
     }
 
@@ -379,7 +437,8 @@ impl Server {
 
         tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone(), self.oidc.clone()));
-        let notices = tokio::spawn(notice_worker(self.auth.clone()));
+        let (stop_notices, notices_stop) = tokio::sync::watch::channel(false);
+        let notices = tokio::spawn(notice_worker(self.auth.clone(), notices_stop));
         let metrics = self.metrics.map(|(listener, app)| {
             tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics on its own address");
             tokio::spawn(async move {
@@ -442,22 +501,37 @@ impl Server {
             }
         }
         housekeeping.abort();
-        notices.abort();
+        // The notice worker finishes the delivery it is in, so every notice it claimed is
+        // recorded as sent or due again (none waits out a claim after the restart).
+        let _ = stop_notices.send(true);
+        let notices_abort = notices.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(10), notices)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the notice worker was still delivering after 10 seconds; stopping it");
+            notices_abort.abort();
+        }
         if let Some(m) = metrics {
             m.abort();
         }
         self.auth.close().await;
+        tracing::info!("Twofold stopped");
         Ok(())
     }
 }
 
 /// Delivers the security notices that are due, every two seconds: the ones a crash, a
 /// restart or a failing provider left in the queue (a change delivers its own at once).
-async fn notice_worker(auth: Auth) {
+/// Returns when `stop` turns true, never in the middle of a delivery.
+async fn notice_worker(auth: Auth, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
         let n = auth.deliver_notices(None).await;
         if n > 0 {
             tracing::debug!(n, "notice queue worked through");

@@ -248,6 +248,15 @@ impl Auth {
         self.store.close().await;
     }
 
+    /// A consistent copy of the SQLite database at `to` while the service runs
+    /// (`twofold backup`).
+    ///
+    /// # Errors
+    /// On PostgreSQL, or when the copy cannot be written.
+    pub async fn backup_into(&self, to: &std::path::Path) -> Result<(), AuthError> {
+        Ok(self.store.backup_into(to).await?)
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy

@@ -1,8 +1,10 @@
 //! The command line: `twofold serve` and the admin commands `twofold user …`,
-//! `twofold client …` and `twofold oidc …` (`clients.rs`), and `twofold access check`
-//! (`access.rs`).
+//! `twofold client …` and `twofold oidc …` (`clients.rs`), `twofold access check`
+//! (`access.rs`), `twofold bench seed` (`bench.rs`), and `twofold backup` / `restore`
+//! (`backup.rs`).
 
 mod access;
+mod backup;
 mod bench;
 mod clients;
 
@@ -47,6 +49,20 @@ enum Command {
     /// Benchmark tools: `twofold bench seed` fills a database with test accounts.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Copy the SQLite database while the server runs (a consistent copy of one moment).
+    /// Keep secret.key with it. PostgreSQL: use pg_dump.
+    Backup {
+        /// Where the copy goes (a new file).
+        file: std::path::PathBuf,
+    },
+    /// Put a backup in place of the database of a stopped server (never under a running one).
+    Restore {
+        /// The backup made by `twofold backup`.
+        file: std::path::PathBuf,
+        /// Replace an existing database (everything since the backup is lost).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,7 +139,7 @@ pub fn run() -> ExitCode {
         libc::umask(0o077);
     }
     let cli = Cli::parse();
-    init_logging();
+    init_logging(crate::config::log_format(&cli.location));
     // The async threads only parse HTTP and wait on the database: password hashing has its
     // own thread per core. Half the cores for them leaves the hashing threads room
     // (BENCHMARKS.md measures the difference).
@@ -133,7 +149,9 @@ pub fn run() -> ExitCode {
         | Command::Client(_)
         | Command::Oidc(_)
         | Command::Access(_)
-        | Command::Bench(_) => Some(1),
+        | Command::Bench(_)
+        | Command::Backup { .. }
+        | Command::Restore { .. } => Some(1),
     }
     .unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -161,13 +179,23 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TWOFOLD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::config::LogFormat::Text => logs.try_init(),
+        // One object per line: the event's fields, and the request span's (request_id,
+        // method, path) flattened beside them, the shape log collectors index.
+        crate::config::LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -204,6 +232,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             access::run(&config, cmd)
         }
         Command::Bench(cmd) => bench::run(&cli.location, cmd).await,
+        Command::Backup { file } => backup::backup(&cli.location, &file).await,
+        Command::Restore { file, force } => backup::restore(&cli.location, &file, force).await,
     }
 }
 

@@ -247,6 +247,7 @@ struct FileTotp {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
     metrics_listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
@@ -472,6 +473,32 @@ pub struct Location {
     /// Database URL: sqlite:PATH or postgres://… [default: sqlite:DATA_DIR/twofold.db].
     #[arg(long, env = "TWOFOLD_DATABASE_URL", value_name = "URL", global = true)]
     pub database_url: Option<String>,
+    /// Log lines as text for people or as JSON objects for log collectors [default: text].
+    #[arg(long, env = "TWOFOLD_LOG_FORMAT", value_name = "FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, with the request's span (id, method, path) in each.
+    Json,
+}
+
+/// The log format: the flag or variable, else the TOML file's `log_format`, else text.
+/// Read before the rest of the configuration, so that its errors are logged in that
+/// format; a file that cannot be read here is reported when it is read in full.
+pub fn log_format(loc: &Location) -> LogFormat {
+    loc.log_format
+        .or_else(|| {
+            let path = loc.config.as_ref()?;
+            read_file(path).ok()?.0.log_format
+        })
+        .unwrap_or_default()
 }
 
 impl Config {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod images;
 pub mod metrics;
+pub mod request_id;
 pub mod oidc;
 pub mod sheet;
 pub mod web;
@@ -205,13 +206,19 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
                     // Path only: query strings and headers (cookies, tokens) are never logged.
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                    let id = req
+                        .extensions()
+                        .get::<request_id::RequestId>()
+                        .map_or("", |r| r.0.as_str());
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
                     tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "served");
                 }),
         )
+        // Outside the trace layer, so the request's span carries its id.
+        .layer(axum::middleware::from_fn(request_id::assign))
 }
 
 /// Sets a response header unless the handler set it already.

@@ -9,6 +9,7 @@
 //! Must not: know about HTTP, hash passwords or decide policy; callers pass `now`.
 
 mod accounts;
+mod backup;
 mod backup_codes;
 mod challenges;
 mod email;

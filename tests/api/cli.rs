@@ -18,6 +18,13 @@ pub(crate) struct Running {
     log: Arc<Mutex<String>>,
 }
 
+impl Running {
+    /// Everything it has written to stderr so far.
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -62,7 +69,7 @@ pub(crate) fn serve_with(dir: &std::path::Path, url: &str, env: &[(&str, &str)])
             if let Some(at) = line.find("listening on http://") {
                 let addr: String = line[at + 20..]
                     .chars()
-                    .take_while(|c| !c.is_whitespace())
+                    .take_while(|c| !c.is_whitespace() && *c != '"')
                     .collect();
                 let _ = tx.send(addr);
             }
@@ -89,15 +96,58 @@ fn run(dir: &std::path::Path, url: &str, args: &[&str]) -> (i32, String, String)
     )
 }
 
+/// What a served, exercised server wrote (no secret that went through it, checked), and
+/// the `X-Request-Id` of each answer.
+struct Exercised {
+    log: String,
+    request_ids: Vec<String>,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_creates_its_data_folder_and_logs_no_secrets() {
+    let seen = exercise(&[]).await;
+    assert!(seen.log.contains("served"), "requests are logged:\n{}", seen.log);
+    for id in &seen.request_ids {
+        assert!(seen.log.contains(&format!("request_id={id}")), "{id}:\n{}", seen.log);
+    }
+}
+
+/// `--log-format json` (issue 12): every line is one JSON object, each request has one
+/// `served` line carrying the request id its answer had, and no secret is in any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line_with_the_request_id_and_no_secrets() {
+    let seen = exercise(&[("TWOFOLD_LOG_FORMAT", "json")]).await;
+    let lines: Vec<Value> = seen
+        .log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"].as_str().is_some_and(|m| m.contains("listening on")))
+    );
+    for id in &seen.request_ids {
+        let served: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["message"] == "served" && l["span"]["request_id"] == id.as_str())
+            .collect();
+        assert_eq!(served.len(), 1, "one line for request {id}:\n{}", seen.log);
+        assert!(served[0]["status"].is_u64() && served[0]["span"]["path"].is_string());
+        assert_eq!(served[0]["level"], "INFO");
+    }
+}
+
+/// Serves on a fresh folder (checking what it creates), sends a sign-up, logins right and
+/// wrong, an authenticated call and a broken body with a password in it, and returns the log.
+async fn exercise(env: &[(&str, &str)]) -> Exercised {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let url = match common::engine() {
         common::Engine::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display()),
         common::Engine::Postgres => common::fresh_database(tmp.path()).await,
     };
-    let server = serve(&dir, &url);
+    let server = serve_with(&dir, &url, env);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -140,12 +190,14 @@ async fn serve_creates_its_data_folder_and_logs_no_secrets() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
+    let mut request_ids = vec![res.headers()["x-request-id"].to_str().unwrap().to_owned()];
     let res = http
         .post(format!("{}/api/v1/sessions", server.base))
         .json(&json!({"username": "logcheck", "password": password}))
         .send()
         .await
         .unwrap();
+    request_ids.push(res.headers()["x-request-id"].to_str().unwrap().to_owned());
     let token = res.json::<Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
@@ -169,17 +221,25 @@ async fn serve_creates_its_data_folder_and_logs_no_secrets() {
         .send()
         .await
         .unwrap();
+    // A proxy's own plain request id is kept, so one id follows the request through both.
+    let res = http
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "proxy-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "proxy-7f3a");
+    request_ids.push("proxy-7f3a".into());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let log = server.log.lock().unwrap().clone();
-    assert!(log.contains("served"), "requests are logged:\n{log}");
-    for secret in [password, "wrong zebra", token.as_str()] {
+    let key = std::fs::read(dir.join("secret.key")).unwrap();
+    for secret in [password, "wrong zebra", &token, &hex::encode(&key)] {
         assert!(
             !log.contains(secret),
             "the log must not contain {secret:?}:\n{log}"
         );
     }
-    let key = std::fs::read(dir.join("secret.key")).unwrap();
-    assert!(!log.contains(&hex::encode(&key)));
+    Exercised { log, request_ids }
 }
 
 /// A `twofold serve` process on a fresh data folder and database, with one user logged in.

@@ -28,6 +28,7 @@ mod password_race;
 mod recovery;
 mod secret_key;
 mod sessions;
+mod shutdown;
 mod sms;
 mod smtp;
 mod text_budget;
