@@ -9,6 +9,7 @@ mod backup_codes;
 mod bad_input;
 mod cli;
 mod denial_of_service;
+mod deploy;
 mod email;
 mod forward_auth;
 mod helpers;
