@@ -56,7 +56,11 @@ pub(super) async fn backup(location: &Location, to: &Path) -> anyhow::Result<Exi
 }
 
 /// Runs `twofold restore FILE`.
-pub(super) async fn restore(location: &Location, from: &Path, force: bool) -> anyhow::Result<ExitCode> {
+pub(super) async fn restore(
+    location: &Location,
+    from: &Path,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
     let config = Config::resolve(location, &Overrides::default())?;
     let Some(db) = sqlite_file(&config) else {
         eprintln!("twofold: the database is PostgreSQL; restore a pg_dump with pg_restore");

@@ -9,8 +9,8 @@ pub mod error;
 pub mod extract;
 pub mod images;
 pub mod metrics;
-pub mod request_id;
 pub mod oidc;
+pub mod request_id;
 pub mod sheet;
 pub mod web;
 

@@ -73,7 +73,7 @@ mod tests {
             "quote\"in",
             "a=b",
             &"x".repeat(65),
-            "line\u{7f}",
+            "tab\there",
         ] {
             let id = with(Some(odd));
             assert_ne!(id, odd);

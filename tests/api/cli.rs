@@ -106,9 +106,17 @@ struct Exercised {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_creates_its_data_folder_and_logs_no_secrets() {
     let seen = exercise(&[]).await;
-    assert!(seen.log.contains("served"), "requests are logged:\n{}", seen.log);
+    assert!(
+        seen.log.contains("served"),
+        "requests are logged:\n{}",
+        seen.log
+    );
     for id in &seen.request_ids {
-        assert!(seen.log.contains(&format!("request_id={id}")), "{id}:\n{}", seen.log);
+        assert!(
+            seen.log.contains(&format!("request_id={id}")),
+            "{id}:\n{}",
+            seen.log
+        );
     }
 }
 
@@ -122,11 +130,11 @@ async fn json_logs_are_one_object_a_line_with_the_request_id_and_no_secrets() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
         .collect();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l["message"].as_str().is_some_and(|m| m.contains("listening on")))
-    );
+    assert!(lines.iter().any(|l| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("listening on"))
+    }));
     for id in &seen.request_ids {
         let served: Vec<&Value> = lines
             .iter()

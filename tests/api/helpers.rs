@@ -84,6 +84,7 @@ impl TestApp {
             config: None,
             data_dir: Some(data_dir.path().to_owned()),
             database_url: Some(url),
+            log_format: None,
         };
         let mut config = Config::resolve(&loc, &test_overrides()).unwrap();
         adjust(&mut config);

@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod backup;
 mod backup_codes;
 mod bad_input;
 mod cli;
@@ -16,8 +17,8 @@ mod helpers;
 mod limits;
 mod limits_two_factor;
 mod login_throttle;
-mod new_device;
 mod metrics;
+mod new_device;
 mod nodes;
 mod notices_crash;
 mod oidc_bad_input;

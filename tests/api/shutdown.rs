@@ -120,7 +120,10 @@ async fn sigterm_during_a_burst_of_logins_finishes_them_and_loses_no_session() {
     assert!(log.contains("shutting down"), "{log}");
 
     let answered = std::mem::take(&mut *answered.lock().unwrap());
-    let five = answered.iter().filter(|a| a.status.is_server_error()).count();
+    let five = answered
+        .iter()
+        .filter(|a| a.status.is_server_error())
+        .count();
     assert_eq!(five, 0, "no 5xx: {:?}", statuses(&answered));
     assert!(answered.iter().all(|a| a.status == StatusCode::CREATED));
     let finished_after = answered.iter().filter(|a| a.at > signalled).count();
@@ -143,7 +146,11 @@ async fn sigterm_during_a_burst_of_logins_finishes_them_and_loses_no_session() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "a session answered before the stop");
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "a session answered before the stop"
+        );
     }
 }
 

@@ -1,0 +1,171 @@
+//! `twofold backup` and `twofold restore` (issue 12): a copy made while the server is busy
+//! restores into a fresh folder where a backup code from before still logs in; a restore
+//! refuses a running server's folder, an existing database without `--force`, and a
+//! `secret.key` that is not the backup's. On PostgreSQL both point at pg_dump.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::cli::serve_with;
+use crate::common;
+use crate::helpers::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_twofold");
+
+/// Runs the binary on `dir` (its default SQLite database unless `url`): exit code, stdout
+/// and stderr.
+async fn twofold(dir: &Path, url: Option<&str>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("TWOFOLD_DATA_DIR", dir)
+        .args(args);
+    if let Some(url) = url {
+        cmd.env("TWOFOLD_DATABASE_URL", url);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn copy_key(from: &Path, to: &Path) {
+    std::fs::copy(from.join("secret.key"), to.join("secret.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            to.join("secret.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_under_load_restores_and_its_backup_codes_log_in() {
+    let app = TestApp::spawn_with(|c| c.sign_ups_per_address_hour = 100_000).await;
+    let dir = app.data_dir.path().to_owned();
+    let url = app.config.database_url.clone();
+    if common::engine() == common::Engine::Postgres {
+        let (code, _, err) = twofold(&dir, Some(&url), &["backup", "/tmp/never.db"]).await;
+        assert_eq!(code, 2);
+        assert!(err.contains("pg_dump"), "{err}");
+        return;
+    }
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let (_secret, codes) = app.enable_totp(&token).await;
+
+    // Sign-ups and logins pour in while the copy is made.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (http, base, stop) = (app.http.clone(), app.base.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut made = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = http
+                    .post(format!("{base}/api/v1/accounts"))
+                    .json(&json!({"username": format!("load{made}"), "password": "loaded with work to do"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(!res.status().is_server_error());
+                made += 1;
+            }
+            made
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("twofold-backup.db");
+    let file_s = file.to_str().unwrap();
+    let (code, said, err) = twofold(&dir, Some(&url), &["backup", file_s]).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let made = load.await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        said.contains("backed up") && said.contains("secret.key"),
+        "{said}"
+    );
+    assert!(made > 0);
+    // A backup never overwrites.
+    let (code, _, err) = twofold(&dir, Some(&url), &["backup", file_s]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("already exists"), "{err}");
+    // Not under a running server.
+    let (code, _, err) = twofold(&dir, Some(&url), &["restore", file_s, "--force"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is running"), "{err}");
+
+    // Into a fresh folder: the key is asked for, then the server logs in with a code.
+    let fresh = tempfile::tempdir().unwrap();
+    let target = fresh.path().join("data");
+    let (code, said, err) = twofold(&target, None, &["restore", file_s]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(said.contains("now copy the secret.key"), "{said}");
+    copy_key(&dir, &target);
+    let db = format!("sqlite://{}?mode=rwc", target.join("twofold.db").display());
+    let restored = serve_with(&target, &db, &[]);
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}/api/v1/sessions", restored.base))
+        .json(&json!({"username": user.username, "password": user.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let challenge: Value = res.json().await.unwrap();
+    let res = http
+        .post(format!("{}/api/v1/sessions/two-factor", restored.base))
+        .json(&json!({"challenge": challenge["challenge"], "method": "backup_code", "code": codes[0]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "a backup code from before the backup"
+    );
+    let (code, _, err) = twofold(&target, None, &["restore", file_s, "--force"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("is running"), "{err}");
+    drop(restored);
+
+    // A stopped server's database is replaced only with --force, and only with its key.
+    let (code, _, err) = twofold(&target, None, &["restore", file_s]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+    let (code, said, err) = twofold(&target, None, &["restore", file_s, "--force"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(said.contains("is the key of this backup"), "{said}");
+    let other = tempfile::tempdir().unwrap();
+    let wrong = other.path().join("data");
+    std::fs::create_dir(&wrong).unwrap();
+    copy_key(&dir, &wrong);
+    std::fs::write(wrong.join("secret.key"), [7u8; 32]).unwrap();
+    let (code, _, err) = twofold(&wrong, None, &["restore", file_s]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("not the key of this backup"), "{err}");
+    assert!(!wrong.join("twofold.db").exists(), "nothing was changed");
+    // Something that is not a backup is refused before anything is touched.
+    let junk = out.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let (code, _, err) = twofold(
+        &target,
+        None,
+        &["restore", junk.to_str().unwrap(), "--force"],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("junk.db"), "{err}");
+}
