@@ -73,7 +73,7 @@ struct ProviderResult {
 /// never the raw path.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -276,13 +276,20 @@ impl Metrics {
         self.f.db_max.set(i64::from(max));
     }
 
-    /// An HTTP request to `route` (the matched pattern, or `unmatched`) was answered.
-    pub fn request(&self, method: &str, route: &str, status: u16, took: std::time::Duration) {
+    /// An HTTP request to `route` (the matched pattern, or `unmatched`) was answered;
+    /// `method` is one of a fixed few words (see `http::metrics`), never the client's text.
+    pub fn request(
+        &self,
+        method: &'static str,
+        route: String,
+        status: u16,
+        took: std::time::Duration,
+    ) {
         self.f
             .requests
             .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method,
+                route,
                 status,
             })
             .observe(took.as_secs_f64());
@@ -323,7 +330,7 @@ mod tests {
         m.login("invalid_credentials");
         m.request(
             "POST",
-            "/api/v1/sessions",
+            "/api/v1/sessions".into(),
             401,
             std::time::Duration::from_millis(3),
         );

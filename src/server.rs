@@ -28,8 +28,9 @@ pub struct Server {
     header_timeout: Duration,
     /// `/metrics` on its own address (`--metrics-listen`), with its router.
     metrics: Option<(TcpListener, axum::Router)>,
-    /// Held shared while the server lives, so `twofold restore` refuses to run under it.
-    _lock: DataDirLock,
+    /// How long the notice worker may take to finish its delivery at shutdown: a text and
+    /// an email that both run into their time limits, and a little more.
+    notice_grace: Duration,
 }
 
 /// Creates the data folder (mode 0700) if needed.
@@ -63,59 +64,6 @@ pub enum Opener {
 
 /// The name of the key check value in `server_meta`.
 pub const KEY_CHECK: &str = "key_check";
-
-/// An advisory lock on the data folder's `twofold.lock` (`flock`), held for as long as
-/// this value lives; the kernel lets go of it when the process ends, even by `kill -9`.
-/// Servers hold it shared (several may share a folder); `twofold restore` needs it alone.
-#[derive(Debug)]
-pub struct DataDirLock {
-    _file: std::fs::File,
-}
-
-impl DataDirLock {
-    /// Takes the lock shared, waiting for a restore in progress to finish.
-    ///
-    /// # Errors
-    /// When the lock file cannot be opened.
-    pub fn shared(dir: &std::path::Path) -> anyhow::Result<Self> {
-        let file = Self::open(dir)?;
-        Self::flock(&file, libc::LOCK_SH)?;
-        Ok(Self { _file: file })
-    }
-
-    /// Takes the lock alone, or `None` at once when anyone (a server) holds it.
-    ///
-    /// # Errors
-    /// When the lock file cannot be opened or locked for another reason.
-    pub fn exclusive(dir: &std::path::Path) -> anyhow::Result<Option<Self>> {
-        let file = Self::open(dir)?;
-        match Self::flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => Ok(Some(Self { _file: file })),
-            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
-            Err(e) => Err(e).context("locking the data folder"),
-        }
-    }
-
-    fn open(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
-        let path = dir.join("twofold.lock");
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))
-    }
-
-    fn flock(file: &std::fs::File, how: libc::c_int) -> std::io::Result<()> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock takes a file descriptor this File owns and keeps open.
-        if unsafe { libc::flock(file.as_raw_fd(), how) } == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
-    }
-}
 
 /// Loads `secret.key` and proves it is the key this database was sealed with (its check
 /// value is stored in the database). A key is created only for a database that holds
@@ -352,8 +300,6 @@ impl Server {
     /// # Errors
     /// When anything it needs cannot be opened or the address cannot be bound.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        ensure_data_dir(config)?;
-        let lock = DataDirLock::shared(&config.data_dir)?;
         let (auth, keys) = open(config, clock, Opener::Server).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -406,7 +352,9 @@ impl Server {
             addr,
             max_connections: config.max_connections,
             header_timeout: Duration::from_secs(config.header_timeout_secs),
-            _lock: lock,
+            notice_grace: Duration::from_secs(
+                config.sms.timeout_secs + config.mail.timeout_secs + 2,
+            ),
         })
     }
 
@@ -494,24 +442,34 @@ impl Server {
             });
         }
         drop(self.listener);
-        tokio::select! {
-            () = graceful.shutdown() => {}
-            () = tokio::time::sleep(Duration::from_secs(30)) => {
-                tracing::warn!("requests still in flight after 30 seconds; stopping anyway");
-            }
-        }
-        housekeeping.abort();
-        // The notice worker finishes the delivery it is in, so every notice it claimed is
-        // recorded as sent or due again (none waits out a claim after the restart).
+        // The notice worker finishes the delivery it is in and claims no other, so every
+        // notice it claimed is recorded as sent or due again (none waits out its claim
+        // after the restart). It gets the time of a text and an email that both time out,
+        // while the requests in flight finish beside it.
         let _ = stop_notices.send(true);
         let notices_abort = notices.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(10), notices)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the notice worker was still delivering after 10 seconds; stopping it");
-            notices_abort.abort();
-        }
+        let drained = async {
+            tokio::select! {
+                () = graceful.shutdown() => {}
+                () = tokio::time::sleep(Duration::from_secs(30)) => {
+                    tracing::warn!("requests still in flight after 30 seconds; stopping anyway");
+                }
+            }
+        };
+        let delivered = async {
+            if tokio::time::timeout(self.notice_grace, notices)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    secs = self.notice_grace.as_secs(),
+                    "the notice worker was still delivering; stopping it (that notice is sent again after its claim ends)"
+                );
+                notices_abort.abort();
+            }
+        };
+        tokio::join!(drained, delivered);
+        housekeeping.abort();
         if let Some(m) = metrics {
             m.abort();
         }
@@ -532,7 +490,7 @@ async fn notice_worker(auth: Auth, mut stop: tokio::sync::watch::Receiver<bool>)
             _ = tick.tick() => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
-        let n = auth.deliver_notices(None).await;
+        let n = auth.deliver_notices_while(None, || !*stop.borrow()).await;
         if n > 0 {
             tracing::debug!(n, "notice queue worked through");
         }

@@ -69,8 +69,21 @@ impl Auth {
     /// Delivers due notices (of one account, or all) until none is left; returns how many
     /// were handled. Database failures are logged: the queue keeps the notice for later.
     pub async fn deliver_notices(&self, account: Option<&AccountId>) -> usize {
+        self.deliver_notices_while(account, || true).await
+    }
+
+    /// [`Auth::deliver_notices`] that stops before claiming another notice once `go_on`
+    /// says no (a server shutting down), so it never stops in the middle of one.
+    pub async fn deliver_notices_while(
+        &self,
+        account: Option<&AccountId>,
+        go_on: impl Fn() -> bool,
+    ) -> usize {
         let mut handled = 0;
         loop {
+            if !go_on() {
+                return handled;
+            }
             let now = self.now();
             let notice = match self.store.claim_notice(now, account, LEASE_SECS).await {
                 Ok(Some(n)) => n,

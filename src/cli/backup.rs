@@ -13,13 +13,13 @@ use anyhow::Context;
 
 use crate::clock::SystemClock;
 use crate::config::{Config, Location, Overrides};
-use crate::server::{DataDirLock, Opener};
-use crate::store::Store;
+use crate::server::Opener;
+use crate::store::{DbLock, Store};
 
 /// Runs `twofold backup FILE`.
 pub(super) async fn backup(location: &Location, to: &Path) -> anyhow::Result<ExitCode> {
     let config = Config::resolve(location, &Overrides::default())?;
-    let Some(db) = sqlite_file(&config) else {
+    let Some(db) = crate::store::sqlite_path(&config.database_url) else {
         eprintln!(
             "twofold: the database is PostgreSQL; back it up with pg_dump (`pg_dump --format=custom --file twofold.dump DBNAME`, restore with pg_restore), and keep {} with the dump",
             config.secret_key_path().display()
@@ -62,7 +62,7 @@ pub(super) async fn restore(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::resolve(location, &Overrides::default())?;
-    let Some(db) = sqlite_file(&config) else {
+    let Some(db) = crate::store::sqlite_path(&config.database_url) else {
         eprintln!("twofold: the database is PostgreSQL; restore a pg_dump with pg_restore");
         return Ok(ExitCode::from(2));
     };
@@ -76,12 +76,15 @@ pub(super) async fn restore(
     let (accounts, key_check) =
         looked.with_context(|| format!("{} is not a Twofold backup", from.display()))?;
     crate::server::ensure_data_dir(&config)?;
-    // Held until the end: no server can start on the folder while its database is replaced,
-    // and a running one (it holds the lock shared) makes this fail at once.
-    let Some(_lock) = DataDirLock::exclusive(&config.data_dir)? else {
+    // Held until the end: nothing opens the database while it is replaced, and anything
+    // that has it open (a server, an admin command, a backup: they hold the lock shared)
+    // makes this fail at once.
+    let Some(_lock) =
+        DbLock::exclusive(&db).with_context(|| format!("locking {}", db.display()))?
+    else {
         eprintln!(
-            "twofold: a Twofold server is running on {}; stop it first (a restore under a running server would be lost or corrupt the database)",
-            config.data_dir.display()
+            "twofold: {} is in use (a Twofold server or command has it open); stop the server first (a restore under it would be lost or corrupt the database)",
+            db.display()
         );
         return Ok(ExitCode::from(2));
     };
@@ -93,25 +96,21 @@ pub(super) async fn restore(
         return Ok(ExitCode::from(2));
     }
     let key = key_state(&config, key_check.as_deref())?;
-    replace(from, &db)?;
+    let kept = replace(from, &db)?;
     println!(
         "restored {} ({accounts} account{}) into {}",
         from.display(),
         if accounts == 1 { "" } else { "s" },
         db.display()
     );
+    if let Some(kept) = kept {
+        println!(
+            "the database it replaced is kept as {} (with its -wal, if it had one); delete it once the restore is right",
+            kept.display()
+        );
+    }
     println!("{key}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The SQLite file the configuration points at; `None` for PostgreSQL.
-fn sqlite_file(config: &Config) -> Option<PathBuf> {
-    let rest = config
-        .database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| config.database_url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    Some(PathBuf::from(path))
 }
 
 /// SQLite's integrity check, then the account count and the key check value it holds.
@@ -140,29 +139,57 @@ fn key_state(config: &Config, key_check: Option<&str>) -> anyhow::Result<String>
             "{} is not the key of this backup; put the secret.key backed up with it there first (nothing was changed)",
             path.display()
         ),
-        _ => Ok(format!("{} is the key of this backup", path.display())),
+        Some(_) => Ok(format!("{} is the key of this backup", path.display())),
+        None => Ok(format!(
+            "the backup holds no check value of its key, so {} could not be checked; the server checks it when it starts",
+            path.display()
+        )),
     }
 }
 
-/// Puts a copy of `from` at `db` atomically: written beside it, flushed, renamed over it.
-/// The old database's `-wal` and `-shm` files go first, or SQLite would replay the old
-/// journal into the restored file.
-fn replace(from: &Path, db: &Path) -> anyhow::Result<()> {
+/// Puts a copy of `from` at `db`: written beside it and flushed, then the old database and
+/// its `-wal`/`-shm` are moved aside (`*.before-restore`, so SQLite cannot replay the old
+/// journal into the new file and nothing is lost if this fails halfway), then the copy is
+/// renamed into place. Returns where the old database went, if there was one.
+fn replace(from: &Path, db: &Path) -> anyhow::Result<Option<PathBuf>> {
     let dir = db.parent().unwrap_or(Path::new("."));
-    let staging = dir.join(".twofold-restore.db");
-    std::fs::copy(from, &staging)
-        .with_context(|| format!("copying {} to {}", from.display(), staging.display()))?;
-    std::fs::File::open(&staging)?.sync_all()?;
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let side = PathBuf::from(format!("{}{suffix}", db.display()));
-        match std::fs::remove_file(&side) {
+    let staging = Staging(dir.join(".twofold-restore.db"));
+    std::fs::copy(from, &staging.0)
+        .with_context(|| format!("copying {} to {}", from.display(), staging.0.display()))?;
+    std::fs::File::open(&staging.0)?.sync_all()?;
+    let mut kept = None;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let side = with_suffix(db, suffix);
+        let aside = with_suffix(db, &format!("{suffix}.before-restore"));
+        match std::fs::rename(&side, &aside) {
+            Ok(()) if suffix.is_empty() => kept = Some(aside),
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("removing {}", side.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // No such file now: an older one set aside must not pass for its companion.
+                let _ = std::fs::remove_file(&aside);
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("moving {} aside", side.display()));
+            }
         }
     }
-    std::fs::rename(&staging, db)
+    std::fs::rename(&staging.0, db)
         .with_context(|| format!("moving the restored copy to {}", db.display()))?;
     std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    Ok(kept)
+}
+
+fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The copy being written; removed if the restore stops before it is moved into place.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -187,8 +187,8 @@ fn init_logging(format: crate::config::LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         crate::config::LogFormat::Text => logs.try_init(),
-        // One object per line: the event's fields, and the request span's (request_id,
-        // method, path) flattened beside them, the shape log collectors index.
+        // One object per line: the event's fields at the top, and the request span's
+        // (request_id, method, path) under `span`.
         crate::config::LogFormat::Json => logs
             .json()
             .flatten_event(true)

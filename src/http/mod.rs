@@ -148,6 +148,8 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let hsts = state.web.hsts;
     let timeout = state.web.request_timeout;
+    let counted = state.auth.metrics().clone();
+    let web = Arc::clone(&state.web);
     let app = if state.web.metrics_on_main {
         metrics::routes()
     } else {
@@ -160,10 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(authz::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::time_request,
-        ))
+        .layer(axum::middleware::from_fn(metrics::note_route))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A request that takes too long (a body trickled in, say) is answered 408 and its
@@ -210,15 +209,29 @@ pub fn router(state: AppState) -> Router {
                         .extensions()
                         .get::<request_id::RequestId>()
                         .map_or("", |r| r.0.as_str());
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %loggable_path(req.uri().path()))
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
                     tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "served");
                 }),
         )
+        // Outside the others, so a request cut off by the time limit or a panic is timed.
+        .layer(axum::middleware::from_fn_with_state(
+            counted,
+            metrics::time_request,
+        ))
         // Outside the trace layer, so the request's span carries its id.
-        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn_with_state(web, request_id::assign))
+}
+
+/// The path as it may be logged: a password-reset link carries its token in the path
+/// (`/recover/{token}`, as mail clients need it), so that part is left out.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix("/recover/") {
+        Some("code" | "password") | None => path,
+        Some(_) => "/recover/…",
+    }
 }
 
 /// Sets a response header unless the handler set it already.

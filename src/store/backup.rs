@@ -50,6 +50,7 @@ impl Store {
         Ok(Self {
             pool,
             engine: Engine::Sqlite,
+            _lock: None,
         })
     }
 

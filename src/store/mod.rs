@@ -15,6 +15,7 @@ mod challenges;
 mod email;
 mod events;
 mod limits;
+mod lock;
 mod meta;
 mod notices;
 mod oidc;
@@ -39,6 +40,7 @@ pub use challenges::{
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
+pub use lock::{DbLock, sqlite_path};
 pub use notices::{NoticeOutcome, NoticeRecord};
 pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
 pub use oidc_grants::{
@@ -85,6 +87,8 @@ pub enum Engine {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    /// A SQLite file's lock, held shared while this store lives (`lock.rs`).
+    _lock: Option<DbLock>,
 }
 
 impl Store {
@@ -104,6 +108,17 @@ impl Store {
                 "the database URL must start with sqlite: or postgres://".into(),
             )));
         };
+        // Shared with every other process that has the file open; a restore waits for
+        // all of them, and they wait for a restore.
+        let lock = match lock::sqlite_path(url) {
+            Some(db) if db.exists() || url.contains("mode=rwc") => Some(
+                tokio::task::spawn_blocking(move || DbLock::shared(&db))
+                    .await
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))?
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?,
+            ),
+            _ => None,
+        };
         let options = sqlx::any::AnyConnectOptions::from_str(url)?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
@@ -122,7 +137,11 @@ impl Store {
             });
         }
         let pool = pool.connect_with(options).await?;
-        let store = Self { pool, engine };
+        let store = Self {
+            pool,
+            engine,
+            _lock: lock,
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -110,6 +110,16 @@ pub(crate) async fn enqueue(
     .bind(at.0)
     .execute(&mut **tx)
     .await?;
+    // An account with no phone and no address (an authenticator app only) has nowhere to be
+    // told: the notice is done as it is queued, so the change that made it does not wait for
+    // a delivery round (claim, look-up, record: two more commits) that sends nothing.
+    sqlx::query(
+        "UPDATE notices SET done_at = next_at, outcome = 'nowhere to send' \
+         WHERE event_id = $1 AND phone IS NULL AND email IS NULL",
+    )
+    .bind(event_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -122,7 +132,9 @@ pub(crate) async fn also_tell(
     old_email: Option<&str>,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE notices SET phone = COALESCE($2, phone), old_email = COALESCE($3, old_email) \
+        "UPDATE notices SET phone = COALESCE($2, phone), old_email = COALESCE($3, old_email), \
+         done_at = CASE WHEN COALESCE($2, $3) IS NULL THEN done_at END, \
+         outcome = CASE WHEN COALESCE($2, $3) IS NULL THEN outcome END \
          WHERE event_id = $1",
     )
     .bind(event_id)

@@ -38,6 +38,29 @@ async fn twofold(dir: &Path, url: Option<&str>, args: &[&str]) -> (i32, String, 
     )
 }
 
+/// Password, then a backup code, on the server at `base`: the second step's status.
+async fn log_in_with_code(
+    http: &reqwest::Client,
+    base: &str,
+    user: &crate::helpers::TestUser,
+    code: &str,
+) -> StatusCode {
+    let res = http
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"username": user.username, "password": user.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let challenge: Value = res.json().await.unwrap();
+    http.post(format!("{base}/api/v1/sessions/two-factor"))
+        .json(&json!({"challenge": challenge["challenge"], "method": "backup_code", "code": code}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 fn copy_key(from: &Path, to: &Path) {
     std::fs::copy(from.join("secret.key"), to.join("secret.key")).unwrap();
     #[cfg(unix)]
@@ -105,7 +128,7 @@ async fn a_backup_under_load_restores_and_its_backup_codes_log_in() {
     // Not under a running server.
     let (code, _, err) = twofold(&dir, Some(&url), &["restore", file_s, "--force"]).await;
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("is running"), "{err}");
+    assert!(err.contains("is in use"), "{err}");
 
     // Into a fresh folder: the key is asked for, then the server logs in with a code.
     let fresh = tempfile::tempdir().unwrap();
@@ -117,28 +140,14 @@ async fn a_backup_under_load_restores_and_its_backup_codes_log_in() {
     let db = format!("sqlite://{}?mode=rwc", target.join("twofold.db").display());
     let restored = serve_with(&target, &db, &[]);
     let http = reqwest::Client::new();
-    let res = http
-        .post(format!("{}/api/v1/sessions", restored.base))
-        .json(&json!({"username": user.username, "password": user.password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let challenge: Value = res.json().await.unwrap();
-    let res = http
-        .post(format!("{}/api/v1/sessions/two-factor", restored.base))
-        .json(&json!({"challenge": challenge["challenge"], "method": "backup_code", "code": codes[0]}))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        res.status(),
+        log_in_with_code(&http, &restored.base, &user, &codes[0]).await,
         StatusCode::CREATED,
         "a backup code from before the backup"
     );
     let (code, _, err) = twofold(&target, None, &["restore", file_s, "--force"]).await;
     assert_eq!(code, 2);
-    assert!(err.contains("is running"), "{err}");
+    assert!(err.contains("is in use"), "{err}");
     drop(restored);
 
     // A stopped server's database is replaced only with --force, and only with its key.
@@ -148,6 +157,18 @@ async fn a_backup_under_load_restores_and_its_backup_codes_log_in() {
     let (code, said, err) = twofold(&target, None, &["restore", file_s, "--force"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(said.contains("is the key of this backup"), "{said}");
+    // The replaced database (the one where codes[0] was used) is kept aside, and the
+    // restored one is the backup's: codes[0] is unused there again.
+    assert!(said.contains("before-restore"), "{said}");
+    assert!(target.join("twofold.db.before-restore").exists());
+    assert!(!target.join(".twofold-restore.db").exists());
+    let again = serve_with(&target, &db, &[]);
+    assert_eq!(
+        log_in_with_code(&http, &again.base, &user, &codes[0]).await,
+        StatusCode::CREATED,
+        "the restored database is the backup's"
+    );
+    drop(again);
     let other = tempfile::tempdir().unwrap();
     let wrong = other.path().join("data");
     std::fs::create_dir(&wrong).unwrap();

@@ -118,6 +118,34 @@ async fn metrics_pass_promtool_and_count_logins_codes_and_texts() {
     }
 }
 
+/// On the main listener `/metrics` answers only a scraper on this machine: a request a
+/// proxy forwarded (from the internet, say) gets a plain 404.
+#[tokio::test]
+async fn the_main_listener_hides_metrics_from_forwarded_requests() {
+    let app = TestApp::spawn().await;
+    for header in ["x-forwarded-for", "forwarded", "x-real-ip"] {
+        let res = app
+            .http
+            .get(app.url("/metrics"))
+            .header(header, "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{header}");
+        assert!(!res.text().await.unwrap().contains("twofold_"));
+    }
+    // A made-up method is counted under one label, never its own.
+    let odd = reqwest::Method::from_bytes(b"FOO1").unwrap();
+    app.http
+        .request(odd, app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let text = scrape(&app, &app.base).await;
+    assert!(!text.contains("FOO1"), "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
+}
+
 #[tokio::test]
 async fn prometheus_is_answered_in_openmetrics_when_it_asks() {
     let app = TestApp::spawn().await;
