@@ -69,6 +69,22 @@ impl Store {
         device: Option<&str>,
         user_agent: Option<&str>,
     ) -> StoreResult<bool> {
+        if !browser {
+            // An app: both questions in one statement (this runs on every login).
+            let (before, seen): (i64, i64) = sqlx::query_as(concat!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE account_id = $1 AND kind IN ",
+                login_kinds!(),
+                ") THEN 1 ELSE 0 END, \
+                 CASE WHEN EXISTS (SELECT 1 FROM events WHERE account_id = $1 AND kind IN ",
+                login_kinds!(),
+                " AND COALESCE(user_agent, '') = $2) THEN 1 ELSE 0 END"
+            ))
+            .bind(account.as_str())
+            .bind(user_agent.unwrap_or(""))
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(before == 1 && seen == 0);
+        }
         let logged_in_before: Option<i64> = sqlx::query_scalar(concat!(
             "SELECT 1 FROM events WHERE account_id = $1 AND kind IN ",
             login_kinds!(),
@@ -80,22 +96,10 @@ impl Store {
         if logged_in_before.is_none() {
             return Ok(false);
         }
-        if browser {
-            return Ok(match device {
-                Some(d) => !self.device_known(d, account).await?,
-                None => true,
-            });
-        }
-        let seen: Option<i64> = sqlx::query_scalar(concat!(
-            "SELECT 1 FROM events WHERE account_id = $1 AND kind IN ",
-            login_kinds!(),
-            " AND COALESCE(user_agent, '') = $2 LIMIT 1"
-        ))
-        .bind(account.as_str())
-        .bind(user_agent.unwrap_or(""))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(seen.is_none())
+        Ok(match device {
+            Some(d) => !self.device_known(d, account).await?,
+            None => true,
+        })
     }
 
     /// Housekeeping: forgets browsers not seen since `before`.

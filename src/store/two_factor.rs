@@ -129,21 +129,11 @@ struct TwoFactorRow {
     two_factor_since: Option<i64>,
     sf_failures: i64,
     sf_locked_until: Option<i64>,
-}
-
-/// An `sms_phones` row.
-#[derive(sqlx::FromRow)]
-struct PhoneRow {
-    phone: String,
-    added_at: i64,
-}
-
-/// A `totp_factors` row.
-#[derive(sqlx::FromRow)]
-struct TotpRow {
-    secret_sealed: String,
-    added_at: i64,
-    last_step: i64,
+    phone: Option<String>,
+    phone_added_at: Option<i64>,
+    secret_sealed: Option<String>,
+    totp_added_at: Option<i64>,
+    last_step: Option<i64>,
 }
 
 /// An `sms_pending` row.
@@ -159,27 +149,6 @@ struct SmsPendingRow {
 /// A stored number, parsed again (it was parsed before it was stored).
 fn stored_phone(e164: &str, table: &'static str) -> StoreResult<PhoneNumber> {
     PhoneNumber::from_e164(e164).map_err(|_| StoreError::Corrupt(table))
-}
-
-impl TryFrom<PhoneRow> for (PhoneNumber, UnixTime) {
-    type Error = StoreError;
-
-    fn try_from(r: PhoneRow) -> StoreResult<Self> {
-        Ok((
-            stored_phone(&r.phone, "sms_phones.phone")?,
-            UnixTime(r.added_at),
-        ))
-    }
-}
-
-impl From<TotpRow> for TotpRecord {
-    fn from(r: TotpRow) -> Self {
-        Self {
-            secret_sealed: r.secret_sealed,
-            added_at: UnixTime(r.added_at),
-            last_step: r.last_step,
-        }
-    }
 }
 
 impl TryFrom<SmsPendingRow> for SmsPending {
@@ -202,8 +171,17 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn two_factor(&self, account: &AccountId) -> StoreResult<TwoFactorRecord> {
-        let Some(row) = sqlx::query_as::<_, TwoFactorRow>(
-            "SELECT two_factor_since, sf_failures, sf_locked_until FROM accounts WHERE id = $1",
+        // One statement: this is read on every second step, and each statement is a round
+        // trip to the database (BENCHMARKS.md, "At a million accounts"). Both factor tables
+        // have the account as their primary key, so the joins give one row at most.
+        let Some(r) = sqlx::query_as::<_, TwoFactorRow>(
+            "SELECT a.two_factor_since, a.sf_failures, a.sf_locked_until, \
+             p.phone, p.added_at AS phone_added_at, \
+             t.secret_sealed, t.added_at AS totp_added_at, t.last_step \
+             FROM accounts a \
+             LEFT JOIN sms_phones p ON p.account_id = a.id \
+             LEFT JOIN totp_factors t ON t.account_id = a.id \
+             WHERE a.id = $1",
         )
         .bind(account.as_str())
         .fetch_optional(&self.pool)
@@ -211,27 +189,24 @@ impl Store {
         else {
             return Ok(TwoFactorRecord::default());
         };
-        let phone = sqlx::query_as::<_, PhoneRow>(
-            "SELECT phone, added_at FROM sms_phones WHERE account_id = $1",
-        )
-        .bind(account.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .map(<(PhoneNumber, UnixTime)>::try_from)
-        .transpose()?;
-        let totp = sqlx::query_as::<_, TotpRow>(
-            "SELECT secret_sealed, added_at, last_step FROM totp_factors WHERE account_id = $1",
-        )
-        .bind(account.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .map(TotpRecord::from);
+        let phone = match (r.phone, r.phone_added_at) {
+            (Some(p), Some(at)) => Some((stored_phone(&p, "sms_phones.phone")?, UnixTime(at))),
+            _ => None,
+        };
+        let totp = match (r.secret_sealed, r.totp_added_at, r.last_step) {
+            (Some(secret_sealed), Some(at), Some(last_step)) => Some(TotpRecord {
+                secret_sealed,
+                added_at: UnixTime(at),
+                last_step,
+            }),
+            _ => None,
+        };
         Ok(TwoFactorRecord {
-            enabled_since: row.two_factor_since.map(UnixTime),
+            enabled_since: r.two_factor_since.map(UnixTime),
             phone,
             totp,
-            failures: row.sf_failures,
-            locked_until: row.sf_locked_until.map(UnixTime),
+            failures: r.sf_failures,
+            locked_until: r.sf_locked_until.map(UnixTime),
         })
     }
 
