@@ -80,7 +80,9 @@ async fn a_backup_under_load_restores_and_its_backup_codes_log_in() {
     let dir = app.data_dir.path().to_owned();
     let url = app.config.database_url.clone();
     if common::engine() == common::Engine::Postgres {
-        let (code, _, err) = twofold(&dir, Some(&url), &["backup", "/tmp/never.db"]).await;
+        let never = dir.join("never-written.db");
+        let (code, _, err) = twofold(&dir, Some(&url), &["backup", never.to_str().unwrap()]).await;
+        assert!(!never.exists());
         assert_eq!(code, 2);
         assert!(err.contains("pg_dump"), "{err}");
         return;
