@@ -455,30 +455,28 @@ impl Auth {
             Some(id) => self.live_challenge_by_id(id).await.ok(),
             None => None,
         };
-        let (id, challenge, mut sms_sent_to) = match existing {
-            Some((id, challenge)) => (id, challenge, None),
+        let (id, state, mut sms_sent_to) = match existing {
+            Some((id, state)) => (id, state, None),
             None => {
                 let (id, started) = self
                     .start_recovery_challenge(&r, SessionKind::Api, client, method.is_none())
                     .await?;
-                let (id, challenge) = self.live_challenge_by_id(id).await?;
-                (id, challenge, started.sms_sent_to)
+                let (id, state) = self.live_challenge_by_id(id).await?;
+                (id, state, started.sms_sent_to)
             }
         };
-        let tf = self.store.two_factor(&r.account_id).await?;
-        let methods = super::second_step::methods_of(&tf, challenge.sms_refused);
+        let methods =
+            super::second_step::methods_of(&state.two_factor, state.challenge.sms_refused);
         match (method, factor.and_then(|f| f.code)) {
             (Some(m), Some(code)) => Ok(RecoveryOutcome::Done(
-                self.attempt_on(&id, &challenge, m, code, client)
-                    .await?
-                    .session,
+                self.attempt_on(&id, &state, m, code, client).await?.session,
             )),
             (Some(Method::Sms), None) => {
                 if !methods.contains(&Method::Sms) {
                     return Err(AuthError::InvalidMethod(MethodProblem::NoPhone));
                 }
                 if sms_sent_to.is_none() {
-                    sms_sent_to = Some(self.resend_on(&id, &challenge).await?);
+                    sms_sent_to = Some(self.resend_on(&id, &state).await?);
                 }
                 Ok(RecoveryOutcome::TwoFactorRequired {
                     methods,
@@ -526,8 +524,8 @@ impl Auth {
             .await?;
         let (mut sms_sent_to, mut sms_failed) = (None, false);
         if send_sms && default_method == Method::Sms {
-            let (_, challenge) = self.live_challenge_by_id(id.clone()).await?;
-            match self.resend_on(&id, &challenge).await {
+            let (_, state) = self.live_challenge_by_id(id.clone()).await?;
+            match self.resend_on(&id, &state).await {
                 Ok(masked) => sms_sent_to = Some(masked),
                 Err(AuthError::SmsFailed | AuthError::RateLimited { .. }) => sms_failed = true,
                 Err(e) => return Err(e),

@@ -28,11 +28,30 @@ macro_rules! account_columns {
     () => {
         "id, username, password_hash, created_at, disabled_at, credential_version, two_factor_since"
     };
+    ($t:literal) => {
+        concat!(
+            $t,
+            ".id, ",
+            $t,
+            ".username, ",
+            $t,
+            ".password_hash, ",
+            $t,
+            ".created_at, ",
+            $t,
+            ".disabled_at, ",
+            $t,
+            ".credential_version, ",
+            $t,
+            ".two_factor_since"
+        )
+    };
 }
+pub(super) use account_columns;
 
 /// An `accounts` row as the database returns it.
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+pub(super) struct AccountRow {
     id: String,
     username: String,
     password_hash: String,

@@ -195,20 +195,19 @@ pub(crate) async fn use_backup_code(
     code_mac: &str,
     now: UnixTime,
 ) -> StoreResult<BackupUse> {
-    let used = sqlx::query("UPDATE backup_codes SET used_at = $1 WHERE account_id = $2 AND code_mac = $3 AND used_at IS NULL")
-        .bind(now.0)
-        .bind(account.as_str())
-        .bind(code_mac)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if used == 1 {
-        let remaining: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM backup_codes WHERE account_id = $1 AND used_at IS NULL",
-        )
-        .bind(account.as_str())
-        .fetch_one(&mut **tx)
-        .await?;
+    // The codes left come back with the update: the other unused codes of the account,
+    // which both engines count alike (PostgreSQL's subquery sees the rows before the update,
+    // SQLite's after).
+    let remaining: Option<i64> = sqlx::query_scalar(
+        "UPDATE backup_codes SET used_at = $1 WHERE account_id = $2 AND code_mac = $3 AND used_at IS NULL \
+         RETURNING (SELECT COUNT(*) FROM backup_codes WHERE account_id = $2 AND used_at IS NULL AND code_mac <> $3)",
+    )
+    .bind(now.0)
+    .bind(account.as_str())
+    .bind(code_mac)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(remaining) = remaining {
         return Ok(BackupUse::Used { remaining });
     }
     let exists: i64 = sqlx::query_scalar(

@@ -40,6 +40,15 @@ impl NewEvent<'_> {
     /// told of, its security notice (`notices.rs`): both commit or neither. Returns the
     /// event's id.
     pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<i64> {
+        Ok(self.record(tx).await?.0)
+    }
+
+    /// [`NewEvent::insert`], also saying whether a notice of it waits for delivery (one with
+    /// nowhere to go is done as it is queued).
+    pub(crate) async fn record(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> StoreResult<(i64, bool)> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO events (account_id, kind, at, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -51,10 +60,11 @@ impl NewEvent<'_> {
         .bind(self.detail)
         .fetch_one(&mut **tx)
         .await?;
-        if self.kind.notice().is_some() {
-            super::notices::enqueue(tx, id, self.account_id, self.at).await?;
-        }
-        Ok(id)
+        let waiting = match self.kind.notice() {
+            Some(_) => super::notices::enqueue(tx, id, self.account_id, self.at).await?,
+            None => false,
+        };
+        Ok((id, waiting))
     }
 }
 

@@ -21,6 +21,7 @@ mod notices;
 mod oidc;
 mod oidc_grants;
 mod recovery;
+mod second_step;
 mod seed;
 mod sessions;
 mod two_factor;
@@ -33,10 +34,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
-pub use challenges::{
-    Attempt, AttemptLimits, ChallengeRecord, ChallengeSms, NewChallenge, Proof, Refusal,
-    SecondStepAttempt,
-};
+pub use challenges::{ChallengeRecord, ChallengeSms, ChallengeState, NewChallenge};
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
@@ -47,6 +45,7 @@ pub use oidc_grants::{
     GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, TokenRecord,
 };
 pub use recovery::{ChargedCode, NewRecovery, RecoveryChannel, RecoveryRecord};
+pub use second_step::{Attempt, AttemptLimits, Proof, Refusal, SecondStepAttempt};
 pub use seed::SeedAccount;
 pub use sessions::{NewSession, PasswordProof, SessionRecord};
 pub use two_factor::{

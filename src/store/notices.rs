@@ -93,34 +93,31 @@ pub struct NoticeOutcome {
 }
 
 /// Queues the notice of event `event_id`, to the account's verified phone and email as they
-/// are now, inside the change's transaction.
+/// are now, inside the change's transaction. Returns whether it waits for delivery.
 pub(crate) async fn enqueue(
     tx: &mut Transaction<'static, Any>,
     event_id: i64,
     account: &AccountId,
     at: UnixTime,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO notices (event_id, account_id, phone, email, next_at) VALUES ($1, $2, \
-         (SELECT phone FROM sms_phones WHERE account_id = $2), \
-         (SELECT email FROM accounts WHERE id = $2 AND email_verified_at IS NOT NULL), $3)",
+) -> StoreResult<bool> {
+    // An account with no phone and no address (an authenticator app only) has nowhere to be
+    // told: the notice is done as it is queued, so the change that made it does not wait for
+    // a delivery round (claim, look-up, record: two more commits) that sends nothing.
+    let waiting: i64 = sqlx::query_scalar(
+        "INSERT INTO notices (event_id, account_id, phone, email, next_at, done_at, outcome) \
+         SELECT $1, $2, d.phone, d.email, $3, \
+         CASE WHEN d.phone IS NULL AND d.email IS NULL THEN $3 END, \
+         CASE WHEN d.phone IS NULL AND d.email IS NULL THEN 'nowhere to send' END \
+         FROM (SELECT (SELECT phone FROM sms_phones WHERE account_id = $2) AS phone, \
+         (SELECT email FROM accounts WHERE id = $2 AND email_verified_at IS NOT NULL) AS email) d \
+         RETURNING CASE WHEN done_at IS NULL THEN 1 ELSE 0 END",
     )
     .bind(event_id)
     .bind(account.as_str())
     .bind(at.0)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    // An account with no phone and no address (an authenticator app only) has nowhere to be
-    // told: the notice is done as it is queued, so the change that made it does not wait for
-    // a delivery round (claim, look-up, record: two more commits) that sends nothing.
-    sqlx::query(
-        "UPDATE notices SET done_at = next_at, outcome = 'nowhere to send' \
-         WHERE event_id = $1 AND phone IS NULL AND email IS NULL",
-    )
-    .bind(event_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    Ok(waiting == 1)
 }
 
 /// Adds a destination that the change itself took away (the removed phone, the replaced

@@ -92,8 +92,9 @@ const INSERT_SESSION_AFTER_PASSWORD: &str = "INSERT INTO sessions (id, token_has
 
 impl NewSession<'_> {
     /// Inserts the session inside a caller's transaction (after a second factor: the
-    /// challenge already carried the password's proof), and remembers the browser.
-    pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+    /// challenge already carried the password's proof), and remembers the browser. Returns
+    /// whether a new-device notice waits for delivery.
+    pub(crate) async fn insert(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<bool> {
         sqlx::query(INSERT_SESSION)
             .bind(self.id.as_str())
             .bind(self.token_hash.as_str())
@@ -148,17 +149,19 @@ impl NewSession<'_> {
     }
 
     /// Records that this browser logged in to this account (OWASP device cookies), and a
-    /// login from a new browser or app, whose notice commits with the session.
-    async fn remember_device(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+    /// login from a new browser or app, whose notice commits with the session. Returns
+    /// whether that notice waits for delivery.
+    async fn remember_device(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<bool> {
+        let mut waiting = false;
         if self.new_device {
-            NewEvent {
+            (_, waiting) = NewEvent {
                 account_id: self.account_id,
                 kind: crate::domain::EventKind::LoginNewDevice,
                 at: self.now,
                 client: self.client,
                 detail: None,
             }
-            .insert(tx)
+            .record(tx)
             .await?;
         }
         if let Some(device) = self.device {
@@ -172,7 +175,7 @@ impl NewSession<'_> {
             .execute(&mut **tx)
             .await?;
         }
-        Ok(())
+        Ok(waiting)
     }
 }
 
@@ -278,7 +281,9 @@ impl Store {
                 after_right_password(&mut tx, session.account_id, proof).await?;
             }
             // Just signed up: the password was chosen, not checked.
-            None => session.insert(&mut tx).await?,
+            None => {
+                session.insert(&mut tx).await?;
+            }
         }
         event.insert(&mut tx).await?;
         tx.commit().await?;

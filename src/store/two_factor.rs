@@ -123,9 +123,20 @@ pub struct NewSmsCode<'a> {
     pub daily_cap: i64,
 }
 
-/// An `accounts` row's second-step columns.
+/// The columns of [`TwoFactorRow`], from `accounts a` left-joined with `sms_phones p` and
+/// `totp_factors t` (both keyed by the account, so one row at most).
+macro_rules! two_factor_columns {
+    () => {
+        "a.two_factor_since, a.sf_failures, a.sf_locked_until, \
+         p.phone, p.added_at AS phone_added_at, \
+         t.secret_sealed, t.added_at AS totp_added_at, t.last_step"
+    };
+}
+pub(super) use two_factor_columns;
+
 #[derive(sqlx::FromRow)]
-struct TwoFactorRow {
+/// An account's second-factor columns as the database returns them.
+pub(super) struct TwoFactorRow {
     two_factor_since: Option<i64>,
     sf_failures: i64,
     sf_locked_until: Option<i64>,
@@ -134,6 +145,32 @@ struct TwoFactorRow {
     secret_sealed: Option<String>,
     totp_added_at: Option<i64>,
     last_step: Option<i64>,
+}
+
+impl TryFrom<TwoFactorRow> for TwoFactorRecord {
+    type Error = StoreError;
+
+    fn try_from(r: TwoFactorRow) -> StoreResult<Self> {
+        let phone = match (r.phone, r.phone_added_at) {
+            (Some(p), Some(at)) => Some((stored_phone(&p, "sms_phones.phone")?, UnixTime(at))),
+            _ => None,
+        };
+        let totp = match (r.secret_sealed, r.totp_added_at, r.last_step) {
+            (Some(secret_sealed), Some(at), Some(last_step)) => Some(TotpRecord {
+                secret_sealed,
+                added_at: UnixTime(at),
+                last_step,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            enabled_since: r.two_factor_since.map(UnixTime),
+            phone,
+            totp,
+            failures: r.sf_failures,
+            locked_until: r.sf_locked_until.map(UnixTime),
+        })
+    }
 }
 
 /// An `sms_pending` row.
@@ -171,43 +208,20 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn two_factor(&self, account: &AccountId) -> StoreResult<TwoFactorRecord> {
-        // One statement: this is read on every second step, and each statement is a round
-        // trip to the database (BENCHMARKS.md, "At a million accounts"). Both factor tables
-        // have the account as their primary key, so the joins give one row at most.
-        let Some(r) = sqlx::query_as::<_, TwoFactorRow>(
-            "SELECT a.two_factor_since, a.sf_failures, a.sf_locked_until, \
-             p.phone, p.added_at AS phone_added_at, \
-             t.secret_sealed, t.added_at AS totp_added_at, t.last_step \
-             FROM accounts a \
+        // One statement: each is a round trip to the database (BENCHMARKS.md, "At a million
+        // accounts"); the second step reads the same columns with its challenge.
+        sqlx::query_as::<_, TwoFactorRow>(concat!(
+            "SELECT ",
+            two_factor_columns!(),
+            " FROM accounts a \
              LEFT JOIN sms_phones p ON p.account_id = a.id \
              LEFT JOIN totp_factors t ON t.account_id = a.id \
-             WHERE a.id = $1",
-        )
+             WHERE a.id = $1"
+        ))
         .bind(account.as_str())
         .fetch_optional(&self.pool)
         .await?
-        else {
-            return Ok(TwoFactorRecord::default());
-        };
-        let phone = match (r.phone, r.phone_added_at) {
-            (Some(p), Some(at)) => Some((stored_phone(&p, "sms_phones.phone")?, UnixTime(at))),
-            _ => None,
-        };
-        let totp = match (r.secret_sealed, r.totp_added_at, r.last_step) {
-            (Some(secret_sealed), Some(at), Some(last_step)) => Some(TotpRecord {
-                secret_sealed,
-                added_at: UnixTime(at),
-                last_step,
-            }),
-            _ => None,
-        };
-        Ok(TwoFactorRecord {
-            enabled_since: r.two_factor_since.map(UnixTime),
-            phone,
-            totp,
-            failures: r.sf_failures,
-            locked_until: r.sf_locked_until.map(UnixTime),
-        })
+        .map_or(Ok(TwoFactorRecord::default()), TwoFactorRecord::try_from)
     }
 
     /// The account whose verified phone this is, if any.

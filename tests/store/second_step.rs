@@ -1,15 +1,15 @@
 //! The second step's statements on both engines: a challenge is created only while the
-//! password proof holds, every attempt is charged before its code is tested, a code (texted,
-//! authenticator step or backup code) is used up once, and the limits per challenge and per
-//! account hold.
+//! password proof holds, every wrong code is counted before it is answered, a code (texted,
+//! authenticator step or backup code) is used up once, the limits per challenge and per
+//! account hold, and a login says whether its notice waits for delivery.
 
 use twofold::crypto::Token;
 use twofold::domain::{
-    AccountId, BatchId, ClientInfo, EventKind, SessionId, SessionKind, UnixTime,
+    AccountId, BatchId, ClientInfo, EventKind, PhoneNumber, SessionId, SessionKind, UnixTime,
 };
 use twofold::store::{
-    Attempt, AttemptLimits, ChallengeSms, NewBatch, NewChallenge, NewEvent, NewSession,
-    PasswordProof, Proof, Refusal, SecondStepAttempt, Store,
+    Attempt, AttemptLimits, ChallengeSms, ConfirmSms, NewBatch, NewChallenge, NewEvent, NewSession,
+    NewSmsCode, PasswordProof, Proof, Refusal, SecondStepAttempt, SmsConfirm, Store,
 };
 
 use super::{NOW, account, on_both, throttle};
@@ -138,7 +138,8 @@ async fn a_backup_code_is_used_once_and_a_challenge_finishes_once() {
         assert_eq!(
             done,
             Attempt::Done {
-                backup_remaining: Some(9)
+                backup_remaining: Some(9),
+                notice_waiting: false,
             }
         );
         assert_eq!(store.list_sessions(&alice).await.unwrap().len(), 1);
@@ -161,7 +162,8 @@ async fn a_backup_code_is_used_once_and_a_challenge_finishes_once() {
         assert_eq!(
             done,
             Attempt::Done {
-                backup_remaining: Some(9)
+                backup_remaining: Some(9),
+                notice_waiting: false,
             }
         );
     })
@@ -247,7 +249,8 @@ async fn an_authenticator_step_is_accepted_once_under_its_own_secret() {
         assert_eq!(
             attempt(&store, &alice, &c1, right, NOW, LIMITS).await,
             Attempt::Done {
-                backup_remaining: None
+                backup_remaining: None,
+                notice_waiting: false,
             }
         );
         let c2 = challenge(&store, &alice, false).await;
@@ -313,10 +316,11 @@ async fn a_texted_code_works_once_and_not_after_it_expires() {
         assert_eq!(
             attempt(&store, &alice, &c1, Proof::Sms("sms-2"), late, LIMITS).await,
             Attempt::Done {
-                backup_remaining: None
+                backup_remaining: None,
+                notice_waiting: false,
             }
         );
-        let record = store.challenge(&c1).await.unwrap().unwrap();
+        let record = store.challenge_state(&c1).await.unwrap().unwrap().challenge;
         assert!(record.finished_at.is_some());
         assert!(!record.sms_pending, "the used code is gone");
     })
@@ -392,6 +396,84 @@ async fn wrong_codes_end_the_challenge_then_lock_then_cap_the_account() {
         let count = |k: EventKind| events.iter().filter(|e| e.kind == k.as_str()).count();
         assert_eq!(count(EventKind::SecondFactorFailed), 6);
         assert_eq!(count(EventKind::SecondFactorLocked), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_says_whether_its_notice_waits_for_delivery() {
+    on_both(|store| async move {
+        // An authenticator app only: the backup code's notice has nowhere to go, so it is
+        // done as it is queued and nothing waits.
+        let alice = two_factor_account(&store, "alice").await;
+        let c1 = challenge(&store, &alice, false).await;
+        assert_eq!(
+            attempt(&store, &alice, &c1, Proof::Backup("mac-1"), NOW, LIMITS).await,
+            Attempt::Done {
+                backup_remaining: Some(9),
+                notice_waiting: false,
+            }
+        );
+        assert!(
+            store
+                .claim_notice(NOW, Some(&alice), 60)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // With a verified phone the notice waits, and the queue holds it for that number.
+        let phone = PhoneNumber::parse("+14155552671", None).unwrap();
+        let sent = NewSmsCode {
+            account: &alice,
+            phone: &phone,
+            code_mac: "phone-mac",
+            now: NOW,
+            expires_at: NOW.plus(300),
+            cooldown: 30,
+            daily_cap: 10,
+        };
+        assert!(store.put_sms_pending(&sent).await.unwrap());
+        let unused = NewBatch {
+            id: BatchId::generate(),
+            created_at: NOW,
+            codes: Vec::new(),
+        };
+        let confirmed = store
+            .confirm_sms(&ConfirmSms {
+                account: &alice,
+                code_mac: "phone-mac",
+                now: NOW,
+                max_attempts: 5,
+                first_batch: &unused,
+                client: &client(),
+                keep: &SessionId::generate(),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(confirmed, SmsConfirm::Verified { .. }));
+        while store
+            .claim_notice(NOW, Some(&alice), 60)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            // The phone's own notice ("a phone number was verified") is not this test's.
+        }
+        let c2 = challenge(&store, &alice, false).await;
+        assert_eq!(
+            attempt(&store, &alice, &c2, Proof::Backup("mac-2"), NOW, LIMITS).await,
+            Attempt::Done {
+                backup_remaining: Some(8),
+                notice_waiting: true,
+            }
+        );
+        let notice = store
+            .claim_notice(NOW, Some(&alice), 60)
+            .await
+            .unwrap()
+            .expect("the backup code's notice waits");
+        assert_eq!(notice.kind, "login_backup_code");
+        assert_eq!(notice.phone.as_deref(), Some("+14155552671"));
     })
     .await;
 }

@@ -5,7 +5,7 @@
 //!
 //! Each method turns the typed code into what the database compares: `sms.rs` (and "Resend
 //! code"), `totp.rs`, and `super::backup_codes` for backup codes. `complete_second_step`
-//! then runs the one store transaction (`charge → consume → finish | refuse`) and answers.
+//! then runs the one store transaction (`hold → consume → finish | refuse`) and answers.
 
 mod sms;
 mod totp;
@@ -17,7 +17,7 @@ use crate::crypto::Token;
 use crate::domain::{ClientInfo, EventKind, Method, OtpCode, SessionKind, UnixTime};
 use crate::sms::code_message;
 use crate::store::{
-    AccountRecord, Attempt, AttemptLimits, ChallengeRecord, NewChallenge, NewEvent, PasswordProof,
+    AccountRecord, Attempt, AttemptLimits, ChallengeState, NewChallenge, NewEvent, PasswordProof,
     Proof, Refusal, SecondStepAttempt, TwoFactorRecord,
 };
 
@@ -228,12 +228,13 @@ impl Auth {
         }))
     }
 
-    /// Looks up a live challenge by the token the client holds.
+    /// Looks up a live challenge by the token the client holds, with its account and the
+    /// account's second factors (one statement).
     ///
     /// # Errors
     /// [`AuthError::ChallengeFailed`] for one that took its wrong codes,
     /// [`AuthError::ChallengeExpired`] for an unknown, finished or expired one.
-    async fn live_challenge(&self, token: &str) -> Result<(String, ChallengeRecord), AuthError> {
+    async fn live_challenge(&self, token: &str) -> Result<(String, ChallengeState), AuthError> {
         let token = Token::from_client(token).ok_or(AuthError::ChallengeExpired)?;
         let id = self.keys.challenge_id(token.reveal());
         self.live_challenge_by_id(id).await
@@ -243,19 +244,20 @@ impl Auth {
     pub(super) async fn live_challenge_by_id(
         &self,
         id: String,
-    ) -> Result<(String, ChallengeRecord), AuthError> {
-        let challenge = self
+    ) -> Result<(String, ChallengeState), AuthError> {
+        let state = self
             .store
-            .challenge(&id)
+            .challenge_state(&id)
             .await?
             .ok_or(AuthError::ChallengeExpired)?;
+        let challenge = &state.challenge;
         if challenge.finished_at.is_none() && challenge.failures >= self.tf.challenge_max_failures {
             return Err(AuthError::ChallengeFailed);
         }
         if !challenge.is_alive(self.now(), self.tf.challenge_max_failures) {
             return Err(AuthError::ChallengeExpired);
         }
-        Ok((id, challenge))
+        Ok((id, state))
     }
 
     /// What the challenge offers (for the code page and "Try another way").
@@ -263,13 +265,14 @@ impl Auth {
     /// # Errors
     /// [`AuthError::ChallengeExpired`] for an unknown, finished or dead challenge.
     pub async fn challenge_view(&self, token: &str) -> Result<ChallengeView, AuthError> {
-        let (_, challenge) = self.live_challenge(token).await?;
-        let tf = self.store.two_factor(&challenge.account_id).await?;
-        let account = self
-            .store
-            .account_by_id(&challenge.account_id)
-            .await?
-            .ok_or(AuthError::ChallengeExpired)?;
+        let (
+            _,
+            ChallengeState {
+                challenge,
+                account,
+                two_factor: tf,
+            },
+        ) = self.live_challenge(token).await?;
         let methods = methods_of(&tf, challenge.sms_refused);
         let now = self.now();
         Ok(ChallengeView {
@@ -321,38 +324,37 @@ impl Auth {
         code: &str,
         client: &ClientInfo,
     ) -> Result<SecondStepDone, AuthError> {
-        let (id, challenge) = self.live_challenge(token).await?;
-        self.attempt_on(&id, &challenge, method, code, client).await
+        let (id, state) = self.live_challenge(token).await?;
+        self.attempt_on(&id, &state, method, code, client).await
     }
 
     /// Checks a code on the challenge `id` (a login's or a recovery's).
     pub(super) async fn attempt_on(
         &self,
         id: &str,
-        challenge: &ChallengeRecord,
+        state: &ChallengeState,
         method: Method,
         code: &str,
         client: &ClientInfo,
     ) -> Result<SecondStepDone, AuthError> {
-        let tf = self.store.two_factor(&challenge.account_id).await?;
+        let ChallengeState {
+            challenge,
+            account,
+            two_factor: tf,
+        } = state;
         let now = self.now();
         if let Some(until) = tf.locked_until.filter(|u| *u > now) {
             return Err(AuthError::RateLimited {
                 retry_after: until.0 - now.0,
             });
         }
-        offered(&tf, challenge.sms_refused, method)?;
+        offered(tf, challenge.sms_refused, method)?;
         // Parse before anything is counted: a malformed code changes nothing.
         let checked = match method {
             Method::Sms => self.sms_proof(id, challenge, code, now)?,
-            Method::Totp => self.totp_proof(&challenge.account_id, &tf, code, now)?,
+            Method::Totp => self.totp_proof(&challenge.account_id, tf, code, now)?,
             Method::BackupCode => self.backup_proof(&challenge.account_id, code)?,
         };
-        let account = self
-            .store
-            .account_by_id(&challenge.account_id)
-            .await?
-            .ok_or(AuthError::ChallengeExpired)?;
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
@@ -391,14 +393,14 @@ impl Auth {
                 recovery,
             })
             .await?;
-        let backup_remaining = self.answer(attempt, &checked, &account, now)?;
-        if method == Method::BackupCode || recovery.is_some() || draft.new_device() {
+        let (backup_remaining, notice_waiting) = self.answer(attempt, &checked, account, now)?;
+        if notice_waiting {
             // The notice ("a backup code was used — N left", "your password was reset",
             // "a new browser logged in") was queued with the login.
             self.notify(&account.id).await;
         }
         Ok(SecondStepDone {
-            session: draft.issued(account.id, account.username),
+            session: draft.issued(account.id.clone(), account.username.clone()),
             method,
             backup_remaining,
             recovered: recovery.is_some(),
@@ -415,19 +417,23 @@ impl Auth {
         }
     }
 
-    /// How an attempt is answered: `Ok` with the backup codes left (after a backup code), or
-    /// the error that says what happened and how many tries are left.
+    /// How an attempt is answered: `Ok` with the backup codes left (after a backup code) and
+    /// whether a notice of it waits for delivery, or the error that says what happened and
+    /// how many tries are left.
     fn answer(
         &self,
         attempt: Attempt,
         checked: &CheckedCode,
         account: &AccountRecord,
         now: UnixTime,
-    ) -> Result<Option<i64>, AuthError> {
+    ) -> Result<(Option<i64>, bool), AuthError> {
         match attempt {
-            Attempt::Done { backup_remaining } => {
+            Attempt::Done {
+                backup_remaining,
+                notice_waiting,
+            } => {
                 tracing::info!(account = %account.id, method = %checked.method(), "logged in with a second factor");
-                Ok(backup_remaining)
+                Ok((backup_remaining, notice_waiting))
             }
             Attempt::Gone => Err(AuthError::ChallengeExpired),
             Attempt::Locked(until) => Err(AuthError::RateLimited {

@@ -5,7 +5,7 @@ use super::CheckedCode;
 use crate::auth::{Auth, AuthError, CodeProblem, MethodProblem, TwoFactorPolicy};
 use crate::domain::{OtpCode, UnixTime};
 use crate::sms::{SmsError, code_message};
-use crate::store::{ChallengeRecord, ChallengeSms};
+use crate::store::{ChallengeRecord, ChallengeSms, ChallengeState};
 
 /// How long "Resend code" must wait on this challenge, if it must.
 fn resend_wait(c: &ChallengeRecord, now: UnixTime, p: &TwoFactorPolicy) -> Option<i64> {
@@ -49,18 +49,23 @@ impl Auth {
     /// [`AuthError::ChallengeExpired`], [`AuthError::InvalidMethod`] (no phone),
     /// [`AuthError::RateLimited`], [`AuthError::SmsFailed`].
     pub async fn resend_sms(&self, token: &str) -> Result<String, AuthError> {
-        let (id, challenge) = self.live_challenge(token).await?;
-        self.resend_on(&id, &challenge).await
+        let (id, state) = self.live_challenge(token).await?;
+        self.resend_on(&id, &state).await
     }
 
     /// "Resend code" on the challenge `id` (a login's or a recovery's).
     pub(in crate::auth) async fn resend_on(
         &self,
         id: &str,
-        challenge: &ChallengeRecord,
+        state: &ChallengeState,
     ) -> Result<String, AuthError> {
-        let tf = self.store.two_factor(&challenge.account_id).await?;
-        let Some((phone, _)) = tf.phone.filter(|_| !challenge.sms_refused) else {
+        let challenge = &state.challenge;
+        let Some((phone, _)) = state
+            .two_factor
+            .phone
+            .clone()
+            .filter(|_| !challenge.sms_refused)
+        else {
             return Err(AuthError::InvalidMethod(MethodProblem::NoPhone));
         };
         let now = self.now();
