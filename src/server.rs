@@ -385,6 +385,8 @@ impl Server {
 
         tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone(), self.oidc.clone()));
+        let checkpoints = (self.auth.engine() == crate::store::Engine::Sqlite)
+            .then(|| tokio::spawn(checkpointer(self.auth.clone())));
         let (stop_notices, notices_stop) = tokio::sync::watch::channel(false);
         let notices = tokio::spawn(notice_worker(self.auth.clone(), notices_stop));
         let metrics = self.metrics.map(|(listener, app)| {
@@ -470,6 +472,9 @@ impl Server {
         };
         tokio::join!(drained, delivered);
         housekeeping.abort();
+        if let Some(c) = checkpoints {
+            c.abort();
+        }
         if let Some(m) = metrics {
             m.abort();
         }
@@ -515,6 +520,38 @@ async fn housekeeping(auth: Auth, oidc: crate::auth::oidc::Oidc) {
         }
     }
 }
+
+/// Keeps SQLite's write-ahead log short so that no login's commit has to copy it back
+/// (`store/checkpoint.rs`).
+async fn checkpointer(auth: Auth) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        match auth.checkpoint().await {
+            Ok(done) => {
+                if let Some(c) = done.filter(|c| c.log_pages > 0) {
+                    tracing::trace!(
+                        log_pages = c.log_pages,
+                        copied = c.copied_pages,
+                        "checkpoint"
+                    );
+                }
+                failing = false;
+            }
+            // Said once per run of failures; commits checkpoint by themselves meanwhile.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "could not checkpoint the SQLite log; commits will do it themselves");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// How often the server checkpoints SQLite's log.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// A database URL with any password removed, for messages.
 pub fn redact_url(url: &str) -> String {

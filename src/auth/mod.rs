@@ -243,6 +243,15 @@ impl Auth {
         self.store.engine()
     }
 
+    /// Copies SQLite's write-ahead log into the database file without holding up requests
+    /// (the server runs it every moment; `store/checkpoint.rs`). `None` on PostgreSQL.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn checkpoint(&self) -> Result<Option<crate::store::Checkpoint>, AuthError> {
+        Ok(self.store.checkpoint().await?)
+    }
+
     /// Closes every database connection (at shutdown).
     pub async fn close(&self) {
         self.store.close().await;

@@ -12,6 +12,7 @@ mod accounts;
 mod backup;
 mod backup_codes;
 mod challenges;
+mod checkpoint;
 mod email;
 mod events;
 mod limits;
@@ -35,6 +36,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
 pub use challenges::{ChallengeRecord, ChallengeSms, ChallengeState, NewChallenge};
+pub use checkpoint::Checkpoint;
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
@@ -129,6 +131,8 @@ impl Store {
                     // committed write is on disk before we answer that it is saved.
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = FULL").await?;
+                    // The server checkpoints from a task of its own (checkpoint.rs).
+                    conn.execute(checkpoint::AUTO_CHECKPOINT).await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     Ok(())

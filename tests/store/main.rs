@@ -537,3 +537,38 @@ async fn expired_sessions_are_purged() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_copies_sqlites_log_back_and_is_nothing_on_postgres() {
+    on_both(|store| async move {
+        for i in 0..20 {
+            account(&store, &format!("kim{i}")).await;
+        }
+        let done = store.checkpoint().await.unwrap();
+        match store.engine() {
+            twofold::store::Engine::Postgres => assert_eq!(done, None),
+            twofold::store::Engine::Sqlite => {
+                let c = done.expect("a checkpoint on SQLite");
+                assert!(c.log_pages > 0, "twenty accounts are in the log: {c:?}");
+                assert_eq!(
+                    c.copied_pages, c.log_pages,
+                    "no reader holds it back: {c:?}"
+                );
+            }
+        }
+        // What was copied back reads the same.
+        assert!(
+            store
+                .create_account(
+                    &AccountId::generate(),
+                    &Username::parse("kim3").unwrap(),
+                    "$argon2id$hash",
+                    NOW
+                )
+                .await
+                .is_err(),
+            "kim3 is still taken"
+        );
+    })
+    .await;
+}
