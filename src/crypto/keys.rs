@@ -9,7 +9,6 @@ use std::path::Path;
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngExt;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -59,7 +58,7 @@ pub fn read_secret(path: &Path) -> anyhow::Result<Option<Zeroizing<[u8; SECRET_L
 /// When the file exists already or cannot be written.
 pub fn create_secret(path: &Path) -> anyhow::Result<Zeroizing<[u8; SECRET_LEN]>> {
     use anyhow::Context;
-    let secret: Zeroizing<[u8; SECRET_LEN]> = Zeroizing::new(crate::domain::os_rng().random());
+    let secret: Zeroizing<[u8; SECRET_LEN]> = Zeroizing::new(crate::domain::random_bytes());
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
-use rand::RngExt;
 use subtle::ConstantTimeEq;
 
 use crate::domain::Password;
@@ -110,7 +109,7 @@ impl Worker {
     }
 
     fn hash(&mut self, password: &[u8]) -> Result<String, argon2::Error> {
-        let salt: [u8; 16] = crate::domain::os_rng().random();
+        let salt: [u8; 16] = crate::domain::random_bytes();
         let mut out = [0u8; 32];
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         argon.hash_password_into_with_memory(

@@ -7,7 +7,6 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use rand::RngExt;
 use zeroize::Zeroizing;
 
 /// A stored value could not be opened: wrong key, wrong owner, or tampered with.
@@ -20,7 +19,7 @@ pub fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> String {
     let Ok(cipher) = Aes256Gcm::new_from_slice(key) else {
         unreachable!("the key is 32 bytes")
     };
-    let nonce_bytes: [u8; 12] = crate::domain::os_rng().random();
+    let nonce_bytes: [u8; 12] = crate::domain::random_bytes();
     let nonce = Nonce::from(nonce_bytes);
     let Ok(ct) = cipher.encrypt(
         &nonce,

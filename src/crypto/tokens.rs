@@ -5,7 +5,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
@@ -20,7 +19,7 @@ pub struct TokenHash(String);
 impl Token {
     /// A fresh token from the OS random generator.
     pub fn generate() -> Self {
-        let bytes: [u8; 32] = crate::domain::os_rng().random();
+        let bytes: [u8; 32] = crate::domain::random_bytes();
         Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
     }
 

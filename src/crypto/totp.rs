@@ -4,7 +4,6 @@
 //! caller stores the accepted step so it is never accepted again (NIST SP 800-63B §5.1.4.2,
 //! OWASP ASVS 4.0.3 V2.8.4).
 
-use rand::RngExt;
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 use zeroize::Zeroizing;
@@ -21,7 +20,7 @@ pub struct TotpSecret(Zeroizing<Vec<u8>>);
 impl TotpSecret {
     /// A fresh 160-bit secret from the OS generator.
     pub fn generate() -> Self {
-        let bytes: [u8; 20] = crate::domain::os_rng().random();
+        let bytes: [u8; 20] = crate::domain::random_bytes();
         Self(Zeroizing::new(bytes.to_vec()))
     }
 

@@ -1,7 +1,5 @@
 //! Typed ids: an account id can never be passed where a session id is expected.
 
-use rand::RngExt;
-
 macro_rules! text_id {
     ($name:ident, $prefix:literal) => {
         #[doc = concat!("A `", $prefix, "_…` id: 128 random bits, stored as text.")]
@@ -12,7 +10,7 @@ macro_rules! text_id {
         impl $name {
             /// A fresh random id.
             pub fn generate() -> Self {
-                let bytes: [u8; 16] = crate::domain::os_rng().random();
+                let bytes: [u8; 16] = crate::domain::random_bytes();
                 Self(format!(concat!($prefix, "_{}"), hex::encode(bytes)))
             }
 

@@ -28,7 +28,7 @@ pub use email::{Email, EmailError};
 pub use ids::{AccountId, BatchId, ChallengeId, RecoveryId, SessionId};
 pub use password::{Password, PasswordContext, PasswordError};
 pub use phone::{PhoneError, PhoneNumber};
-pub use random::os_rng;
+pub use random::{os_rng, random_bytes};
 pub use session::{SessionKind, UnknownSessionKind};
 pub use time::{UnixTime, wait_text};
 pub use two_factor::{Method, UnknownMethod};

@@ -15,7 +15,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::RngExt;
 
 use super::WebSettings;
 
@@ -47,7 +46,7 @@ fn id_for(req: &Request, trusted: &[ipnet::IpNet]) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         })
         .map_or_else(
-            || hex::encode(crate::domain::os_rng().random::<[u8; 16]>()),
+            || hex::encode(crate::domain::random_bytes::<16>()),
             str::to_owned,
         )
 }

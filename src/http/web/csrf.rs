@@ -13,7 +13,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngExt;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
@@ -55,8 +54,8 @@ pub async fn ensure_cookie(
         .map(str::to_owned);
     req = Request::from_parts(parts, body);
     let fresh = existing.is_none();
-    let value = existing
-        .unwrap_or_else(|| URL_SAFE_NO_PAD.encode(crate::domain::os_rng().random::<[u8; 32]>()));
+    let value =
+        existing.unwrap_or_else(|| URL_SAFE_NO_PAD.encode(crate::domain::random_bytes::<32>()));
     req.extensions_mut().insert(CsrfCookie(value.clone()));
     let mut res = next.run(req).await;
     if fresh {
