@@ -82,13 +82,10 @@ fn seconds_histogram() -> Histogram {
     // 1 ms to ~16 s doubling (an argon2id hash is tens of milliseconds, a slow SMS gateway
     // seconds), with 0.5, 1.5, 3 and 6 ms between, where a second step or a session check
     // lands: a p99 of 2 ms can then be told from one of 3.
-    Histogram::new(
-        [
-            0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.006, 0.008, 0.016, 0.032, 0.064, 0.128,
-            0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384,
-        ]
-        .into_iter(),
-    )
+    Histogram::new([
+        0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.006, 0.008, 0.016, 0.032, 0.064, 0.128,
+        0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384,
+    ])
 }
 
 struct Families {
