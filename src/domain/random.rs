@@ -13,7 +13,7 @@ pub fn os_rng() -> UnwrapErr<SysRng> {
 }
 
 /// `N` bytes from the OS generator in one call. (`os_rng().random::<[u8; N]>()` would draw
-/// each byte from a 4-byte call of its own: 64 system calls for a session's id and token.)
+/// each byte from a 4-byte call of its own: 48 system calls for a session's id and token.)
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     os_rng().fill(&mut bytes[..]);
