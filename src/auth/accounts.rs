@@ -2,7 +2,7 @@
 
 use super::{Auth, AuthError, CurrentSession};
 use crate::crypto::Verification;
-use crate::domain::{AccountId, ClientInfo, EventKind, Password, Username};
+use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, Password, Username};
 use crate::store::{NewEvent, PasswordProof, StoreError};
 
 /// A freshly created account.
@@ -200,6 +200,10 @@ impl Auth {
             client: operator,
             detail: Some(&detail),
         };
-        Ok(Some(self.store.end_sessions(None, &event).await?))
+        Ok(Some(
+            self.store
+                .end_sessions(CredentialEvent::OperatorLogout, None, &event)
+                .await?,
+        ))
     }
 }

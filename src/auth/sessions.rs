@@ -4,7 +4,7 @@
 use super::{Auth, AuthError};
 use crate::crypto::Token;
 use crate::domain::SessionKind;
-use crate::domain::{AccountId, ClientInfo, EventKind, SessionId, UnixTime};
+use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, SessionId, UnixTime};
 use crate::store::{EventRecord, NewEvent, SessionRecord};
 
 /// How often (seconds) a session's "last seen" is written back; reads in between are free.
@@ -181,7 +181,11 @@ impl Auth {
         };
         Ok(self
             .store
-            .end_sessions(Some(&session.session_id), &event)
+            .end_sessions(
+                CredentialEvent::OthersLoggedOut,
+                Some(&session.session_id),
+                &event,
+            )
             .await?)
     }
 

@@ -35,6 +35,13 @@ pub(super) enum ClientCommand {
         /// Don't ask users for consent (for the organisation's own apps).
         #[arg(long)]
         skip_consent: bool,
+        /// What the app may receive, space-separated; offline_access (refresh tokens)
+        /// only when listed [default: "openid profile email phone"].
+        #[arg(long, value_name = "SCOPES")]
+        scopes: Option<String>,
+        /// Admit a confidential app that cannot send PKCE (legacy; every other app must).
+        #[arg(long)]
+        allow_no_pkce: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -97,6 +104,8 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
             public,
             require_two_factor,
             skip_consent,
+            scopes,
+            allow_no_pkce,
             json,
         } => {
             let made = match oidc
@@ -107,6 +116,8 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
                     public,
                     require_two_factor,
                     skip_consent,
+                    scopes: scopes.map(|s| s.split_ascii_whitespace().map(str::to_owned).collect()),
+                    allow_no_pkce,
                 })
                 .await
             {

@@ -225,6 +225,7 @@ struct FileOidc {
     access_token_secs: Option<i64>,
     id_token_secs: Option<i64>,
     refresh_token_secs: Option<i64>,
+    refresh_absolute_secs: Option<i64>,
 }
 
 /// `[backup_codes]` in the TOML file.
@@ -453,6 +454,10 @@ pub struct Overrides {
     /// OpenID Connect refresh tokens live this long [default: 2592000, 30 days].
     #[arg(long, env = "TWOFOLD_OIDC_REFRESH_TOKEN_SECS", value_name = "SECS")]
     pub oidc_refresh_token_secs: Option<i64>,
+    /// OpenID Connect refresh tokens end this long after the login that granted them,
+    /// however often they are rotated [default: 7776000, 90 days].
+    #[arg(long, env = "TWOFOLD_OIDC_REFRESH_ABSOLUTE_SECS", value_name = "SECS")]
+    pub oidc_refresh_absolute_secs: Option<i64>,
 }
 
 /// Where the data lives; shared by `serve` and the admin commands.
@@ -785,6 +790,13 @@ fn oidc_policy(o: &Overrides, f: &FileOidc) -> anyhow::Result<crate::auth::oidc:
             d.refresh_token_secs,
             "refresh_token_secs",
             365 * 86_400,
+        )?,
+        refresh_absolute_secs: pick(
+            o.oidc_refresh_absolute_secs,
+            f.refresh_absolute_secs,
+            d.refresh_absolute_secs,
+            "refresh_absolute_secs",
+            3 * 365 * 86_400,
         )?,
     })
 }

@@ -147,16 +147,111 @@ pub struct AccessTarget {
     pub method: String,
 }
 
+/// Why a forwarded path cannot be decided on: the protected site might read it otherwise
+/// than the rules would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PathRefusal {
+    /// `%2F`, `%5C` or `%3B`: an encoded `/`, `\` or `;`.
+    #[error("the path holds an encoded /, \\ or ; (%2F, %5C, %3B)")]
+    EncodedSeparator,
+    /// `%25`: a double encoding.
+    #[error("the path holds a double encoding (%25)")]
+    DoubleEncoding,
+    /// A `%` not followed by two hex digits.
+    #[error("the path holds a % that is not followed by two hex digits")]
+    BadPercent,
+    /// A `;` parameter.
+    #[error("the path holds a ; parameter")]
+    Parameter,
+    /// A backslash.
+    #[error("the path holds a backslash")]
+    Backslash,
+    /// `//` inside the path.
+    #[error("the path holds an empty segment (//)")]
+    EmptySegment,
+    /// A `.` or `..` segment.
+    #[error("the path holds a . or .. segment")]
+    DotSegment,
+    /// Not starting with `/`, or holding a control character, a space or a `#`.
+    #[error("the path is not an absolute path of visible characters")]
+    NotAPath,
+}
+
+/// The one canonical form of a forwarded path, or why there is none (contract v3,
+/// "Forward-auth decides on one canonical URL"). Percent-encoded unreserved characters
+/// (RFC 3986 §2.3: `%61`, `%2E`) are decoded first, since every server reads them as the
+/// character; then anything a server may decode, split or resolve differently from the rules
+/// is refused rather than guessed at: an encoded `/`, `\` or `;`, a double encoding, a `;`
+/// parameter, a backslash, an empty segment inside the path, a `.` or `..` segment. The
+/// path-trick family (Authelia CVE-2021-32637, the Traefik and oauth2-proxy advisories)
+/// lives in exactly those differences.
+///
+/// # Errors
+/// [`PathRefusal`] naming what was found.
+pub fn canonical_path(raw: &str) -> Result<String, PathRefusal> {
+    if !raw.starts_with('/')
+        || raw
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ' || b == b'#' || b >= 0x80)
+    {
+        return Err(PathRefusal::NotAPath);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = raw.get(i + 1..i + 3).ok_or(PathRefusal::BadPercent)?;
+            let v = u8::from_str_radix(hex, 16).map_err(|_| PathRefusal::BadPercent)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return Err(PathRefusal::BadPercent);
+            }
+            match v {
+                b'/' | b'\\' | b';' => return Err(PathRefusal::EncodedSeparator),
+                b'%' => return Err(PathRefusal::DoubleEncoding),
+                v if v.is_ascii_alphanumeric() || b"-._~".contains(&v) => out.push(char::from(v)),
+                // Anything else stays encoded, in upper case (RFC 3986 §6.2.2.1).
+                _ => {
+                    out.push('%');
+                    out.push_str(&hex.to_ascii_uppercase());
+                }
+            }
+            i += 3;
+            continue;
+        }
+        match b {
+            b';' => return Err(PathRefusal::Parameter),
+            b'\\' => return Err(PathRefusal::Backslash),
+            _ => out.push(char::from(b)),
+        }
+        i += 1;
+    }
+    let segments: Vec<&str> = out[1..].split('/').collect();
+    let last = segments.len() - 1;
+    for (n, s) in segments.iter().enumerate() {
+        if *s == "." || *s == ".." {
+            return Err(PathRefusal::DotSegment);
+        }
+        // A trailing `/` is fine (`/admin/`), and so is the root `/`.
+        if s.is_empty() && n != last {
+            return Err(PathRefusal::EmptySegment);
+        }
+    }
+    Ok(out)
+}
+
 impl AccessTarget {
-    /// The target of a request for `url` (parsed, so `/public/../admin` is already
-    /// `/admin`): `None` unless it is `http(s)://host/…` without credentials.
+    /// The target of a request for `url`: `None` unless it is `http(s)://host/…` without
+    /// credentials. The host is lowercase and without a trailing dot; the path must
+    /// already be canonical ([`canonical_path`]).
     pub fn from_url(url: &url::Url, method: &str) -> Option<Self> {
         let host = url.host_str()?;
         if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
             return None;
         }
         Some(Self {
-            host: host.to_ascii_lowercase(),
+            host: host.trim_end_matches('.').to_ascii_lowercase(),
             path_and_query: match url.query() {
                 Some(q) => format!("{}?{q}", url.path()),
                 None => url.path().to_owned(),
@@ -442,6 +537,41 @@ mod tests {
                 .policy,
             Policy::OneFactor
         );
+    }
+
+    #[test]
+    fn canonical_paths_decode_unreserved_and_refuse_the_rest() {
+        assert_eq!(canonical_path("/%61dmin").unwrap(), "/admin");
+        assert_eq!(canonical_path("/%7Euser/%41").unwrap(), "/~user/A");
+        assert_eq!(canonical_path("/a%2fb%20c").unwrap_err(), PathRefusal::EncodedSeparator);
+        assert_eq!(canonical_path("/a%20c").unwrap(), "/a%20c");
+        assert_eq!(canonical_path("/a%c3%a9").unwrap(), "/a%C3%A9");
+        assert_eq!(canonical_path("/admin/").unwrap(), "/admin/");
+        assert_eq!(canonical_path("/").unwrap(), "/");
+        for (bad, why) in [
+            ("/static/..%2Fadmin", PathRefusal::EncodedSeparator),
+            ("/static/%2E%2E%2Fadmin", PathRefusal::EncodedSeparator),
+            ("/static/%2e%2e/admin", PathRefusal::DotSegment),
+            ("/static/..;/admin", PathRefusal::Parameter),
+            ("/static/../admin", PathRefusal::DotSegment),
+            ("/./admin", PathRefusal::DotSegment),
+            ("/static/..", PathRefusal::DotSegment),
+            ("//admin", PathRefusal::EmptySegment),
+            ("///admin", PathRefusal::EmptySegment),
+            ("/static//admin", PathRefusal::EmptySegment),
+            ("/static\\..\\admin", PathRefusal::Backslash),
+            ("/static%5C..%5Cadmin", PathRefusal::EncodedSeparator),
+            ("/static%3b/admin", PathRefusal::EncodedSeparator),
+            ("/%252e%252e/admin", PathRefusal::DoubleEncoding),
+            ("/a%2", PathRefusal::BadPercent),
+            ("/a%zz", PathRefusal::BadPercent),
+            ("/a%+1", PathRefusal::BadPercent),
+            ("admin", PathRefusal::NotAPath),
+            ("/a b", PathRefusal::NotAPath),
+            ("/a#b", PathRefusal::NotAPath),
+        ] {
+            assert_eq!(canonical_path(bad), Err(why), "{bad}");
+        }
     }
 
     #[test]

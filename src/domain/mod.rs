@@ -10,6 +10,7 @@ mod activity;
 mod codes;
 mod email;
 mod ids;
+mod lifecycle;
 mod password;
 mod phone;
 mod random;
@@ -19,13 +20,14 @@ mod two_factor;
 mod username;
 
 pub use access::{
-    AccessControl, AccessRule, AccessTarget, AnonymousDecision, Decision, DomainPattern, Policy,
-    UnknownPolicy,
+    AccessControl, AccessRule, AccessTarget, AnonymousDecision, Decision, DomainPattern,
+    PathRefusal, Policy, UnknownPolicy, canonical_path,
 };
 pub use activity::{ClientInfo, EventKind, describe_user_agent};
 pub use codes::{BackupCode, CodeError, OtpCode};
 pub use email::{Email, EmailError};
 pub use ids::{AccountId, BatchId, ChallengeId, RecoveryId, SessionId};
+pub use lifecycle::{CredentialEvent, Ends};
 pub use password::{Password, PasswordContext, PasswordError};
 pub use phone::{PhoneError, PhoneNumber};
 pub use random::{os_rng, random_bytes};

@@ -29,7 +29,7 @@ use super::error::ApiError;
 use super::extract::{bearer_token, cookie, forwarded_client};
 use crate::auth::AccessAnswer;
 use crate::crypto::Token;
-use crate::domain::{AccessTarget, ClientInfo, SessionKind};
+use crate::domain::{AccessTarget, ClientInfo, SessionKind, canonical_path};
 
 /// The `403` a browser gets from forward-auth: it moves on to Twofold's own page.
 #[derive(Template)]
@@ -220,8 +220,35 @@ fn single<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, ApiError>
     Ok(Some(v))
 }
 
-/// The request the proxy asks about, normalised the way a URL parser reads it (so
-/// `/public/../admin` is `/admin` for the rules too), and its URL for `rd`.
+/// `raw` (`scheme://authority/path?query`) with its path in the one canonical form the rules
+/// are matched on, or `400` when there is none (`domain::canonical_path`): the proxy passes
+/// the path on as sent, and the site behind it must not read a path the rules did not.
+fn canonical_url(raw: &str) -> Result<String, ApiError> {
+    let not_url = || bad("the original URL is not a URL".into());
+    let (scheme, rest) = raw.split_once("://").ok_or_else(not_url)?;
+    let path_at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(path_at);
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (tail, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    let path = canonical_path(path).map_err(|why| {
+        tracing::warn!(reason = %why, "a forward-auth path was refused before any rule was read");
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            format!("{why}: such a path could reach a page the access rules did not check"),
+        )
+    })?;
+    Ok(match query {
+        Some(q) => format!("{scheme}://{authority}{path}?{q}"),
+        None => format!("{scheme}://{authority}{path}"),
+    })
+}
+
+/// The request the proxy asks about, its path canonical ([`canonical_url`]), and its URL
+/// for `rd`.
 fn original_request(parts: &Parts, family: Family) -> Result<(AccessTarget, url::Url), ApiError> {
     let (raw, method) = match family {
         Family::ForwardAuth => {
@@ -259,6 +286,7 @@ fn original_request(parts: &Parts, family: Family) -> Result<(AccessTarget, url:
             single(parts, "x-original-method")?,
         ),
     };
+    let raw = canonical_url(&raw)?;
     let url = url::Url::parse(&raw).map_err(|_| bad("the original URL is not a URL".into()))?;
     let method = method.unwrap_or("GET");
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {

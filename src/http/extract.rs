@@ -98,17 +98,22 @@ pub fn forwarded_client(
         .unwrap_or(peer)
 }
 
-/// The value of cookie `name` in the request, if present.
+/// The value of cookie `name` in the request, if it was sent exactly once. Two cookies of
+/// one name mean that another site under the cookie domain planted one (a browser sends
+/// both, and which comes first is up to it): neither is believed (contract v3, "a request
+/// that carries two Twofold session cookies is not logged in").
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
+    let mut found = parts
         .headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 /// The token of an `Authorization: Bearer …` header, if well formed.

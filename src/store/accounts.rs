@@ -2,7 +2,7 @@
 //! counter of consecutive wrong passwords.
 
 use super::{NewEvent, Store, StoreResult, conflict_or};
-use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime, Username};
+use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, UnixTime, Username};
 
 /// An account as stored.
 #[derive(Clone, Debug)]
@@ -212,7 +212,17 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if disabled_at.is_some() {
-            super::sessions::end_sessions(&mut tx, &id, None).await?;
+super::lifecycle::end_credentials(
+                &mut tx,
+                &super::Ending {
+                    event: CredentialEvent::OperatorDisable,
+                    account: &id,
+                    session: None,
+                    client_id: None,
+                    now: now,
+                },
+            )
+            .await?;
             // Recorded as a revocation (the activity kinds are a fixed list), with who and
             // why in the detail.
             let what = "account disabled by the operator; every session ended";

@@ -15,6 +15,7 @@ mod challenges;
 mod checkpoint;
 mod email;
 mod events;
+mod lifecycle;
 mod limits;
 mod lock;
 mod meta;
@@ -39,12 +40,13 @@ pub use challenges::{ChallengeRecord, ChallengeSms, ChallengeState, NewChallenge
 pub use checkpoint::Checkpoint;
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
+pub use lifecycle::{Ended, Ending};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use lock::{DbLock, sqlite_path};
 pub use notices::{NoticeOutcome, NoticeRecord};
 pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
 pub use oidc_grants::{
-    GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, TokenRecord,
+    GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, SessionClock, TokenRecord,
 };
 pub use recovery::{ChargedCode, NewRecovery, RecoveryChannel, RecoveryRecord};
 pub use second_step::{Attempt, AttemptLimits, Proof, Refusal, SecondStepAttempt};

@@ -2,12 +2,12 @@
 //! and tokens) are in `oidc_grants.rs`.
 
 use super::{NewEvent, Store, StoreError, StoreResult, conflict_or};
-use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
+use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, UnixTime};
 
 /// The columns of [`ClientRow`].
 macro_rules! client_columns {
     () => {
-        "id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at"
+        "id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce"
     };
 }
 
@@ -45,6 +45,10 @@ pub struct ClientRecord {
     pub skip_consent: bool,
     /// When it was registered.
     pub created_at: UnixTime,
+    /// The scopes it may receive; `None` for a client registered before v3 (every scope).
+    pub scopes: Option<Vec<String>>,
+    /// A confidential client allowed to send no PKCE (`--allow-no-pkce`).
+    pub allow_no_pkce: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -57,6 +61,8 @@ struct ClientRow {
     require_two_factor: i64,
     skip_consent: i64,
     created_at: i64,
+    scopes: Option<String>,
+    allow_no_pkce: i64,
 }
 
 impl TryFrom<ClientRow> for ClientRecord {
@@ -75,6 +81,10 @@ impl TryFrom<ClientRow> for ClientRecord {
             require_two_factor: r.require_two_factor != 0,
             skip_consent: r.skip_consent != 0,
             created_at: UnixTime(r.created_at),
+            scopes: r
+                .scopes
+                .map(|s| s.split_ascii_whitespace().map(str::to_owned).collect()),
+            allow_no_pkce: r.allow_no_pkce != 0,
         })
     }
 }
@@ -188,8 +198,8 @@ impl Store {
     pub async fn add_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -199,6 +209,8 @@ impl Store {
         .bind(i64::from(c.require_two_factor))
         .bind(i64::from(c.skip_consent))
         .bind(c.created_at.0)
+        .bind(c.scopes.as_ref().map(|s| s.join(" ")))
+        .bind(i64::from(c.allow_no_pkce))
         .execute(&self.pool)
         .await
         .map_err(conflict_or)?;
@@ -338,9 +350,16 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn consents(&self, account: &AccountId) -> StoreResult<Vec<ConsentRecord>> {
+        // Every app that holds a grant is listed, with or without a consent (an app
+        // registered with --skip-consent never asked for one), so the person can see and
+        // disconnect it (ASVS 5.0 10.7.3).
         Ok(sqlx::query_as::<_, ConsentRecord>(
-            "SELECT c.client_id, k.name, c.scope, c.granted_at FROM oidc_consents c \
-             JOIN oidc_clients k ON k.id = c.client_id WHERE c.account_id = $1 ORDER BY c.granted_at DESC",
+            "SELECT k.id AS client_id, k.name, COALESCE(c.scope, g.scope) AS scope, \
+             COALESCE(c.granted_at, g.granted_at) AS granted_at FROM oidc_clients k \
+             LEFT JOIN oidc_consents c ON c.client_id = k.id AND c.account_id = $1 \
+             LEFT JOIN (SELECT client_id, MAX(scope) AS scope, MIN(created_at) AS granted_at FROM oidc_grants \
+                        WHERE account_id = $1 AND revoked_at IS NULL GROUP BY client_id) g ON g.client_id = k.id \
+             WHERE c.client_id IS NOT NULL OR g.client_id IS NOT NULL ORDER BY granted_at DESC, k.id",
         )
         .bind(account.as_str())
         .fetch_all(&self.pool)
@@ -361,23 +380,18 @@ impl Store {
         who: &ClientInfo,
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        let consents =
-            sqlx::query("DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
-                .bind(account.as_str())
-                .bind(client)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        let grants = sqlx::query(
-            "UPDATE oidc_grants SET revoked_at = $1 WHERE account_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+        let ended = super::lifecycle::end_credentials(
+            &mut tx,
+            &super::Ending {
+                event: CredentialEvent::AppDisconnected,
+                account,
+                session: None,
+                client_id: Some(client),
+                now,
+            },
         )
-        .bind(now.0)
-        .bind(account.as_str())
-        .bind(client)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if consents + grants == 0 {
+        .await?;
+        if ended.consents + ended.grants == 0 {
             tx.rollback().await?;
             return Ok(false);
         }

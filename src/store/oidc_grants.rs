@@ -6,7 +6,22 @@
 use sqlx::{Any, Transaction};
 
 use super::{Store, StoreResult};
-use crate::domain::{AccountId, UnixTime};
+use crate::domain::{AccountId, SessionId, UnixTime};
+
+/// A grant's login session is alive: not ended, not expired, not idle (the parameters
+/// for now and for the idle bound). Everything that descends from a session is read
+/// through this.
+macro_rules! session_alive {
+    ($now:literal, $idle:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM sessions s WHERE s.id = g.session_id AND s.expires_at > ",
+            $now,
+            " AND s.last_seen_at > ",
+            $idle,
+            ")"
+        )
+    };
+}
 
 /// An authorization to store: the code's hash and what its tokens will say.
 #[derive(Clone, Debug)]
@@ -31,10 +46,27 @@ pub struct NewGrant<'a> {
     pub auth_time: UnixTime,
     /// The second factor of that login.
     pub second_factor: Option<&'a str>,
+    /// The login session it descends from (the ID token's `sid`).
+    pub session_id: &'a SessionId,
+    /// Granted with `offline_access`: its tokens outlive the session (not its security
+    /// events).
+    pub offline: bool,
+    /// The absolute end of its refresh tokens (from the login; rotation never moves it).
+    pub refresh_until: UnixTime,
     /// Now.
     pub now: UnixTime,
     /// When the code dies.
     pub code_expires_at: UnixTime,
+}
+
+/// When a session counts as alive for the tokens that descend from it: now, and the last
+/// use before which it is idle.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionClock {
+    /// Now.
+    pub now: UnixTime,
+    /// A session last seen at or before this has ended (idle).
+    pub idle_before: UnixTime,
 }
 
 /// A grant as tokens read it.
@@ -56,6 +88,10 @@ pub struct GrantRecord {
     pub auth_time: i64,
     /// The second factor of that login.
     pub second_factor: Option<String>,
+    /// The login session it descends from (`None` for a grant made before v3).
+    pub session_id: Option<String>,
+    /// The absolute end of its refresh tokens.
+    pub refresh_until: Option<i64>,
 }
 
 /// A token to store.
@@ -82,8 +118,8 @@ pub struct Redemption<'a> {
     pub redirect_uri: &'a str,
     /// S256 of the PKCE verifier sent, if one was.
     pub verifier_challenge: Option<&'a str>,
-    /// Now.
-    pub now: UnixTime,
+    /// Now, and when the login session it descends from counts as idle.
+    pub clock: SessionClock,
 }
 
 /// How a code or refresh token redemption went.
@@ -124,7 +160,7 @@ pub struct TokenRecord {
 /// The grant columns joined with the username.
 macro_rules! grant_columns {
     () => {
-        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.second_factor"
+        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.second_factor, g.session_id, g.refresh_until"
     };
 }
 
@@ -211,8 +247,8 @@ impl Store {
     /// On a database failure.
     pub async fn create_grant(&self, g: &NewGrant<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(g.id)
         .bind(g.code_hash)
@@ -226,6 +262,9 @@ impl Store {
         .bind(g.second_factor)
         .bind(g.now.0)
         .bind(g.code_expires_at.0)
+        .bind(g.session_id.as_str())
+        .bind(i64::from(g.offline))
+        .bind(g.refresh_until.0)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -240,16 +279,22 @@ impl Store {
     /// On a database failure (then nothing changed).
     pub async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Redeemed> {
         let mut tx = self.write_tx().await?;
-        let used: Option<String> = sqlx::query_scalar(
-            "UPDATE oidc_grants SET code_used_at = $1 WHERE code_hash = $2 AND code_used_at IS NULL AND revoked_at IS NULL \
-             AND code_expires_at > $1 AND client_id = $3 AND redirect_uri = $4 \
-             AND ((code_challenge IS NULL AND $5 = '') OR code_challenge = $5) RETURNING id",
-        )
-        .bind(r.now.0)
+        // A code descends from the login session that authorized it: once that session
+        // has ended (logout, expiry, a security event), the code is worth nothing.
+        let used: Option<String> = sqlx::query_scalar(concat!(
+            "UPDATE oidc_grants SET code_used_at = $1 WHERE id = (SELECT g.id FROM oidc_grants g \
+             WHERE g.code_hash = $2 AND g.code_used_at IS NULL AND g.revoked_at IS NULL \
+             AND g.code_expires_at > $1 AND g.client_id = $3 AND g.redirect_uri = $4 \
+             AND ((g.code_challenge IS NULL AND $5 = '') OR g.code_challenge = $5) AND ",
+            session_alive!("$1", "$6"),
+            ") AND code_used_at IS NULL RETURNING id"
+        ))
+        .bind(r.clock.now.0)
         .bind(r.code_hash)
         .bind(r.client_id)
         .bind(r.redirect_uri)
         .bind(r.verifier_challenge.unwrap_or(""))
+        .bind(r.clock.idle_before.0)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(grant) = used else {
@@ -263,7 +308,7 @@ impl Store {
             .bind(r.client_id)
             .fetch_optional(&mut *tx)
             .await?;
-            return reused_or_invalid(tx, before, r.now).await;
+            return reused_or_invalid(tx, before, r.clock.now).await;
         };
         issued(tx, &grant).await
     }
@@ -280,9 +325,11 @@ impl Store {
         now: UnixTime,
     ) -> StoreResult<Redeemed> {
         let mut tx = self.write_tx().await?;
+        // The grant's absolute end (`refresh_until`, from the login) bounds every refresh.
         let used: Option<String> = sqlx::query_scalar(
             "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL \
-             AND expires_at > $1 AND grant_id IN (SELECT id FROM oidc_grants WHERE client_id = $3 AND revoked_at IS NULL) \
+             AND expires_at > $1 AND grant_id IN (SELECT id FROM oidc_grants WHERE client_id = $3 AND revoked_at IS NULL \
+             AND offline = 1 AND (refresh_until IS NULL OR refresh_until > $1)) \
              RETURNING grant_id",
         )
         .bind(now.0)
@@ -305,22 +352,27 @@ impl Store {
     }
 
     /// A token that works now: unexpired, an unused refresh token or an access token, of a
-    /// grant not revoked, of an enabled account.
+    /// grant not revoked, of an enabled account — and, without `offline_access`, while the
+    /// login session it descends from lives.
     ///
     /// # Errors
     /// On a database failure.
     pub async fn live_token(
         &self,
         token_hash: &str,
-        now: UnixTime,
+        clock: SessionClock,
     ) -> StoreResult<Option<TokenRecord>> {
-        Ok(sqlx::query_as::<_, TokenRecord>(
+        Ok(sqlx::query_as::<_, TokenRecord>(concat!(
             "SELECT t.kind, t.scope, t.created_at, t.expires_at, g.client_id, g.account_id, a.username, g.auth_time, g.second_factor \
              FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.used_at IS NULL AND g.revoked_at IS NULL AND a.disabled_at IS NULL",
-        )
+             WHERE t.token_hash = $2 AND t.expires_at > $1 AND t.used_at IS NULL AND g.revoked_at IS NULL AND a.disabled_at IS NULL \
+             AND (g.offline = 1 OR ",
+            session_alive!("$1", "$3"),
+            ")"
+        ))
+        .bind(clock.now.0)
         .bind(token_hash)
-        .bind(now.0)
+        .bind(clock.idle_before.0)
         .fetch_optional(&self.pool)
         .await?)
     }

@@ -7,9 +7,8 @@
 
 use sqlx::{Any, Transaction};
 
-use super::sessions::end_sessions;
 use super::{NewEvent, NewSession, Store, StoreResult};
-use crate::domain::{AccountId, UnixTime};
+use crate::domain::{AccountId, CredentialEvent, UnixTime};
 
 /// How a recovery reached its owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,7 +363,17 @@ pub(crate) async fn finish_recovery(
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    end_sessions(tx, account, None).await?;
+    super::lifecycle::end_credentials(
+        tx,
+        &super::Ending {
+            event: CredentialEvent::RecoveryCompleted,
+            account,
+            session: None,
+            client_id: None,
+            now,
+        },
+    )
+    .await?;
     sqlx::query("DELETE FROM login_throttle WHERE subject = $1")
         .bind(account.as_str())
         .execute(&mut **tx)

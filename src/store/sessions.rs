@@ -2,9 +2,12 @@
 
 use sqlx::{Any, Transaction};
 
+use super::lifecycle::{Ending, end_credentials};
 use super::{NewEvent, Store, StoreError, StoreResult, Throttle};
 use crate::crypto::TokenHash;
-use crate::domain::{AccountId, ClientInfo, Method, SessionId, SessionKind, UnixTime};
+use crate::domain::{
+    AccountId, ClientInfo, CredentialEvent, Method, SessionId, SessionKind, UnixTime,
+};
 
 /// A session to create.
 #[derive(Clone, Debug)]
@@ -388,12 +391,18 @@ impl Store {
     /// On a database failure.
     pub async fn end_session(&self, id: &SessionId, event: &NewEvent<'_>) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        let gone = sqlx::query("DELETE FROM sessions WHERE id = $1 AND account_id = $2")
-            .bind(id.as_str())
-            .bind(event.account_id.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let gone = end_credentials(
+            &mut tx,
+            &Ending {
+                event: CredentialEvent::SessionEnded,
+                account: event.account_id,
+                session: Some(id),
+                client_id: None,
+                now: event.at,
+            },
+        )
+        .await?
+        .sessions;
         if gone == 1 {
             event.insert(&mut tx).await?;
         }
@@ -444,7 +453,17 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        end_sessions(&mut tx, event.account_id, Some(keep)).await?;
+        end_credentials(
+            &mut tx,
+            &Ending {
+                event: CredentialEvent::PasswordChanged,
+                account: event.account_id,
+                session: Some(keep),
+                client_id: None,
+                now: event.at,
+            },
+        )
+        .await?;
         sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
             .bind(event.at.0)
             .bind(keep.as_str())
@@ -498,21 +517,33 @@ impl Store {
         Ok(held.is_some())
     }
 
-    /// Ends every session of the account but `keep` (every session with `None`), and every
-    /// login in flight, recording `event`. Returns how many sessions ended.
+    /// Ends what `what` ends of the account's credentials ([`CredentialEvent::ends`]; `keep`
+    /// is the session that made the change, if any), recording `event`. Returns how many
+    /// sessions ended.
     ///
     /// # Errors
     /// On a database failure.
     pub async fn end_sessions(
         &self,
+        what: CredentialEvent,
         keep: Option<&SessionId>,
         event: &NewEvent<'_>,
     ) -> StoreResult<u64> {
         let mut tx = self.write_tx().await?;
-        let n = end_sessions(&mut tx, event.account_id, keep).await?;
+        let ended = end_credentials(
+            &mut tx,
+            &Ending {
+                event: what,
+                account: event.account_id,
+                session: keep,
+                client_id: None,
+                now: event.at,
+            },
+        )
+        .await?;
         event.insert(&mut tx).await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(ended.sessions)
     }
 
     /// Gives a session a new token (at re-authentication), so a token seen before the
@@ -550,25 +581,4 @@ impl Store {
                 .rows_affected(),
         )
     }
-}
-
-/// Ends the account's sessions but `keep`, and its logins in flight (password given, code
-/// pending), inside a caller's transaction. Returns how many sessions ended.
-pub(crate) async fn end_sessions(
-    tx: &mut Transaction<'static, Any>,
-    account: &AccountId,
-    keep: Option<&SessionId>,
-) -> StoreResult<u64> {
-    sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
-        .bind(account.as_str())
-        .execute(&mut **tx)
-        .await?;
-    Ok(
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND id <> $2")
-            .bind(account.as_str())
-            .bind(keep.map_or("", |k| k.as_str()))
-            .execute(&mut **tx)
-            .await?
-            .rows_affected(),
-    )
 }

@@ -9,7 +9,9 @@ use sqlx::{Any, Transaction};
 
 use super::backup_codes::NewBatch;
 use super::{NewEvent, Store, StoreError, StoreResult, conflict_or};
-use crate::domain::{AccountId, ClientInfo, EventKind, PhoneNumber, SessionId, UnixTime};
+use crate::domain::{
+    AccountId, ClientInfo, CredentialEvent, EventKind, PhoneNumber, SessionId, UnixTime,
+};
 
 /// Everything about an account's second factor, read together.
 #[derive(Clone, Debug, Default)]
@@ -363,7 +365,17 @@ impl Store {
         if detail.is_some() {
             // Codes already sent to the old number must not finish a login, and whoever
             // is logged in elsewhere must log in again with the new number.
-            super::sessions::end_sessions(&mut tx, account, Some(keep)).await?;
+            super::lifecycle::end_credentials(
+                &mut tx,
+                &super::Ending {
+                    event: CredentialEvent::MethodRemoved,
+                    account: account,
+                    session: Some(keep),
+                    client_id: None,
+                    now: now,
+                },
+            )
+            .await?;
         }
         let event = NewEvent {
             account_id: account,
@@ -554,7 +566,17 @@ impl Store {
         .await?;
         let disabled = left == 0;
         // A weaker account is a reason to log in again everywhere else.
-        super::sessions::end_sessions(&mut tx, account, Some(keep)).await?;
+        super::lifecycle::end_credentials(
+            &mut tx,
+            &super::Ending {
+                event: CredentialEvent::MethodRemoved,
+                account: account,
+                session: Some(keep),
+                client_id: None,
+                now: now,
+            },
+        )
+        .await?;
         if disabled {
             turn_off(&mut tx, account).await?;
             let event = NewEvent {
@@ -599,7 +621,22 @@ impl Store {
         let old_phone = verified_phone(&mut tx, account).await?;
         turn_off(&mut tx, account).await?;
         if was_on {
-            super::sessions::end_sessions(&mut tx, account, keep).await?;
+            let what = if kind == EventKind::TwoFactorResetByOperator {
+                CredentialEvent::OperatorResetTwoFactor
+            } else {
+                CredentialEvent::TwoFactorOff
+            };
+            super::lifecycle::end_credentials(
+                &mut tx,
+                &super::Ending {
+                    event: what,
+                    account,
+                    session: keep,
+                    client_id: None,
+                    now,
+                },
+            )
+            .await?;
             let event = NewEvent {
                 account_id: account,
                 kind,

@@ -3,12 +3,13 @@
 //! that its reuse is still recognised), and retired signing keys go once nothing they
 //! signed is valid — the current key never.
 
-use twofold::domain::{AccountId, UnixTime};
+use twofold::domain::{AccountId, SessionId, UnixTime};
 use twofold::store::{
-    ClientRecord, NewGrant, NewToken, Redeemed, Redemption, SigningKeyRecord, Store,
+    ClientRecord, NewGrant, NewToken, Redeemed, Redemption, SessionClock, SigningKeyRecord,
+    Store,
 };
 
-use super::{NOW, account, on_both};
+use super::{NOW, account, on_both, session_at, throttle};
 
 const CLIENT: &str = "tf_purge";
 const REDIRECT: &str = "https://app.example.test/cb";
@@ -24,13 +25,30 @@ async fn client(store: &Store) {
             require_two_factor: false,
             skip_consent: true,
             created_at: NOW,
+            scopes: None,
+            allow_no_pkce: true,
         })
         .await
         .unwrap();
 }
 
-/// A grant whose code (hash `code`) was issued at `at` for 60 seconds.
-async fn grant(store: &Store, id: &str, code: &str, account: &AccountId, at: UnixTime) {
+/// A login session of `account` that lives through the whole test (its grants' codes need
+/// it alive to be redeemed).
+async fn login(store: &Store, account: &AccountId) -> SessionId {
+    session_at(store, account, NOW.plus(86_400 - 1000), &throttle(account), 0)
+        .await
+        .expect("a session")
+        .0
+}
+
+/// A grant of session `sid` whose code (hash `code`) was issued at `at` for 60 seconds.
+async fn grant(
+    store: &Store,
+    (id, sid): (&str, &SessionId),
+    code: &str,
+    account: &AccountId,
+    at: UnixTime,
+) {
     store
         .create_grant(&NewGrant {
             id,
@@ -43,6 +61,9 @@ async fn grant(store: &Store, id: &str, code: &str, account: &AccountId, at: Uni
             code_challenge: None,
             auth_time: at,
             second_factor: None,
+            session_id: sid,
+            offline: true,
+            refresh_until: at.plus(90 * 86_400),
             now: at,
             code_expires_at: at.plus(60),
         })
@@ -56,7 +77,14 @@ fn redemption(code: &str, now: UnixTime) -> Redemption<'_> {
         client_id: CLIENT,
         redirect_uri: REDIRECT,
         verifier_challenge: None,
+        clock: clock(now),
+    }
+}
+
+fn clock(now: UnixTime) -> SessionClock {
+    SessionClock {
         now,
+        idle_before: UnixTime(0),
     }
 }
 
@@ -94,24 +122,25 @@ async fn expired_tokens_and_finished_grants_are_purged() {
     on_both(|store| async move {
         let acc = account(&store, "purged").await;
         client(&store).await;
+        let sid = login(&store, &acc).await;
         let now = NOW.plus(86_400);
         // Never used, its code expired a day ago: goes.
-        grant(&store, "g-unused", "c-unused", &acc, NOW).await;
+        grant(&store, ("g-unused", &sid), "c-unused", &acc, NOW).await;
         // Used a day ago, every token expired: the tokens and the grant go.
-        grant(&store, "g-done", "c-done", &acc, NOW).await;
+        grant(&store, ("g-done", &sid), "c-done", &acc, NOW).await;
         use_code(&store, "c-done", NOW, 3600).await;
         // Used a day ago, its refresh token lives a month: only the access token goes.
-        grant(&store, "g-live", "c-live", &acc, NOW).await;
+        grant(&store, ("g-live", &sid), "c-live", &acc, NOW).await;
         let (_, live_refresh) = use_code(&store, "c-live", NOW, 30 * 86_400).await;
         // Used ten minutes ago, tokens expired (short-lived): tokens go, the grant stays
         // an hour so that the code's reuse is still recognised.
         let recent = now.plus(-600);
-        grant(&store, "g-recent", "c-recent", &acc, recent).await;
+        grant(&store, ("g-recent", &sid), "c-recent", &acc, recent).await;
         use_code(&store, "c-recent", recent, 60).await;
 
         // Tokens: done (2), live access (1), recent (2); grants: unused and done.
         assert_eq!(store.purge_grants(now).await.unwrap(), 5 + 2);
-        let live = store.live_token(&live_refresh, now).await.unwrap().unwrap();
+        let live = store.live_token(&live_refresh, clock(now)).await.unwrap().unwrap();
         assert_eq!(live.kind, "refresh");
         // Its grant survived: the refresh token still rotates.
         assert!(matches!(

@@ -140,21 +140,24 @@ impl Oidc {
         if !scopes.iter().any(|s| s == "openid") {
             return fail(OAuthCode::InvalidScope, "the scope must include openid");
         }
-        if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-            let _ = unknown;
-            return fail(
-                OAuthCode::InvalidScope,
-                "unknown scope: the supported scopes are openid, profile, email, phone and offline_access",
-            );
-        }
+        // A request for more than the client may receive is narrowed to what it may, and a
+        // scope Twofold does not know is ignored (RFC 6749 §3.3, OIDC Core §5.4): the answer's
+        // `scope` says what was granted (ASVS 5.0 10.4.11, 10.7.3).
+        let scopes: Vec<String> = scopes
+            .into_iter()
+            .filter(|s| SCOPES.contains(&s.as_str()))
+            .filter(|s| client.scopes.as_ref().is_none_or(|allowed| allowed.contains(s)))
+            .collect();
         match (
             req.code_challenge.as_deref(),
             req.code_challenge_method.as_deref(),
         ) {
-            (None, _) if client.secret_hash.is_none() => {
+            // Every client sends PKCE S256 (contract v3, OAuth 2.0 Security BCP §2.1.1), but
+            // a confidential one registered with --allow-no-pkce.
+            (None, _) if !(client.allow_no_pkce && client.secret_hash.is_some()) => {
                 return fail(
                     OAuthCode::InvalidRequest,
-                    "this client is public: PKCE is required (code_challenge with code_challenge_method=S256)",
+                    "PKCE is required: send code_challenge with code_challenge_method=S256",
                 );
             }
             (None, Some(_)) => {
@@ -358,6 +361,9 @@ impl Oidc {
                 code_challenge: req.code_challenge.as_deref(),
                 auth_time: session.created_at,
                 second_factor: session.second_factor.map(Method::as_str),
+                session_id: &session.session_id,
+                offline: scope.split(' ').any(|s| s == "offline_access"),
+                refresh_until: session.created_at.plus(self.policy.refresh_absolute_secs),
                 now: self.now(),
                 code_expires_at: self.now().plus(self.policy.code_secs),
             })

@@ -25,7 +25,15 @@ pub struct NewClient {
     pub require_two_factor: bool,
     /// No consent page.
     pub skip_consent: bool,
+    /// What it may receive; `None`: [`DEFAULT_CLIENT_SCOPES`].
+    pub scopes: Option<Vec<String>>,
+    /// A confidential client that may send no PKCE.
+    pub allow_no_pkce: bool,
 }
+
+/// What a client registered without `--scopes` may receive (contract v3): no
+/// `offline_access`, so no refresh token unless the operator says so.
+pub const DEFAULT_CLIENT_SCOPES: [&str; 4] = ["openid", "profile", "email", "phone"];
 
 /// A registered client as callers see it (never its secret).
 #[derive(Clone, Debug)]
@@ -46,6 +54,10 @@ pub struct OidcClient {
     pub skip_consent: bool,
     /// When it was registered (Unix seconds).
     pub created_at: i64,
+    /// What it may receive; `None` for a client registered before v3 (every scope).
+    pub scopes: Option<Vec<String>>,
+    /// May send no PKCE.
+    pub allow_no_pkce: bool,
 }
 
 impl From<ClientRecord> for OidcClient {
@@ -59,6 +71,8 @@ impl From<ClientRecord> for OidcClient {
             require_two_factor: c.require_two_factor,
             skip_consent: c.skip_consent,
             created_at: c.created_at.0,
+            scopes: c.scopes,
+            allow_no_pkce: c.allow_no_pkce,
         }
     }
 }
@@ -72,48 +86,41 @@ pub struct ClientSecret {
     pub client_secret: Option<Token>,
 }
 
-/// Whether `uri` may be registered: an absolute `https` URI, or `http` for a loopback or
-/// `.test`/`.localhost` host (development and native apps, RFC 8252 §7.3), or a private-use
-/// scheme (`com.example.app:/cb`), with no fragment (RFC 6749 §3.1.2).
-fn acceptable_uri(uri: &str) -> Result<(), String> {
-    if uri.contains('#') {
-        return Err(format!("{uri}: a redirect URI must not have a fragment"));
+/// Whether `uri` may be registered (contract v3): `https`, or `http` only to the exact
+/// loopback hosts `127.0.0.1`, `[::1]` and `localhost` (any port: native apps, RFC 8252
+/// §7.3); never user-info, a fragment (RFC 6749 §3.1.2) or a wildcard. Read by the `url`
+/// crate as a browser reads it, so `http://localhost:80@evil.example/cb` is a URI with
+/// user-info for `evil.example`, and `http://evil.example\.localhost/cb` one for
+/// `evil.example`: both refused (ASVS 5.0 10.4.1).
+pub(crate) fn acceptable_uri(uri: &str) -> Result<(), String> {
+    let example = "like https://app.example.com/callback or http://127.0.0.1:8400/callback";
+    if uri.len() > 2000
+        || uri
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return Err(format!("{uri}: not a usable URI; give one {example}"));
     }
-    if uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{uri}: not a usable URI"));
-    }
-    let Some((scheme, rest)) = uri.split_once(':') else {
-        return Err(format!(
-            "{uri}: give an absolute URI, like https://app.example.com/callback"
-        ));
+    let Ok(parsed) = url::Url::parse(uri) else {
+        return Err(format!("{uri}: not an absolute URI; give one {example}"));
     };
-    match scheme {
-        "https" if rest.starts_with("//") && rest.len() > 2 => Ok(()),
-        "http" => {
-            let host = rest
-                .trim_start_matches("//")
-                .split(['/', '?'])
-                .next()
-                .unwrap_or("");
-            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-            let local = host == "localhost"
-                || host == "127.0.0.1"
-                || host == "[::1]"
-                || host.ends_with(".localhost")
-                || host.ends_with(".test")
-                || host.starts_with("127.");
-            if local {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{uri}: use https (http is accepted only for loopback and .test hosts)"
-                ))
-            }
-        }
-        s if s.contains('.') && !rest.is_empty() => Ok(()),
-        _ => Err(format!(
-            "{uri}: give an https URI, like https://app.example.com/callback"
+    if parsed.fragment().is_some() || uri.contains('#') {
+        return Err(format!("{uri}: a redirect URI must not have a fragment (#…)"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() || uri.contains('@') {
+        return Err(format!("{uri}: a redirect URI must not hold user-info (…@)"));
+    }
+    if uri.contains('*') {
+        return Err(format!("{uri}: wildcards are not allowed; register each URI exactly"));
+    }
+    let host = parsed.host_str().unwrap_or("");
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if ["127.0.0.1", "[::1]", "localhost"].contains(&host) => Ok(()),
+        "http" => Err(format!(
+            "{uri}: use https (http is accepted only for the loopback hosts 127.0.0.1, [::1] and localhost)"
         )),
+        _ => Err(format!("{uri}: give an https URI, {example}")),
     }
 }
 
@@ -137,6 +144,35 @@ impl Oidc {
         for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
             acceptable_uri(uri).map_err(|e| AuthError::Internal(anyhow::anyhow!(e)))?;
         }
+        if c.allow_no_pkce && c.public {
+            return Err(AuthError::Internal(anyhow::anyhow!(
+                "--allow-no-pkce is for confidential apps only: a public app proves itself with PKCE"
+            )));
+        }
+        // Names Twofold does not know are kept (the operator may be ahead of it) and never
+        // granted; at least openid, or the app could log nobody in.
+        let scopes: Vec<String> = match &c.scopes {
+            Some(s) => {
+                let mut s = s.clone();
+                s.sort_unstable();
+                s.dedup();
+                s
+            }
+            None => DEFAULT_CLIENT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(AuthError::Internal(anyhow::anyhow!(
+                "--scopes must include openid, like --scopes \"openid profile email\""
+            )));
+        }
+        if scopes
+            .iter()
+            .any(|s| s.len() > 100 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+        {
+            return Err(AuthError::Internal(anyhow::anyhow!(
+                "--scopes is a space-separated list of scope names"
+            )));
+        }
         let client_id = format!("tf_{}", &Token::generate().reveal()[..22]);
         let secret = (!c.public).then(Token::generate);
         let record = ClientRecord {
@@ -148,6 +184,8 @@ impl Oidc {
             require_two_factor: c.require_two_factor,
             skip_consent: c.skip_consent,
             created_at: self.now(),
+            scopes: Some(scopes),
+            allow_no_pkce: c.allow_no_pkce,
         };
         self.auth.store.add_client(&record).await?;
         tracing::info!(client = %client_id, name, "OpenID Connect client registered");
@@ -321,13 +359,35 @@ mod tests {
 
     #[test]
     fn redirect_uris() {
-        assert!(acceptable_uri("https://app.example.com/cb").is_ok());
-        assert!(acceptable_uri("http://127.0.0.1:8080/cb").is_ok());
-        assert!(acceptable_uri("http://app.twofold.test:81/cb").is_ok());
-        assert!(acceptable_uri("com.example.app:/cb").is_ok());
-        assert!(acceptable_uri("http://app.example.com/cb").is_err());
-        assert!(acceptable_uri("https://app.example.com/cb#x").is_err());
-        assert!(acceptable_uri("/cb").is_err());
-        assert!(acceptable_uri("javascript:alert(1)").is_err());
+        for ok in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://[::1]:9000/cb",
+            "http://localhost/cb",
+            "http://localhost:51000/cb?x=1",
+        ] {
+            assert!(acceptable_uri(ok).is_ok(), "{ok}");
+        }
+        // Issue 21, item 13: look-alikes of a loopback host, and everything else the
+        // contract refuses.
+        for bad in [
+            "http://localhost:80@evil.example/cb",
+            "http://127.evil.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://evil.example\\.localhost/cb",
+            "http://127.0.0.2/cb",
+            "http://app.twofold.test:81/cb",
+            "http://app.localhost/cb",
+            "http://user@127.0.0.1/cb",
+            "https://user:pw@app.example.com/cb",
+            "https://*.example.com/cb",
+            "com.example.app:/cb",
+            "http://app.example.com/cb",
+            "https://app.example.com/cb#x",
+            "/cb",
+            "javascript:alert(1)",
+        ] {
+            assert!(acceptable_uri(bad).is_err(), "{bad}");
+        }
     }
 }

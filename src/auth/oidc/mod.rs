@@ -41,8 +41,11 @@ pub struct OidcPolicy {
     pub access_token_secs: i64,
     /// ID tokens (10 minutes).
     pub id_token_secs: i64,
-    /// Refresh tokens (30 days).
+    /// Refresh tokens, idle: each rotation's new token lives this long (30 days).
     pub refresh_token_secs: i64,
+    /// Refresh tokens, absolute: from the login that granted them, never extended by
+    /// rotation (90 days; ASVS 5.0 10.4.8).
+    pub refresh_absolute_secs: i64,
 }
 
 impl Default for OidcPolicy {
@@ -53,6 +56,7 @@ impl Default for OidcPolicy {
             access_token_secs: 600,
             id_token_secs: 600,
             refresh_token_secs: 30 * 86_400,
+            refresh_absolute_secs: 90 * 86_400,
         }
     }
 }
@@ -156,5 +160,15 @@ impl Oidc {
 
     fn now(&self) -> UnixTime {
         self.auth.now()
+    }
+
+    /// Now, and when a login session counts as idle: what the tokens descending from a
+    /// session are judged by.
+    fn session_clock(&self) -> crate::store::SessionClock {
+        let now = self.now();
+        crate::store::SessionClock {
+            now,
+            idle_before: UnixTime(now.0 - self.auth.policy.session_idle_secs),
+        }
     }
 }

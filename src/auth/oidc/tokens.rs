@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::{OAuthCode, OAuthError, Oidc};
 use crate::auth::AuthError;
 use crate::crypto::{SigningKey, Token};
-use crate::domain::{AccountId, Method};
+use crate::domain::{AccountId, Method, UnixTime};
 use crate::store::{ClientRecord, GrantTx, NewToken, Redeemed, Redemption, StoreError};
 
 /// A token request's form, as sent.
@@ -241,10 +241,10 @@ impl Oidc {
                     );
                 }
             },
-            None if client.secret_hash.is_none() => {
+            None if !(client.allow_no_pkce && client.secret_hash.is_some()) => {
                 return refuse(
                     OAuthCode::InvalidRequest,
-                    "this client is public: send the PKCE code_verifier",
+                    "PKCE is required: send the code_verifier",
                 );
             }
             None => None,
@@ -258,7 +258,7 @@ impl Oidc {
                 client_id: &client.id,
                 redirect_uri: form.redirect_uri.as_deref().unwrap_or(""),
                 verifier_challenge: challenge.as_deref(),
-                now: self.now(),
+                clock: self.session_clock(),
             })
             .await?;
         self.answer(redeemed, &client.id, key, true, &CODE_WORDS)
@@ -336,6 +336,11 @@ impl Oidc {
         if first && let Some(n) = &grant.nonce {
             claims["nonce"] = json!(n);
         }
+        // The login session this grant descends from (OIDC Back-Channel Logout 1.0 §2.1;
+        // contract v3: every credential descends from a session).
+        if let Some(sid) = &grant.session_id {
+            claims["sid"] = json!(sid);
+        }
         self.profile_claims(
             &mut claims,
             &grant.scope,
@@ -356,7 +361,12 @@ impl Oidc {
                 hash: rh.as_str(),
                 kind: "refresh",
                 scope: &grant.scope,
-                expires_at: now.plus(self.policy.refresh_token_secs),
+                // Rotation never moves the grant's absolute end (contract v3).
+                expires_at: grant
+                    .refresh_until
+                    .map_or(now.plus(self.policy.refresh_token_secs), |until| {
+                        UnixTime(until.min(now.0 + self.policy.refresh_token_secs))
+                    }),
             });
         }
         tx.issue(now, &tokens).await?;
@@ -412,7 +422,7 @@ impl Oidc {
         let Some(t) = self
             .auth
             .store
-            .live_token(hash.as_str(), self.now())
+            .live_token(hash.as_str(), self.session_clock())
             .await?
         else {
             return invalid;
@@ -460,7 +470,7 @@ impl Oidc {
         let Some(t) = self
             .auth
             .store
-            .live_token(hash.as_str(), self.now())
+            .live_token(hash.as_str(), self.session_clock())
             .await?
         else {
             return Ok(inactive);

@@ -1,0 +1,126 @@
+//! The credential lifecycle applied: the one function that ends what an event ends
+//! ([`CredentialEvent::ends`] decides), inside the transaction that records the event, on
+//! every engine and for every node at once (the credentials live in the database).
+//!
+//! Grants without `offline_access` also end, here, whenever their session has gone; their
+//! tokens are read only while their session lives (`oidc_grants.rs`), so a session that ends
+//! by expiry, without any statement, takes them along too.
+
+use sqlx::{Any, Transaction};
+
+use super::StoreResult;
+use crate::domain::{AccountId, CredentialEvent, SessionId, UnixTime};
+
+/// An event to apply to an account's credentials.
+#[derive(Clone, Copy, Debug)]
+pub struct Ending<'a> {
+    /// What happened.
+    pub event: CredentialEvent,
+    /// Whose.
+    pub account: &'a AccountId,
+    /// The session the event names: the one that ends ([`CredentialEvent::SessionEnded`]),
+    /// else the one that made the change and stays.
+    pub session: Option<&'a SessionId>,
+    /// The app, for [`CredentialEvent::AppDisconnected`].
+    pub client_id: Option<&'a str>,
+    /// Now.
+    pub now: UnixTime,
+}
+
+/// What [`end_credentials`] ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ended {
+    /// Sessions (browser and API).
+    pub sessions: u64,
+    /// App grants (each with its codes, access and refresh tokens).
+    pub grants: u64,
+    /// Consents (an app disconnected).
+    pub consents: u64,
+}
+
+/// Ends what `e.event` ends, in the caller's transaction.
+///
+/// # Errors
+/// On a database failure (the caller's transaction then rolls back).
+pub(crate) async fn end_credentials(
+    tx: &mut Transaction<'static, Any>,
+    e: &Ending<'_>,
+) -> StoreResult<Ended> {
+    let ends = e.event.ends();
+    let account = e.account.as_str();
+    let named = e.session.map_or("", SessionId::as_str);
+    let mut ended = Ended::default();
+    if ends.logins_in_flight {
+        sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
+            .bind(account)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let sessions = match (ends.the_session, ends.other_sessions) {
+        (true, true) => Some("DELETE FROM sessions WHERE account_id = $1"),
+        (true, false) => Some("DELETE FROM sessions WHERE account_id = $1 AND id = $2"),
+        (false, true) => Some("DELETE FROM sessions WHERE account_id = $1 AND id <> $2"),
+        (false, false) => None,
+    };
+    if let Some(sql) = sessions {
+        let mut q = sqlx::query(sql).bind(account);
+        if sql.contains("$2") {
+            q = q.bind(named);
+        }
+        ended.sessions = q.execute(&mut **tx).await?.rows_affected();
+    }
+    // Which grants end: all of them at a security event; one app's when it is disconnected;
+    // and always those that need a session that is gone (a grant without offline_access, or
+    // a code not yet redeemed).
+    macro_rules! revoke {
+        ($($more:literal),*) => {
+            concat!(
+                "UPDATE oidc_grants SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+                $($more,)*
+                " RETURNING id"
+            )
+        };
+    }
+    let revoked: Vec<String> = if ends.offline_grants {
+        sqlx::query_scalar(revoke!())
+            .bind(e.now.0)
+            .bind(account)
+            .fetch_all(&mut **tx)
+            .await?
+    } else if ends.one_app {
+        sqlx::query_scalar(revoke!(" AND client_id = $3"))
+            .bind(e.now.0)
+            .bind(account)
+            .bind(e.client_id.unwrap_or(""))
+            .fetch_all(&mut **tx)
+            .await?
+    } else {
+        sqlx::query_scalar(revoke!(
+            " AND (offline = 0 OR code_used_at IS NULL) \
+             AND (session_id IS NULL OR session_id NOT IN (SELECT id FROM sessions WHERE account_id = $2))"
+        ))
+        .bind(e.now.0)
+        .bind(account)
+        .fetch_all(&mut **tx)
+        .await?
+    };
+    ended.grants = revoked.len() as u64;
+    if !revoked.is_empty() {
+        sqlx::query(
+            "DELETE FROM oidc_tokens WHERE grant_id IN (SELECT id FROM oidc_grants WHERE account_id = $1 AND revoked_at IS NOT NULL)",
+        )
+        .bind(account)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if ends.one_app {
+        ended.consents =
+            sqlx::query("DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
+                .bind(account)
+                .bind(e.client_id.unwrap_or(""))
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+    }
+    Ok(ended)
+}
