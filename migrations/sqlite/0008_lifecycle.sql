@@ -22,13 +22,12 @@ ALTER TABLE oidc_clients ADD COLUMN allow_no_pkce BIGINT NOT NULL DEFAULT 0;
 
 -- `prompt=login` and `max_age`: the server's own record that a login was asked for. The
 -- authorization request that sends the browser to log in again stores when (keyed by the
--- SHA-256 of a 256-bit token carried through the login); only a session made after that, and
--- only once, counts as the new login. Nothing in the request itself can mark a login fresh.
+-- SHA-256 of a 256-bit token carried through the login); only a session made after that
+-- counts as the new login. Nothing in the request itself can mark a login fresh.
 CREATE TABLE oidc_login_requests (
     id          TEXT PRIMARY KEY,
     created_at  BIGINT NOT NULL,
-    expires_at  BIGINT NOT NULL,
-    used_at     BIGINT
+    expires_at  BIGINT NOT NULL
 );
 
 -- Activity older than `--activity-retention-days` is purged (OWASP ASVS 4.0.3 8.3.8).

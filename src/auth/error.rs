@@ -94,6 +94,10 @@ pub enum AuthError {
     /// The recovery link or code is unknown, used, expired or outlived its password.
     #[error("recovery invalid")]
     RecoveryInvalid,
+    /// A new password was already chosen with this recovery, and this is another one: the
+    /// same link cannot replace it (contract v3).
+    #[error("recovery password already chosen")]
+    RecoveryPasswordChosen,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

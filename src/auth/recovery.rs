@@ -108,9 +108,16 @@ impl Auth {
         }
         self.take_address_rate(client)?;
         let address = super::throttle::address_key(client);
-        let name = self
-            .keys
-            .limit_key("recovery identifier", &typed.to_lowercase());
+        // A browser with a device cookie counts on its own for the name typed: a stranger
+        // asking for someone's username cannot use up what the owner's own browser may ask
+        // (contract v3). The address's limit still bounds every browser behind it.
+        let name = self.keys.limit_key(
+            "recovery identifier",
+            &match &client.device {
+                Some(device) => format!("{}\n{device}", typed.to_lowercase()),
+                None => typed.to_lowercase(),
+            },
+        );
         let buckets = [
             bucket(
                 format!("recovery:address:{address}:h"),
@@ -173,9 +180,18 @@ impl Auth {
             return Ok(());
         }
         let now = self.now();
+        // The owner's browser (its device cookie logged in to this account before) has its
+        // own budget; everyone else shares the account's (contract v3).
+        let owner_device = match &client.device {
+            Some(d) if self.store.device_known(d, id).await? => Some(d.as_str()),
+            _ => None,
+        };
+        let scope = owner_device.map_or_else(String::new, |d| {
+            format!(":device:{}", self.keys.limit_key("recovery device", d))
+        });
         let per_account = [
-            bucket(format!("recovery:account:{id}:h"), 3600, PER_ACCOUNT_HOUR),
-            bucket(format!("recovery:account:{id}:d"), 86_400, PER_ACCOUNT_DAY),
+            bucket(format!("recovery:account:{id}{scope}:h"), 3600, PER_ACCOUNT_HOUR),
+            bucket(format!("recovery:account:{id}{scope}:d"), 86_400, PER_ACCOUNT_DAY),
         ];
         if let Spend::Refused { .. } = self.store.spend(&per_account, now).await? {
             tracing::warn!(account = %id, "password resets for this account paused: too many asked for");
@@ -203,7 +219,7 @@ impl Auth {
         if let Some(email) = email {
             let to = self.keys.limit_key("mail destination", &email.normalized());
             let per_address = [bucket(
-                format!("recovery:to:{to}:h"),
+                format!("recovery:to:{to}{scope}:h"),
                 3600,
                 PER_DESTINATION_HOUR,
             )];
@@ -367,8 +383,24 @@ impl Auth {
         let r = self.prove_recovery(proof).await?;
         let username = Username::parse(&r.username)?;
         let password = Password::parse_new(new_password, &username, &self.policy.password_context)?;
-        let hash = self.hasher.hash(&password).await?;
-        self.store.hold_recovery_password(&r.id, &hash).await?;
+        // The password is fixed when it is first chosen (contract v3): a later request
+        // with this link goes on only with that same password, so the second factor always
+        // confirms the password it was asked for, whichever of parallel requests won.
+        let chosen = match self.store.held_recovery_password(&r.id).await? {
+            Some(held) => Some(held),
+            None => {
+                let hash = self.hasher.hash(&password).await?;
+                let held = self.store.hold_recovery_password(&r.id, &hash).await?;
+                held.filter(|h| *h != hash)
+            }
+        };
+        if let Some(held) = chosen {
+            let same = self.hasher.verify(&password, Some(&held)).await?;
+            if matches!(same, crate::crypto::Verification::Mismatch) {
+                tracing::warn!(account = %r.account_id, "a reset link was used again with another password; refused");
+                return Err(AuthError::RecoveryPasswordChosen);
+            }
+        }
         if r.two_factor {
             return Ok((r, None));
         }

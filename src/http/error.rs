@@ -121,6 +121,9 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_identifier", None)
         }
         AuthError::RecoveryInvalid => (StatusCode::GONE, "recovery_expired", None),
+        AuthError::RecoveryPasswordChosen => {
+            (StatusCode::CONFLICT, "password_already_chosen", None)
+        }
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
         }
@@ -211,6 +214,9 @@ pub fn message(e: &AuthError) -> String {
         }
         AuthError::RecoveryInvalid => {
             "this reset link or code has expired, was already used, or the password was changed since; ask for a new one"
+        }
+        AuthError::RecoveryPasswordChosen => {
+            "a new password was already chosen with this reset link; type that same password to go on, or ask for a new link to choose another"
         }
         AuthError::Store(_) | AuthError::Internal(_) => {
             "something went wrong on our side; try again in a moment"

@@ -411,6 +411,40 @@ impl Store {
         Ok(())
     }
 
+    /// Records that a new login was asked for at `now` (`prompt=login`, `max_age`), under
+    /// the SHA-256 of the token the browser carries through the login.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn put_login_request(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+        secs: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO oidc_login_requests (id, created_at, expires_at) VALUES ($1, $2, $3)")
+            .bind(id_hash)
+            .bind(now.0)
+            .bind(now.0 + secs)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the live login request with this hash was made.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn login_request_time(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT created_at FROM oidc_login_requests WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Deletes expired tokens and grants whose code and tokens are all gone (housekeeping).
     ///
     /// # Errors
@@ -430,7 +464,12 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok(tokens + grants)
+        let requests = sqlx::query("DELETE FROM oidc_login_requests WHERE expires_at <= $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(tokens + grants + requests)
     }
 }
 

@@ -263,19 +263,42 @@ impl Store {
             == 1)
     }
 
-    /// Holds the new password's hash on the recovery until its second factor comes.
+    /// Holds the new password's hash on the recovery until its second factor comes — only
+    /// the first one chosen: the same link never replaces it (contract v3; whoever else
+    /// holds the link cannot swap in their password while the owner is in the second step).
+    /// Returns the hash held now: `hash` when it was the first, else the one chosen before.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn hold_recovery_password(&self, id: &str, hash: &str) -> StoreResult<()> {
+    pub async fn hold_recovery_password(&self, id: &str, hash: &str) -> StoreResult<Option<String>> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
-            "UPDATE recoveries SET new_password_hash = $2 WHERE id = $1 AND used_at IS NULL",
+            "UPDATE recoveries SET new_password_hash = $2 WHERE id = $1 AND used_at IS NULL AND new_password_hash IS NULL",
         )
         .bind(id)
         .bind(hash)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        let held: Option<Option<String>> =
+            sqlx::query_scalar("SELECT new_password_hash FROM recoveries WHERE id = $1 AND used_at IS NULL")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(held.flatten())
+    }
+
+    /// The new password's hash already chosen with this recovery, if one was.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn held_recovery_password(&self, id: &str) -> StoreResult<Option<String>> {
+        let held: Option<Option<String>> =
+            sqlx::query_scalar("SELECT new_password_hash FROM recoveries WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(held.flatten())
     }
 
     /// Completes a recovery on an account without two-factor authentication: the password

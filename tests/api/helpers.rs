@@ -390,7 +390,7 @@ pub fn first_six_digits(body: &str) -> String {
     panic!("no 6-digit code in {body:?}")
 }
 
-trait NowTime {
+pub trait NowTime {
     fn now_time(&self) -> UnixTime;
 }
 

@@ -14,6 +14,7 @@ mod deploy;
 mod email;
 mod forward_auth;
 mod helpers;
+mod lifecycle;
 mod limits;
 mod limits_two_factor;
 mod login_throttle;

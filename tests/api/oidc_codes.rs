@@ -124,8 +124,8 @@ async fn a_wrong_verifier_or_redirect_uri_is_invalid_grant() {
             let res = redeem_with(&app, c, &code, &pkce.verifier, redirect).await;
             oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
         }
-        // No verifier for a code issued with a challenge: a confidential client gets
-        // invalid_grant (no PKCE downgrade), a public one is told it must send one.
+        // No verifier for a code issued with a challenge: every client is told it must
+        // send one (contract v3: PKCE for every client; no downgrade either way).
         let res = crate::oidc_flow::token_request(
             &app,
             c,
@@ -136,12 +136,7 @@ async fn a_wrong_verifier_or_redirect_uri_is_invalid_grant() {
             ],
         )
         .await;
-        let want = if c.secret.is_some() {
-            "invalid_grant"
-        } else {
-            "invalid_request"
-        };
-        oauth_error(res, StatusCode::BAD_REQUEST, want).await;
+        oauth_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
         // None of those used the code up: the right verifier and address still get the
         // tokens.
         redeem(&app, c, &code, &pkce).await;

@@ -46,8 +46,21 @@ pub fn twofold(app: &TestApp, args: &[&str]) -> std::process::Output {
     out
 }
 
-/// `twofold client add --name NAME --redirect-uri REDIRECT [--public] --json`.
+/// Every scope Twofold knows, `offline_access` included.
+pub const ALL_SCOPES: &str = "openid profile email phone offline_access";
+
+/// `twofold client add --name NAME --redirect-uri REDIRECT [--public] --scopes ALL_SCOPES
+/// --json`: a client that may receive every scope, refresh tokens included.
 pub fn add_client(app: &TestApp, name: &str, redirect: &str, public: bool) -> TestClient {
+    let mut flags = vec!["--scopes", ALL_SCOPES];
+    if public {
+        flags.push("--public");
+    }
+    add_client_with(app, name, redirect, &flags)
+}
+
+/// `twofold client add --name NAME --redirect-uri REDIRECT FLAGS… --json`.
+pub fn add_client_with(app: &TestApp, name: &str, redirect: &str, flags: &[&str]) -> TestClient {
     let mut args = vec![
         "client",
         "add",
@@ -57,9 +70,7 @@ pub fn add_client(app: &TestApp, name: &str, redirect: &str, public: bool) -> Te
         redirect,
         "--json",
     ];
-    if public {
-        args.push("--public");
-    }
+    args.extend_from_slice(flags);
     let v: Value = serde_json::from_slice(&twofold(app, &args).stdout).unwrap();
     TestClient {
         id: v["client_id"].as_str().unwrap().to_owned(),

@@ -8,6 +8,10 @@ use crate::crypto::Token;
 use crate::domain::{ClientInfo, Method};
 use crate::store::{ClientRecord, NewGrant};
 
+/// How long the record of an asked-for login waits for that login (with a second factor,
+/// or setting one up, it can take a while).
+const LOGIN_REQUEST_SECS: i64 = 30 * 60;
+
 /// The query (or form) of an authorization request, as sent.
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 pub struct AuthorizeRequest {
@@ -33,9 +37,11 @@ pub struct AuthorizeRequest {
     pub max_age: Option<String>,
     /// The username to prefill.
     pub login_hint: Option<String>,
-    /// Set by Twofold when it sent the browser to log in again: the login must be at least
-    /// this recent (so `prompt=login` and `max_age` do not loop).
-    pub login_after: Option<i64>,
+    /// Set by Twofold when it sent the browser to log in again: the token of its own record
+    /// of when it asked (`oidc_login_requests`). Only a session made after that record counts
+    /// as the new login; a made-up, expired or used token counts for nothing, so nothing in
+    /// the request can mark a login fresh (contract v3).
+    pub login_request: Option<String>,
 }
 
 /// What the request leads to.
@@ -51,14 +57,15 @@ pub enum AuthorizeStep {
         /// The query to add: `error`/`error_description` or `code`, with `state` and `iss`.
         params: Vec<(&'static str, String)>,
     },
-    /// Log in (again, when `again`), then come back to this request with `login_after`.
+    /// Log in (again, when `again`), then come back to this request with `login_request`.
     Login {
         /// A session exists but is too old or lacks a second factor.
         again: bool,
         /// The username to prefill.
         login_hint: Option<String>,
-        /// `login_after` for the return trip.
-        login_after: i64,
+        /// The token of the server's record that a new login was asked for now, for the
+        /// return trip (with `prompt=login` or `max_age`).
+        login_request: Option<String>,
     },
     /// The client takes only two-factor logins and the user has none set up: set it up,
     /// then come back.
@@ -246,11 +253,30 @@ impl Oidc {
         let fail =
             |code, d| Ok(self.redirect_error(req, &c.redirect_uri, OAuthError::new(code, d)));
         let now = self.now().0;
-        let login_after = req.login_after.unwrap_or(0);
-        let again = |hint| AuthorizeStep::Login {
-            again: true,
-            login_hint: hint,
-            login_after: now,
+        let max_age = req.max_age.as_deref().and_then(|m| m.parse::<i64>().ok());
+        let wants_login = c.prompt.iter().any(|p| p == "login");
+        // prompt=login and max_age (OIDC Core §3.1.2.1) are judged from the server's own
+        // record of when it asked for the login; nothing in the request marks a login fresh.
+        let asked_at = match req.login_request.as_deref().and_then(Token::from_client) {
+            Some(t) => self.auth.store.login_request_time(t.hash().as_str(), self.now()).await?,
+            None => None,
+        };
+        let login = |again, hint| async move {
+            let login_request = if wants_login || max_age.is_some() {
+                let t = Token::generate();
+                self.auth
+                    .store
+                    .put_login_request(t.hash().as_str(), self.now(), LOGIN_REQUEST_SECS)
+                    .await?;
+                Some(t.reveal().to_owned())
+            } else {
+                None
+            };
+            Ok::<_, AuthError>(AuthorizeStep::Login {
+                again,
+                login_hint: hint,
+                login_request,
+            })
         };
         let Some(session) = session else {
             if none {
@@ -259,30 +285,21 @@ impl Oidc {
                     "nobody is logged in to Twofold in this browser",
                 );
             }
-            return Ok(AuthorizeStep::Login {
-                again: false,
-                login_hint: req.login_hint.clone(),
-                login_after: now,
-            });
+            return login(false, req.login_hint.clone()).await;
         };
         let hint = Some(session.username.clone());
-        // prompt=login and max_age (OIDC Core §3.1.2.1): a login older than asked is repeated;
-        // `login_after` is what the return trip from that login carries.
-        let fresh_enough = session.created_at.0 >= login_after;
-        let wants_login = c.prompt.iter().any(|p| p == "login") && req.login_after.is_none();
-        let too_old = req
-            .max_age
-            .as_deref()
-            .and_then(|m| m.parse::<i64>().ok())
-            .is_some_and(|m| now - session.created_at.0 > m);
-        if wants_login || !fresh_enough || (too_old && req.login_after.is_none()) {
+        // A login made after the server asked for it is fresh; without such a record a
+        // prompt=login asks, and max_age judges the session's own login time.
+        let fresh = asked_at.is_some_and(|t| session.created_at.0 >= t);
+        let too_old = max_age.is_some_and(|m| now - session.created_at.0 > m);
+        if !fresh && (wants_login || too_old) {
             if none {
                 return fail(
                     OAuthCode::LoginRequired,
                     "the login must be repeated (max_age)",
                 );
             }
-            return Ok(again(hint));
+            return login(true, hint).await;
         }
         if c.client.require_two_factor && session.second_factor.is_none() {
             let tf = self.auth.store.two_factor(&session.account_id).await?;
@@ -294,11 +311,11 @@ impl Oidc {
             }
             // Two-factor on but this session's login used only the password (it started
             // before): log in again with both. Off: set it up first.
-            return Ok(if tf.enabled_since.is_some() {
-                again(hint)
+            return if tf.enabled_since.is_some() {
+                login(true, hint).await
             } else {
-                AuthorizeStep::SetUpTwoFactor
-            });
+                Ok(AuthorizeStep::SetUpTwoFactor)
+            };
         }
         let scope = normal_scope(&c.scopes);
         if !c.client.skip_consent {

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::Oidc;
-use crate::auth::AuthError;
+use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::verified_claims;
 
 /// The end-session request, as sent.
@@ -35,13 +35,15 @@ pub enum LogoutStep {
 }
 
 impl Oidc {
-    /// Decides an end-session request. `confirmed` is the answer of the confirmation form.
+    /// Decides an end-session request for the browser's `session` (if any). `confirmed` is
+    /// the answer of the confirmation form.
     ///
     /// # Errors
     /// On a database failure.
     pub async fn end_session(
         &self,
         req: &LogoutRequest,
+        session: Option<&CurrentSession>,
         confirmed: bool,
     ) -> Result<LogoutStep, AuthError> {
         let hint: Option<Value> = match req.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
@@ -97,7 +99,21 @@ impl Oidc {
                 Some(url)
             }
         };
-        if hint.is_none() && !confirmed {
+        // Only an unexpired hint that names this browser's own session (its `sid` and
+        // `sub`) logs out without asking: any Twofold ID token — another user's, another
+        // session's, an old one — would otherwise log anyone out with a link (contract v3).
+        let names_this_session = |c: &Value, s: &CurrentSession| {
+            c["sid"].as_str() == Some(s.session_id.as_str())
+                && c["sub"].as_str() == Some(s.account_id.as_str())
+                && c["exp"].as_i64().is_some_and(|exp| exp > self.now().0)
+        };
+        let silent = match (&hint, session) {
+            (Some(c), Some(s)) => names_this_session(c, s),
+            // Nobody is logged in here: there is nothing to end, so nothing to ask.
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !silent && !confirmed {
             return Ok(LogoutStep::Confirm);
         }
         Ok(match target {

@@ -51,23 +51,18 @@ fn hidden_fields(req: &AuthorizeRequest) -> Vec<(&'static str, String)> {
     push("code_challenge", &req.code_challenge);
     push("code_challenge_method", &req.code_challenge_method);
     push("max_age", &req.max_age);
-    if let Some(t) = req.login_after {
-        out.push(("login_after", t.to_string()));
-    }
+    push("prompt", &req.prompt);
+    push("login_request", &req.login_request);
     out
 }
 
-/// This request again (for the return trip from the login), with `login_after` set and
-/// `prompt=login` dropped.
-fn again_url(req: &AuthorizeRequest, login_after: i64) -> String {
+/// This request again (for the return trip from the login), carrying the token of the
+/// server's record that the login was asked for (`prompt=login` stays: only that record,
+/// checked on the server, lets the new login through).
+fn again_url(req: &AuthorizeRequest, login_request: Option<String>) -> String {
     let mut r = req.clone();
-    r.login_after = Some(login_after);
-    if let Some(p) = &r.prompt {
-        let kept: Vec<&str> = p
-            .split_ascii_whitespace()
-            .filter(|p| *p != "login")
-            .collect();
-        r.prompt = (!kept.is_empty()).then(|| kept.join(" "));
+    if login_request.is_some() {
+        r.login_request = login_request;
     }
     format!(
         "/oidc/authorize?{}",
@@ -128,9 +123,9 @@ async fn answer(
         AuthorizeStep::Login {
             again,
             login_hint,
-            login_after,
+            login_request,
         } => {
-            let next = again_url(&req, login_after);
+            let next = again_url(&req, login_request);
             let mut q = vec![("next", next)];
             if again {
                 q.push(("again", "1".to_owned()));
@@ -145,7 +140,7 @@ async fn answer(
             .into_response()
         }
         AuthorizeStep::SetUpTwoFactor => {
-            let next = again_url(&req, 0);
+            let next = again_url(&req, None);
             Redirect::to(&format!(
                 "/settings/two-factor?{}",
                 serde_urlencoded::to_string([("next", next.as_str()), ("required", "1")])
@@ -222,8 +217,7 @@ pub async fn get(
 
 /// `POST /oidc/authorize`: the consent page's Allow or Cancel. The form is the request's
 /// fields with `decision` (and `csrf`): read as pairs and parsed like the query, because
-/// `#[serde(flatten)]` over a form hands every value on as text and so refuses
-/// `login_after`, a number.
+/// `#[serde(flatten)]` over a form hands every value on as text.
 pub async fn post(
     State(state): State<AppState>,
     PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,

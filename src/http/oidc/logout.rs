@@ -49,7 +49,8 @@ async fn answer(
     csrf: String,
     client: &Client,
 ) -> Result<Response, WebError> {
-    let step = match state.oidc.end_session(&req, confirmed).await? {
+    let current = session.as_ref().map(|s| &s.0);
+    let step = match state.oidc.end_session(&req, current, confirmed).await? {
         // An app's post (not the confirmation form) is confirmed here first.
         LogoutStep::Done | LogoutStep::Redirect(_) if posted && !confirmed => LogoutStep::Confirm,
         step => step,
