@@ -268,6 +268,9 @@ fn sms_sender(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<dyn 
     let client = || {
         reqwest::Client::builder()
             .timeout(Duration::from_secs(config.sms.timeout_secs))
+            // A redirect could lead the text (and its code) to http or to another host
+            // than the one the operator named: gateways are called where they are.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("building the HTTP client for SMS")
     };

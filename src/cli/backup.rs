@@ -26,9 +26,17 @@ pub(super) async fn backup(location: &Location, to: &Path) -> anyhow::Result<Exi
         );
         return Ok(ExitCode::from(2));
     };
-    if to.exists() {
+    // `symlink_metadata`, not `exists`: a symbolic link whose target is missing does not
+    // "exist", yet SQLite would follow it and write the backup wherever it points (issue 21,
+    // item 14).
+    if let Ok(meta) = std::fs::symlink_metadata(to) {
+        let what = if meta.file_type().is_symlink() {
+            "is a symbolic link"
+        } else {
+            "already exists"
+        };
         eprintln!(
-            "twofold: {} already exists; a backup never overwrites a file, so give it a new name",
+            "twofold: {} {what}; a backup never overwrites or follows one, so give it a new name",
             to.display()
         );
         return Ok(ExitCode::from(2));

@@ -832,6 +832,21 @@ fn sms_budget(o: &Overrides, f: &FileSmsBudget) -> crate::auth::TextBudget {
     }
 }
 
+/// An SMS gateway's URL: `https`, or `http` only to this machine (the texts carry codes;
+/// OWASP ASVS 4.0.3 9.2.2).
+fn tls_unless_loopback(url: String, flag: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(&url)
+        .map_err(|_| anyhow::anyhow!("{flag} is not a URL; write it like https://sms.example.com/send"))?;
+    match parsed.scheme() {
+        "https" => Ok(url),
+        "http" if parsed.host_str().is_some_and(crate::domain::is_loopback_host) => Ok(url),
+        "http" => anyhow::bail!(
+            "{flag} must use https: the texts carry login codes (http is accepted only for a gateway on this machine: localhost or 127.0.0.1)"
+        ),
+        other => anyhow::bail!("{flag} must start with https://, not {other}://"),
+    }
+}
+
 fn sms_provider(o: &Overrides, f: &FileSms) -> anyhow::Result<SmsProvider> {
     let name = o
         .sms_provider
@@ -845,18 +860,23 @@ fn sms_provider(o: &Overrides, f: &FileSms) -> anyhow::Result<SmsProvider> {
     Ok(match name.as_str() {
         "outbox" => SmsProvider::Outbox,
         "http" => SmsProvider::Http {
-            url: need(
-                o.sms_http_url.clone().or(f.http_url.clone()),
-                "--sms-http-url (TWOFOLD_SMS_HTTP_URL)",
+            url: tls_unless_loopback(
+                need(
+                    o.sms_http_url.clone().or(f.http_url.clone()),
+                    "--sms-http-url (TWOFOLD_SMS_HTTP_URL)",
+                )?,
+                "--sms-http-url",
             )?,
             token: o.sms_http_token.clone().or(f.http_token.clone()),
         },
         "twilio" => SmsProvider::Twilio {
-            base_url: o
-                .twilio_base_url
-                .clone()
-                .or(f.twilio_base_url.clone())
-                .unwrap_or_else(|| "https://api.twilio.com".into()),
+            base_url: tls_unless_loopback(
+                o.twilio_base_url
+                    .clone()
+                    .or(f.twilio_base_url.clone())
+                    .unwrap_or_else(|| "https://api.twilio.com".into()),
+                "--twilio-base-url",
+            )?,
             account_sid: need(
                 o.twilio_account_sid
                     .clone()

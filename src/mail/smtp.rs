@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
+
+use crate::domain::is_loopback_host;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{MailError, MailSender, Message};
@@ -38,9 +40,16 @@ impl SmtpMailer {
             "smtps" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
                 .port(parsed.port().unwrap_or(465))
                 .tls(Tls::Wrapper(tls(&host)?)),
+            // Codes and reset links never cross a network in clear (ASVS 4.0.3 9.2.2):
+            // STARTTLS is required unless the relay is on this machine.
+            "smtp" if is_loopback_host(&host) => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
+                    .port(parsed.port().unwrap_or(587))
+                    .tls(Tls::Opportunistic(tls(&host)?))
+            }
             "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
                 .port(parsed.port().unwrap_or(587))
-                .tls(Tls::Opportunistic(tls(&host)?)),
+                .tls(Tls::Required(tls(&host)?)),
             other => {
                 return Err(format!(
                     "--smtp-url must start with smtp:// or smtps://, not {other}://"

@@ -192,3 +192,22 @@ async fn a_backup_under_load_restores_and_its_backup_codes_log_in() {
     assert_ne!(code, 0);
     assert!(err.contains("junk.db"), "{err}");
 }
+
+/// Issue 21, item 14: a backup's destination that is a symbolic link to a missing file is
+/// refused, not followed (it does not "exist", yet SQLite would write through it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_refuses_a_dangling_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let target = elsewhere.join("written-through-the-link.db");
+    let link = tmp.path().join("backup.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", data.join("twofold.db").display());
+    let (code, _, err) = twofold(&data, Some(&url), &["backup", link.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(!target.exists(), "the backup was written through the link");
+}

@@ -253,3 +253,40 @@ async fn a_failed_or_hung_send_is_reported_and_other_methods_still_work() {
         StatusCode::CREATED
     );
 }
+
+/// Issue 21, item 7: the `http` SMS provider needs `https` except to this machine (the
+/// texts carry login codes): `serve` refuses to start with a message naming the flag, and
+/// the same for a Twilio base URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_sms_gateway_needs_https() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flags, what) in [
+        (
+            vec!["--sms-provider", "http", "--sms-http-url", "http://sms.example.com/send"],
+            "--sms-http-url",
+        ),
+        (
+            vec!["--sms-provider", "http", "--sms-http-url", "http://127.0.0.1.example.com/send"],
+            "--sms-http-url",
+        ),
+        (
+            vec![
+                "--sms-provider", "twilio", "--twilio-account-sid", "AC1", "--twilio-auth-token", "t",
+                "--twilio-from", "+14155550100", "--twilio-base-url", "http://api.twilio.example",
+            ],
+            "--twilio-base-url",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_twofold"))
+            .env_clear()
+            .env("TWOFOLD_DATA_DIR", tmp.path())
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&flags)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flags:?} started");
+        assert!(err.contains(what) && err.contains("https"), "{err}");
+    }
+}

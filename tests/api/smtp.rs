@@ -21,6 +21,7 @@ const SERVER: &str = r#"
 import asyncio, json, sys
 from aiosmtpd.controller import Controller
 port, mode, spool = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+host = sys.argv[4] if len(sys.argv) > 4 else "127.0.0.1"
 class Handler:
     async def handle_DATA(self, server, session, envelope):
         if mode == "refuse":
@@ -29,7 +30,7 @@ class Handler:
             f.write(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
                                 "data": envelope.content.decode("utf8", "replace")}) + "\n")
         return "250 OK"
-c = Controller(Handler(), hostname="127.0.0.1", port=port)
+c = Controller(Handler(), hostname=host, port=port)
 c.start()
 print("READY", flush=True)
 try:
@@ -46,6 +47,11 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start(port: u16, mode: &str) -> Self {
+        Self::start_on("127.0.0.1", port, mode)
+    }
+
+    /// The server (it offers no STARTTLS) on `host`, a loopback address.
+    fn start_on(host: &str, port: u16, mode: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("smtpd.py");
         std::fs::write(&script, SERVER).unwrap();
@@ -55,6 +61,7 @@ impl SmtpServer {
             .arg(port.to_string())
             .arg(mode)
             .arg(&spool)
+            .arg(host)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -262,4 +269,58 @@ async fn notices_wait_while_the_mail_server_is_down_and_none_is_lost() {
     assert_eq!(told(&smtp.spool), 1, "{:?}", smtp.messages());
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(told(&smtp.spool), 1, "delivered once");
+}
+
+/// This machine's own name when it resolves to a loopback address (it does on Debian, where
+/// `/etc/hosts` maps it to 127.0.0.1 or 127.0.1.1), with that address: a name that is
+/// neither `localhost` nor an IP literal, so Twofold counts it as a remote host.
+fn remote_looking_name_for_loopback() -> Option<(String, String)> {
+    use std::net::ToSocketAddrs;
+    let out = Command::new("hostname").output().ok()?;
+    let name = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    if name.is_empty() || name.eq_ignore_ascii_case("localhost") {
+        return None;
+    }
+    let ip = (name.as_str(), 25)
+        .to_socket_addrs()
+        .ok()?
+        .map(|a| a.ip())
+        .find(|ip| ip.is_loopback() && ip.is_ipv4())?;
+    Some((name, ip.to_string()))
+}
+
+/// Issue 21, item 7: mail to a host other than loopback goes only over TLS. A server that
+/// offers no STARTTLS, reached by a name that is not loopback's, gets nothing (the code
+/// would have crossed the network in clear); the same server reached as 127.0.0.1 is this
+/// machine's own relay and gets the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_without_starttls_is_refused_to_a_remote_host() {
+    let (name, ip) = remote_looking_name_for_loopback().expect(
+        "this test needs the machine's hostname to resolve to a loopback address (/etc/hosts)",
+    );
+    let port = free_port();
+    let smtp = SmtpServer::start_on(&ip, port, "accept");
+    let app = TestApp::spawn_with(move |c| {
+        c.mail.provider = twofold::config::MailProvider::Smtp {
+            url: format!("smtp://{name}:{port}"),
+        };
+        c.mail.from = "Twofold <twofold@auth.example.com>".into();
+        c.mail.timeout_secs = 5;
+        c.public_url = Some("https://auth.example.com".into());
+    })
+    .await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let res = app
+        .post(
+            "/api/v1/me/email",
+            Some(&token),
+            json!({"email": "ann@example.com"}),
+        )
+        .await;
+    let body = assert_error(res, StatusCode::BAD_GATEWAY, "mail_failed").await;
+    assert!(smtp.messages().is_empty(), "sent in clear: {:?}", smtp.messages());
+    assert!(!body.to_string().contains(&user.password));
+    // Twofold keeps serving.
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), StatusCode::OK);
 }
