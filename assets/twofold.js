@@ -53,4 +53,39 @@
     print.hidden = false;
     print.addEventListener("click", function () { window.print(); });
   }
+  // Password strength as it is typed (sign-up, change, recovery): the server scores it
+  // the way it will judge it (zxcvbn with the username and the site's names), so the
+  // meter and the answer to the form always agree.
+  var words = ["Very weak", "Weak", "Weak", "Good", "Strong"];
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-strength]"), function (input) {
+    var out = document.getElementById(input.id === "password" ? "password-strength" :
+      (document.getElementById("new-strength") ? "new-strength" : "password-strength"));
+    if (!out || !window.fetch) { return; }
+    var timer = null;
+    var asked = 0;
+    function show() {
+      var value = input.value;
+      if (!value) { out.hidden = true; out.textContent = ""; return; }
+      var nameField = document.getElementById("username");
+      var username = input.getAttribute("data-username") || (nameField ? nameField.value : "");
+      var mine = ++asked;
+      fetch("/api/v1/password-strength", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ password: value, username: username || null }),
+        credentials: "same-origin"
+      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+        if (!body || mine !== asked) { return; }
+        var ok = body.acceptable;
+        out.hidden = false;
+        out.setAttribute("data-level", ok ? "ok" : "weak");
+        out.textContent = "Strength: " + words[body.score] +
+          (ok ? "" : value.length < 8 ? " (use at least 8 characters)" : " (add more words or make it less predictable)");
+      }, function () { out.hidden = true; });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(show, 250);
+    });
+  });
 })();

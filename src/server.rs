@@ -170,6 +170,7 @@ pub async fn open(
     let policy = Policy {
         session_idle_secs: config.session_idle_secs,
         session_absolute_secs: config.session_absolute_secs,
+        activity_retention_secs: config.activity_retention_days.saturating_mul(86_400),
         recent_auth_secs: config.recent_auth_secs,
         login: LoginLimits::default(),
         logins_per_address_minute: config.logins_per_address_minute,

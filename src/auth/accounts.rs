@@ -206,4 +206,25 @@ impl Auth {
                 .await?,
         ))
     }
+
+    /// How guessable a password being chosen is (zxcvbn's score) and whether it would be
+    /// accepted, for the pages' strength meter (OWASP ASVS 4.0.3 2.1.8). Not counted
+    /// against the address's request rate: a person typing must not use up their own logins,
+    /// and the work is bounded (at most 129 characters, well under a millisecond).
+    pub fn password_strength(&self, password: &str, username: Option<&str>) -> (u8, bool) {
+        let password: String = password.chars().take(crate::domain::MAX_PASSWORD_LEN + 1).collect();
+        let name = username
+            .and_then(|u| Username::parse(u).ok())
+            .map_or_else(String::new, |u| u.as_str().to_owned());
+        let score = if password.is_empty() {
+            0
+        } else {
+            crate::domain::strength(&password, &name, &self.policy.password_context)
+        };
+        let acceptable = match Username::parse(if name.is_empty() { "x" } else { &name }) {
+            Ok(u) => Password::parse_new(&password, &u, &self.policy.password_context).is_ok(),
+            Err(_) => false,
+        };
+        (score, acceptable)
+    }
 }

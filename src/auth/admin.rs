@@ -125,7 +125,12 @@ impl Auth {
             .purge_limits(now, 30 * 86_400, self.policy.login.unknown_device_cap)
             .await?;
         let devices = self.store.purge_devices(now.plus(-365 * 86_400)).await?;
+        // Activity is kept as long as the operator says and no longer (ASVS 4.0.3 8.3.8).
+        let events = self
+            .store
+            .purge_events(now.plus(-self.policy.activity_retention_secs))
+            .await?;
         let oidc = oidc.housekeeping().await?;
-        Ok((sessions, challenges + limits + devices + oidc))
+        Ok((sessions, challenges + limits + devices + events + oidc))
     }
 }

@@ -59,6 +59,25 @@ impl Auth {
             Ok(LoginOutcome::TwoFactor(_)) => "second_step",
             Err(e) => e.metric_label(),
         });
+        if let Err(
+            e @ (AuthError::InvalidCredentials
+            | AuthError::RateLimited { .. }
+            | AuthError::LoginBlocked
+            | AuthError::AccountDisabled),
+        ) = &result
+        {
+            // Who tried, from where, at what (OWASP ASVS 4.0.3 7.2.1): the name as typed,
+            // cut to 64 characters and written with its escapes (`?`), so a typed newline
+            // cannot forge a log line (7.3.1). Never the password.
+            let typed: String = username.chars().take(64).collect();
+            tracing::warn!(
+                username = ?typed,
+                ip = client.ip.as_deref().unwrap_or("unknown"),
+                target = kind.login_target(),
+                reason = e.metric_label(),
+                "login refused"
+            );
+        }
         result
     }
 

@@ -110,6 +110,8 @@ pub struct Policy {
     pub session_idle_secs: i64,
     /// A session ends this long after login.
     pub session_absolute_secs: i64,
+    /// Login activity older than this is purged (OWASP ASVS 4.0.3 8.3.8).
+    pub activity_retention_secs: i64,
     /// How long a password confirmation counts as recent.
     pub recent_auth_secs: i64,
     /// The wrong-password throttle.
@@ -131,6 +133,7 @@ impl Default for Policy {
         Self {
             session_idle_secs: 14 * 86_400,
             session_absolute_secs: 30 * 86_400,
+            activity_retention_secs: 400 * 86_400,
             recent_auth_secs: 600,
             login: LoginLimits::default(),
             logins_per_address_minute: 30,

@@ -36,6 +36,8 @@ pub struct Config {
     pub session_idle_secs: i64,
     /// A session ends this long after login, used or not.
     pub session_absolute_secs: i64,
+    /// Login activity older than this many days is purged.
+    pub activity_retention_days: i64,
     /// How long a password confirmation counts as recent.
     pub recent_auth_secs: i64,
     /// The issuer authenticator apps show.
@@ -260,6 +262,7 @@ pub struct FileConfig {
     argon2_parallelism: Option<u32>,
     session_idle_secs: Option<i64>,
     session_absolute_secs: Option<i64>,
+    activity_retention_days: Option<i64>,
     recent_auth_secs: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
     max_connections: Option<usize>,
@@ -317,6 +320,10 @@ pub struct Overrides {
     /// A session ends this many seconds after login [default: 2592000, 30 days].
     #[arg(long, env = "TWOFOLD_SESSION_ABSOLUTE_SECS", value_name = "SECS")]
     pub session_absolute_secs: Option<i64>,
+    /// Login activity (and the security events) older than this many days is deleted
+    /// [default: 400].
+    #[arg(long, env = "TWOFOLD_ACTIVITY_RETENTION_DAYS", value_name = "DAYS")]
+    pub activity_retention_days: Option<i64>,
     /// A password confirmation counts as recent this many seconds [default: 600].
     #[arg(long, env = "TWOFOLD_RECENT_AUTH_SECS", value_name = "SECS")]
     pub recent_auth_secs: Option<i64>,
@@ -568,6 +575,10 @@ impl Config {
                 .session_absolute_secs
                 .or(file.session_absolute_secs)
                 .unwrap_or(30 * 86_400),
+            activity_retention_days: o
+                .activity_retention_days
+                .or(file.activity_retention_days)
+                .unwrap_or(400),
             recent_auth_secs: o.recent_auth_secs.or(file.recent_auth_secs).unwrap_or(600),
             totp_issuer: o
                 .totp_issuer
@@ -664,6 +675,7 @@ impl Config {
             ("session_idle_secs", self.session_idle_secs),
             ("session_absolute_secs", self.session_absolute_secs),
             ("recent_auth_secs", self.recent_auth_secs),
+            ("activity_retention_days", self.activity_retention_days),
         ] {
             anyhow::ensure!(
                 v > 0,

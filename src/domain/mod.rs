@@ -30,7 +30,9 @@ pub use email::{Email, EmailError};
 pub use ids::{AccountId, BatchId, ChallengeId, RecoveryId, SessionId};
 pub use lifecycle::{CredentialEvent, Ends};
 pub use loopback::is_loopback_host;
-pub use password::{Password, PasswordContext, PasswordError};
+pub use password::{
+    MAX_PASSWORD_LEN, MIN_STRENGTH, Password, PasswordContext, PasswordError, strength,
+};
 pub use phone::{PhoneError, PhoneNumber};
 pub use random::{os_rng, random_bytes};
 pub use session::{SessionKind, UnknownSessionKind};

@@ -88,6 +88,21 @@ pub enum PasswordError {
     /// Built on the name of this service or site.
     #[error("don't build your password on the name of this service or site; choose another")]
     ContextWord,
+    /// Easy to guess by zxcvbn's measure (a score below 3).
+    #[error("this password is easy to guess; add more words or make it less predictable")]
+    Guessable,
+}
+
+/// The lowest zxcvbn score (0–4) a new password may have: 3 is "safely unguessable:
+/// moderate protection from offline slow-hash scenarios" (10^8 guesses or more).
+pub const MIN_STRENGTH: u8 = 3;
+
+/// How guessable `password` is (zxcvbn's score, 0–4), the username and `context`'s words
+/// counted as known to an attacker (OWASP ASVS 4.0.3 2.1.8; NIST SP 800-63B §5.1.1.2).
+pub fn strength(password: &str, username: &str, context: &PasswordContext) -> u8 {
+    let mut inputs: Vec<&str> = context.words.iter().map(String::as_str).collect();
+    inputs.push(username);
+    zxcvbn::zxcvbn(password, &inputs).score().into()
 }
 
 impl Password {
@@ -126,6 +141,10 @@ impl Password {
         }
         if context.words.iter().any(|w| built_on(&lower, w)) {
             return Err(PasswordError::ContextWord);
+        }
+        // Last, as it is the slowest check (a millisecond or so for a long password).
+        if strength(&normalised, username.as_str(), context) < MIN_STRENGTH {
+            return Err(PasswordError::Guessable);
         }
         Ok(Self(SecretString::from(normalised)))
     }

@@ -16,6 +16,14 @@ pub enum SessionKind {
 pub struct UnknownSessionKind;
 
 impl SessionKind {
+    /// What a login of this kind logs in to, for the log: the pages or the API.
+    pub fn login_target(self) -> &'static str {
+        match self {
+            Self::Web => "the login page (/login)",
+            Self::Api => "the API (POST /api/v1/sessions)",
+        }
+    }
+
     /// `web` or `api`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {

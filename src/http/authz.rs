@@ -97,6 +97,20 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         Err(e) => return ApiError::from(e).into_response(),
     };
     let page_load = wants_page(&parts);
+    if !matches!(answer, AccessAnswer::Allow { .. }) {
+        // A refusal, with who asked from where for what (OWASP ASVS 4.0.3 7.2.1).
+        let answer_name = match &answer {
+            AccessAnswer::Login => "not logged in",
+            AccessAnswer::TwoFactorNeeded => "two-factor login needed",
+            _ => "denied by the rules",
+        };
+        tracing::warn!(
+            ip = client.ip.as_deref().unwrap_or("unknown"),
+            target = %format!("{} {}", target.method, url),
+            answer = answer_name,
+            "forward-auth refused a request"
+        );
+    }
     // Built only when a request is turned away: an allowed check formats nothing.
     let login = || format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
     let forbidden = || format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));
@@ -214,7 +228,9 @@ fn single<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, ApiError>
         .to_str()
         .map_err(|_| bad(format!("{name} is not plain text")))?
         .trim();
-    if v.contains(',') {
+    // A list-valued header joined by a proxy (`https, http`) holds a comma; a URL may hold
+    // one of its own (`/search?tags=a,b`), so the URL headers are not judged by it.
+    if v.contains(',') && !matches!(name, "x-forwarded-uri" | "x-original-url") {
         return Err(bad(format!("{name} holds more than one value")));
     }
     Ok(Some(v))

@@ -91,6 +91,19 @@ impl From<EventRow> for EventRecord {
 }
 
 impl Store {
+    /// Deletes activity recorded before `before` (and the notices of it, long delivered),
+    /// for the retention rule. Returns how many events went.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn purge_events(&self, before: UnixTime) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM events WHERE at < $1")
+            .bind(before.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
     /// Records one event on its own.
     ///
     /// # Errors

@@ -694,3 +694,128 @@ fn access_check_says_which_rule_matches_and_why() {
         "a config check creates nothing"
     );
 }
+
+/// A Caddy-style check with `X-Forwarded-Uri` exactly as given (no URL parser in between
+/// to resolve or re-encode anything).
+fn forward_raw(app: &TestApp, host: &str, uri: &str) -> reqwest::RequestBuilder {
+    app.http
+        .get(app.url("/api/authz/forward-auth"))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", host)
+        .header("x-forwarded-uri", uri)
+        .header("x-forwarded-method", "GET")
+        .header("x-forwarded-for", "203.0.113.7")
+}
+
+/// Issue 21, item 2: paths that the protected site may decode, split or resolve otherwise
+/// than the rules would are refused with `400` before any rule is read, on both endpoints;
+/// encoded unreserved characters are decoded first, so `/%61dmin` meets the `/admin` rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_tricks_are_refused_before_any_rule() {
+    let app = spawn(|_| {}).await;
+    for trick in [
+        "/public/..%2Fadmin",
+        "/public/..%2fadmin",
+        "/public/..;/admin",
+        "/public/%2E%2E%2Fadmin",
+        "/public/%2e%2e/admin",
+        "/public/../admin",
+        "/public/..%5Cadmin",
+        "/public\\..\\admin",
+        "/public/..%3Badmin",
+        "/public/%252e%252e/admin",
+        "//admin",
+        "///admin",
+        "/public//admin",
+        "/./admin",
+    ] {
+        let res = forward_raw(&app, "app.twofold.test", trick).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "forward-auth {trick}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "bad_path", "{trick}: {body}");
+        let res = original(&app, &format!("https://app.twofold.test{trick}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "auth-request {trick}");
+    }
+    // A plain public path (with a comma of its own) still passes without a session.
+    let res = forward_raw(&app, "app.twofold.test", "/public/a,b.css?tags=x,y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // `/%61dmin` is `/admin`: a logged-in user who is not `boss` meets the admin deny rule
+    // (before, it fell through to the site's one_factor rule and got 200).
+    let user = app.signup().await;
+    let cookie = web_cookie(&app, &user).await;
+    for spelling in ["/%61dmin", "/%61%64%6D%69%6E/x", "/admin"] {
+        let res = forward_raw(&app, "app.twofold.test", spelling)
+            .header("cookie", cookie.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{spelling}");
+        assert!(remote_user(&res).is_none());
+    }
+    // The same user reaches the rest of the site.
+    let res = forward_raw(&app, "app.twofold.test", "/wiki")
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Issue 21, item 2: domains match case-insensitively and without a trailing dot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domains_match_case_insensitively() {
+    let app = spawn(|_| {}).await;
+    for host in ["public.twofold.test", "PUBLIC.Twofold.Test", "public.twofold.test."] {
+        let res = forward_raw(&app, host, "/").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{host}: bypass");
+    }
+    // And a rule's strictness follows the host however it is spelled: the two-factor site
+    // refuses a password-only session under every spelling.
+    let user = app.signup().await;
+    let cookie = web_cookie(&app, &user).await;
+    for host in ["secure.twofold.test", "SECURE.twofold.test", "secure.twofold.test."] {
+        let res = forward_raw(&app, host, "/")
+            .header("cookie", cookie.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{host}");
+    }
+}
+
+/// Issue 21, item 10: a sibling site under the cookie domain can plant a second session
+/// cookie; a request that carries two is not logged in, whichever comes first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_session_cookies_are_not_a_login() {
+    let app = spawn(|_| {}).await;
+    let victim = app.signup().await;
+    let planter = app.signup().await;
+    let real = web_cookie(&app, &victim).await;
+    let planted = web_cookie(&app, &planter).await;
+    let ask = |cookie: String| {
+        forward(&app, "http://app.twofold.test/wiki").header("cookie", cookie)
+    };
+    let res = ask(real.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(remote_user(&res).as_deref(), Some(victim.username.as_str()));
+    for both in [format!("{planted}; {real}"), format!("{real}; {planted}")] {
+        let res = ask(both.clone()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{both}");
+        assert!(remote_user(&res).is_none());
+    }
+    // The pages say the same: not logged in.
+    let res = app
+        .http
+        .get(app.url("/settings/security"))
+        .header("cookie", format!("{planted}; {real}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}

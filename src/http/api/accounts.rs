@@ -54,3 +54,38 @@ pub async fn create_account(
         }),
     ))
 }
+
+/// A password being chosen. (No `Debug`: it holds a password.)
+#[derive(Deserialize, ToSchema)]
+pub struct StrengthRequest {
+    /// The password as typed so far.
+    pub password: String,
+    /// The username it is for, when known (counted as known to an attacker).
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// How guessable a password is.
+#[derive(Serialize, ToSchema)]
+pub struct StrengthBody {
+    /// zxcvbn's score, 0 (guessed at once) to 4 (very unlikely to be guessed).
+    pub score: u8,
+    /// Whether it would be accepted (at least 8 characters and a score of 3 or more).
+    pub acceptable: bool,
+}
+
+/// Scores a password as it is typed (the sign-up, change and recovery pages show it), the
+/// same way a new password is judged: zxcvbn with the username, "twofold" and the host's
+/// names as words an attacker knows. Nothing is stored or logged.
+#[utoipa::path(post, path = "/api/v1/password-strength", tag = "accounts", request_body = StrengthRequest,
+    responses(
+        (status = 200, body = StrengthBody)))]
+pub async fn password_strength(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<StrengthRequest>,
+) -> Json<StrengthBody> {
+    let (score, acceptable) = state
+        .auth
+        .password_strength(&body.password, body.username.as_deref());
+    Json(StrengthBody { score, acceptable })
+}

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(email::start, email::remove))
         .routes(routes!(email::confirm))
+        .routes(routes!(accounts::password_strength))
         .routes(routes!(recovery::request))
         .routes(routes!(recovery::complete))
         .routes(routes!(apps::list_apps))
