@@ -212,7 +212,10 @@ impl Auth {
     /// against the address's request rate: a person typing must not use up their own logins,
     /// and the work is bounded (at most 129 characters, well under a millisecond).
     pub fn password_strength(&self, password: &str, username: Option<&str>) -> (u8, bool) {
-        let password: String = password.chars().take(crate::domain::MAX_PASSWORD_LEN + 1).collect();
+        let password: String = password
+            .chars()
+            .take(crate::domain::MAX_PASSWORD_LEN + 1)
+            .collect();
         let name = username
             .and_then(|u| Username::parse(u).ok())
             .map_or_else(String::new, |u| u.as_str().to_owned());

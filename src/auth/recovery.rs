@@ -190,8 +190,16 @@ impl Auth {
             format!(":device:{}", self.keys.limit_key("recovery device", d))
         });
         let per_account = [
-            bucket(format!("recovery:account:{id}{scope}:h"), 3600, PER_ACCOUNT_HOUR),
-            bucket(format!("recovery:account:{id}{scope}:d"), 86_400, PER_ACCOUNT_DAY),
+            bucket(
+                format!("recovery:account:{id}{scope}:h"),
+                3600,
+                PER_ACCOUNT_HOUR,
+            ),
+            bucket(
+                format!("recovery:account:{id}{scope}:d"),
+                86_400,
+                PER_ACCOUNT_DAY,
+            ),
         ];
         if let Spend::Refused { .. } = self.store.spend(&per_account, now).await? {
             tracing::warn!(account = %id, "password resets for this account paused: too many asked for");

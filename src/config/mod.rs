@@ -416,7 +416,7 @@ pub struct Overrides {
     /// Mail provider: outbox or smtp [default: outbox].
     #[arg(long, env = "TWOFOLD_MAIL_PROVIDER", value_name = "NAME")]
     pub mail_provider: Option<String>,
-    /// SMTP server for the smtp provider: smtp://host:587 (STARTTLS when offered) or
+    /// SMTP server for the smtp provider: smtp://host:587 (STARTTLS required unless the server is on this machine) or
     /// smtps://host:465, with user:password@ to log in.
     #[arg(
         long,
@@ -847,11 +847,18 @@ fn sms_budget(o: &Overrides, f: &FileSmsBudget) -> crate::auth::TextBudget {
 /// An SMS gateway's URL: `https`, or `http` only to this machine (the texts carry codes;
 /// OWASP ASVS 4.0.3 9.2.2).
 fn tls_unless_loopback(url: String, flag: &str) -> anyhow::Result<String> {
-    let parsed = url::Url::parse(&url)
-        .map_err(|_| anyhow::anyhow!("{flag} is not a URL; write it like https://sms.example.com/send"))?;
+    let parsed = url::Url::parse(&url).map_err(|_| {
+        anyhow::anyhow!("{flag} is not a URL; write it like https://sms.example.com/send")
+    })?;
     match parsed.scheme() {
         "https" => Ok(url),
-        "http" if parsed.host_str().is_some_and(crate::domain::is_loopback_host) => Ok(url),
+        "http"
+            if parsed
+                .host_str()
+                .is_some_and(crate::domain::is_loopback_host) =>
+        {
+            Ok(url)
+        }
         "http" => anyhow::bail!(
             "{flag} must use https: the texts carry login codes (http is accepted only for a gateway on this machine: localhost or 127.0.0.1)"
         ),

@@ -543,7 +543,10 @@ mod tests {
     fn canonical_paths_decode_unreserved_and_refuse_the_rest() {
         assert_eq!(canonical_path("/%61dmin").unwrap(), "/admin");
         assert_eq!(canonical_path("/%7Euser/%41").unwrap(), "/~user/A");
-        assert_eq!(canonical_path("/a%2fb%20c").unwrap_err(), PathRefusal::EncodedSeparator);
+        assert_eq!(
+            canonical_path("/a%2fb%20c").unwrap_err(),
+            PathRefusal::EncodedSeparator
+        );
         assert_eq!(canonical_path("/a%20c").unwrap(), "/a%20c");
         assert_eq!(canonical_path("/a%c3%a9").unwrap(), "/a%C3%A9");
         assert_eq!(canonical_path("/admin/").unwrap(), "/admin/");

@@ -24,7 +24,14 @@ mod tests {
 
     #[test]
     fn only_localhost_and_loopback_literals_are_loopback() {
-        for yes in ["localhost", "LOCALHOST", "127.0.0.1", "127.9.9.9", "[::1]", "::1"] {
+        for yes in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.9.9.9",
+            "[::1]",
+            "::1",
+        ] {
             assert!(is_loopback_host(yes), "{yes}");
         }
         for no in [

@@ -212,14 +212,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if disabled_at.is_some() {
-super::lifecycle::end_credentials(
+            super::lifecycle::end_credentials(
                 &mut tx,
                 &super::Ending {
                     event: CredentialEvent::OperatorDisable,
                     account: &id,
                     session: None,
                     client_id: None,
-                    now: now,
+                    now,
                 },
             )
             .await?;

@@ -422,12 +422,14 @@ impl Store {
         now: UnixTime,
         secs: i64,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO oidc_login_requests (id, created_at, expires_at) VALUES ($1, $2, $3)")
-            .bind(id_hash)
-            .bind(now.0)
-            .bind(now.0 + secs)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO oidc_login_requests (id, created_at, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id_hash)
+        .bind(now.0)
+        .bind(now.0 + secs)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -435,7 +437,11 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn login_request_time(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<i64>> {
+    pub async fn login_request_time(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT created_at FROM oidc_login_requests WHERE id = $1 AND expires_at > $2",
         )

@@ -270,7 +270,11 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn hold_recovery_password(&self, id: &str, hash: &str) -> StoreResult<Option<String>> {
+    pub async fn hold_recovery_password(
+        &self,
+        id: &str,
+        hash: &str,
+    ) -> StoreResult<Option<String>> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE recoveries SET new_password_hash = $2 WHERE id = $1 AND used_at IS NULL AND new_password_hash IS NULL",
@@ -279,11 +283,12 @@ impl Store {
         .bind(hash)
         .execute(&mut *tx)
         .await?;
-        let held: Option<Option<String>> =
-            sqlx::query_scalar("SELECT new_password_hash FROM recoveries WHERE id = $1 AND used_at IS NULL")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let held: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT new_password_hash FROM recoveries WHERE id = $1 AND used_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(held.flatten())
     }

@@ -369,10 +369,10 @@ impl Store {
                 &mut tx,
                 &super::Ending {
                     event: CredentialEvent::MethodRemoved,
-                    account: account,
+                    account,
                     session: Some(keep),
                     client_id: None,
-                    now: now,
+                    now,
                 },
             )
             .await?;
@@ -570,10 +570,10 @@ impl Store {
             &mut tx,
             &super::Ending {
                 event: CredentialEvent::MethodRemoved,
-                account: account,
+                account,
                 session: Some(keep),
                 client_id: None,
-                now: now,
+                now,
             },
         )
         .await?;

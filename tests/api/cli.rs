@@ -683,3 +683,108 @@ async fn bench_seed_makes_accounts_that_log_in_with_their_backup_codes() {
     let log = server.log.lock().unwrap().clone();
     assert!(!log.contains(&codes[3]) && !log.contains(password), "{log}");
 }
+
+/// Issue 21, item 16: a failed login is logged with the name as typed (escaped, so a typed
+/// line break cannot forge a line), the client address and the target — never the password;
+/// a forward-auth refusal with the address and the URL it was for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_logged_with_name_address_and_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let url = match common::engine() {
+        common::Engine::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display()),
+        common::Engine::Postgres => common::fresh_database(tmp.path()).await,
+    };
+    let server = serve(&dir, &url);
+    let http = reqwest::Client::new();
+    let secret = "not-my-password-9f3a";
+    let res = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&json!({"username": "mallory\nINFO forged line", "password": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = http
+        .get(format!("{}/api/authz/forward-auth", server.base))
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "intranet.example.test")
+        .header("x-forwarded-uri", "/payroll")
+        .header("x-forwarded-for", "198.51.100.23")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("login refused"))
+        .unwrap_or_else(|| panic!("no login refused line:\n{log}"));
+    assert!(
+        line.contains(r#"username="mallory\nINFO forged line""#),
+        "{line}"
+    );
+    assert!(line.contains("127.0.0.1"), "{line}");
+    assert!(line.contains("POST /api/v1/sessions"), "{line}");
+    assert!(
+        !log.lines().any(|l| l.starts_with("INFO forged line")),
+        "{log}"
+    );
+    assert!(!log.contains(secret), "the password reached the log");
+    let line = log
+        .lines()
+        .find(|l| l.contains("forward-auth refused"))
+        .unwrap_or_else(|| panic!("no forward-auth refusal line:\n{log}"));
+    assert!(line.contains("198.51.100.23"), "{line}");
+    assert!(
+        line.contains("https://intranet.example.test/payroll"),
+        "{line}"
+    );
+}
+
+/// Issue 21, item 13: look-alikes of a loopback redirect URI are refused by `client add`
+/// with a message; the exact loopback hosts are accepted on any port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_redirect_uris_are_exact() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let (dir, url) = (app.data_dir.path(), app.config.database_url.as_str());
+    for bad in [
+        "http://localhost:80@evil.example/cb",
+        "http://127.evil.example/cb",
+        "http://127.0.0.1.evil.example/cb",
+        "http://evil.example\\.localhost/cb",
+        "http://app.example.test/cb",
+        "https://app.example.com/cb#frag",
+        "https://*.example.com/cb",
+    ] {
+        let (code, _, err) = run(
+            dir,
+            url,
+            &["client", "add", "--name", "X", "--redirect-uri", bad],
+        );
+        assert_eq!(code, 2, "{bad} was accepted");
+        assert!(err.contains(bad), "the message names the URI: {err}");
+    }
+    for good in [
+        "http://127.0.0.1:8400/cb",
+        "http://[::1]:9000/cb",
+        "http://localhost/cb",
+        "https://app.example.com/cb",
+    ] {
+        let (code, _, err) = run(
+            dir,
+            url,
+            &[
+                "client",
+                "add",
+                "--name",
+                "X",
+                "--redirect-uri",
+                good,
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{good}: {err}");
+    }
+}

@@ -729,15 +729,26 @@ async fn path_tricks_are_refused_before_any_rule() {
         "/public//admin",
         "/./admin",
     ] {
-        let res = forward_raw(&app, "app.twofold.test", trick).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "forward-auth {trick}");
+        let res = forward_raw(&app, "app.twofold.test", trick)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::BAD_REQUEST,
+            "forward-auth {trick}"
+        );
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], "bad_path", "{trick}: {body}");
         let res = original(&app, &format!("https://app.twofold.test{trick}"))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "auth-request {trick}");
+        assert_eq!(
+            res.status(),
+            StatusCode::BAD_REQUEST,
+            "auth-request {trick}"
+        );
     }
     // A plain public path (with a comma of its own) still passes without a session.
     let res = forward_raw(&app, "app.twofold.test", "/public/a,b.css?tags=x,y")
@@ -771,7 +782,11 @@ async fn path_tricks_are_refused_before_any_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn domains_match_case_insensitively() {
     let app = spawn(|_| {}).await;
-    for host in ["public.twofold.test", "PUBLIC.Twofold.Test", "public.twofold.test."] {
+    for host in [
+        "public.twofold.test",
+        "PUBLIC.Twofold.Test",
+        "public.twofold.test.",
+    ] {
         let res = forward_raw(&app, host, "/").send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{host}: bypass");
     }
@@ -779,7 +794,11 @@ async fn domains_match_case_insensitively() {
     // refuses a password-only session under every spelling.
     let user = app.signup().await;
     let cookie = web_cookie(&app, &user).await;
-    for host in ["secure.twofold.test", "SECURE.twofold.test", "secure.twofold.test."] {
+    for host in [
+        "secure.twofold.test",
+        "SECURE.twofold.test",
+        "secure.twofold.test.",
+    ] {
         let res = forward_raw(&app, host, "/")
             .header("cookie", cookie.clone())
             .send()
@@ -798,9 +817,8 @@ async fn two_session_cookies_are_not_a_login() {
     let planter = app.signup().await;
     let real = web_cookie(&app, &victim).await;
     let planted = web_cookie(&app, &planter).await;
-    let ask = |cookie: String| {
-        forward(&app, "http://app.twofold.test/wiki").header("cookie", cookie)
-    };
+    let ask =
+        |cookie: String| forward(&app, "http://app.twofold.test/wiki").header("cookie", cookie);
     let res = ask(real.clone()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(remote_user(&res).as_deref(), Some(victim.username.as_str()));

@@ -114,20 +114,44 @@ async fn assert_alive(app: &TestApp, client: &TestClient, h: &Held) {
 
 /// After a security event: everything but the owner's own session (when `owner_stays`)
 /// is dead — checked on `app`, which may be another node than the one that acted.
-async fn assert_all_ended(app: &TestApp, client: &TestClient, h: &Held, owner_stays: bool, what: &str) {
-    assert_eq!(api_alive(app, &h.owner).await, owner_stays, "{what}: the owner's session");
-    assert!(!api_alive(app, &h.other_api).await, "{what}: another API token");
-    assert!(!browser_logged_in(app, &h.visitor).await, "{what}: the browser session");
+async fn assert_all_ended(
+    app: &TestApp,
+    client: &TestClient,
+    h: &Held,
+    owner_stays: bool,
+    what: &str,
+) {
+    assert_eq!(
+        api_alive(app, &h.owner).await,
+        owner_stays,
+        "{what}: the owner's session"
+    );
+    assert!(
+        !api_alive(app, &h.other_api).await,
+        "{what}: another API token"
+    );
+    assert!(
+        !browser_logged_in(app, &h.visitor).await,
+        "{what}: the browser session"
+    );
     for (token, kind) in [
         (&h.access, "offline access token"),
         (&h.refresh, "refresh token"),
         (&h.online_access, "access token"),
     ] {
-        assert!(!active(app, client, token).await, "{what}: the {kind} introspects active");
+        assert!(
+            !active(app, client, token).await,
+            "{what}: the {kind} introspects active"
+        );
     }
     let res = userinfo(app, &h.access).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{what}: userinfo");
-    oauth_error(refresh(app, client, &h.refresh).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    oauth_error(
+        refresh(app, client, &h.refresh).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
     let (code, pkce) = &h.pending_code;
     let res = redeem_with(app, client, code, &pkce.verifier, &client.redirect).await;
     oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
@@ -148,7 +172,10 @@ enum Event {
 impl Event {
     /// Whether the owner's own session survives it.
     fn owner_stays(self) -> bool {
-        matches!(self, Self::PasswordChange | Self::TwoFactorOff | Self::MethodRemoved)
+        matches!(
+            self,
+            Self::PasswordChange | Self::TwoFactorOff | Self::MethodRemoved
+        )
     }
 
     async fn act(self, actor: &TestApp, h: &Held) {
@@ -174,7 +201,12 @@ impl Event {
                         "factor_code": actor.totp(h.visitor.totp.as_deref().unwrap(), 0),
                     }))
                     .await;
-                assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+                assert_eq!(
+                    res.status(),
+                    StatusCode::OK,
+                    "{}",
+                    res.text().await.unwrap()
+                );
             }
             Self::TwoFactorOff => {
                 let res = actor.delete("/api/v1/me/two-factor", Some(&h.owner)).await;
@@ -216,7 +248,14 @@ async fn every_security_event_ends_every_credential() {
     for event in EVENTS {
         let h = hold_everything(&app, &client).await;
         event.act(&app, &h).await;
-        assert_all_ended(&app, &client, &h, event.owner_stays(), &format!("{event:?}")).await;
+        assert_all_ended(
+            &app,
+            &client,
+            &h,
+            event.owner_stays(),
+            &format!("{event:?}"),
+        )
+        .await;
     }
 }
 
@@ -227,11 +266,22 @@ async fn security_events_hold_across_two_nodes() {
     let client = add_client(&a, "Two-node lifecycle app", REDIRECT, false);
     // (The operator's commands act on the database, not on a node: the first test covers
     // them.)
-    for event in [Event::PasswordChange, Event::TwoFactorOff, Event::MethodRemoved] {
+    for event in [
+        Event::PasswordChange,
+        Event::TwoFactorOff,
+        Event::MethodRemoved,
+    ] {
         // Everything made on A, the event on B, the check on A again.
         let h = hold_everything(&a, &client).await;
         event.act(&b, &h).await;
-        assert_all_ended(&a, &client, &h, event.owner_stays(), &format!("{event:?} on B")).await;
+        assert_all_ended(
+            &a,
+            &client,
+            &h,
+            event.owner_stays(),
+            &format!("{event:?} on B"),
+        )
+        .await;
     }
 }
 
@@ -328,7 +378,12 @@ async fn refresh_tokens_have_an_absolute_lifetime() {
     assert_eq!(body["exp"].as_i64(), Some(login + 25 * 86_400), "{body}");
     app.clock.advance(2 * 86_400);
     assert!(!active(&app, &client, rt).await, "past the absolute end");
-    oauth_error(refresh(&app, &client, rt).await, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    oauth_error(
+        refresh(&app, &client, rt).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

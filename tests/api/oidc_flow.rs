@@ -458,3 +458,255 @@ pub fn kid_of(jwt: &str) -> String {
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     header["kid"].as_str().unwrap().to_owned()
 }
+
+/// `GET /oidc/authorize?…` in `who`'s browser with these parameters (no redirect
+/// followed): where it sends the browser.
+async fn authorize_once(app: &TestApp, who: &Visitor, params: &[(&str, &str)]) -> String {
+    let q = serde_urlencoded::to_string(params).unwrap();
+    let res = who
+        .browser
+        .get(app.url(&format!("/oidc/authorize?{q}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    location(&res)
+}
+
+/// Issue 21, item 4: `prompt=login` and `max_age` are judged from the server's own record;
+/// `login_after=0` (the old trick) or a made-up `login_request` gets no code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_login_cannot_be_skipped_from_the_request() {
+    let app = TestApp::spawn().await;
+    let client = add_client(&app, "Fresh login app", REDIRECT, false);
+    let who = Visitor::sign_up(&app).await;
+    who.code(&app, &client, "openid").await; // logged in, consent given
+    app.clock.advance(120);
+    let pkce = Pkce::generate();
+    let base = [
+        ("response_type", "code"),
+        ("client_id", client.id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    for extra in [
+        vec![("prompt", "login"), ("login_after", "0")],
+        vec![
+            ("prompt", "login"),
+            (
+                "login_request",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+        ],
+        vec![("max_age", "60"), ("login_after", "0")],
+        vec![("max_age", "60"), ("login_request", "not-a-token")],
+    ] {
+        let mut params = base.to_vec();
+        params.extend(extra.iter().copied());
+        let to = authorize_once(&app, &who, &params).await;
+        assert!(
+            to.starts_with("/login?"),
+            "{extra:?} skipped the login: {to}"
+        );
+    }
+    // The honest way round: log in again, and the code comes.
+    let mut params = base.to_vec();
+    params.push(("prompt", "login"));
+    let to = authorize_once(&app, &who, &params).await;
+    let res = log_in(&app, &who, &to).await;
+    let to = if res.status() == StatusCode::SEE_OTHER {
+        location(&res)
+    } else {
+        let html = res.text().await.unwrap();
+        html.split_once("content=\"0;url=")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(u, _)| html_unescape(u))
+            .unwrap()
+    };
+    assert!(to.contains("login_request="), "{to}");
+    let res = who.browser.get(app.url(&to)).send().await.unwrap();
+    let back = location(&res);
+    assert!(
+        back.starts_with(REDIRECT) && back.contains("code="),
+        "{back}"
+    );
+}
+
+/// Issue 21, item 6: every client sends PKCE, but a confidential one registered with
+/// `--allow-no-pkce`; a public one cannot be registered so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_needs_pkce_unless_allowed() {
+    let app = TestApp::spawn().await;
+    let strict = add_client(&app, "Strict app", REDIRECT, false);
+    let legacy = add_client_with(&app, "Legacy app", REDIRECT, &["--allow-no-pkce"]);
+    let who = Visitor::sign_up(&app).await;
+    who.code(&app, &strict, "openid").await;
+    who.code(&app, &legacy, "openid").await;
+    let ask = |c: &TestClient| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", c.id.clone()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("scope", "openid".to_owned()),
+            ("state", "s1".to_owned()),
+        ]
+    };
+    let as_ref = |v: &Vec<(&'static str, String)>| -> Vec<(&str, String)> { v.clone() };
+    let q = as_ref(&ask(&strict));
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let to = authorize_once(&app, &who, &q).await;
+    let got = query_of(&to);
+    assert_eq!(
+        got.get("error").map(String::as_str),
+        Some("invalid_request"),
+        "{to}"
+    );
+    let q = ask(&legacy);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let to = authorize_once(&app, &who, &q).await;
+    let code = query_of(&to).remove("code").expect("a code without PKCE");
+    let res = token_request(
+        &app,
+        &legacy,
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", REDIRECT.into()),
+        ],
+    )
+    .await;
+    tokens(res).await;
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("TWOFOLD_DATA_DIR", app.data_dir.path())
+        .env("TWOFOLD_DATABASE_URL", &app.config.database_url)
+        .args([
+            "client",
+            "add",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            REDIRECT,
+            "--public",
+            "--allow-no-pkce",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("confidential"));
+}
+
+/// Issue 21, item 6: a client gets only what it was registered for (`offline_access` only
+/// when listed); a request for more is narrowed, and unknown scopes are ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scopes_are_narrowed_to_the_client() {
+    let app = TestApp::spawn().await;
+    let plain = add_client_with(&app, "Default scopes app", REDIRECT, &[]);
+    let who = Visitor::sign_up(&app).await;
+    let (code, pkce) = who
+        .code(&app, &plain, "openid profile offline_access address")
+        .await;
+    let t = redeem(&app, &plain, &code, &pkce).await;
+    assert_eq!(t["scope"], "openid profile", "{t}");
+    assert!(t["refresh_token"].is_null(), "no refresh token: {t}");
+    let narrow = add_client_with(&app, "Narrow app", REDIRECT, &["--scopes", "openid"]);
+    let (code, pkce) = who.code(&app, &narrow, "openid profile phone").await;
+    let t = redeem(&app, &narrow, &code, &pkce).await;
+    assert_eq!(t["scope"], "openid", "{t}");
+    assert!(claims_of(t["id_token"].as_str().unwrap())["preferred_username"].is_null());
+}
+
+/// Issue 21, item 6: an app registered with `--skip-consent` that holds a grant is listed
+/// for its user and can be disconnected, which ends its tokens (ASVS 5.0 10.7.3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_consent_apps_are_listed_and_disconnectable() {
+    let app = TestApp::spawn().await;
+    let own = add_client_with(
+        &app,
+        "Our own app",
+        REDIRECT,
+        &["--skip-consent", "--scopes", ALL_SCOPES],
+    );
+    let who = Visitor::sign_up(&app).await;
+    let token = app.login(&who.user).await;
+    let (code, pkce) = who.code(&app, &own, "openid offline_access").await;
+    let t = redeem(&app, &own, &code, &pkce).await;
+    let apps: Value = app
+        .get("/api/v1/me/apps", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = apps["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [own.id.as_str()], "{apps}");
+    let res = app
+        .delete(&format!("/api/v1/me/apps/{}", own.id), Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(!active(&app, &own, t["refresh_token"].as_str().unwrap()).await);
+    assert!(!active(&app, &own, t["access_token"].as_str().unwrap()).await);
+}
+
+/// Issue 21, item 9: an ID token that does not name this browser's session (another
+/// user's) never logs it out silently; its own does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_hint_for_another_session_asks_first() {
+    let app = TestApp::spawn().await;
+    let client = add_client(&app, "Logout app", REDIRECT, false);
+    let alice = Visitor::sign_up(&app).await;
+    let bob = Visitor::sign_up(&app).await;
+    let id_token = |t: Value| t["id_token"].as_str().unwrap().to_owned();
+    let (code, pkce) = alice.code(&app, &client, "openid").await;
+    let alices = id_token(redeem(&app, &client, &code, &pkce).await);
+    let (code, pkce) = bob.code(&app, &client, "openid").await;
+    let bobs = id_token(redeem(&app, &client, &code, &pkce).await);
+    let logged_in = |v: &Visitor| {
+        let b = v.browser.clone();
+        let url = app.url("/settings/security");
+        async move { b.get(url).send().await.unwrap().status() == StatusCode::OK }
+    };
+    // Bob's token in Alice's browser: a question, and Alice stays logged in.
+    let res = alice
+        .browser
+        .get(app.url(&format!("/oidc/logout?id_token_hint={bobs}")))
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("action=\"/oidc/logout\""), "{html}");
+    assert!(logged_in(&alice).await);
+    // Alice's own token: logged out without a question.
+    let res = alice
+        .browser
+        .get(app.url(&format!("/oidc/logout?id_token_hint={alices}")))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = res.headers().get_all("set-cookie").iter().count();
+    assert!(set_cookie > 0);
+    assert!(!logged_in(&alice).await);
+    // An expired token of her own, in a new session: asks again.
+    let (code, pkce) = alice.code(&app, &client, "openid").await;
+    let fresh = id_token(redeem(&app, &client, &code, &pkce).await);
+    app.clock.advance(3600);
+    let res = alice
+        .browser
+        .get(app.url(&format!("/oidc/logout?id_token_hint={fresh}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("action=\"/oidc/logout\"")
+    );
+    assert!(logged_in(&alice).await);
+}

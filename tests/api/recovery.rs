@@ -425,3 +425,78 @@ async fn a_link_dies_after_30_minutes_and_when_the_password_changes() {
         .await;
     assert_error(res, StatusCode::BAD_REQUEST, "invalid_request").await;
 }
+
+/// Issue 21, item 5: whoever else holds the link cannot replace the password the owner
+/// chose while the owner is in the second step: the same link with another password is
+/// refused (`409`), and the owner's factor sets the owner's password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_cannot_replace_a_chosen_password() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.add_email(&token, &email_of(&user)).await;
+    let (secret, _) = app.enable_totp(&token).await;
+    app.ask_recovery(&user.username).await;
+    let link = app.recovery_token(&email_of(&user), 1).await;
+    // The owner chooses a password: the second factor is asked for.
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": NEW_PASSWORD}))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "two_factor_required", "{body}");
+    // Someone else with the link tries to swap in theirs, with and without a factor.
+    let theirs = "the attacker's own passphrase 99";
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": theirs}))
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "password_already_chosen").await;
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": theirs,
+            "method": "totp", "factor_code": app.totp(&secret, 0)}))
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "password_already_chosen").await;
+    // The owner's factor confirms the owner's password.
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": NEW_PASSWORD,
+            "method": "totp", "factor_code": app.totp(&secret, 0)}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.try_login(&user, theirs).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.try_login(&user, NEW_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+}
+
+/// Issue 21, item 11: a stranger asking for someone's username uses up the shared budget,
+/// not the budget of the owner's own browser (its device cookie logged in before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_use_up_the_owners_recovery_budget() {
+    let app = TestApp::spawn_with(|c| c.logins_per_address_minute = 0).await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    app.add_email(&token, &email_of(&user)).await;
+    // The owner's browser logs in once through the pages: it now has a device cookie.
+    let (owner_browser, _) = crate::web::log_in_through_the_pages(&app, &user).await;
+    // A stranger (no device cookie) asks three times an hour: the shared budget is spent.
+    for _ in 0..3 {
+        app.ask_recovery(&user.username).await;
+    }
+    app.recovery_token(&email_of(&user), 3).await;
+    app.ask_recovery(&user.username).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        app.mail_to(&email_of(&user), "Reset your Twofold password")
+            .len(),
+        3
+    );
+    // The owner's browser still gets a link.
+    let res = owner_browser
+        .post(app.url("/api/v1/recovery"))
+        .json(&json!({"identifier": user.username}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    app.recovery_token(&email_of(&user), 4).await;
+}

@@ -726,3 +726,37 @@ async fn a_garbled_forwarded_hop_does_not_hide_the_client() {
         .unwrap();
     assert_eq!(list["sessions"][0]["ip"], "198.51.100.9");
 }
+
+/// Issue 21, item 16: activity older than `--activity-retention-days` is purged (the
+/// housekeeping of a node started after the time has passed removes it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_activity_is_purged() {
+    let app = TestApp::spawn_with(|c| c.activity_retention_days = 30).await;
+    let user = app.signup().await;
+    let _ = app.try_login(&user, "a wrong password here").await;
+    app.login(&user).await;
+    app.clock.advance(31 * 86_400);
+    // A node starts and runs its housekeeping at once.
+    let other = app.second_node().await;
+    let token = other.login(&user).await;
+    let mut kinds = Vec::new();
+    for _ in 0..50 {
+        let body: serde_json::Value = other
+            .get("/api/v1/me/activity", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        kinds = body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        if !kinds.contains(&"login_failed".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(kinds, ["login"], "only the new login is left");
+}

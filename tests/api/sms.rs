@@ -262,17 +262,35 @@ async fn http_sms_gateway_needs_https() {
     let tmp = tempfile::tempdir().unwrap();
     for (flags, what) in [
         (
-            vec!["--sms-provider", "http", "--sms-http-url", "http://sms.example.com/send"],
-            "--sms-http-url",
-        ),
-        (
-            vec!["--sms-provider", "http", "--sms-http-url", "http://127.0.0.1.example.com/send"],
+            vec![
+                "--sms-provider",
+                "http",
+                "--sms-http-url",
+                "http://sms.example.com/send",
+            ],
             "--sms-http-url",
         ),
         (
             vec![
-                "--sms-provider", "twilio", "--twilio-account-sid", "AC1", "--twilio-auth-token", "t",
-                "--twilio-from", "+14155550100", "--twilio-base-url", "http://api.twilio.example",
+                "--sms-provider",
+                "http",
+                "--sms-http-url",
+                "http://127.0.0.1.example.com/send",
+            ],
+            "--sms-http-url",
+        ),
+        (
+            vec![
+                "--sms-provider",
+                "twilio",
+                "--twilio-account-sid",
+                "AC1",
+                "--twilio-auth-token",
+                "t",
+                "--twilio-from",
+                "+14155550100",
+                "--twilio-base-url",
+                "http://api.twilio.example",
             ],
             "--twilio-base-url",
         ),

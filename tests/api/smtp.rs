@@ -319,8 +319,15 @@ async fn smtp_without_starttls_is_refused_to_a_remote_host() {
         )
         .await;
     let body = assert_error(res, StatusCode::BAD_GATEWAY, "mail_failed").await;
-    assert!(smtp.messages().is_empty(), "sent in clear: {:?}", smtp.messages());
+    assert!(
+        smtp.messages().is_empty(),
+        "sent in clear: {:?}",
+        smtp.messages()
+    );
     assert!(!body.to_string().contains(&user.password));
     // Twofold keeps serving.
-    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.status(),
+        StatusCode::OK
+    );
 }

@@ -5,8 +5,7 @@
 
 use twofold::domain::{AccountId, SessionId, UnixTime};
 use twofold::store::{
-    ClientRecord, NewGrant, NewToken, Redeemed, Redemption, SessionClock, SigningKeyRecord,
-    Store,
+    ClientRecord, NewGrant, NewToken, Redeemed, Redemption, SessionClock, SigningKeyRecord, Store,
 };
 
 use super::{NOW, account, on_both, session_at, throttle};
@@ -35,10 +34,16 @@ async fn client(store: &Store) {
 /// A login session of `account` that lives through the whole test (its grants' codes need
 /// it alive to be redeemed).
 async fn login(store: &Store, account: &AccountId) -> SessionId {
-    session_at(store, account, NOW.plus(86_400 - 1000), &throttle(account), 0)
-        .await
-        .expect("a session")
-        .0
+    session_at(
+        store,
+        account,
+        NOW.plus(86_400 - 1000),
+        &throttle(account),
+        0,
+    )
+    .await
+    .expect("a session")
+    .0
 }
 
 /// A grant of session `sid` whose code (hash `code`) was issued at `at` for 60 seconds.
@@ -140,7 +145,11 @@ async fn expired_tokens_and_finished_grants_are_purged() {
 
         // Tokens: done (2), live access (1), recent (2); grants: unused and done.
         assert_eq!(store.purge_grants(now).await.unwrap(), 5 + 2);
-        let live = store.live_token(&live_refresh, clock(now)).await.unwrap().unwrap();
+        let live = store
+            .live_token(&live_refresh, clock(now))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(live.kind, "refresh");
         // Its grant survived: the refresh token still rotates.
         assert!(matches!(

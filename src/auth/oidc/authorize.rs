@@ -39,8 +39,8 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     /// Set by Twofold when it sent the browser to log in again: the token of its own record
     /// of when it asked (`oidc_login_requests`). Only a session made after that record counts
-    /// as the new login; a made-up, expired or used token counts for nothing, so nothing in
-    /// the request can mark a login fresh (contract v3).
+    /// as the new login (for its 30 minutes); a made-up or expired token counts for nothing,
+    /// so nothing in the request can mark a login fresh (contract v3).
     pub login_request: Option<String>,
 }
 
@@ -153,7 +153,12 @@ impl Oidc {
         let scopes: Vec<String> = scopes
             .into_iter()
             .filter(|s| SCOPES.contains(&s.as_str()))
-            .filter(|s| client.scopes.as_ref().is_none_or(|allowed| allowed.contains(s)))
+            .filter(|s| {
+                client
+                    .scopes
+                    .as_ref()
+                    .is_none_or(|allowed| allowed.contains(s))
+            })
             .collect();
         match (
             req.code_challenge.as_deref(),
@@ -258,7 +263,12 @@ impl Oidc {
         // prompt=login and max_age (OIDC Core §3.1.2.1) are judged from the server's own
         // record of when it asked for the login; nothing in the request marks a login fresh.
         let asked_at = match req.login_request.as_deref().and_then(Token::from_client) {
-            Some(t) => self.auth.store.login_request_time(t.hash().as_str(), self.now()).await?,
+            Some(t) => {
+                self.auth
+                    .store
+                    .login_request_time(t.hash().as_str(), self.now())
+                    .await?
+            }
             None => None,
         };
         let login = |again, hint| async move {

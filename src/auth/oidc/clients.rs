@@ -105,13 +105,19 @@ pub(crate) fn acceptable_uri(uri: &str) -> Result<(), String> {
         return Err(format!("{uri}: not an absolute URI; give one {example}"));
     };
     if parsed.fragment().is_some() || uri.contains('#') {
-        return Err(format!("{uri}: a redirect URI must not have a fragment (#…)"));
+        return Err(format!(
+            "{uri}: a redirect URI must not have a fragment (#…)"
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() || uri.contains('@') {
-        return Err(format!("{uri}: a redirect URI must not hold user-info (…@)"));
+        return Err(format!(
+            "{uri}: a redirect URI must not hold user-info (…@)"
+        ));
     }
     if uri.contains('*') {
-        return Err(format!("{uri}: wildcards are not allowed; register each URI exactly"));
+        return Err(format!(
+            "{uri}: wildcards are not allowed; register each URI exactly"
+        ));
     }
     let host = parsed.host_str().unwrap_or("");
     match parsed.scheme() {
@@ -158,17 +164,22 @@ impl Oidc {
                 s.dedup();
                 s
             }
-            None => DEFAULT_CLIENT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            None => DEFAULT_CLIENT_SCOPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         };
         if !scopes.iter().any(|s| s == "openid") {
             return Err(AuthError::Internal(anyhow::anyhow!(
                 "--scopes must include openid, like --scopes \"openid profile email\""
             )));
         }
-        if scopes
-            .iter()
-            .any(|s| s.len() > 100 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'))
-        {
+        if scopes.iter().any(|s| {
+            s.len() > 100
+                || !s
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        }) {
             return Err(AuthError::Internal(anyhow::anyhow!(
                 "--scopes is a space-separated list of scope names"
             )));

@@ -279,7 +279,9 @@ pub async fn set_password(
         }
         Ok(Err(challenge)) => return Ok(started(&state, &challenge, "/")),
         Err(AuthError::RecoveryInvalid) => return Ok(gone(&state)),
-        Err(e @ (AuthError::WeakPassword(_) | AuthError::Busy | AuthError::RecoveryPasswordChosen)) => e,
+        Err(
+            e @ (AuthError::WeakPassword(_) | AuthError::Busy | AuthError::RecoveryPasswordChosen),
+        ) => e,
         Err(e) => return Err(e.into()),
     };
     let view = match state.auth.recovery_view(RecoveryProof::Token(&token)).await {
