@@ -184,9 +184,35 @@ mod tests {
     #[test]
     fn length_limits_count_characters() {
         assert_eq!(parse("short").unwrap_err(), PasswordError::TooShort);
-        assert!(parse("ünïcødé!").is_ok());
-        assert!(parse(&"é".repeat(128)).is_ok());
+        assert!(parse("ünïcødé! façade øre").is_ok());
+        let long: String = "tangerine kayak lighthouse é "
+            .repeat(5)
+            .chars()
+            .take(128)
+            .collect();
+        assert_eq!(long.chars().count(), 128);
+        assert!(parse(&long).is_ok());
         assert_eq!(parse(&"é".repeat(129)).unwrap_err(), PasswordError::TooLong);
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_by_zxcvbn() {
+        // Issue 21, item 15: past the list and the context words, zxcvbn's score decides.
+        for p in [
+            "Password2024!",
+            "hunter22hunter22",
+            "aaaaaaaab",
+            &"é".repeat(128),
+        ] {
+            assert_eq!(parse(p).unwrap_err(), PasswordError::Guessable, "{p}");
+        }
+        assert!(
+            strength(
+                "tangerine kayak lighthouse 42",
+                "alice",
+                &PasswordContext::default()
+            ) >= MIN_STRENGTH
+        );
     }
 
     #[test]
