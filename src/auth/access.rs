@@ -33,6 +33,18 @@ pub enum AccessAnswer {
     TwoFactorNeeded,
 }
 
+impl AccessAnswer {
+    /// The answer in words, for the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Allow { .. } => "allowed",
+            Self::Login => "not logged in",
+            Self::Denied => "denied by the rules",
+            Self::TwoFactorNeeded => "a two-factor login is needed",
+        }
+    }
+}
+
 /// The access rules and the sessions they are checked against; cheap to clone.
 #[derive(Clone)]
 pub struct Access {
@@ -65,27 +77,53 @@ impl Access {
         credential: Option<(&Token, SessionKind)>,
         client: &ClientInfo,
     ) -> Result<AccessAnswer, AuthError> {
+        let (answer, user) = self.decide(target, credential, client).await?;
+        if !matches!(answer, AccessAnswer::Allow { .. }) {
+            // A refusal: who asked, from where, for what (OWASP ASVS 4.0.3 7.2.1). Allowed
+            // requests are the proxy's to log; there is one for every page.
+            tracing::warn!(
+                user = user.as_deref().unwrap_or("(not logged in)"),
+                ip = client.ip.as_deref().unwrap_or("unknown"),
+                target = %format!("{} {}{}", target.method, target.host, target.path_and_query),
+                answer = answer.name(),
+                "forward-auth refused a request"
+            );
+        }
+        Ok(answer)
+    }
+
+    /// [`Access::check`]'s decision, with the username of the session when one was read.
+    async fn decide(
+        &self,
+        target: &AccessTarget,
+        credential: Option<(&Token, SessionKind)>,
+        client: &ClientInfo,
+    ) -> Result<(AccessAnswer, Option<String>), AuthError> {
         // Rules that decide without knowing who asks cost no lookup at all.
         match self.rules.decide_anonymous(target) {
             AnonymousDecision::Known(Decision {
                 policy: Policy::Bypass,
                 ..
             }) => {
-                return Ok(AccessAnswer::Allow {
-                    user: None,
-                    email: None,
-                });
+                return Ok((
+                    AccessAnswer::Allow {
+                        user: None,
+                        email: None,
+                    },
+                    None,
+                ));
             }
             AnonymousDecision::Known(Decision {
                 policy: Policy::Deny,
                 ..
-            }) => return Ok(AccessAnswer::Denied),
+            }) => return Ok((AccessAnswer::Denied, None)),
             _ => {}
         }
         let Some(session) = self.session(credential, client).await? else {
-            return Ok(AccessAnswer::Login);
+            return Ok((AccessAnswer::Login, None));
         };
-        self.answer_for(target, &session).await
+        let answer = self.answer_for(target, &session).await?;
+        Ok((answer, Some(session.username)))
     }
 
     /// The answer for a known session.

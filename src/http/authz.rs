@@ -97,20 +97,7 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         Err(e) => return ApiError::from(e).into_response(),
     };
     let page_load = wants_page(&parts);
-    if !matches!(answer, AccessAnswer::Allow { .. }) {
-        // A refusal, with who asked from where for what (OWASP ASVS 4.0.3 7.2.1).
-        let answer_name = match &answer {
-            AccessAnswer::Login => "not logged in",
-            AccessAnswer::TwoFactorNeeded => "two-factor login needed",
-            _ => "denied by the rules",
-        };
-        tracing::warn!(
-            ip = client.ip.as_deref().unwrap_or("unknown"),
-            target = %format!("{} {}", target.method, url),
-            answer = answer_name,
-            "forward-auth refused a request"
-        );
-    }
+
     // Built only when a request is turned away: an allowed check formats nothing.
     let login = || format!("{}/login?{}", state.oidc.issuer(), rd_query(&url));
     let forbidden = || format!("{}/authz/forbidden?{}", state.oidc.issuer(), rd_query(&url));

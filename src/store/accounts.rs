@@ -214,13 +214,7 @@ impl Store {
         if disabled_at.is_some() {
             super::lifecycle::end_credentials(
                 &mut tx,
-                &super::Ending {
-                    event: CredentialEvent::OperatorDisable,
-                    account: &id,
-                    session: None,
-                    client_id: None,
-                    now,
-                },
+                &super::Ending::new(CredentialEvent::OperatorDisable, &id, None, now),
             )
             .await?;
             // Recorded as a revocation (the activity kinds are a fixed list), with who and

@@ -27,6 +27,24 @@ pub struct Ending<'a> {
     pub now: UnixTime,
 }
 
+impl<'a> Ending<'a> {
+    /// `event` on `account` at `now`, naming `session` (see [`Ending::session`]).
+    pub fn new(
+        event: CredentialEvent,
+        account: &'a AccountId,
+        session: Option<&'a SessionId>,
+        now: UnixTime,
+    ) -> Self {
+        Self {
+            event,
+            account,
+            session,
+            client_id: None,
+            now,
+        }
+    }
+}
+
 /// What [`end_credentials`] ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Ended {

@@ -393,13 +393,7 @@ pub(crate) async fn finish_recovery(
         .await?;
     super::lifecycle::end_credentials(
         tx,
-        &super::Ending {
-            event: CredentialEvent::RecoveryCompleted,
-            account,
-            session: None,
-            client_id: None,
-            now,
-        },
+        &super::Ending::new(CredentialEvent::RecoveryCompleted, account, None, now),
     )
     .await?;
     sqlx::query("DELETE FROM login_throttle WHERE subject = $1")

@@ -393,13 +393,12 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let gone = end_credentials(
             &mut tx,
-            &Ending {
-                event: CredentialEvent::SessionEnded,
-                account: event.account_id,
-                session: Some(id),
-                client_id: None,
-                now: event.at,
-            },
+            &Ending::new(
+                CredentialEvent::SessionEnded,
+                event.account_id,
+                Some(id),
+                event.at,
+            ),
         )
         .await?
         .sessions;
@@ -455,13 +454,12 @@ impl Store {
         }
         end_credentials(
             &mut tx,
-            &Ending {
-                event: CredentialEvent::PasswordChanged,
-                account: event.account_id,
-                session: Some(keep),
-                client_id: None,
-                now: event.at,
-            },
+            &Ending::new(
+                CredentialEvent::PasswordChanged,
+                event.account_id,
+                Some(keep),
+                event.at,
+            ),
         )
         .await?;
         sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
@@ -532,13 +530,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let ended = end_credentials(
             &mut tx,
-            &Ending {
-                event: what,
-                account: event.account_id,
-                session: keep,
-                client_id: None,
-                now: event.at,
-            },
+            &Ending::new(what, event.account_id, keep, event.at),
         )
         .await?;
         event.insert(&mut tx).await?;

@@ -367,13 +367,7 @@ impl Store {
             // is logged in elsewhere must log in again with the new number.
             super::lifecycle::end_credentials(
                 &mut tx,
-                &super::Ending {
-                    event: CredentialEvent::MethodRemoved,
-                    account,
-                    session: Some(keep),
-                    client_id: None,
-                    now,
-                },
+                &super::Ending::new(CredentialEvent::MethodRemoved, account, Some(keep), now),
             )
             .await?;
         }
@@ -568,13 +562,7 @@ impl Store {
         // A weaker account is a reason to log in again everywhere else.
         super::lifecycle::end_credentials(
             &mut tx,
-            &super::Ending {
-                event: CredentialEvent::MethodRemoved,
-                account,
-                session: Some(keep),
-                client_id: None,
-                now,
-            },
+            &super::Ending::new(CredentialEvent::MethodRemoved, account, Some(keep), now),
         )
         .await?;
         if disabled {
@@ -628,13 +616,7 @@ impl Store {
             };
             super::lifecycle::end_credentials(
                 &mut tx,
-                &super::Ending {
-                    event: what,
-                    account,
-                    session: keep,
-                    client_id: None,
-                    now,
-                },
+                &super::Ending::new(what, account, keep, now),
             )
             .await?;
             let event = NewEvent {

@@ -696,6 +696,7 @@ async fn failed_logins_are_logged_with_name_address_and_target() {
         common::Engine::Postgres => common::fresh_database(tmp.path()).await,
     };
     let server = serve(&dir, &url);
+    twofold::install_tls_provider();
     let http = reqwest::Client::new();
     let secret = "not-my-password-9f3a";
     let res = http
@@ -738,7 +739,7 @@ async fn failed_logins_are_logged_with_name_address_and_target() {
         .unwrap_or_else(|| panic!("no forward-auth refusal line:\n{log}"));
     assert!(line.contains("198.51.100.23"), "{line}");
     assert!(
-        line.contains("https://intranet.example.test/payroll"),
+        line.contains("GET intranet.example.test/payroll") && line.contains("denied by the rules"),
         "{line}"
     );
 }

@@ -74,6 +74,8 @@ describe('Sign in with Twofold: openid-client', () => {
       name: 'openid-client test app',
       redirectUris: [redirectUri],
       postLogoutRedirectUris: [postLogoutUri],
+      // Refresh tokens only for a client registered with offline_access (contract v3).
+      flags: ['--scopes', 'openid profile email phone offline_access'],
     });
     config = await oidc.discovery(
       new URL(env.url),
@@ -381,9 +383,14 @@ describe('Sign in with Twofold: openid-client', () => {
   });
 
   it('RP-initiated logout with id_token_hint, post_logout_redirect_uri and state ends the Twofold session', async () => {
+    // The hint must name this browser's own session (contract v3): an ID token of the
+    // session the browser holds now.
+    const c0 = await checks();
+    const now = await authorize(page, { ...c0.params, prompt: 'none' });
+    const current = await oidc.authorizationCodeGrant(config, now, c0.checks);
     const state = oidc.randomState();
     const url = oidc.buildEndSessionUrl(config, {
-      id_token_hint: first.tokens.id_token,
+      id_token_hint: current.id_token,
       post_logout_redirect_uri: postLogoutUri,
       state,
     });
