@@ -5,6 +5,13 @@
 //! `tests/layering.rs` fails when an import runs the other way.
 //! `main.rs` only parses the command line and calls [`cli::run`].
 
+// Production code neither unwraps nor panics: every failure is an error a caller handles
+// (unit tests may).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod auth;
 pub mod cli;
 pub mod clock;
