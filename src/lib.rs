@@ -17,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod mail;

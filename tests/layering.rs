@@ -21,8 +21,15 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("clock", &["domain"][..]),
         ("crypto", &["domain", "metrics"][..]),
         ("outbox", &[][..]),
-        ("sms", &["domain", "clock", "outbox", "metrics"][..]), // the outbox stamps its lines with the clock
-        ("mail", &["domain", "clock", "outbox", "metrics"][..]),
+        ("delivery", &["metrics"][..]), // the time limit, count and log line of a message
+        (
+            "sms",
+            &["domain", "clock", "outbox", "delivery", "metrics"][..],
+        ), // the outbox stamps its lines with the clock
+        (
+            "mail",
+            &["domain", "clock", "outbox", "delivery", "metrics"][..],
+        ),
         ("store", &["domain", "crypto"][..]),
         (
             "auth",
@@ -36,7 +43,8 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
 }
 
 /// The crate's top-level modules and items: the first segment of a resolved path.
-const LAYERS: [&str; 14] = [
+const LAYERS: [&str; 15] = [
+    "delivery",
     "domain",
     "metrics",
     "outbox",

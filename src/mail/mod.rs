@@ -14,6 +14,7 @@ use std::time::Duration;
 pub use outbox::OutboxMailer;
 pub use smtp::SmtpMailer;
 
+use crate::delivery::{Channel, Delivery};
 use crate::domain::Email;
 
 /// A message: plain text, and a simple HTML part saying the same.
@@ -55,9 +56,7 @@ pub trait MailSender: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Mail {
     inner: Arc<dyn MailSender>,
-    timeout: Duration,
-    provider: &'static str,
-    metrics: crate::metrics::Metrics,
+    delivery: Delivery,
 }
 
 impl Mail {
@@ -71,9 +70,7 @@ impl Mail {
     ) -> Self {
         Self {
             inner,
-            timeout,
-            provider,
-            metrics,
+            delivery: Delivery::new(Channel::Email, timeout, provider, metrics),
         }
     }
 
@@ -87,18 +84,14 @@ impl Mail {
         message: &Message,
         what: &'static str,
     ) -> Result<(), MailError> {
-        let result = match tokio::time::timeout(self.timeout, self.inner.send(to, message)).await {
-            Ok(r) => r,
-            Err(_) => Err(MailError::Timeout(self.timeout)),
-        };
-        self.metrics.email(self.provider, result.is_ok());
-        match &result {
-            Ok(()) => tracing::info!(to = %to.masked(), what, "sent an email"),
-            Err(e) => {
-                tracing::warn!(to = %to.masked(), what, error = %e, "could not send an email")
-            }
-        }
-        result
+        self.delivery
+            .run(
+                &to.masked(),
+                what,
+                self.inner.send(to, message),
+                MailError::Timeout,
+            )
+            .await
     }
 }
 

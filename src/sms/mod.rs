@@ -15,6 +15,7 @@ pub use http::HttpSender;
 pub use outbox::OutboxSender;
 pub use twilio::TwilioSender;
 
+use crate::delivery::{Channel, Delivery};
 use crate::domain::{OtpCode, PhoneNumber};
 
 /// Why a message was not sent. The text may name the provider's HTTP status, never the
@@ -46,9 +47,7 @@ pub trait SmsSender: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Sms {
     inner: Arc<dyn SmsSender>,
-    timeout: Duration,
-    provider: &'static str,
-    metrics: crate::metrics::Metrics,
+    delivery: Delivery,
 }
 
 impl Sms {
@@ -62,9 +61,7 @@ impl Sms {
     ) -> Self {
         Self {
             inner,
-            timeout,
-            provider,
-            metrics,
+            delivery: Delivery::new(Channel::Text, timeout, provider, metrics),
         }
     }
 
@@ -78,18 +75,14 @@ impl Sms {
         body: &str,
         what: &'static str,
     ) -> Result<(), SmsError> {
-        let result = match tokio::time::timeout(self.timeout, self.inner.send(to, body)).await {
-            Ok(r) => r,
-            Err(_) => Err(SmsError::Timeout(self.timeout)),
-        };
-        self.metrics.text(self.provider, result.is_ok());
-        match &result {
-            Ok(()) => tracing::info!(to = %to.masked(), what, "sent a text message"),
-            Err(e) => {
-                tracing::warn!(to = %to.masked(), what, error = %e, "could not send a text message")
-            }
-        }
-        result
+        self.delivery
+            .run(
+                &to.masked(),
+                what,
+                self.inner.send(to, body),
+                SmsError::Timeout,
+            )
+            .await
     }
 }
 
