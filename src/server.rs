@@ -23,6 +23,9 @@ pub struct Server {
     app: axum::Router,
     auth: Auth,
     oidc: crate::auth::oidc::Oidc,
+    /// The store itself, for what the composition root runs on it directly (SQLite's
+    /// checkpoints): `auth` never hands a store type out.
+    store: Store,
     addr: SocketAddr,
     max_connections: usize,
     header_timeout: Duration,
@@ -118,7 +121,7 @@ pub async fn open(
     config: &Config,
     clock: Arc<dyn Clock>,
     opener: Opener,
-) -> anyhow::Result<(Auth, Arc<Keys>)> {
+) -> anyhow::Result<(Auth, Arc<Keys>, Store)> {
     let mut url = config.database_url.clone();
     match opener {
         Opener::Server => ensure_data_dir(config)?,
@@ -209,7 +212,7 @@ pub async fn open(
         ..TwoFactorPolicy::default()
     };
     let auth = Auth::new(AuthParts {
-        store,
+        store: store.clone(),
         hasher,
         clock,
         policy,
@@ -220,7 +223,7 @@ pub async fn open(
         text_budget: config.sms_budget.clone(),
         metrics,
     });
-    Ok((auth, keys))
+    Ok((auth, keys, store))
 }
 
 /// The OpenID Connect provider: its issuer is `--public-url`, or this node's address.
@@ -304,7 +307,7 @@ impl Server {
     /// # Errors
     /// When anything it needs cannot be opened or the address cannot be bound.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let (auth, keys) = open(config, clock, Opener::Server).await?;
+        let (auth, keys, store) = open(config, clock, Opener::Server).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -353,6 +356,7 @@ impl Server {
             app: router(state),
             auth,
             oidc,
+            store,
             addr,
             max_connections: config.max_connections,
             header_timeout: Duration::from_secs(config.header_timeout_secs),
@@ -387,10 +391,10 @@ impl Server {
         use hyper_util::rt::{TokioIo, TokioTimer};
         use tower::ServiceExt;
 
-        tracing::info!(addr = %self.addr, engine = ?self.auth.engine(), "Twofold is listening on http://{}", self.addr);
+        tracing::info!(addr = %self.addr, engine = ?self.store.engine(), "Twofold is listening on http://{}", self.addr);
         let housekeeping = tokio::spawn(housekeeping(self.auth.clone(), self.oidc.clone()));
-        let checkpoints = (self.auth.engine() == crate::store::Engine::Sqlite)
-            .then(|| tokio::spawn(checkpointer(self.auth.clone())));
+        let checkpoints = (self.store.engine() == crate::store::Engine::Sqlite)
+            .then(|| tokio::spawn(checkpointer(self.store.clone())));
         let (stop_notices, notices_stop) = tokio::sync::watch::channel(false);
         let notices = tokio::spawn(notice_worker(self.auth.clone(), notices_stop));
         let metrics = self.metrics.map(|(listener, app)| {
@@ -511,7 +515,14 @@ async fn housekeeping(auth: Auth, oidc: crate::auth::oidc::Oidc) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        match auth.housekeeping(&oidc).await {
+        let oidc_rows = match oidc.housekeeping().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "OpenID Connect housekeeping failed; it runs again in ten minutes");
+                0
+            }
+        };
+        match auth.housekeeping().await.map(|(s, o)| (s, o + oidc_rows)) {
             Ok((0, 0)) => {}
             Ok((sessions, other)) => tracing::info!(
                 sessions,
@@ -527,13 +538,13 @@ async fn housekeeping(auth: Auth, oidc: crate::auth::oidc::Oidc) {
 
 /// Keeps SQLite's write-ahead log short so that no login's commit has to copy it back
 /// (`store/checkpoint.rs`).
-async fn checkpointer(auth: Auth) {
+async fn checkpointer(store: Store) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
         tick.tick().await;
-        match auth.checkpoint().await {
+        match store.checkpoint().await {
             Ok(done) => {
                 if let Some(c) = done.filter(|c| c.log_pages > 0) {
                     tracing::trace!(

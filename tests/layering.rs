@@ -42,6 +42,11 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     ])
 }
 
+/// Directions inside a layer: code under the first module may not reach the second. The
+/// OpenID Connect endpoints use the pages' CSRF and page context; the pages never name the
+/// endpoints (what both need lives beside them: `http::moving_on`, `http::scopes`).
+const INNER: [(&str, &str); 1] = [("http::web", "http::oidc")];
+
 /// The crate's top-level modules and items: the first segment of a resolved path.
 const LAYERS: [&str; 15] = [
     "delivery",
@@ -278,6 +283,16 @@ fn violations(files: &BTreeMap<String, String>) -> Vec<String> {
         let Some(may) = rules.get(layer.as_str()) else {
             continue; // lib.rs, server.rs, cli/: the composition root
         };
+        let module = module_of(&rel).join("::");
+        for (path, written) in &found {
+            let reached = path.join("::");
+            for (from, to) in INNER {
+                let inside = |m: &str, p: &str| m == p || m.starts_with(&format!("{p}::"));
+                if inside(&module, from) && inside(&reached, to) {
+                    wrong.insert(format!("{rel}: `{written}` reaches {to}"));
+                }
+            }
+        }
         for (path, written) in found {
             // A file's own re-export is judged where it is written, not followed.
             let direct = path.first().cloned();
@@ -432,4 +447,24 @@ fn the_checker_reads_types_expressions_and_macros() {
     }
     // Comments and strings are not code.
     assert!(flagged("// crate::store::Rec\nfn f() { let _ = \"crate::store::Rec\"; }").is_empty());
+}
+
+#[test]
+fn the_checker_keeps_the_pages_from_naming_the_oidc_endpoints() {
+    let mut files = crate_with_page("use crate::http::oidc::continue_page;");
+    files.insert("http/mod.rs".into(), "pub mod web; pub mod oidc;".into());
+    files.insert(
+        "http/oidc/mod.rs".into(),
+        "pub fn continue_page() {}".into(),
+    );
+    let found = violations(&files);
+    assert!(
+        found.iter().any(|w| w.contains("reaches http::oidc")),
+        "{found:?}"
+    );
+    files.insert(
+        "http/web/page.rs".into(),
+        "fn f() { super::super::oidc::continue_page(); }".into(),
+    );
+    assert!(!violations(&files).is_empty());
 }

@@ -1,7 +1,6 @@
 //! The operator's use cases behind `twofold user …`: listing accounts, one account's report,
 //! housekeeping. (Disabling, logging out and resetting 2FA live with the feature they touch.)
 
-use super::oidc::Oidc;
 use super::{ActivityEntry, Auth, AuthError};
 use crate::domain::{AccountId, UnixTime, Username};
 
@@ -106,13 +105,13 @@ impl Auth {
     }
 
     /// Deletes what has expired: sessions, login challenges, idle counters and budgets,
-    /// browsers not seen for a year, and for Sign in with Twofold expired tokens, finished
-    /// grants and retired signing keys (lookups check expiry anyway). Returns how many
-    /// sessions and how many other rows went.
+    /// browsers not seen for a year, and activity past its retention (lookups check expiry
+    /// anyway; Sign in with Twofold has its own, `Oidc::housekeeping`, which the server runs
+    /// beside this). Returns how many sessions and how many other rows went.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn housekeeping(&self, oidc: &Oidc) -> Result<(u64, u64), AuthError> {
+    pub async fn housekeeping(&self) -> Result<(u64, u64), AuthError> {
         let now = self.now();
         let sessions = self
             .store
@@ -130,7 +129,6 @@ impl Auth {
             .store
             .purge_events(now.plus(-self.policy.activity_retention_secs))
             .await?;
-        let oidc = oidc.housekeeping().await?;
-        Ok((sessions, challenges + limits + devices + events + oidc))
+        Ok((sessions, challenges + limits + devices + events))
     }
 }

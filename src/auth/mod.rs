@@ -241,20 +241,6 @@ impl Auth {
         Ok(self.store.ping().await?)
     }
 
-    /// Which database engine is behind the service (for the start-up log).
-    pub fn engine(&self) -> crate::store::Engine {
-        self.store.engine()
-    }
-
-    /// Copies SQLite's write-ahead log into the database file without holding up requests
-    /// (the server runs it every moment; `store/checkpoint.rs`). `None` on PostgreSQL.
-    ///
-    /// # Errors
-    /// On a database failure.
-    pub async fn checkpoint(&self) -> Result<Option<crate::store::Checkpoint>, AuthError> {
-        Ok(self.store.checkpoint().await?)
-    }
-
     /// Closes every database connection (at shutdown).
     pub async fn close(&self) {
         self.store.close().await;

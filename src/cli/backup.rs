@@ -43,7 +43,8 @@ pub(super) async fn backup(location: &Location, to: &Path) -> anyhow::Result<Exi
     }
     // Opening as an admin proves secret.key belongs to this database before anything is
     // copied, so the operator is not left with a backup and the wrong key.
-    let (auth, _keys) = crate::server::open(&config, Arc::new(SystemClock), Opener::Admin).await?;
+    let (auth, _keys, _) =
+        crate::server::open(&config, Arc::new(SystemClock), Opener::Admin).await?;
     let started = std::time::Instant::now();
     let done = auth.backup_into(to).await;
     auth.close().await;

@@ -72,7 +72,7 @@ pub(super) async fn run(location: &Location, cmd: BenchCommand) -> anyhow::Resul
     } = cmd;
     let config = Config::resolve(location, &Overrides::default())?;
     // Like `serve`: a new folder gets its database and key, so a benchmark can start empty.
-    let (auth, _keys) = crate::server::open(
+    let (auth, _keys, _) = crate::server::open(
         &config,
         Arc::new(SystemClock),
         crate::server::Opener::Server,

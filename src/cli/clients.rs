@@ -76,7 +76,7 @@ pub(super) enum OidcCommand {
 /// Opens the provider on the configured database, as the admin commands do.
 pub(super) async fn open(location: &Location) -> anyhow::Result<(Oidc, Auth)> {
     let config = Config::resolve(location, &Overrides::default())?;
-    let (auth, _keys) =
+    let (auth, _keys, _) =
         crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin).await?;
     let addr = config.listen;
     Ok((crate::server::oidc_provider(&config, &auth, addr), auth))

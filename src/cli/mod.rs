@@ -208,7 +208,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => {
             let config = Config::resolve(&cli.location, &Overrides::default())?;
-            let (auth, _keys) =
+            let (auth, _keys, _) =
                 crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
                     .await?;
             let code = user_command(&auth, cmd).await?;

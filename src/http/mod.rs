@@ -9,8 +9,10 @@ pub mod error;
 pub mod extract;
 pub mod images;
 pub mod metrics;
+pub(crate) mod moving_on;
 pub mod oidc;
 pub mod request_id;
+pub(crate) mod scopes;
 pub mod sheet;
 pub mod web;
 

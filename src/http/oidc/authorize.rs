@@ -24,16 +24,6 @@ struct ConsentPage<'a> {
     fields: Vec<(&'static str, String)>,
 }
 
-/// What each scope lets an app see, in words.
-pub(crate) fn scope_words(scope: &str) -> Option<&'static str> {
-    Some(match scope {
-        "profile" => "Your username",
-        "phone" => "Your verified phone number",
-        "email" => "Your email address, once you add one",
-        _ => return None,
-    })
-}
-
 /// The request's parameters as hidden fields for the consent form.
 fn hidden_fields(req: &AuthorizeRequest) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
@@ -115,7 +105,7 @@ async fn answer(
             // `form-action`; a plain GET redirect is not.
             let url = with_query(&redirect_uri, &params);
             if consent.is_some() {
-                continue_page(&url)
+                crate::http::moving_on::continue_page(&url)
             } else {
                 Redirect::to(&url).into_response()
             }
@@ -157,7 +147,10 @@ async fn answer(
                 user,
                 csrf,
                 client_name: &client_name,
-                scopes: scopes.iter().filter_map(|s| scope_words(s)).collect(),
+                scopes: scopes
+                    .iter()
+                    .filter_map(|s| crate::http::scopes::scope_words(s))
+                    .collect(),
                 offline: scopes.iter().any(|s| s == "offline_access"),
                 fields: hidden_fields(&req),
             };
@@ -179,29 +172,6 @@ async fn answer(
             res
         }
     })
-}
-
-#[derive(Template)]
-#[template(path = "oidc_continue.html")]
-struct ContinuePage<'a> {
-    user: Option<&'a str>,
-    csrf: &'a str,
-    url: &'a str,
-}
-
-/// A page that moves the browser on to `url` by itself (and offers a link): used where an
-/// HTTP redirect would end a form's navigation outside this site.
-pub(crate) fn continue_page(url: &str) -> Response {
-    match (ContinuePage {
-        user: None,
-        csrf: "",
-        url,
-    })
-    .render()
-    {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => WebError::from(e).into_response(),
-    }
 }
 
 /// `GET /oidc/authorize`.

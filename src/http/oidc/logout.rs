@@ -76,7 +76,7 @@ async fn answer(
                 state.auth.logout(&s.0, &client.0).await?;
             }
             let mut res = match step {
-                LogoutStep::Redirect(url) => super::authorize::continue_page(&url),
+                LogoutStep::Redirect(url) => crate::http::moving_on::continue_page(&url),
                 _ => {
                     let page = LogoutPage {
                         user: None,

@@ -18,7 +18,6 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-pub(crate) use authorize::continue_page;
 
 /// The OpenID Connect routes.
 pub fn router(state: AppState) -> Router<AppState> {

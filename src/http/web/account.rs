@@ -122,7 +122,7 @@ pub(crate) fn logged_in(state: &AppState, session: &NewSessionToken, to: &str) -
     // redirect that follows would otherwise end this form's navigation outside the site,
     // which the pages' CSP `form-action 'self'` forbids.
     let mut res = if to.starts_with("/oidc/") || is_other_site(to) {
-        crate::http::oidc::continue_page(to)
+        crate::http::moving_on::continue_page(to)
     } else {
         Redirect::to(to).into_response()
     };

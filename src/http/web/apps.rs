@@ -13,7 +13,7 @@ use crate::auth::AuthError;
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, WebSession};
-use crate::http::oidc::authorize::scope_words;
+use crate::http::scopes::scope_words;
 
 /// One app as the page lists it.
 struct AppRow {
