@@ -70,12 +70,7 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
     let trusted = peer.is_some_and(|ip| state.web.trusted_proxies.iter().any(|n| n.contains(&ip)));
     let Some(peer) = peer.filter(|_| trusted) else {
         tracing::warn!(peer = ?peer, "a forward-auth request from an address outside --trusted-proxies was refused");
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "untrusted_proxy",
-            "forward-auth requests are answered only for the proxies in --trusted-proxies; add this proxy's address there",
-        )
-        .into_response();
+        return ApiError::untrusted_proxy().into_response();
     };
     let (target, url) = match original_request(&parts, family) {
         Ok(t) => t,
@@ -120,7 +115,10 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
                     .unwrap_or_else(|| HeaderValue::from_static(""))
             };
             (
-                [("remote-user", header(user)), ("remote-email", header(email))],
+                [
+                    ("remote-user", header(user)),
+                    ("remote-email", header(email)),
+                ],
                 StatusCode::OK,
             )
                 .into_response()
@@ -141,21 +139,11 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
             }
         }
         AccessAnswer::TwoFactorNeeded => hint(
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "two_factor_required",
-                "this page needs two-factor authentication: turn it on in Twofold's settings, then log in again",
-            )
-            .into_response(),
+            ApiError::forward_auth_two_factor().into_response(),
             &forbidden(),
         ),
         AccessAnswer::Denied => hint(
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "your account is not allowed to open this page",
-            )
-            .into_response(),
+            ApiError::forward_auth_denied().into_response(),
             &forbidden(),
         ),
     }
@@ -169,12 +157,7 @@ fn with_location(mut res: Response, to: &str) -> Response {
 }
 
 fn unauthenticated() -> Response {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        "log in to Twofold first",
-    )
-    .into_response()
+    ApiError::forward_auth_login().into_response()
 }
 
 /// `rd=<url>`, percent-encoded.
@@ -198,7 +181,7 @@ fn wants_page(parts: &Parts) -> bool {
 
 fn bad(message: String) -> ApiError {
     tracing::warn!(%message, "a forward-auth request could not be read; check the proxy's configuration");
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_forwarded_request", message)
+    ApiError::bad_forwarded_request(message)
 }
 
 /// The value of a header the proxy must send at most once (a second copy would mean the
@@ -238,11 +221,7 @@ fn canonical_url(raw: &str) -> Result<String, ApiError> {
     let path = if path.is_empty() { "/" } else { path };
     let path = canonical_path(path).map_err(|why| {
         tracing::warn!(reason = %why, "a forward-auth path was refused before any rule was read");
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_path",
-            format!("{why}: such a path could reach a page the access rules did not check"),
-        )
+        ApiError::bad_path(why)
     })?;
     Ok(match query {
         Some(q) => format!("{scheme}://{authority}{path}?{q}"),

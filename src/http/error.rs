@@ -37,14 +37,84 @@ pub(crate) struct ErrorDetail {
 }
 
 impl ApiError {
-    /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with this status, code and message: only this file writes them (every
+    /// other error is one of the named ones below, or an `AuthError` mapped here).
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// `401 untrusted_proxy`: a forward-auth request from outside `--trusted-proxies`.
+    pub fn untrusted_proxy() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "untrusted_proxy",
+            "forward-auth requests are answered only for the proxies in --trusted-proxies; add this proxy's address there",
+        )
+    }
+
+    /// `401 unauthenticated`: forward-auth for nobody logged in.
+    pub fn forward_auth_login() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in to Twofold first",
+        )
+    }
+
+    /// `403 two_factor_required`: a protected page that needs a two-factor login.
+    pub fn forward_auth_two_factor() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "two_factor_required",
+            "this page needs two-factor authentication: turn it on in Twofold's settings, then log in again",
+        )
+    }
+
+    /// `403 forbidden`: the access rules refuse this user.
+    pub fn forward_auth_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your account is not allowed to open this page",
+        )
+    }
+
+    /// `400 bad_forwarded_request`: the proxy's headers could not be read (`what` says
+    /// which, for the operator).
+    pub fn bad_forwarded_request(what: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_forwarded_request", what)
+    }
+
+    /// `400 bad_path`: a forwarded path with no one canonical form (contract v3).
+    pub fn bad_path(why: crate::domain::PathRefusal) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            format!("{why}: such a path could reach a page the access rules did not check"),
+        )
+    }
+
+    /// `409 codes_not_viewable`.
+    pub fn codes_not_viewable() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "codes_not_viewable",
+            "backup codes are shown only once, when they are made; get new codes to see a new batch",
+        )
+    }
+
+    /// `400 invalid_request`: a recovery completion with neither a link's token nor a code.
+    pub fn recovery_proof_missing() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send the token from the reset link, or the identifier and the code that was texted",
+        )
     }
 
     /// `404 not_found` for a route that does not exist.
@@ -447,14 +517,93 @@ struct ErrorPage<'a> {
 }
 
 impl WebError {
-    /// A page with this status, title and message.
-    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+    /// A page with this status, title and message: only this file writes them.
+    fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             title,
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// An app's sign-in request that cannot be answered with a redirect (`why`, for
+    /// whoever wired the app, comes from `auth::oidc`).
+    pub fn sign_in_link(why: &'static str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link doesn't work",
+            why,
+        )
+    }
+
+    /// An app's sign-in request with a parameter twice.
+    pub fn sign_in_parameter_twice() -> Self {
+        Self::sign_in_link("The app sent a parameter twice. Go back to the app and try again.")
+    }
+
+    /// An app's sign-in request or form that could not be read.
+    pub fn sign_in_unreadable() -> Self {
+        Self::sign_in_link("The app's request could not be read. Go back to the app and try again.")
+    }
+
+    /// An app's logout request that cannot be followed (`why` from `auth::oidc`).
+    pub fn logout_link(why: &'static str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "This logout link doesn't work",
+            why,
+        )
+    }
+
+    /// An app's posted logout request that could not be read.
+    pub fn logout_unreadable() -> Self {
+        Self::logout_link("The app's request could not be read. Go back to the app and try again.")
+    }
+
+    /// Backup codes asked for again after they were shown.
+    pub fn codes_shown_once() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Codes are shown only once",
+            "For your security, backup codes are shown only when they're made. Get new codes to save a new batch.",
+        )
+    }
+
+    /// A form over 64 KiB.
+    pub fn form_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too much data",
+            "The form sent more than 64 KiB. Shorten what you typed and try again.",
+        )
+    }
+
+    /// A form that could not be read.
+    pub fn form_unreadable() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            "The form arrived incomplete or garbled. Go back, reload the page and try again.",
+        )
+    }
+
+    /// The "why was I turned away" page for a link that names no protected site.
+    pub fn no_protected_site() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "That link doesn't lead anywhere",
+            "This page explains why a protected site turned you away, but the link that brought you here doesn't name one of the sites Twofold protects. Go back and try again.",
+        )
+    }
+
+    /// A page used with a method it does not take.
+    pub fn page_method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "That didn't work",
+            "This page can't be used that way. Go back and use the buttons on the page.",
+        )
     }
 
     /// The page for a path that does not exist.

@@ -253,12 +253,7 @@ async fn method_not_allowed(req: Request) -> Response {
     if is_api(&req) {
         ApiError::method_not_allowed().into_response()
     } else {
-        WebError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "That didn't work",
-            "This page can't be used that way. Go back and use the buttons on the page.",
-        )
-        .into_response()
+        WebError::page_method_not_allowed().into_response()
     }
 }
 

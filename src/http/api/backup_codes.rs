@@ -73,13 +73,9 @@ pub async fn regenerate(
 
 /// The codes to show in a file or picture, or why there are none.
 fn shown(v: &BackupCodesView) -> Result<&[(String, bool)], ApiError> {
-    v.codes.as_deref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "codes_not_viewable",
-            "backup codes are shown only once, when they are made; get new codes to see a new batch",
-        )
-    })
+    v.codes
+        .as_deref()
+        .ok_or_else(ApiError::codes_not_viewable)
 }
 
 /// A download: the content type, `attachment; filename=…` and `no-store`.

@@ -105,11 +105,7 @@ pub async fn complete(
         (Some(t), _, _) => RecoveryProof::Token(t),
         (None, Some(identifier), Some(code)) => RecoveryProof::Code { identifier, code },
         _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "send the token from the reset link, or the identifier and the code that was texted",
-            ));
+            return Err(ApiError::recovery_proof_missing());
         }
     };
     let factor = body.method.as_deref().map(|method| RecoveryFactor {

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::auth::oidc::{AuthorizeRequest, AuthorizeStep};
@@ -91,12 +91,7 @@ async fn answer(
         .authorize(&req, session.as_ref(), consent, &client.0)
         .await?;
     Ok(match step {
-        AuthorizeStep::ErrorPage(why) => WebError::new(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link doesn't work",
-            why,
-        )
-        .into_response(),
+        AuthorizeStep::ErrorPage(why) => WebError::sign_in_link(why).into_response(),
         AuthorizeStep::Redirect {
             redirect_uri,
             params,
@@ -214,11 +209,7 @@ fn parse(raw: Option<&str>) -> Result<AuthorizeRequest, WebError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|_| unreadable())?;
     let mut seen = std::collections::HashSet::new();
     if pairs.iter().any(|(k, _)| !seen.insert(k.clone())) {
-        return Err(WebError::new(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link doesn't work",
-            "The app sent a parameter twice. Go back to the app and try again.",
-        ));
+        return Err(WebError::sign_in_parameter_twice());
     }
     Query::<AuthorizeRequest>::try_from_uri(&format!("/?{raw}").parse().map_err(|_| unreadable())?)
         .map(|q| q.0)
@@ -226,9 +217,5 @@ fn parse(raw: Option<&str>) -> Result<AuthorizeRequest, WebError> {
 }
 
 fn unreadable() -> WebError {
-    WebError::new(
-        StatusCode::BAD_REQUEST,
-        "This sign-in link doesn't work",
-        "The app's request could not be read. Go back to the app and try again.",
-    )
+    WebError::sign_in_unreadable()
 }

@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
@@ -57,11 +57,7 @@ async fn answer(
     };
     let end = |res: Response| -> Result<Response, WebError> { Ok(res) };
     match step {
-        LogoutStep::ErrorPage(why) => Err(WebError::new(
-            StatusCode::BAD_REQUEST,
-            "This logout link doesn't work",
-            why,
-        )),
+        LogoutStep::ErrorPage(why) => Err(WebError::logout_link(why)),
         LogoutStep::Confirm => {
             let page = LogoutPage {
                 user: session.as_ref().map(|s| s.0.username.as_str()),
@@ -122,13 +118,8 @@ pub async fn post(
     client: Client,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let form: LogoutForm = serde_urlencoded::from_bytes(&body).map_err(|_| {
-        WebError::new(
-            StatusCode::BAD_REQUEST,
-            "This logout link doesn't work",
-            "The app's request could not be read. Go back to the app and try again.",
-        )
-    })?;
+    let form: LogoutForm =
+        serde_urlencoded::from_bytes(&body).map_err(|_| WebError::logout_unreadable())?;
     let confirmed =
         !form.csrf.is_empty() && bool::from(form.csrf.as_bytes().ct_eq(csrf.as_bytes()));
     answer(&state, form.req, session, (true, confirmed), csrf, &client).await

@@ -48,11 +48,7 @@ pub async fn page(
         .filter(|_| !rd.starts_with('/'))
         .and_then(|u| AccessTarget::from_url(&u, "GET"));
     let Some(target) = target else {
-        return Err(WebError::new(
-            StatusCode::BAD_REQUEST,
-            "That link doesn't lead anywhere",
-            "This page explains why a protected site turned you away, but the link that brought you here doesn't name one of the sites Twofold protects. Go back and try again.",
-        ));
+        return Err(WebError::no_protected_site());
     };
     let query = serde_urlencoded::to_string([("rd", rd.as_str())]).unwrap_or_default();
     let Some(WebSession(s)) = session else {

@@ -106,11 +106,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .await
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    WebError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "Too much data",
-                        "The form sent more than 64 KiB. Shorten what you typed and try again.",
-                    )
+                    WebError::form_too_large()
                 } else {
                     unreadable()
                 }
@@ -128,9 +124,5 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
 }
 
 fn unreadable() -> WebError {
-    WebError::new(
-        StatusCode::BAD_REQUEST,
-        "The form could not be read",
-        "The form arrived incomplete or garbled. Go back, reload the page and try again.",
-    )
+    WebError::form_unreadable()
 }

@@ -3,7 +3,6 @@
 //! no-store`. The pictures themselves are drawn by `http::images`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -62,13 +61,10 @@ async fn current(
     s: &CurrentSession,
 ) -> Result<(BackupCodesView, Vec<(String, bool)>), WebError> {
     let v = state.auth.backup_codes(s).await?;
-    let codes = v.codes.clone().ok_or_else(|| {
-        WebError::new(
-            StatusCode::NOT_FOUND,
-            "Codes are shown only once",
-            "For your security, backup codes are shown only when they're made. Get new codes to save a new batch.",
-        )
-    })?;
+    let codes = v
+        .codes
+        .clone()
+        .ok_or_else(WebError::codes_shown_once)?;
     Ok((v, codes))
 }
 
