@@ -519,7 +519,7 @@ impl Config {
     /// # Errors
     /// When the TOML file cannot be read or parsed, or a value is out of range.
     pub fn resolve(loc: &Location, o: &Overrides) -> anyhow::Result<Self> {
-        let (file, text) = match &loc.config {
+        let (mut file, text) = match &loc.config {
             Some(path) => read_file(path)?,
             None => (FileConfig::default(), String::new()),
         };
@@ -527,67 +527,45 @@ impl Config {
             Some(path) => e.context(format!("in the configuration file {}", path.display())),
             None => e,
         };
-        let access_control = file.access_control.resolve(&text).map_err(in_file)?;
-        let data_dir = loc
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("twofold-data"));
-        let database_url = loc
-            .database_url
-            .clone()
-            .or(file.database_url)
-            .unwrap_or_else(|| sqlite_url(&data_dir.join("twofold.db")));
-        let d = Argon2Params::default();
-        let cfg = Self {
-            listen: o
-                .listen
-                .or(file.listen)
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        let access_control = std::mem::take(&mut file.access_control)
+            .resolve(&text)
+            .map_err(in_file)?;
+        let (data_dir, database_url) = place(loc, &file);
+        let mut cfg = Self {
+            listen: setting(
+                o.listen,
+                file.listen,
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            ),
             metrics_listen: o.metrics_listen.or(file.metrics_listen),
             data_dir,
             database_url,
-            db_max_connections: o
-                .db_max_connections
-                .or(file.db_max_connections)
-                .unwrap_or(10),
-            public_url: o.public_url.clone().or(file.public_url),
-            behind_proxy: o.behind_proxy.or(file.behind_proxy).unwrap_or(false),
-            argon2: Argon2Params {
-                memory_kib: o
-                    .argon2_memory_kib
-                    .or(file.argon2_memory_kib)
-                    .unwrap_or(d.memory_kib),
-                iterations: o
-                    .argon2_iterations
-                    .or(file.argon2_iterations)
-                    .unwrap_or(d.iterations),
-                parallelism: o
-                    .argon2_parallelism
-                    .or(file.argon2_parallelism)
-                    .unwrap_or(d.parallelism),
-            },
-            session_idle_secs: o
-                .session_idle_secs
-                .or(file.session_idle_secs)
-                .unwrap_or(14 * 86_400),
-            session_absolute_secs: o
-                .session_absolute_secs
-                .or(file.session_absolute_secs)
-                .unwrap_or(30 * 86_400),
-            activity_retention_days: o
-                .activity_retention_days
-                .or(file.activity_retention_days)
-                .unwrap_or(400),
-            recent_auth_secs: o.recent_auth_secs.or(file.recent_auth_secs).unwrap_or(600),
+            db_max_connections: setting(o.db_max_connections, file.db_max_connections, 10),
+            public_url: o.public_url.clone().or(file.public_url.clone()),
+            behind_proxy: setting(o.behind_proxy, file.behind_proxy, false),
+            argon2: argon2_params(o, &file),
+            session_idle_secs: setting(o.session_idle_secs, file.session_idle_secs, 14 * 86_400),
+            session_absolute_secs: setting(
+                o.session_absolute_secs,
+                file.session_absolute_secs,
+                30 * 86_400,
+            ),
+            activity_retention_days: setting(
+                o.activity_retention_days,
+                file.activity_retention_days,
+                400,
+            ),
+            recent_auth_secs: setting(o.recent_auth_secs, file.recent_auth_secs, 600),
             totp_issuer: o
                 .totp_issuer
                 .clone()
-                .or(file.totp.issuer)
+                .or(file.totp.issuer.clone())
                 .unwrap_or_else(|| "Twofold".into()),
+            // The providers and the names they use are set below, once the public URL is
+            // known.
             sms: SmsConfig {
                 provider: SmsProvider::Outbox,
-                timeout_secs: o.sms_timeout_secs.or(file.sms.timeout_secs).unwrap_or(5),
+                timeout_secs: setting(o.sms_timeout_secs, file.sms.timeout_secs, 5),
                 host: String::new(),
                 default_region: o
                     .sms_default_region
@@ -597,51 +575,53 @@ impl Config {
             mail: MailConfig {
                 provider: MailProvider::Outbox,
                 from: String::new(),
-                timeout_secs: o.mail_timeout_secs.or(file.mail.timeout_secs).unwrap_or(10),
+                timeout_secs: setting(o.mail_timeout_secs, file.mail.timeout_secs, 10),
             },
-            backup_codes_count: o
-                .backup_codes_count
-                .or(file.backup_codes.count)
-                .unwrap_or(10),
-            backup_codes_viewable: o
-                .backup_codes_viewable
-                .or(file.backup_codes.viewable)
-                .unwrap_or(true),
+            backup_codes_count: setting(o.backup_codes_count, file.backup_codes.count, 10),
+            backup_codes_viewable: setting(
+                o.backup_codes_viewable,
+                file.backup_codes.viewable,
+                true,
+            ),
             trusted_proxies: parse_cidrs(
                 o.trusted_proxies
                     .clone()
-                    .or(file.trusted_proxies)
+                    .or(file.trusted_proxies.clone())
                     .unwrap_or_else(|| vec!["127.0.0.0/8".into(), "::1/128".into()]),
             )?,
-            max_connections: o.max_connections.or(file.max_connections).unwrap_or(1024),
-            header_timeout_secs: o
-                .header_timeout_secs
-                .or(file.header_timeout_secs)
-                .unwrap_or(10),
-            request_timeout_secs: o
-                .request_timeout_secs
-                .or(file.request_timeout_secs)
-                .unwrap_or(30),
-            hash_queue: o.hash_queue.or(file.hash_queue).unwrap_or(0),
-            logins_per_address_minute: o
-                .logins_per_address_minute
-                .or(file.logins_per_address_minute)
-                .unwrap_or(30),
-            sign_ups_per_address_hour: o
-                .sign_ups_per_address_hour
-                .or(file.sign_ups_per_address_hour)
-                .unwrap_or(10),
+            max_connections: setting(o.max_connections, file.max_connections, 1024),
+            header_timeout_secs: setting(o.header_timeout_secs, file.header_timeout_secs, 10),
+            request_timeout_secs: setting(o.request_timeout_secs, file.request_timeout_secs, 30),
+            hash_queue: setting(o.hash_queue, file.hash_queue, 0),
+            logins_per_address_minute: setting(
+                o.logins_per_address_minute,
+                file.logins_per_address_minute,
+                30,
+            ),
+            sign_ups_per_address_hour: setting(
+                o.sign_ups_per_address_hour,
+                file.sign_ups_per_address_hour,
+                10,
+            ),
             sms_budget: sms_budget(o, &file.sms.budget),
             oidc: oidc_policy(o, &file.oidc)?,
             operator_contact: o
                 .operator_contact
                 .clone()
-                .or(file.operator_contact)
+                .or(file.operator_contact.clone())
                 .filter(|c| !c.trim().is_empty()),
             access_control,
             cookie_domain: None,
         };
-        let mut cfg = cfg;
+        cfg.channels_and_cookies(o, &file)?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// The SMS and mail providers with the names they use, and the cookie domain: what
+    /// depends on the public URL resolved before.
+    fn channels_and_cookies(&mut self, o: &Overrides, file: &FileConfig) -> anyhow::Result<()> {
+        let cfg = self;
         let host = o
             .sms_host
             .clone()
@@ -662,12 +642,11 @@ impl Config {
             .clone()
             .or(file.mail.from.clone())
             .unwrap_or_else(|| format!("Twofold <twofold@{}>", cfg.public_host()));
-        if let Some(d) = o.cookie_domain.clone().or(file.cookie_domain) {
+        if let Some(d) = o.cookie_domain.clone().or(file.cookie_domain.clone()) {
             let public = cfg.public_url.as_deref().and_then(host_of);
             cfg.cookie_domain = Some(access::cookie_domain(&d, public.as_deref())?);
         }
-        cfg.check()?;
-        Ok(cfg)
+        Ok(())
     }
 
     fn check(&self) -> anyhow::Result<()> {
@@ -811,6 +790,46 @@ fn oidc_policy(o: &Overrides, f: &FileOidc) -> anyhow::Result<crate::auth::oidc:
             3 * 365 * 86_400,
         )?,
     })
+}
+
+/// The data folder and the database: the flag or variable, else the file, else
+/// `./twofold-data` with its SQLite database.
+fn place(loc: &Location, file: &FileConfig) -> (PathBuf, String) {
+    let data_dir = loc
+        .data_dir
+        .clone()
+        .or(file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("twofold-data"));
+    let database_url = loc
+        .database_url
+        .clone()
+        .or(file.database_url.clone())
+        .unwrap_or_else(|| sqlite_url(&data_dir.join("twofold.db")));
+    (data_dir, database_url)
+}
+
+/// A setting: the flag (or its `TWOFOLD_*` variable), else the file's key, else the default.
+fn setting<T>(flag: Option<T>, file: Option<T>, default: T) -> T {
+    flag.or(file).unwrap_or(default)
+}
+
+/// The argon2id parameters: a flag, else the file, else the defaults.
+fn argon2_params(o: &Overrides, file: &FileConfig) -> Argon2Params {
+    let d = Argon2Params::default();
+    Argon2Params {
+        memory_kib: o
+            .argon2_memory_kib
+            .or(file.argon2_memory_kib)
+            .unwrap_or(d.memory_kib),
+        iterations: o
+            .argon2_iterations
+            .or(file.argon2_iterations)
+            .unwrap_or(d.iterations),
+        parallelism: o
+            .argon2_parallelism
+            .or(file.argon2_parallelism)
+            .unwrap_or(d.parallelism),
+    }
 }
 
 fn sms_budget(o: &Overrides, f: &FileSmsBudget) -> crate::auth::TextBudget {

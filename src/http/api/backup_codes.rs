@@ -73,9 +73,7 @@ pub async fn regenerate(
 
 /// The codes to show in a file or picture, or why there are none.
 fn shown(v: &BackupCodesView) -> Result<&[(String, bool)], ApiError> {
-    v.codes
-        .as_deref()
-        .ok_or_else(ApiError::codes_not_viewable)
+    v.codes.as_deref().ok_or_else(ApiError::codes_not_viewable)
 }
 
 /// A download: the content type, `attachment; filename=…` and `no-store`.

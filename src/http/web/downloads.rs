@@ -61,10 +61,7 @@ async fn current(
     s: &CurrentSession,
 ) -> Result<(BackupCodesView, Vec<(String, bool)>), WebError> {
     let v = state.auth.backup_codes(s).await?;
-    let codes = v
-        .codes
-        .clone()
-        .ok_or_else(WebError::codes_shown_once)?;
+    let codes = v.codes.clone().ok_or_else(WebError::codes_shown_once)?;
     Ok((v, codes))
 }
 
