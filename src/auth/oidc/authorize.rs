@@ -328,6 +328,36 @@ impl Oidc {
             };
         }
         let scope = normal_scope(&c.scopes);
+        if let Some(step) = self
+            .consent_step(req, &c, session, consent, who, &scope, none)
+            .await?
+        {
+            return Ok(step);
+        }
+        self.issue_code(req, c, session, &scope).await
+    }
+
+    /// Consent (unless the app skips it): the answer of the consent form stored, or the
+    /// consent page when the user has not allowed these scopes yet. `None` when nothing
+    /// stands in the way of the code.
+    #[allow(clippy::too_many_arguments)]
+    async fn consent_step(
+        &self,
+        req: &AuthorizeRequest,
+        c: &Checked,
+        session: &CurrentSession,
+        consent: Option<bool>,
+        who: &ClientInfo,
+        scope: &str,
+        none: bool,
+    ) -> Result<Option<AuthorizeStep>, AuthError> {
+        let fail = |code, d| {
+            Ok(Some(self.redirect_error(
+                req,
+                &c.redirect_uri,
+                OAuthError::new(code, d),
+            )))
+        };
         if !c.client.skip_consent {
             match consent {
                 Some(false) => {
@@ -339,7 +369,7 @@ impl Oidc {
                         .put_consent(
                             &session.account_id,
                             &c.client.id,
-                            &scope,
+                            scope,
                             self.now(),
                             who,
                             &c.client.name,
@@ -364,14 +394,26 @@ impl Oidc {
                                 "the user has not allowed this app yet",
                             );
                         }
-                        return Ok(AuthorizeStep::Consent {
+                        return Ok(Some(AuthorizeStep::Consent {
                             client_name: c.client.name.clone(),
                             scopes: c.scopes.clone(),
-                        });
+                        }));
                     }
                 }
             }
         }
+        Ok(None)
+    }
+
+    /// The code for an authorization that needs nothing more: stored as a grant that
+    /// descends from `session`, and the redirect that carries it to the app.
+    async fn issue_code(
+        &self,
+        req: &AuthorizeRequest,
+        c: Checked,
+        session: &CurrentSession,
+        scope: &str,
+    ) -> Result<AuthorizeStep, AuthError> {
         let code = Token::generate();
         let code_hash = code.hash();
         let grant_id = Token::generate().hash().as_str()[..32].to_owned();
@@ -383,7 +425,7 @@ impl Oidc {
                 client_id: &c.client.id,
                 account_id: &session.account_id,
                 redirect_uri: &c.redirect_uri,
-                scope: &scope,
+                scope,
                 nonce: req.nonce.as_deref(),
                 code_challenge: req.code_challenge.as_deref(),
                 auth_time: session.created_at,
