@@ -128,68 +128,12 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
                 }
                 Err(e) => return Err(e.into()),
             };
-            let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
-            if json {
-                println!(
-                    "{}",
-                    json!({"client_id": made.client_id, "client_secret": secret})
-                );
-            } else {
-                println!("client_id:     {}", made.client_id);
-                match secret {
-                    Some(s) => {
-                        println!("client_secret: {s}");
-                        println!(
-                            "Keep the secret now: it is not shown again (`twofold client rotate-secret` makes a new one)."
-                        );
-                    }
-                    None => println!("A public client: no secret; the app must use PKCE (S256)."),
-                }
-                println!(
-                    "Discovery:     {}/.well-known/openid-configuration",
-                    oidc.issuer()
-                );
-            }
+            print_new_client(oidc, &made, json);
             Ok(ExitCode::SUCCESS)
         }
         ClientCommand::List { json } => {
             let clients = oidc.list_clients().await?;
-            if json {
-                let list: Vec<_> = clients.iter().map(client_json).collect();
-                println!("{}", serde_json::Value::Array(list));
-            } else {
-                println!(
-                    "{:<26}  {:<24}  {:<12}  REDIRECT URIS",
-                    "CLIENT ID", "NAME", "TYPE"
-                );
-                for c in &clients {
-                    let kind = if c.public { "public" } else { "confidential" };
-                    let mut flags = Vec::new();
-                    if c.require_two_factor {
-                        flags.push("2FA required");
-                    }
-                    if c.skip_consent {
-                        flags.push("no consent page");
-                    }
-                    let flags = if flags.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", flags.join(", "))
-                    };
-                    println!(
-                        "{:<26}  {:<24}  {:<12}  {}{flags}",
-                        c.client_id,
-                        c.name,
-                        kind,
-                        c.redirect_uris.join(" ")
-                    );
-                }
-                println!(
-                    "{} client{}",
-                    clients.len(),
-                    if clients.len() == 1 { "" } else { "s" }
-                );
-            }
+            print_clients(&clients, json);
             Ok(ExitCode::SUCCESS)
         }
         ClientCommand::Remove { client_id } => {
@@ -228,6 +172,72 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
                 Ok(ExitCode::from(2))
             }
         },
+    }
+}
+
+/// What `client add` prints: the id and, once, the secret.
+fn print_new_client(oidc: &Oidc, made: &crate::auth::oidc::ClientSecret, json: bool) {
+    let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
+    if json {
+        println!(
+            "{}",
+            json!({"client_id": made.client_id, "client_secret": secret})
+        );
+    } else {
+        println!("client_id:     {}", made.client_id);
+        match secret {
+            Some(s) => {
+                println!("client_secret: {s}");
+                println!(
+                    "Keep the secret now: it is not shown again (`twofold client rotate-secret` makes a new one)."
+                );
+            }
+            None => println!("A public client: no secret; the app must use PKCE (S256)."),
+        }
+        println!(
+            "Discovery:     {}/.well-known/openid-configuration",
+            oidc.issuer()
+        );
+    }
+}
+
+/// What `client list` prints.
+fn print_clients(clients: &[crate::auth::oidc::OidcClient], json: bool) {
+    if json {
+        let list: Vec<_> = clients.iter().map(client_json).collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        println!(
+            "{:<26}  {:<24}  {:<12}  REDIRECT URIS",
+            "CLIENT ID", "NAME", "TYPE"
+        );
+        for c in clients {
+            let kind = if c.public { "public" } else { "confidential" };
+            let mut flags = Vec::new();
+            if c.require_two_factor {
+                flags.push("2FA required");
+            }
+            if c.skip_consent {
+                flags.push("no consent page");
+            }
+            let flags = if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", flags.join(", "))
+            };
+            println!(
+                "{:<26}  {:<24}  {:<12}  {}{flags}",
+                c.client_id,
+                c.name,
+                kind,
+                c.redirect_uris.join(" ")
+            );
+        }
+        println!(
+            "{} client{}",
+            clients.len(),
+            if clients.len() == 1 { "" } else { "s" }
+        );
     }
 }
 

@@ -160,43 +160,8 @@ impl Oidc {
                     .is_none_or(|allowed| allowed.contains(s))
             })
             .collect();
-        match (
-            req.code_challenge.as_deref(),
-            req.code_challenge_method.as_deref(),
-        ) {
-            // Every client sends PKCE S256 (contract v3, OAuth 2.0 Security BCP §2.1.1), but
-            // a confidential one registered with --allow-no-pkce.
-            (None, _) if !(client.allow_no_pkce && client.secret_hash.is_some()) => {
-                return fail(
-                    OAuthCode::InvalidRequest,
-                    "PKCE is required: send code_challenge with code_challenge_method=S256",
-                );
-            }
-            (None, Some(_)) => {
-                return fail(
-                    OAuthCode::InvalidRequest,
-                    "code_challenge_method without code_challenge",
-                );
-            }
-            (Some(c), m) => {
-                if m != Some("S256") {
-                    return fail(
-                        OAuthCode::InvalidRequest,
-                        "code_challenge_method must be S256",
-                    );
-                }
-                if c.len() != 43
-                    || !c
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                {
-                    return fail(
-                        OAuthCode::InvalidRequest,
-                        "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters)",
-                    );
-                }
-            }
-            (None, None) => {}
+        if let Some(problem) = pkce_problem(req, &client) {
+            return fail(OAuthCode::InvalidRequest, problem);
         }
         if req.nonce.as_deref().is_some_and(|n| n.len() > 512)
             || req.state.as_deref().is_some_and(|s| s.len() > 2048)
@@ -516,4 +481,39 @@ fn normal_scope(scopes: &[String]) -> String {
     s.sort_unstable();
     s.dedup();
     s.join(" ")
+}
+
+/// What is wrong with a request's PKCE (RFC 7636), if anything: every client sends S256
+/// (contract v3, OAuth 2.0 Security BCP §2.1.1) but a confidential one registered with
+/// `--allow-no-pkce`.
+fn pkce_problem(req: &AuthorizeRequest, client: &ClientRecord) -> Option<&'static str> {
+    match (
+        req.code_challenge.as_deref(),
+        req.code_challenge_method.as_deref(),
+    ) {
+        // Every client sends PKCE S256 (contract v3, OAuth 2.0 Security BCP §2.1.1), but
+        // a confidential one registered with --allow-no-pkce.
+        (None, _) if !(client.allow_no_pkce && client.secret_hash.is_some()) => {
+            return Some("PKCE is required: send code_challenge with code_challenge_method=S256");
+        }
+        (None, Some(_)) => {
+            return Some("code_challenge_method without code_challenge");
+        }
+        (Some(c), m) => {
+            if m != Some("S256") {
+                return Some("code_challenge_method must be S256");
+            }
+            if c.len() != 43
+                || !c
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Some(
+                    "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters)",
+                );
+            }
+        }
+        (None, None) => {}
+    }
+    None
 }
