@@ -240,70 +240,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCommand::List => {
-            let accounts = auth.list_accounts().await?;
-            println!("{:<30}  {:<9}  {:<24}  ID", "USERNAME", "STATUS", "CREATED");
-            for a in &accounts {
-                let status = if a.disabled_at.is_some() {
-                    "disabled"
-                } else {
-                    "active"
-                };
-                println!(
-                    "{:<30}  {:<9}  {:<24}  {}",
-                    a.username,
-                    status,
-                    a.created_at.human(),
-                    a.id
-                );
-            }
-            println!(
-                "{} account{}",
-                accounts.len(),
-                if accounts.len() == 1 { "" } else { "s" }
-            );
+            print_accounts(auth).await?;
             Ok(ExitCode::SUCCESS)
         }
-        UserCommand::Show { username } => {
-            let Some(r) = auth.account_report(&username).await? else {
-                eprintln!(
-                    "twofold: no account is called {username:?}; `twofold user list` shows them all"
-                );
-                return Ok(ExitCode::from(2));
-            };
-            let a = &r.account;
-            println!("username:       {}", a.username);
-            println!("id:             {}", a.id);
-            println!("created:        {}", a.created_at.human());
-            match a.disabled_at {
-                Some(t) => println!("status:         disabled since {}", t.human()),
-                None => println!("status:         active"),
-            }
-            println!("wrong passwords in a row: {}", r.wrong_passwords);
-            match &r.two_factor {
-                Some((since, methods, left)) => println!(
-                    "two-factor:     on since {} ({}; {left} backup codes left)",
-                    since.human(),
-                    methods.join(", ")
-                ),
-                None => println!("two-factor:     off"),
-            }
-            println!("sessions:       {}", r.sessions);
-            println!("recent activity:");
-            for e in &r.activity {
-                let what = match &e.detail {
-                    Some(d) => format!("{} ({d})", EventKind::describe(&e.kind)),
-                    None => EventKind::describe(&e.kind).to_owned(),
-                };
-                // Operator changes have no address; their user agent names the operator.
-                let from =
-                    e.ip.as_ref()
-                        .or(e.user_agent.as_ref())
-                        .cloned()
-                        .unwrap_or_default();
-                println!("  {}  {what:<60} {from}", e.at.human());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        UserCommand::Show { username } => print_account(auth, &username).await,
         UserCommand::ResetTwoFactor {
             username,
             yes,
@@ -363,6 +303,73 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             }
         }
     }
+}
+
+/// `twofold user list`.
+async fn print_accounts(auth: &crate::auth::Auth) -> anyhow::Result<()> {
+    let accounts = auth.list_accounts().await?;
+    println!("{:<30}  {:<9}  {:<24}  ID", "USERNAME", "STATUS", "CREATED");
+    for a in &accounts {
+        let status = if a.disabled_at.is_some() {
+            "disabled"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<30}  {:<9}  {:<24}  {}",
+            a.username,
+            status,
+            a.created_at.human(),
+            a.id
+        );
+    }
+    println!(
+        "{} account{}",
+        accounts.len(),
+        if accounts.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+/// `twofold user show USERNAME`.
+async fn print_account(auth: &crate::auth::Auth, username: &str) -> anyhow::Result<ExitCode> {
+    let Some(r) = auth.account_report(username).await? else {
+        eprintln!("twofold: no account is called {username:?}; `twofold user list` shows them all");
+        return Ok(ExitCode::from(2));
+    };
+    let a = &r.account;
+    println!("username:       {}", a.username);
+    println!("id:             {}", a.id);
+    println!("created:        {}", a.created_at.human());
+    match a.disabled_at {
+        Some(t) => println!("status:         disabled since {}", t.human()),
+        None => println!("status:         active"),
+    }
+    println!("wrong passwords in a row: {}", r.wrong_passwords);
+    match &r.two_factor {
+        Some((since, methods, left)) => println!(
+            "two-factor:     on since {} ({}; {left} backup codes left)",
+            since.human(),
+            methods.join(", ")
+        ),
+        None => println!("two-factor:     off"),
+    }
+    println!("sessions:       {}", r.sessions);
+    println!("recent activity:");
+    for e in &r.activity {
+        let what = match &e.detail {
+            Some(d) => format!("{} ({d})", EventKind::describe(&e.kind)),
+            None => EventKind::describe(&e.kind).to_owned(),
+        };
+        // Operator changes have no address; their user agent names the operator.
+        let from =
+            e.ip.as_ref()
+                .or(e.user_agent.as_ref())
+                .cloned()
+                .unwrap_or_default();
+        println!("  {}  {what:<60} {from}", e.at.human());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Asks a yes/no question on the terminal; without a terminal the answer is no (use `--yes`).
