@@ -139,6 +139,7 @@ pub async fn open(
         .await
         .with_context(|| format!("opening the database ({})", redact_url(&url)))?;
     let keys = load_key(config, &store, opener).await?;
+    warn_about_weak_settings(config);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -148,25 +149,6 @@ pub async fn open(
         config.hash_queue
     };
     let a = config.argon2;
-    if a.memory_kib < 19_456 || a.iterations < 2 {
-        // OWASP ASVS 4.0.3 V2.4.5 (and its cheat sheet): argon2id with at least 19 MiB and
-        // two passes. Lower settings are allowed (tests, tiny devices) but said out loud.
-        tracing::warn!(
-            memory_kib = a.memory_kib,
-            iterations = a.iterations,
-            "argon2id is set below the recommended minimum (19456 KiB, 2 iterations): stolen password hashes are cheaper to crack"
-        );
-    }
-    if config.public_url.is_none()
-        && matches!(
-            config.mail.provider,
-            crate::config::MailProvider::Smtp { .. }
-        )
-    {
-        tracing::warn!(
-            "--public-url is not set: password reset emails carry only the link's path (/recover/…), which people must open on this Twofold themselves; set it to the address people use"
-        );
-    }
     let metrics = crate::metrics::Metrics::new();
     let hasher = PasswordHasher::new(a, cores, queue)?;
     hasher.record_into(metrics.clone());
@@ -224,6 +206,30 @@ pub async fn open(
         metrics,
     });
     Ok((auth, keys, store))
+}
+
+/// Says out loud at start what is allowed but weaker than it should be.
+fn warn_about_weak_settings(config: &Config) {
+    let a = config.argon2;
+    if a.memory_kib < 19_456 || a.iterations < 2 {
+        // OWASP ASVS 4.0.3 V2.4.5 (and its cheat sheet): argon2id with at least 19 MiB and
+        // two passes. Lower settings are allowed (tests, tiny devices) but said out loud.
+        tracing::warn!(
+            memory_kib = a.memory_kib,
+            iterations = a.iterations,
+            "argon2id is set below the recommended minimum (19456 KiB, 2 iterations): stolen password hashes are cheaper to crack"
+        );
+    }
+    if config.public_url.is_none()
+        && matches!(
+            config.mail.provider,
+            crate::config::MailProvider::Smtp { .. }
+        )
+    {
+        tracing::warn!(
+            "--public-url is not set: password reset emails carry only the link's path (/recover/…), which people must open on this Twofold themselves; set it to the address people use"
+        );
+    }
 }
 
 /// The OpenID Connect provider: its issuer is `--public-url`, or this node's address.
@@ -388,7 +394,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        use hyper_util::rt::{TokioIo, TokioTimer};
+        use hyper_util::rt::TokioIo;
         use tower::ServiceExt;
 
         tracing::info!(addr = %self.addr, engine = ?self.store.engine(), "Twofold is listening on http://{}", self.addr);
@@ -397,22 +403,8 @@ impl Server {
             .then(|| tokio::spawn(checkpointer(self.store.clone())));
         let (stop_notices, notices_stop) = tokio::sync::watch::channel(false);
         let notices = tokio::spawn(notice_worker(self.auth.clone(), notices_stop));
-        let metrics = self.metrics.map(|(listener, app)| {
-            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics on its own address");
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!(error = %e, "the /metrics listener failed");
-                }
-            })
-        });
-        // HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs
-        // from the moment a connection waits for a request, so one that sends nothing at
-        // all is closed too, and so is an idle keep-alive connection.
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout);
-        let builder = Arc::new(builder);
+        let metrics = self.metrics.map(serve_metrics);
+        let builder = Arc::new(http1_builder(self.header_timeout));
         let slots = Arc::new(tokio::sync::Semaphore::new(self.max_connections));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -490,6 +482,27 @@ impl Server {
         tracing::info!("Twofold stopped");
         Ok(())
     }
+}
+
+/// `/metrics` on its own address (`--metrics-listen`), in a task of its own.
+fn serve_metrics((listener, app): (TcpListener, axum::Router)) -> tokio::task::JoinHandle<()> {
+    tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics on its own address");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the /metrics listener failed");
+        }
+    })
+}
+
+/// HTTP/1.1 only (TLS and HTTP/2 are the reverse proxy's job): its header timer runs from
+/// the moment a connection waits for a request, so one that sends nothing at all is closed
+/// too, and so is an idle keep-alive connection.
+fn http1_builder(header_timeout: Duration) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
 }
 
 /// Delivers the security notices that are due, every two seconds: the ones a crash, a

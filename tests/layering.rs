@@ -468,3 +468,65 @@ fn the_checker_keeps_the_pages_from_naming_the_oidc_endpoints() {
     );
     assert!(!violations(&files).is_empty());
 }
+
+/// Functions longer than this many lines (from `fn` to its closing brace) are split
+/// (issue 22: a reader holds a function in one screenful or two).
+const MAX_FN_LINES: usize = 100;
+
+/// Every function (free, in an `impl` or a trait) of `text` longer than the limit.
+fn long_functions(rel: &str, text: &str) -> Vec<String> {
+    use syn::spanned::Spanned;
+    struct Lengths<'a> {
+        rel: &'a str,
+        long: Vec<String>,
+    }
+    impl Lengths<'_> {
+        fn check(&mut self, sig: &syn::Signature, body: &syn::Block) {
+            let name = &sig.ident;
+            let lines = body.span().end().line - sig.fn_token.span().start().line + 1;
+            if lines > MAX_FN_LINES {
+                self.long
+                    .push(format!("{}: fn {name} is {lines} lines", self.rel));
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Lengths<'_> {
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            self.check(&f.sig, &f.block);
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+            self.check(&f.sig, &f.block);
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+    }
+    let ast = syn::parse_file(text).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let mut v = Lengths {
+        rel,
+        long: Vec::new(),
+    };
+    v.visit_file(&ast);
+    v.long
+}
+
+#[test]
+fn no_function_is_over_100_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    rust_files(&src, &src, &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .flat_map(|(rel, text)| long_functions(rel, text))
+        .collect();
+    assert!(long.is_empty(), "split these:\n  {}", long.join("\n  "));
+    // The check itself sees a long function.
+    let body = "    let x = 1;\n".repeat(MAX_FN_LINES);
+    let found = long_functions(
+        "x.rs",
+        &format!("fn big() {{\n{body}}}\nimpl S {{ fn ok() {{}} }}"),
+    );
+    assert_eq!(
+        found,
+        [format!("x.rs: fn big is {} lines", MAX_FN_LINES + 2)]
+    );
+}

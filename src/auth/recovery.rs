@@ -225,38 +225,8 @@ impl Auth {
             expires_at: now.plus(RECOVERY_SECS),
         };
         if let Some(email) = email {
-            let to = self.keys.limit_key("mail destination", &email.normalized());
-            let per_address = [bucket(
-                format!("recovery:to:{to}{scope}:h"),
-                3600,
-                PER_DESTINATION_HOUR,
-            )];
-            if let Spend::Refused { .. } = self.store.spend(&per_address, now).await? {
-                return Ok(());
-            }
-            let token = Token::generate();
-            let secret = token.hash();
-            row.secret = secret.as_str();
-            self.store
-                .put_recovery(
-                    &row,
-                    &NewEvent {
-                        detail: Some("email"),
-                        ..event
-                    },
-                )
+            self.send_recovery_link(row, event, &email, &scope, &account.username)
                 .await?;
-            let site = self.policy.site.as_deref().unwrap_or("");
-            let link = format!("{site}/recover/{}", token.reveal());
-            let message = recovery_message(&link, &account.username, site);
-            if self
-                .mail
-                .send(&email, &message, "password reset link")
-                .await
-                .is_err()
-            {
-                self.store.drop_recovery(&recovery_id).await?;
-            }
         } else if let Some(phone) = phone {
             // The text budget counts codes per account and per number.
             let Ok(charged) = self.charge_text(id, &phone).await else {
@@ -287,6 +257,55 @@ impl Auth {
             }
         } else {
             tracing::info!(account = %id, "a password reset was asked for an account with neither email nor phone; its owner must ask the operator");
+        }
+        Ok(())
+    }
+
+    /// The link by email, within the destination's hourly limit: stored (replacing the
+    /// account's earlier recovery), then sent; taken back when it could not be sent.
+    async fn send_recovery_link(
+        &self,
+        row: NewRecovery<'_>,
+        event: NewEvent<'_>,
+        email: &Email,
+        scope: &str,
+        username: &str,
+    ) -> Result<(), AuthError> {
+        let now = row.now;
+        let to = self.keys.limit_key("mail destination", &email.normalized());
+        let per_address = [bucket(
+            format!("recovery:to:{to}{scope}:h"),
+            3600,
+            PER_DESTINATION_HOUR,
+        )];
+        if let Spend::Refused { .. } = self.store.spend(&per_address, now).await? {
+            return Ok(());
+        }
+        let token = Token::generate();
+        let secret = token.hash();
+        let row = NewRecovery {
+            secret: secret.as_str(),
+            ..row
+        };
+        self.store
+            .put_recovery(
+                &row,
+                &NewEvent {
+                    detail: Some("email"),
+                    ..event
+                },
+            )
+            .await?;
+        let site = self.policy.site.as_deref().unwrap_or("");
+        let link = format!("{site}/recover/{}", token.reveal());
+        let message = recovery_message(&link, username, site);
+        if self
+            .mail
+            .send(email, &message, "password reset link")
+            .await
+            .is_err()
+        {
+            self.store.drop_recovery(row.id).await?;
         }
         Ok(())
     }

@@ -349,15 +349,11 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(conflict_or);
-        match stored {
-            Err(StoreError::Conflict) => {
-                tx.rollback().await?;
-                return Ok(SmsConfirm::PhoneInUse);
-            }
-            other => {
-                other?;
-            }
+        if let Err(StoreError::Conflict) = stored {
+            tx.rollback().await?;
+            return Ok(SmsConfirm::PhoneInUse);
         }
+        stored?;
         let detail = previous
             .as_ref()
             .filter(|p| **p != phone)
