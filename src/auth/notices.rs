@@ -12,7 +12,7 @@
 
 use super::Auth;
 use crate::domain::{AccountId, Email, EventKind, PhoneNumber, UnixTime, describe_user_agent};
-use crate::mail::{Message, html_of};
+use crate::mail::notice_message;
 use crate::store::{Bucket, NoticeOutcome, NoticeRecord, Spend};
 
 /// A claimed notice is held this long by its worker before another may take it.
@@ -305,29 +305,7 @@ impl Auth {
         }
         let site = self.policy.site.as_deref().unwrap_or("this Twofold");
         let page = self.security_page();
-        let paragraphs = vec![
-            format!(
-                "{} on your Twofold account @{}, {}.",
-                w.what, n.username, w.when_where
-            ),
-            "If this was you, there is nothing to do.".to_owned(),
-            "If it wasn't you, change your password now and check your two-factor settings and where you're logged in on the security page. If you can't log in any more, contact whoever runs this Twofold.".to_owned(),
-        ];
-        let message = Message {
-            subject: format!("Twofold security notice: {}", w.what),
-            text: format!(
-                "{}\n\n{}\n\n{}\n\n{}-- Twofold, {site}\n",
-                paragraphs[0],
-                paragraphs[1],
-                paragraphs[2],
-                page.as_ref()
-                    .map_or_else(String::new, |p| format!("Security page: {p}\n\n")),
-            ),
-            html: html_of(
-                &paragraphs,
-                page.as_deref().map(|p| (p, "Open the security page")),
-            ),
-        };
+        let message = notice_message(&w.what, &n.username, &w.when_where, site, page.as_deref());
         let mut failed = false;
         for (address, bucket) in &fresh {
             if self

@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
+use crate::auth::oidc::PageProblem;
 use crate::auth::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
 use crate::domain::wait_text;
 
@@ -527,9 +528,36 @@ impl WebError {
         }
     }
 
-    /// An app's sign-in request that cannot be answered with a redirect (`why`, for
-    /// whoever wired the app, comes from `auth::oidc`).
-    pub fn sign_in_link(why: &'static str) -> Self {
+    /// An app's sign-in or logout request that cannot be answered with a redirect.
+    pub fn app_request(problem: PageProblem) -> Self {
+        let why = match problem {
+            PageProblem::UnknownClient => {
+                "The app that sent you here is not registered with this Twofold server (unknown client_id)."
+            }
+            PageProblem::UnknownRedirectUri => {
+                "The app sent you here with a return address that is not registered for it (redirect_uri does not match)."
+            }
+            PageProblem::ForeignIdToken => {
+                "The app sent an ID token that this Twofold server did not issue (id_token_hint)."
+            }
+            PageProblem::ClientMismatch => {
+                "The ID token and the client_id the app sent name different apps."
+            }
+            PageProblem::LogoutWithoutClient => {
+                "The app asked to be sent back after logging out but did not say which app it is (id_token_hint or client_id)."
+            }
+            PageProblem::UnknownPostLogoutUri => {
+                "The app asked to be sent back to an address that is not registered for it (post_logout_redirect_uri)."
+            }
+        };
+        match problem {
+            PageProblem::UnknownClient | PageProblem::UnknownRedirectUri => Self::sign_in_link(why),
+            _ => Self::logout_link(why),
+        }
+    }
+
+    /// An app's sign-in request that cannot be answered with a redirect.
+    fn sign_in_link(why: &'static str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "This sign-in link doesn't work",
@@ -547,8 +575,8 @@ impl WebError {
         Self::sign_in_link("The app's request could not be read. Go back to the app and try again.")
     }
 
-    /// An app's logout request that cannot be followed (`why` from `auth::oidc`).
-    pub fn logout_link(why: &'static str) -> Self {
+    /// An app's logout request that cannot be followed.
+    fn logout_link(why: &'static str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "This logout link doesn't work",

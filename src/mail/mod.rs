@@ -139,6 +139,34 @@ pub fn confirm_message(code: &str, username: &str, site: &str) -> Message {
     }
 }
 
+/// A security notice by email: what happened (`what`, e.g. "Your password was changed"),
+/// to which account, when and from where, what to do if it wasn't the owner, and the
+/// security page's address when the Twofold knows its own (`page`).
+pub fn notice_message(
+    what: &str,
+    username: &str,
+    when_where: &str,
+    site: &str,
+    page: Option<&str>,
+) -> Message {
+    let paragraphs = vec![
+        format!("{what} on your Twofold account @{username}, {when_where}."),
+        "If this was you, there is nothing to do.".to_owned(),
+        "If it wasn't you, change your password now and check your two-factor settings and where you're logged in on the security page. If you can't log in any more, contact whoever runs this Twofold.".to_owned(),
+    ];
+    Message {
+        subject: format!("Twofold security notice: {what}"),
+        text: format!(
+            "{}\n\n{}\n\n{}\n\n{}-- Twofold, {site}\n",
+            paragraphs[0],
+            paragraphs[1],
+            paragraphs[2],
+            page.map_or_else(String::new, |p| format!("Security page: {p}\n\n")),
+        ),
+        html: html_of(&paragraphs, page.map(|p| (p, "Open the security page"))),
+    }
+}
+
 /// The email carrying a password reset link ("Forgot password?"). It names the account and
 /// the Twofold that sent it, says how long the link works, and that nothing changes without
 /// it (and without the second factor, when two-factor authentication is on).

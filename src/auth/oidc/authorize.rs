@@ -2,7 +2,7 @@
 //! errors may go, then what the browser needs next — Twofold's own login, setting up two
 //! factors, the consent page — or the code.
 
-use super::{OAuthCode, OAuthError, Oidc, SCOPES};
+use super::{OAuthCode, OAuthError, Oidc, PageProblem, SCOPES};
 use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::Token;
 use crate::domain::{ClientInfo, Method};
@@ -49,7 +49,7 @@ pub struct AuthorizeRequest {
 pub enum AuthorizeStep {
     /// An unknown client or redirect URI: an error page, never a redirect (RFC 6749
     /// §4.1.2.1).
-    ErrorPage(&'static str),
+    ErrorPage(PageProblem),
     /// An error sent back to the client.
     Redirect {
         /// The registered redirect URI.
@@ -111,9 +111,7 @@ impl Oidc {
             .client_record(req.client_id.as_deref().unwrap_or(""))
             .await?
         else {
-            return Ok(Err(AuthorizeStep::ErrorPage(
-                "The app that sent you here is not registered with this Twofold server (unknown client_id).",
-            )));
+            return Ok(Err(AuthorizeStep::ErrorPage(PageProblem::UnknownClient)));
         };
         let Some(redirect_uri) = req
             .redirect_uri
@@ -121,7 +119,7 @@ impl Oidc {
             .filter(|u| client.redirect_uris.iter().any(|r| r == u))
         else {
             return Ok(Err(AuthorizeStep::ErrorPage(
-                "The app sent you here with a return address that is not registered for it (redirect_uri does not match).",
+                PageProblem::UnknownRedirectUri,
             )));
         };
         let fail = |code, d| {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::Oidc;
+use super::{Oidc, PageProblem};
 use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::verified_claims;
 
@@ -31,7 +31,7 @@ pub enum LogoutStep {
     /// Ask first: without a valid hint anyone could log the user out with a link.
     Confirm,
     /// The request is wrong: say why on a page, never redirect.
-    ErrorPage(&'static str),
+    ErrorPage(PageProblem),
 }
 
 impl Oidc {
@@ -53,9 +53,7 @@ impl Oidc {
                 {
                     Some(c) => Some(c),
                     None => {
-                        return Ok(LogoutStep::ErrorPage(
-                            "The app sent an ID token that this Twofold server did not issue (id_token_hint).",
-                        ));
+                        return Ok(LogoutStep::ErrorPage(PageProblem::ForeignIdToken));
                     }
                 }
             }
@@ -66,9 +64,7 @@ impl Oidc {
             req.client_id.as_deref(),
         ) {
             (Some(aud), Some(id)) if aud != id => {
-                return Ok(LogoutStep::ErrorPage(
-                    "The ID token and the client_id the app sent name different apps.",
-                ));
+                return Ok(LogoutStep::ErrorPage(PageProblem::ClientMismatch));
             }
             (Some(aud), _) => Some(aud.to_owned()),
             (None, id) => id.map(str::to_owned),
@@ -81,14 +77,10 @@ impl Oidc {
                     None => None,
                 };
                 let Some(client) = client else {
-                    return Ok(LogoutStep::ErrorPage(
-                        "The app asked to be sent back after logging out but did not say which app it is (id_token_hint or client_id).",
-                    ));
+                    return Ok(LogoutStep::ErrorPage(PageProblem::LogoutWithoutClient));
                 };
                 if !client.post_logout_uris.iter().any(|u| u == uri) {
-                    return Ok(LogoutStep::ErrorPage(
-                        "The app asked to be sent back to an address that is not registered for it (post_logout_redirect_uri).",
-                    ));
+                    return Ok(LogoutStep::ErrorPage(PageProblem::UnknownPostLogoutUri));
                 }
                 let mut url = uri.to_owned();
                 if let Some(state) = &req.state {

@@ -111,6 +111,24 @@ impl OAuthCode {
     }
 }
 
+/// Why an app's request is answered with a page and never a redirect (RFC 6749 §4.1.2.1):
+/// the page's words are `http`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageProblem {
+    /// An unknown `client_id`.
+    UnknownClient,
+    /// A `redirect_uri` not registered for the client.
+    UnknownRedirectUri,
+    /// An `id_token_hint` this Twofold did not issue.
+    ForeignIdToken,
+    /// An `id_token_hint` and a `client_id` that name different apps.
+    ClientMismatch,
+    /// A `post_logout_redirect_uri` without a hint or a `client_id` saying whose it is.
+    LogoutWithoutClient,
+    /// A `post_logout_redirect_uri` not registered for the app.
+    UnknownPostLogoutUri,
+}
+
 /// An OAuth error answer: its code and a description for the app's developer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OAuthError {

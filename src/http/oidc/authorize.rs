@@ -91,7 +91,7 @@ async fn answer(
         .authorize(&req, session.as_ref(), consent, &client.0)
         .await?;
     Ok(match step {
-        AuthorizeStep::ErrorPage(why) => WebError::sign_in_link(why).into_response(),
+        AuthorizeStep::ErrorPage(problem) => WebError::app_request(problem).into_response(),
         AuthorizeStep::Redirect {
             redirect_uri,
             params,

@@ -57,7 +57,7 @@ async fn answer(
     };
     let end = |res: Response| -> Result<Response, WebError> { Ok(res) };
     match step {
-        LogoutStep::ErrorPage(why) => Err(WebError::logout_link(why)),
+        LogoutStep::ErrorPage(problem) => Err(WebError::app_request(problem)),
         LogoutStep::Confirm => {
             let page = LogoutPage {
                 user: session.as_ref().map(|s| s.0.username.as_str()),
