@@ -7,7 +7,7 @@
 //! finding none.
 //!
 //! Only the standard library, so that it also runs on its own:
-//! `rustc --edition 2021 --test tests/security_doc.rs -o /tmp/secdoc && /tmp/secdoc`
+//! `rustc --edition 2021 --test tests/security_doc.rs -o target/secdoc && target/secdoc`
 //! (from the repository's root).
 
 use std::fmt;
