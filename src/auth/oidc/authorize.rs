@@ -489,8 +489,6 @@ fn pkce_problem(req: &AuthorizeRequest, client: &ClientRecord) -> Option<&'stati
         req.code_challenge.as_deref(),
         req.code_challenge_method.as_deref(),
     ) {
-        // Every client sends PKCE S256 (contract v3, OAuth 2.0 Security BCP §2.1.1), but
-        // a confidential one registered with --allow-no-pkce.
         (None, _) if !(client.allow_no_pkce && client.secret_hash.is_some()) => {
             return Some("PKCE is required: send code_challenge with code_challenge_method=S256");
         }
