@@ -74,11 +74,11 @@ pub const KEY_CHECK: &str = "key_check";
 /// could open none of the authenticator secrets and backup codes sealed with the old one.
 async fn load_key(config: &Config, store: &Store, opener: Opener) -> anyhow::Result<Arc<Keys>> {
     let path = config.secret_key_path();
-    let stored = store.meta(KEY_CHECK).await?;
+    let stored = store.meta().value(KEY_CHECK).await?;
     let secret = match read_secret(&path)? {
         Some(s) => s,
         None => {
-            let empty = stored.is_none() && store.count_accounts().await? == 0;
+            let empty = stored.is_none() && store.accounts().count_accounts().await? == 0;
             anyhow::ensure!(
                 empty && opener == Opener::Server,
                 "{} is missing, but the database ({}) {}. Restore secret.key from your backup (or copy it from another node); a new key could open none of the authenticator secrets and backup codes sealed with the old one",
@@ -104,7 +104,7 @@ async fn load_key(config: &Config, store: &Store, opener: Opener) -> anyhow::Res
         // Databases made before the check value existed learn it now; two nodes racing
         // here agree or one of them stops.
         None => anyhow::ensure!(
-            store.meta_or_insert(KEY_CHECK, &check).await? == check,
+            store.meta().value_or_insert(KEY_CHECK, &check).await? == check,
             "{} is not the key this database was created with; every node needs the same secret.key",
             path.display()
         ),

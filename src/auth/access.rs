@@ -163,7 +163,8 @@ impl Access {
         Ok(self
             .auth
             .store
-            .two_factor(&session.account_id)
+            .two_factor()
+            .record(&session.account_id)
             .await?
             .enabled_since
             .is_some())

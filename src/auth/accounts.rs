@@ -30,7 +30,13 @@ impl Auth {
         self.take_address_rate(client)?;
         let username = Username::parse(username)?;
         let password = Password::parse_new(password, &username, &self.policy.password_context)?;
-        if self.store.account_by_username(&username).await?.is_some() {
+        if self
+            .store
+            .accounts()
+            .account_by_username(&username)
+            .await?
+            .is_some()
+        {
             // Checked first to spare a hash; the unique index below still decides races.
             return Err(AuthError::UsernameTaken);
         }
@@ -41,7 +47,12 @@ impl Auth {
         let hash = self.hasher.hash(&password).await?;
         let id = AccountId::generate();
         let now = self.now();
-        match self.store.create_account(&id, &username, &hash, now).await {
+        match self
+            .store
+            .accounts()
+            .create_account(&id, &username, &hash, now)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(AuthError::UsernameTaken),
             Err(e) => return Err(e.into()),
@@ -80,6 +91,7 @@ impl Auth {
         };
         if !self
             .store
+            .sessions()
             .change_password(&session.session_id, verified, &hash, &event)
             .await?
         {
@@ -104,6 +116,7 @@ impl Auth {
         self.take_address_rate(client)?;
         let account = self
             .store
+            .accounts()
             .account_by_id(&session.account_id)
             .await?
             .ok_or(AuthError::Unauthenticated)?;
@@ -136,7 +149,10 @@ impl Auth {
                     clear: true,
                     rehash: None,
                 };
-                self.store.clear_after_password(&account.id, &proof).await?;
+                self.store
+                    .sessions()
+                    .clear_after_password(&account.id, &proof)
+                    .await?;
                 Ok(verified)
             }
             Verification::Match => {
@@ -146,6 +162,7 @@ impl Auth {
             Verification::MatchRehashed(fresh) => {
                 self.check_throttle(&throttle).await?;
                 self.store
+                    .accounts()
                     .update_password_hash(&account.id, verified, &fresh)
                     .await?;
                 Ok(verified)
@@ -169,6 +186,7 @@ impl Auth {
         let now = self.now();
         Ok(self
             .store
+            .accounts()
             .set_disabled(&username, disabled.then_some(now), now, operator, reason)
             .await?)
     }
@@ -185,7 +203,7 @@ impl Auth {
         reason: Option<&str>,
     ) -> Result<Option<u64>, AuthError> {
         let username = Username::parse(username)?;
-        let Some(account) = self.store.account_by_username(&username).await? else {
+        let Some(account) = self.store.accounts().account_by_username(&username).await? else {
             return Ok(None);
         };
         let what = "every session ended by the operator";
@@ -202,6 +220,7 @@ impl Auth {
         };
         Ok(Some(
             self.store
+                .sessions()
                 .end_sessions(CredentialEvent::OperatorLogout, None, &event)
                 .await?,
         ))

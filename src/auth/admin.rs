@@ -41,6 +41,7 @@ impl Auth {
     pub async fn list_accounts(&self) -> Result<Vec<AccountSummary>, AuthError> {
         Ok(self
             .store
+            .accounts()
             .list_accounts()
             .await?
             .into_iter()
@@ -60,12 +61,13 @@ impl Auth {
     pub async fn account_report(&self, username: &str) -> Result<Option<AccountReport>, AuthError> {
         let Some(a) = self
             .store
+            .accounts()
             .account_by_username(&Username::parse(username)?)
             .await?
         else {
             return Ok(None);
         };
-        let tf = self.store.two_factor(&a.id).await?;
+        let tf = self.store.two_factor().record(&a.id).await?;
         let two_factor = match tf.enabled_since {
             Some(since) => {
                 let mut methods = Vec::new();
@@ -77,6 +79,7 @@ impl Auth {
                 }
                 let left = self
                     .store
+                    .backup_codes()
                     .backup_batch(&a.id)
                     .await?
                     .map_or(0, |b| b.remaining());
@@ -90,6 +93,7 @@ impl Auth {
             sessions: self.live_sessions(&a.id).await?.len(),
             activity: self
                 .store
+                .events()
                 .list_events(&a.id, 10)
                 .await?
                 .into_iter()
@@ -115,18 +119,25 @@ impl Auth {
         let now = self.now();
         let sessions = self
             .store
+            .sessions()
             .purge_sessions(now, self.policy.session_idle_secs)
             .await?;
-        let challenges =
-            self.store.purge_challenges(now).await? + self.store.purge_recoveries(now).await?;
+        let challenges = self.store.challenges().purge_challenges(now).await?
+            + self.store.recovery().purge_recoveries(now).await?;
         let limits = self
             .store
+            .limits()
             .purge_limits(now, 30 * 86_400, self.policy.login.unknown_device_cap)
             .await?;
-        let devices = self.store.purge_devices(now.plus(-365 * 86_400)).await?;
+        let devices = self
+            .store
+            .meta()
+            .purge_devices(now.plus(-365 * 86_400))
+            .await?;
         // Activity is kept as long as the operator says and no longer (ASVS 4.0.3 8.3.8).
         let events = self
             .store
+            .events()
             .purge_events(now.plus(-self.policy.activity_retention_secs))
             .await?;
         Ok((sessions, challenges + limits + devices + events))

@@ -81,7 +81,12 @@ impl Auth {
         &self,
         session: &CurrentSession,
     ) -> Result<BackupCodesView, AuthError> {
-        let Some(batch) = self.store.backup_batch(&session.account_id).await? else {
+        let Some(batch) = self
+            .store
+            .backup_codes()
+            .backup_batch(&session.account_id)
+            .await?
+        else {
             return Err(AuthError::NoBackupCodes);
         };
         let aad = format!("{}|{}", session.account_id, batch.id);
@@ -130,6 +135,7 @@ impl Auth {
         let (batch, codes) = self.new_batch(&session.account_id, now);
         if !self
             .store
+            .backup_codes()
             .regenerate_backup_codes(&session.account_id, &batch, client)
             .await?
         {

@@ -52,12 +52,14 @@ impl Auth {
                 limit: SENDS_PER_HOUR,
             },
         ];
-        if let Spend::Refused { retry_after, .. } = self.store.spend(&buckets, now).await? {
+        if let Spend::Refused { retry_after, .. } = self.store.limits().spend(&buckets, now).await?
+        {
             return Err(AuthError::RateLimited { retry_after });
         }
         let code = OtpCode::generate();
         let mac = self.keys.sms_code_mac(&binding(session), code.digits());
         self.store
+            .email()
             .start_email(&NewEmailCode {
                 account: &session.account_id,
                 email: &email,
@@ -94,13 +96,14 @@ impl Auth {
         let mac = self.keys.sms_code_mac(&binding(session), code.digits());
         match self
             .store
+            .email()
             .confirm_email(&session.account_id, &mac, MAX_FAILURES, self.now(), client)
             .await?
         {
             EmailConfirm::Confirmed { .. } => {
                 tracing::info!(account = %session.account_id, "email address confirmed");
                 self.notify(&session.account_id).await;
-                let (confirmed, _) = self.store.email_of(&session.account_id).await?;
+                let (confirmed, _) = self.store.email().email_of(&session.account_id).await?;
                 confirmed.ok_or(AuthError::NothingPending(Pending::NoEmailCode))
             }
             EmailConfirm::WrongCode => Err(CodeProblem::Wrong.into()),
@@ -120,6 +123,7 @@ impl Auth {
     ) -> Result<(), AuthError> {
         if self
             .store
+            .email()
             .remove_email(&session.account_id, self.now(), client)
             .await?
         {
@@ -134,7 +138,7 @@ impl Auth {
     /// # Errors
     /// On a database failure.
     pub async fn email_status(&self, session: &CurrentSession) -> Result<EmailStatus, AuthError> {
-        let (confirmed, pending) = self.store.email_of(&session.account_id).await?;
+        let (confirmed, pending) = self.store.email().email_of(&session.account_id).await?;
         Ok(EmailStatus { confirmed, pending })
     }
 }

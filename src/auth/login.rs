@@ -92,7 +92,7 @@ impl Auth {
         self.take_address_rate(client)?;
         let password = Password::for_checking(password);
         let account = match Username::parse(username) {
-            Ok(u) => self.store.account_by_username(&u).await?,
+            Ok(u) => self.store.accounts().account_by_username(&u).await?,
             Err(_) => None,
         };
         let known_device = match &client.device {
@@ -101,7 +101,7 @@ impl Auth {
                 let id = account
                     .as_ref()
                     .map_or_else(|| AccountId::from_stored(""), |a| a.id.clone());
-                self.store.device_known(device, &id).await? && account.is_some()
+                self.store.meta().device_known(device, &id).await? && account.is_some()
             }
             None => false,
         };
@@ -145,7 +145,7 @@ impl Auth {
         };
         // The account row says whether 2FA is on: a password-only login reads nothing more.
         if account.two_factor_since.is_some() {
-            let tf = self.store.two_factor(&account.id).await?;
+            let tf = self.store.two_factor().record(&account.id).await?;
             return self
                 .start_challenge(&account, &tf, kind, client, &proof)
                 .await;
@@ -208,7 +208,12 @@ impl Auth {
             client,
             detail: None,
         };
-        if !self.store.complete_login(&session, &event, proof).await? {
+        if !self
+            .store
+            .sessions()
+            .complete_login(&session, &event, proof)
+            .await?
+        {
             let throttle = proof.map(|p| p.throttle);
             return Err(match throttle {
                 Some(t) => self.proof_refused(t).await?,

@@ -215,7 +215,7 @@ impl Auth {
         self.metrics.set_hash_queue(self.hasher.queued());
         let (open, idle, max) = self.store.pool_usage();
         self.metrics.set_db_pool(open, idle, max);
-        match self.store.pending_notices().await {
+        match self.store.notices().pending_notices().await {
             Ok(n) => self.metrics.set_notices_queued(n),
             Err(e) => {
                 tracing::warn!(error = %e, "could not count the notice queue for the metrics")

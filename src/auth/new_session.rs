@@ -50,6 +50,7 @@ impl SessionDraft {
     ) -> Result<Self, crate::store::StoreError> {
         self.new_device = auth
             .store
+            .meta()
             .is_new_device(
                 account,
                 self.kind == SessionKind::Web,

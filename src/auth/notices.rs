@@ -85,7 +85,12 @@ impl Auth {
                 return handled;
             }
             let now = self.now();
-            let notice = match self.store.claim_notice(now, account, LEASE_SECS).await {
+            let notice = match self
+                .store
+                .notices()
+                .claim_notice(now, account, LEASE_SECS)
+                .await
+            {
                 Ok(Some(n)) => n,
                 Ok(None) => return handled,
                 Err(e) => {
@@ -105,6 +110,7 @@ impl Auth {
             );
             if let Err(e) = self
                 .store
+                .notices()
                 .finish_notice(notice.event_id, outcome, now, note)
                 .await
             {
@@ -156,6 +162,7 @@ impl Auth {
             EventKind::LoginBackupCode => {
                 let left = self
                     .store
+                    .backup_codes()
                     .backup_batch(&n.account_id)
                     .await
                     .ok()
@@ -220,7 +227,7 @@ impl Auth {
             limit: 1,
         });
         let at = self.now();
-        match self.store.spend(&buckets, at).await {
+        match self.store.limits().spend(&buckets, at).await {
             Ok(Spend::Spent) => {
                 let mut what = w.what.clone();
                 if let Some(first) = what.get_mut(0..1) {
@@ -291,7 +298,12 @@ impl Auth {
                 window_secs: self.budget.notice_every_secs,
                 limit: 1,
             };
-            match self.store.spend(std::slice::from_ref(&bucket), at).await {
+            match self
+                .store
+                .limits()
+                .spend(std::slice::from_ref(&bucket), at)
+                .await
+            {
                 Ok(Spend::Spent) => fresh.push((address, bucket)),
                 Ok(Spend::Refused { .. }) => {} // told within the quarter hour
                 Err(e) => {
@@ -316,7 +328,12 @@ impl Auth {
             {
                 failed = true;
                 // Not sent: the retry may spend it again.
-                if let Err(e) = self.store.refund(std::slice::from_ref(bucket), at).await {
+                if let Err(e) = self
+                    .store
+                    .limits()
+                    .refund(std::slice::from_ref(bucket), at)
+                    .await
+                {
                     tracing::warn!(error = %e, "could not refund a notice that was not sent");
                 }
             }

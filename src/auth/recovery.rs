@@ -126,7 +126,9 @@ impl Auth {
             ),
             bucket(format!("recovery:name:{name}:h"), 3600, PER_IDENTIFIER_HOUR),
         ];
-        if let Spend::Refused { retry_after, .. } = self.store.spend(&buckets, self.now()).await? {
+        if let Spend::Refused { retry_after, .. } =
+            self.store.limits().spend(&buckets, self.now()).await?
+        {
             return Err(AuthError::RateLimited { retry_after });
         }
         let (me, typed, client) = (self.clone(), typed.to_owned(), client.clone());
@@ -142,7 +144,7 @@ impl Auth {
     /// serve several) or by two-factor phone.
     async fn accounts_named(&self, typed: &str) -> Result<Vec<AccountId>, AuthError> {
         if let Ok(u) = Username::parse(typed)
-            && let Some(a) = self.store.account_by_username(&u).await?
+            && let Some(a) = self.store.accounts().account_by_username(&u).await?
         {
             return Ok(vec![a.id]);
         }
@@ -150,6 +152,7 @@ impl Auth {
             return Ok(match Email::parse(typed) {
                 Ok(e) => {
                     self.store
+                        .email()
                         .accounts_with_email(&e.normalized(), ACCOUNTS_PER_EMAIL)
                         .await?
                 }
@@ -157,7 +160,13 @@ impl Auth {
             });
         }
         match PhoneNumber::parse(typed, self.tf.default_region.as_deref()) {
-            Ok(p) => Ok(self.store.phone_owner(&p).await?.into_iter().collect()),
+            Ok(p) => Ok(self
+                .store
+                .two_factor()
+                .phone_owner(&p)
+                .await?
+                .into_iter()
+                .collect()),
             Err(_) => Ok(Vec::new()),
         }
     }
@@ -173,7 +182,7 @@ impl Auth {
     /// Sends one account its link (to the confirmed address) or code (to the 2FA phone),
     /// within the account's and the destination's limits.
     async fn send_recovery(&self, id: &AccountId, client: &ClientInfo) -> Result<(), AuthError> {
-        let Some(account) = self.store.account_by_id(id).await? else {
+        let Some(account) = self.store.accounts().account_by_id(id).await? else {
             return Ok(());
         };
         if account.disabled_at.is_some() {
@@ -183,7 +192,7 @@ impl Auth {
         // The owner's browser (its device cookie logged in to this account before) has its
         // own budget; everyone else shares the account's (contract v3).
         let owner_device = match &client.device {
-            Some(d) if self.store.device_known(d, id).await? => Some(d.as_str()),
+            Some(d) if self.store.meta().device_known(d, id).await? => Some(d.as_str()),
             _ => None,
         };
         let scope = owner_device.map_or_else(String::new, |d| {
@@ -201,13 +210,19 @@ impl Auth {
                 PER_ACCOUNT_DAY,
             ),
         ];
-        if let Spend::Refused { .. } = self.store.spend(&per_account, now).await? {
+        if let Spend::Refused { .. } = self.store.limits().spend(&per_account, now).await? {
             tracing::warn!(account = %id, "password resets for this account paused: too many asked for");
             return Ok(());
         }
         let recovery_id = RecoveryId::generate().as_str().to_owned();
-        let (email, _) = self.store.email_of(id).await?;
-        let phone = self.store.two_factor(id).await?.phone.map(|(p, _)| p);
+        let (email, _) = self.store.email().email_of(id).await?;
+        let phone = self
+            .store
+            .two_factor()
+            .record(id)
+            .await?
+            .phone
+            .map(|(p, _)| p);
         let event = NewEvent {
             account_id: id,
             kind: EventKind::RecoveryRequested,
@@ -239,6 +254,7 @@ impl Auth {
             row.channel = RecoveryChannel::Sms;
             row.secret = &mac;
             self.store
+                .recovery()
                 .put_recovery(
                     &row,
                     &NewEvent {
@@ -253,7 +269,7 @@ impl Auth {
                 .await
                 .is_err()
             {
-                self.store.drop_recovery(&recovery_id).await?;
+                self.store.recovery().drop_recovery(&recovery_id).await?;
             }
         } else {
             tracing::info!(account = %id, "a password reset was asked for an account with neither email nor phone; its owner must ask the operator");
@@ -278,7 +294,7 @@ impl Auth {
             3600,
             PER_DESTINATION_HOUR,
         )];
-        if let Spend::Refused { .. } = self.store.spend(&per_address, now).await? {
+        if let Spend::Refused { .. } = self.store.limits().spend(&per_address, now).await? {
             return Ok(());
         }
         let token = Token::generate();
@@ -288,6 +304,7 @@ impl Auth {
             ..row
         };
         self.store
+            .recovery()
             .put_recovery(
                 &row,
                 &NewEvent {
@@ -305,7 +322,7 @@ impl Auth {
             .await
             .is_err()
         {
-            self.store.drop_recovery(row.id).await?;
+            self.store.recovery().drop_recovery(row.id).await?;
         }
         Ok(())
     }
@@ -323,6 +340,7 @@ impl Auth {
             RecoveryProof::Token(t) => {
                 let token = Token::from_client(t).ok_or(AuthError::RecoveryInvalid)?;
                 self.store
+                    .recovery()
                     .recovery_by_token(token.hash().as_str(), now)
                     .await?
                     .ok_or(AuthError::RecoveryInvalid)
@@ -341,6 +359,7 @@ impl Auth {
                 };
                 let Some(charged) = self
                     .store
+                    .recovery()
                     .charge_recovery_code(&account, MAX_FAILURES, now)
                     .await?
                 else {
@@ -354,6 +373,7 @@ impl Auth {
                     return Err(wrong());
                 }
                 self.store
+                    .recovery()
                     .refund_recovery_code(&charged.recovery.id)
                     .await?;
                 Ok(charged.recovery)
@@ -390,6 +410,7 @@ impl Auth {
         let token = Token::generate();
         if !self
             .store
+            .recovery()
             .exchange_recovery_code(&r.id, token.hash().as_str())
             .await?
         {
@@ -413,11 +434,15 @@ impl Auth {
         // The password is fixed when it is first chosen (contract v3): a later request
         // with this link goes on only with that same password, so the second factor always
         // confirms the password it was asked for, whichever of parallel requests won.
-        let chosen = match self.store.held_recovery_password(&r.id).await? {
+        let chosen = match self.store.recovery().held_recovery_password(&r.id).await? {
             Some(held) => Some(held),
             None => {
                 let hash = self.hasher.hash(&password).await?;
-                let held = self.store.hold_recovery_password(&r.id, &hash).await?;
+                let held = self
+                    .store
+                    .recovery()
+                    .hold_recovery_password(&r.id, &hash)
+                    .await?;
                 held.filter(|h| *h != hash)
             }
         };
@@ -442,6 +467,7 @@ impl Auth {
         };
         if !self
             .store
+            .recovery()
             .complete_recovery(&r.id, Some(&session), &event)
             .await?
         {
@@ -510,7 +536,12 @@ impl Auth {
         // The recovery's second step goes on where it was (its texted code, its count of
         // wrong codes); one that took its wrong codes is replaced (the account's own count
         // carries over, so that buys no guesses).
-        let existing = match self.store.recovery_challenge_id(&r.id, now).await? {
+        let existing = match self
+            .store
+            .challenges()
+            .recovery_challenge_id(&r.id, now)
+            .await?
+        {
             Some(id) => self.live_challenge_by_id(id).await.ok(),
             None => None,
         };
@@ -559,7 +590,7 @@ impl Auth {
         send_sms: bool,
     ) -> Result<(String, ChallengeStarted), AuthError> {
         let now = self.now();
-        let tf = self.store.two_factor(&r.account_id).await?;
+        let tf = self.store.two_factor().record(&r.account_id).await?;
         let sms_refused = r.channel == RecoveryChannel::Sms;
         let methods = super::second_step::methods_of(&tf, sms_refused);
         let default_method = methods.first().copied().unwrap_or(Method::BackupCode);
@@ -567,6 +598,7 @@ impl Auth {
         let id = self.keys.challenge_id(token.reveal());
         let expires_at = now.plus(self.tf.challenge_secs).min(r.expires_at);
         self.store
+            .challenges()
             .create_recovery_challenge(
                 &NewChallenge {
                     id: &id,

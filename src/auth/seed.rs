@@ -88,6 +88,7 @@ impl Auth {
     ) -> Result<(), AuthError> {
         Ok(self
             .store
+            .accounts()
             .seed_accounts(&batch.rows, password_hash, self.now())
             .await?)
     }
@@ -97,6 +98,6 @@ impl Auth {
     /// # Errors
     /// On a database failure.
     pub async fn account_count(&self) -> Result<i64, AuthError> {
-        Ok(self.store.count_accounts().await?)
+        Ok(self.store.accounts().count_accounts().await?)
     }
 }

@@ -109,16 +109,22 @@ impl Auth {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<CurrentSession, AuthError> {
-        let Some(s) = self.store.session_by_token(&token.hash(), kind).await? else {
+        let Some(s) = self
+            .store
+            .sessions()
+            .session_by_token(&token.hash(), kind)
+            .await?
+        else {
             return Err(AuthError::Unauthenticated);
         };
         let now = self.now();
         if now >= s.expires_at || now.0 - s.last_seen_at.0 >= self.policy.session_idle_secs {
-            self.store.delete_session(&s.id).await?;
+            self.store.sessions().delete_session(&s.id).await?;
             return Err(AuthError::Unauthenticated);
         }
         if now.0 - s.last_seen_at.0 >= TOUCH_EVERY_SECS {
             self.store
+                .sessions()
                 .touch_session(&s.id, now, client.ip.as_deref())
                 .await?;
         }
@@ -157,11 +163,15 @@ impl Auth {
         if session.kind == SessionKind::Web {
             let token = Token::generate();
             self.store
+                .sessions()
                 .rotate_session_token(&session.session_id, &token.hash(), now)
                 .await?;
             return Ok(Reauthenticated { token: Some(token) });
         }
-        self.store.set_reauth(&session.session_id, now).await?;
+        self.store
+            .sessions()
+            .set_reauth(&session.session_id, now)
+            .await?;
         Ok(Reauthenticated { token: None })
     }
 
@@ -181,6 +191,7 @@ impl Auth {
         };
         Ok(self
             .store
+            .sessions()
             .end_sessions(
                 CredentialEvent::OthersLoggedOut,
                 Some(&session.session_id),
@@ -199,7 +210,10 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let event = self.event(session, EventKind::Logout, client);
-        self.store.end_session(&session.session_id, &event).await?;
+        self.store
+            .sessions()
+            .end_session(&session.session_id, &event)
+            .await?;
         Ok(())
     }
 
@@ -220,7 +234,7 @@ impl Auth {
             EventKind::SessionRevoked
         };
         let event = self.event(session, kind, client);
-        if self.store.end_session(&target, &event).await? {
+        if self.store.sessions().end_session(&target, &event).await? {
             Ok(())
         } else {
             Err(AuthError::NotFound)
@@ -247,6 +261,7 @@ impl Auth {
         let idle = self.policy.session_idle_secs;
         Ok(self
             .store
+            .sessions()
             .list_sessions(account)
             .await?
             .into_iter()
@@ -266,6 +281,7 @@ impl Auth {
     ) -> Result<Vec<ActivityEntry>, AuthError> {
         Ok(self
             .store
+            .events()
             .list_events(&session.account_id, limit)
             .await?
             .into_iter()

@@ -101,7 +101,7 @@ impl Auth {
     ) -> Result<Charge, AuthError> {
         let buckets = self.text_buckets(account, phone);
         let at = self.now();
-        match self.store.spend(&buckets, at).await? {
+        match self.store.limits().spend(&buckets, at).await? {
             Spend::Spent => Ok(Charge { buckets, at }),
             Spend::Refused { key, retry_after } => {
                 tracing::warn!(account = %account, to = %phone.masked(), budget = %key.split(':').take(2).collect::<Vec<_>>().join(":"), "text message budget spent");
@@ -115,7 +115,11 @@ impl Auth {
     /// # Errors
     /// On a database failure.
     pub(crate) async fn refund(&self, charge: &Charge) -> Result<(), AuthError> {
-        Ok(self.store.refund(&charge.buckets, charge.at).await?)
+        Ok(self
+            .store
+            .limits()
+            .refund(&charge.buckets, charge.at)
+            .await?)
     }
 
     /// Gives back all but the account's own buckets: a phone-number check that found the
@@ -131,7 +135,7 @@ impl Auth {
             .filter(|b| !is_account_bucket(b))
             .cloned()
             .collect();
-        Ok(self.store.refund(&others, charge.at).await?)
+        Ok(self.store.limits().refund(&others, charge.at).await?)
     }
 
     /// Sends a text already charged with [`Auth::charge_text`]. A text the provider refused
@@ -176,7 +180,7 @@ impl Auth {
             window_secs: HOUR,
             limit: self.policy.sign_ups_per_address_hour,
         };
-        match self.store.spend(&[bucket], self.now()).await? {
+        match self.store.limits().spend(&[bucket], self.now()).await? {
             Spend::Spent => Ok(()),
             Spend::Refused { retry_after, .. } => Err(AuthError::RateLimited { retry_after }),
         }

@@ -125,6 +125,7 @@ impl Auth {
     pub async fn wrong_passwords_in_a_row(&self, account: &AccountId) -> Result<i64, AuthError> {
         Ok(self
             .store
+            .limits()
             .throttle_total(&format!("total:{account}"))
             .await?)
     }
@@ -145,7 +146,7 @@ impl Auth {
     /// otherwise says whether a success must clear counters.
     pub(crate) async fn check_throttle(&self, t: &Throttle) -> Result<bool, AuthError> {
         let now = self.now();
-        match self.store.throttle_state(t, now).await? {
+        match self.store.limits().throttle_state(t, now).await? {
             ThrottleState::Open { dirty } => Ok(dirty),
             ThrottleState::Paused(until) => Err(AuthError::RateLimited {
                 retry_after: until.0 - now.0,
@@ -165,6 +166,7 @@ impl Auth {
         let now = self.now();
         match self
             .store
+            .limits()
             .record_password_failure(t, now, pause_for, event)
             .await?
         {

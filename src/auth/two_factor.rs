@@ -50,6 +50,7 @@ impl Auth {
     pub async fn two_factor_enabled(&self, session: &CurrentSession) -> Result<bool, AuthError> {
         Ok(self
             .store
+            .accounts()
             .account_by_id(&session.account_id)
             .await?
             .is_some_and(|a| a.two_factor_since.is_some()))
@@ -69,6 +70,7 @@ impl Auth {
         }
         Ok(self
             .store
+            .backup_codes()
             .backup_batch(&session.account_id)
             .await?
             .map(|b| b.remaining()))
@@ -82,9 +84,17 @@ impl Auth {
         &self,
         session: &CurrentSession,
     ) -> Result<TwoFactorStatus, AuthError> {
-        let tf = self.store.two_factor(&session.account_id).await?;
-        let batch = self.store.backup_batch(&session.account_id).await?;
-        let pending = self.store.sms_pending(&session.account_id).await?;
+        let tf = self.store.two_factor().record(&session.account_id).await?;
+        let batch = self
+            .store
+            .backup_codes()
+            .backup_batch(&session.account_id)
+            .await?;
+        let pending = self
+            .store
+            .two_factor()
+            .sms_pending(&session.account_id)
+            .await?;
         Ok(TwoFactorStatus {
             enabled: tf.enabled_since.is_some(),
             phone: tf.phone.map(|(p, at)| (p.masked(), at)),
@@ -107,7 +117,9 @@ impl Auth {
             window_secs: 86_400,
             limit: TOTP_SETUPS_PER_DAY,
         };
-        if let Spend::Refused { retry_after, .. } = self.store.spend(&[bucket], self.now()).await? {
+        if let Spend::Refused { retry_after, .. } =
+            self.store.limits().spend(&[bucket], self.now()).await?
+        {
             return Err(AuthError::RateLimited { retry_after });
         }
         let secret = TotpSecret::generate();
@@ -117,6 +129,7 @@ impl Auth {
             secret.bytes(),
         );
         self.store
+            .two_factor()
             .put_totp_pending(&session.account_id, &sealed, self.now())
             .await?;
         let uri = secret.otpauth_uri(&self.tf.issuer, &session.username);
@@ -132,7 +145,12 @@ impl Auth {
         &self,
         session: &CurrentSession,
     ) -> Result<Option<TotpEnrolment>, AuthError> {
-        let Some((sealed, _)) = self.store.totp_pending(&session.account_id).await? else {
+        let Some((sealed, _)) = self
+            .store
+            .two_factor()
+            .totp_pending(&session.account_id)
+            .await?
+        else {
             return Ok(None);
         };
         let secret = self.open_totp(session, &sealed)?;
@@ -167,7 +185,12 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<MethodConfirmed, AuthError> {
         let code = OtpCode::parse(code)?;
-        let Some((sealed, _)) = self.store.totp_pending(&session.account_id).await? else {
+        let Some((sealed, _)) = self
+            .store
+            .two_factor()
+            .totp_pending(&session.account_id)
+            .await?
+        else {
             return Err(AuthError::NothingPending(Pending::NoAppSetUp));
         };
         let secret = self.open_totp(session, &sealed)?;
@@ -175,6 +198,7 @@ impl Auth {
         // Charged before the comparison, like every code (OWASP ASVS 4.0.3 V2.8.5).
         if !self
             .store
+            .two_factor()
             .charge_totp_confirmation(&session.account_id, &sealed, self.tf.challenge_max_failures)
             .await?
         {
@@ -186,6 +210,7 @@ impl Auth {
         let (batch, codes) = self.new_batch(&session.account_id, now);
         let Some(enabled_now) = self
             .store
+            .two_factor()
             .confirm_totp(&session.account_id, &sealed, step, now, &batch, client)
             .await?
         else {
@@ -195,6 +220,7 @@ impl Auth {
         // A code from the new app proved it in this session: apps that take only two-factor
         // logins accept the session from now on.
         self.store
+            .sessions()
             .mark_second_factor(&session.session_id, crate::domain::Method::Totp)
             .await?;
         // OWASP ASVS 4.0.3 V2.5.5: a new authenticator is a change the owner must hear of.
@@ -236,7 +262,7 @@ impl Auth {
     ) -> Result<String, AuthError> {
         let phone = PhoneNumber::parse(phone, self.tf.default_region.as_deref())?;
         let charged = self.charge_text(&session.account_id, &phone).await?;
-        if let Some(owner) = self.store.phone_owner(&phone).await?
+        if let Some(owner) = self.store.two_factor().phone_owner(&phone).await?
             && owner != session.account_id
         {
             self.refund_all_but_account(&charged).await?;
@@ -250,6 +276,7 @@ impl Auth {
         let expires = now.plus(self.tf.sms_code_secs);
         if !self
             .store
+            .two_factor()
             .put_sms_pending(&NewSmsCode {
                 account: &session.account_id,
                 phone: &phone,
@@ -262,7 +289,11 @@ impl Auth {
             .await?
         {
             self.refund(&charged).await?;
-            let pending = self.store.sms_pending(&session.account_id).await?;
+            let pending = self
+                .store
+                .two_factor()
+                .sms_pending(&session.account_id)
+                .await?;
             let retry_after = match pending {
                 Some(p)
                     if p.send_count >= ENROLMENT_SMS_PER_DAY
@@ -307,6 +338,7 @@ impl Auth {
         let (batch, codes) = self.new_batch(&session.account_id, now);
         match self
             .store
+            .two_factor()
             .confirm_sms(&ConfirmSms {
                 account: &session.account_id,
                 code_mac: &mac,
@@ -321,6 +353,7 @@ impl Auth {
             SmsConfirm::Verified { enabled, .. } => {
                 tracing::info!(account = %session.account_id, enabled_now = enabled, "phone verified for text-message codes");
                 self.store
+                    .sessions()
                     .mark_second_factor(&session.session_id, crate::domain::Method::Sms)
                     .await?;
                 // A changed number tells the old one (queued with the change).
@@ -361,6 +394,7 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let r = self
             .store
+            .two_factor()
             .remove_method(
                 &session.account_id,
                 kind,
@@ -388,6 +422,7 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let (_, was_on) = self
             .store
+            .two_factor()
             .disable_two_factor(
                 &session.account_id,
                 EventKind::TwoFactorDisabled,
@@ -416,10 +451,11 @@ impl Auth {
         reason: Option<&str>,
     ) -> Result<bool, AuthError> {
         let username = crate::domain::Username::parse(username)?;
-        let Some(account) = self.store.account_by_username(&username).await? else {
+        let Some(account) = self.store.accounts().account_by_username(&username).await? else {
             return Ok(false);
         };
         self.store
+            .two_factor()
             .disable_two_factor(
                 &account.id,
                 EventKind::TwoFactorResetByOperator,

@@ -127,8 +127,8 @@ async fn inspect(copy: &Store) -> anyhow::Result<(i64, Option<String>)> {
     if let Some(problem) = copy.integrity_problem().await? {
         anyhow::bail!("SQLite finds it damaged: {problem}");
     }
-    let accounts = copy.count_accounts().await?;
-    let key_check = copy.meta(crate::server::KEY_CHECK).await?;
+    let accounts = copy.accounts().count_accounts().await?;
+    let key_check = copy.meta().value(crate::server::KEY_CHECK).await?;
     Ok((accounts, key_check))
 }
 

@@ -1,7 +1,7 @@
 //! Accounts: creation, lookup, password hashes, the operator's enable/disable, and the
 //! counter of consecutive wrong passwords.
 
-use super::{NewEvent, Store, StoreResult, conflict_or};
+use super::{NewEvent, StoreResult, conflict_or};
 use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, UnixTime, Username};
 
 /// An account as stored.
@@ -75,7 +75,7 @@ impl From<AccountRow> for AccountRecord {
     }
 }
 
-impl Store {
+impl super::Accounts<'_> {
     /// Creates an account.
     ///
     /// # Errors

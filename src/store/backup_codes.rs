@@ -5,7 +5,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{NewEvent, Store, StoreResult};
+use super::{NewEvent, StoreResult};
 use crate::domain::{AccountId, BatchId, ClientInfo, EventKind, UnixTime};
 
 /// A batch to store.
@@ -118,7 +118,7 @@ pub enum BackupUse {
     Unknown,
 }
 
-impl Store {
+impl super::BackupCodes<'_> {
     /// Replaces the account's batch ("Get new codes") and records the event, in one
     /// transaction. Returns `false` when 2FA is off (no batch is made then).
     ///

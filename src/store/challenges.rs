@@ -7,7 +7,7 @@
 use super::accounts::{AccountRow, account_columns};
 use super::sessions::after_right_password;
 use super::two_factor::{TwoFactorRow, two_factor_columns};
-use super::{AccountRecord, PasswordProof, Store, StoreError, StoreResult, TwoFactorRecord};
+use super::{AccountRecord, PasswordProof, StoreError, StoreResult, TwoFactorRecord};
 use crate::domain::{AccountId, ClientInfo, SessionKind, UnixTime};
 
 /// A challenge to create.
@@ -141,7 +141,7 @@ pub struct ChallengeSms<'a> {
     pub max_failures: i64,
 }
 
-impl Store {
+impl super::Challenges<'_> {
     /// Creates a challenge after a right password — only while `proof` holds (the password
     /// is unchanged and no pause began meanwhile, checked by the insert itself) — clearing
     /// the throttle and storing a re-made hash in the same transaction. Returns `false`,
@@ -156,6 +156,8 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
         if !self
+            .0
+            .sessions()
             .hold_credential(&mut tx, c.account_id, proof.credential_version)
             .await?
         {

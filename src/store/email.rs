@@ -2,7 +2,7 @@
 //! the confirmed one, and its removal — each change with its event (and so its notice, to
 //! the old address too) in the same transaction.
 
-use super::{Store, StoreResult};
+use super::StoreResult;
 use crate::domain::{AccountId, ClientInfo, Email, EventKind, UnixTime};
 use crate::store::NewEvent;
 
@@ -37,7 +37,7 @@ pub enum EmailConfirm {
     NothingPending,
 }
 
-impl Store {
+impl super::Emails<'_> {
     /// Stores (or replaces) the address waiting for its code.
     ///
     /// # Errors

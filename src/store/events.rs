@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Store, StoreResult};
+use super::StoreResult;
 use crate::domain::{AccountId, ClientInfo, EventKind, UnixTime};
 
 /// An event to record.
@@ -90,7 +90,7 @@ impl From<EventRow> for EventRecord {
     }
 }
 
-impl Store {
+impl super::Events<'_> {
     /// Deletes activity recorded before `before` (and the notices of it, long delivered),
     /// for the retention rule. Returns how many events went.
     ///

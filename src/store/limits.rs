@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{NewEvent, Store, StoreResult};
+use super::{NewEvent, StoreResult};
 use crate::domain::UnixTime;
 
 /// One fixed-window budget: at most `limit` uses per `window_secs` under `key`.
@@ -107,7 +107,7 @@ impl Throttle {
     }
 }
 
-impl Store {
+impl super::Limits<'_> {
     /// Takes one use from every bucket, or from none of them: one conditional upsert per
     /// bucket in one transaction.
     ///

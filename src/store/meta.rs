@@ -1,7 +1,7 @@
 //! Facts about the installation (the secret key's check value) and the browsers that
 //! logged in before (device cookies).
 
-use super::{Store, StoreResult};
+use super::StoreResult;
 use crate::domain::{AccountId, UnixTime};
 
 /// The events that mean "logged in".
@@ -11,12 +11,12 @@ macro_rules! login_kinds {
     };
 }
 
-impl Store {
+impl super::Meta<'_> {
     /// A stored fact, if set.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn meta(&self, name: &str) -> StoreResult<Option<String>> {
+    pub async fn value(&self, name: &str) -> StoreResult<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM server_meta WHERE name = $1")
                 .bind(name)
@@ -29,7 +29,7 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn meta_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+    pub async fn value_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
         sqlx::query(
             "INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
@@ -37,7 +37,7 @@ impl Store {
         .bind(value)
         .execute(&self.pool)
         .await?;
-        Ok(self.meta(name).await?.unwrap_or_else(|| value.to_owned()))
+        Ok(self.value(name).await?.unwrap_or_else(|| value.to_owned()))
     }
 
     /// Whether the browser holding this device cookie (its SHA-256) logged in to the

@@ -234,6 +234,66 @@ impl Store {
     }
 }
 
+/// Declares the per-feature repositories: each is a borrowed view of the [`Store`] that
+/// holds one feature's statements, reached as `store.<feature>()`, so that a call names
+/// the table family it touches. Each derefs to the core (pool, engine, transactions).
+macro_rules! repositories {
+    ($($(#[doc = $doc:literal])+ $accessor:ident: $name:ident;)+) => {
+        $(
+            $(#[doc = $doc])+
+            #[derive(Clone, Copy, Debug)]
+            pub struct $name<'s>(&'s Store);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = Store;
+                fn deref(&self) -> &Store {
+                    self.0
+                }
+            }
+        )+
+
+        impl Store {
+            $(
+                $(#[doc = $doc])+
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )+
+        }
+    };
+}
+
+repositories! {
+    /// Accounts: creation, look-up, password hashes, disabling, the bulk seed.
+    accounts: Accounts;
+    /// Backup-code batches: regeneration and the batch on record.
+    backup_codes: BackupCodes;
+    /// Login and recovery challenges of the second step.
+    challenges: Challenges;
+    /// Email addresses and their confirmation codes.
+    email: Emails;
+    /// Security events (login activity).
+    events: Events;
+    /// Counters and throttles: the buckets of every limit, wrong-password pauses.
+    limits: Limits;
+    /// Server meta values and the devices an account has logged in from.
+    meta: Meta;
+    /// The durable queue of security notices.
+    notices: Notices;
+    /// OpenID Connect clients, consents and signing keys.
+    oidc: OidcRecords;
+    /// OpenID Connect grants: codes, tokens, refresh and `prompt=login` requests.
+    grants: Grants;
+    /// Account recoveries: links, codes and the password chosen.
+    recovery: Recoveries;
+    /// A second-step attempt, counted and used once in one transaction.
+    second_step: SecondStep;
+    /// Sessions: login, touch, recent authentication, password change, ends.
+    sessions: Sessions;
+    /// Two-factor methods: the authenticator app, the phone, turning 2FA off.
+    two_factor: TwoFactor;
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].
 fn conflict_or(e: sqlx::Error) -> StoreError {
     match &e {

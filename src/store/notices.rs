@@ -4,7 +4,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Store, StoreResult};
+use super::StoreResult;
 use crate::domain::{AccountId, UnixTime};
 
 /// A claimed notice, with the event it tells of.
@@ -142,7 +142,7 @@ pub(crate) async fn also_tell(
     Ok(())
 }
 
-impl Store {
+impl super::Notices<'_> {
     /// Claims the oldest due notice (of one account, or any) for `lease_secs`: a conditional
     /// update, so a notice is held by one worker at a time even with several nodes; a
     /// worker that dies lets it go when the lease ends.

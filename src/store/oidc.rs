@@ -1,7 +1,7 @@
 //! Sign in with Twofold (OpenID Connect): signing keys, clients and consents. Grants (codes
 //! and tokens) are in `oidc_grants.rs`.
 
-use super::{NewEvent, Store, StoreError, StoreResult, conflict_or};
+use super::{NewEvent, StoreError, StoreResult, conflict_or};
 use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, UnixTime};
 
 /// The columns of [`ClientRow`].
@@ -102,7 +102,7 @@ pub struct ConsentRecord {
     pub granted_at: i64,
 }
 
-impl Store {
+impl super::OidcRecords<'_> {
     /// Every signing key, newest first.
     ///
     /// # Errors

@@ -5,7 +5,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Store, StoreResult};
+use super::StoreResult;
 use crate::domain::{AccountId, SessionId, UnixTime};
 
 /// A grant's login session is alive: not ended, not expired, not idle (the parameters
@@ -240,7 +240,7 @@ async fn revoke_grant(
     Ok(())
 }
 
-impl Store {
+impl super::Grants<'_> {
     /// Stores an authorization and its code.
     ///
     /// # Errors

@@ -7,7 +7,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{NewEvent, NewSession, Store, StoreResult};
+use super::{NewEvent, NewSession, StoreResult};
 use crate::domain::{AccountId, CredentialEvent, UnixTime};
 
 /// How a recovery reached its owner.
@@ -110,7 +110,7 @@ macro_rules! alive {
     };
 }
 
-impl Store {
+impl super::Recoveries<'_> {
     /// Stores a recovery, replacing the account's earlier one (whose link or code stops
     /// working), and records `event` (`recovery_requested`, whose notice goes to the
     /// channels other than the one carrying the recovery), in one transaction.

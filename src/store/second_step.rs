@@ -12,7 +12,7 @@ use sqlx::{Any, Transaction};
 
 use super::backup_codes::{BackupUse, use_backup_code};
 use super::recovery::finish_recovery;
-use super::{Engine, NewEvent, NewSession, Store, StoreResult};
+use super::{Engine, NewEvent, NewSession, StoreResult};
 use crate::domain::{EventKind, UnixTime};
 
 /// The proof offered at the second step, already reduced to what the database compares.
@@ -110,7 +110,7 @@ pub struct SecondStepAttempt<'a> {
     pub recovery: Option<&'a str>,
 }
 
-impl Store {
+impl super::SecondStep<'_> {
     /// One attempt at the second step (see the module's comment): `hold → consume → finish |
     /// refuse`, each a step of [`SecondStepTx`].
     ///

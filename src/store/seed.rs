@@ -6,7 +6,7 @@
 
 use sqlx::AssertSqlSafe;
 
-use super::{Engine, Store, StoreResult};
+use super::{Engine, StoreResult};
 use crate::domain::{AccountId, BatchId, UnixTime};
 
 /// One account to seed, its secrets already hashed and sealed by the caller.
@@ -31,7 +31,7 @@ type SeedCode<'a> = (&'a SeedAccount, i64, &'a (String, Option<String>));
 /// under SQLite's default limit of 32,766 bound values and PostgreSQL's 65,535.
 const ROWS_PER_STATEMENT: usize = 5_000;
 
-impl Store {
+impl super::Accounts<'_> {
     /// Inserts `accounts` (all sharing `password_hash`, two-factor on since `now`) in one
     /// transaction: either all of them are stored or none.
     ///

@@ -122,6 +122,7 @@ impl NewSession<'_> {
         proof: &PasswordProof<'_>,
     ) -> StoreResult<bool> {
         if !store
+            .sessions()
             .hold_credential(tx, self.account_id, proof.credential_version)
             .await?
         {
@@ -261,7 +262,7 @@ impl TryFrom<SessionRow> for SessionRecord {
     }
 }
 
-impl Store {
+impl super::Sessions<'_> {
     /// Completes a login in one transaction: creates the session — after a password, only
     /// while its proof holds (else `false`, and nothing changes) — records the event, clears
     /// the throttle's counters and stores a re-made hash when there is one.

@@ -8,7 +8,7 @@
 use sqlx::{Any, Transaction};
 
 use super::backup_codes::NewBatch;
-use super::{NewEvent, Store, StoreError, StoreResult, conflict_or};
+use super::{NewEvent, StoreError, StoreResult, conflict_or};
 use crate::domain::{
     AccountId, ClientInfo, CredentialEvent, EventKind, PhoneNumber, SessionId, UnixTime,
 };
@@ -204,12 +204,12 @@ impl TryFrom<SmsPendingRow> for SmsPending {
     }
 }
 
-impl Store {
+impl super::TwoFactor<'_> {
     /// The account's two-factor state.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn two_factor(&self, account: &AccountId) -> StoreResult<TwoFactorRecord> {
+    pub async fn record(&self, account: &AccountId) -> StoreResult<TwoFactorRecord> {
         // One statement: each is a round trip to the database (BENCHMARKS.md, "At a million
         // accounts"); the second step reads the same columns with its challenge.
         sqlx::query_as::<_, TwoFactorRow>(concat!(

@@ -380,7 +380,12 @@ async fn shown_once_mode_stores_no_encrypted_copy() {
         .await
         .unwrap();
     let id = twofold::domain::AccountId::from_stored(me["id"].as_str().unwrap());
-    let batch = store.backup_batch(&id).await.unwrap().unwrap();
+    let batch = store
+        .backup_codes()
+        .backup_batch(&id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(batch.codes.len(), 10);
     assert!(
         batch.codes.iter().all(|c| c.sealed.is_none()),

@@ -478,6 +478,7 @@ async fn password_hashes_are_remade_when_the_parameters_change() {
         let store = twofold::store::Store::connect(&url, 1).await.unwrap();
         let u = twofold::domain::Username::parse(&name).unwrap();
         let hash = store
+            .accounts()
             .account_by_username(&u)
             .await
             .unwrap()

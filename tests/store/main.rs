@@ -47,6 +47,7 @@ async fn connect_twice(url: &str) -> Store {
 async fn account(store: &Store, name: &str) -> AccountId {
     let id = AccountId::generate();
     store
+        .accounts()
         .create_account(&id, &Username::parse(name).unwrap(), "$argon2id$hash", NOW)
         .await
         .unwrap();
@@ -111,6 +112,7 @@ async fn session_at(
         rehash: None,
     };
     store
+        .sessions()
         .complete_login(&s, &e, Some(&proof))
         .await
         .unwrap()
@@ -122,6 +124,7 @@ async fn usernames_are_unique() {
     on_both(|store| async move {
         account(&store, "alice").await;
         let err = store
+            .accounts()
             .create_account(
                 &AccountId::generate(),
                 &Username::parse("ALICE").unwrap(),
@@ -131,8 +134,9 @@ async fn usernames_are_unique() {
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict), "{err:?}");
-        assert_eq!(store.count_accounts().await.unwrap(), 1);
+        assert_eq!(store.accounts().count_accounts().await.unwrap(), 1);
         let found = store
+            .accounts()
             .account_by_username(&Username::parse("Alice").unwrap())
             .await
             .unwrap()
@@ -150,6 +154,7 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         let a = account(&store, "bob").await;
         let (id, token) = session(&store, &a).await;
         let s = store
+            .sessions()
             .session_by_token(&token.hash(), SessionKind::Api)
             .await
             .unwrap()
@@ -161,6 +166,7 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         assert_eq!(s.ip.as_deref(), Some("10.0.0.1"));
         assert!(
             store
+                .sessions()
                 .session_by_token(&Token::generate().hash(), SessionKind::Api)
                 .await
                 .unwrap()
@@ -168,6 +174,7 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         );
         assert!(
             store
+                .accounts()
                 .set_disabled(
                     &Username::parse("bob").unwrap(),
                     Some(NOW),
@@ -180,6 +187,7 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         );
         assert!(
             store
+                .sessions()
                 .session_by_token(&token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
@@ -188,6 +196,7 @@ async fn sessions_are_found_by_token_hash_and_hidden_when_disabled() {
         );
         assert!(
             !store
+                .accounts()
                 .set_disabled(
                     &Username::parse("nobody").unwrap(),
                     Some(NOW),
@@ -223,6 +232,7 @@ async fn concurrent_failures_are_all_counted_and_pause_at_each_threshold() {
                     detail: None,
                 };
                 store
+                    .limits()
                     .record_password_failure(&t, NOW, |round| round * 100, Some(&e))
                     .await
                     .unwrap()
@@ -246,10 +256,10 @@ async fn concurrent_failures_are_all_counted_and_pause_at_each_threshold() {
         assert_eq!(counted, [1, 2, 3, 4, 5], "no lost update");
         assert_eq!(refused, 3);
         assert_eq!(
-            store.throttle_state(&t, NOW).await.unwrap(),
+            store.limits().throttle_state(&t, NOW).await.unwrap(),
             ThrottleState::Paused(NOW.plus(100))
         );
-        let events = store.list_events(&a, 100).await.unwrap();
+        let events = store.events().list_events(&a, 100).await.unwrap();
         assert_eq!(
             events.iter().filter(|e| e.kind == "login_failed").count(),
             5
@@ -265,10 +275,17 @@ async fn concurrent_failures_are_all_counted_and_pause_at_each_threshold() {
         assert!(session_at(&store, &a, NOW.plus(99), &t, 0).await.is_none());
         assert!(session_at(&store, &a, NOW.plus(100), &t, 0).await.is_some());
         assert_eq!(
-            store.throttle_state(&t, NOW.plus(100)).await.unwrap(),
+            store
+                .limits()
+                .throttle_state(&t, NOW.plus(100))
+                .await
+                .unwrap(),
             ThrottleState::Open { dirty: false }
         );
-        assert_eq!(store.throttle_total(&t.total_key).await.unwrap(), 0);
+        assert_eq!(
+            store.limits().throttle_total(&t.total_key).await.unwrap(),
+            0
+        );
     })
     .await;
 }
@@ -290,12 +307,14 @@ async fn a_stale_credential_opens_nothing_and_writes_nothing() {
         };
         assert!(
             store
+                .sessions()
                 .change_password(&keep, 0, "$argon2id$new", &e)
                 .await
                 .unwrap()
         );
         assert!(
             !store
+                .sessions()
                 .change_password(&keep, 0, "$argon2id$other", &e)
                 .await
                 .unwrap(),
@@ -305,10 +324,11 @@ async fn a_stale_credential_opens_nothing_and_writes_nothing() {
         assert!(session_at(&store, &a, NOW, &t, 0).await.is_none());
         assert!(session_at(&store, &a, NOW, &t, 1).await.is_some());
         store
+            .accounts()
             .update_password_hash(&a, 0, "$argon2id$stale")
             .await
             .unwrap();
-        let acc = store.account_by_id(&a).await.unwrap().unwrap();
+        let acc = store.accounts().account_by_id(&a).await.unwrap().unwrap();
         assert_eq!(
             (acc.password_hash.as_str(), acc.credential_version),
             ("$argon2id$new", 1)
@@ -332,13 +352,16 @@ async fn budgets_are_spent_all_or_nothing() {
             limit: 10,
         };
         let both = [big.clone(), small.clone()];
-        assert_eq!(store.spend(&both, NOW).await.unwrap(), Spend::Spent);
         assert_eq!(
-            store.spend(&both, NOW.plus(10)).await.unwrap(),
+            store.limits().spend(&both, NOW).await.unwrap(),
             Spend::Spent
         );
         assert_eq!(
-            store.spend(&both, NOW.plus(20)).await.unwrap(),
+            store.limits().spend(&both, NOW.plus(10)).await.unwrap(),
+            Spend::Spent
+        );
+        assert_eq!(
+            store.limits().spend(&both, NOW.plus(20)).await.unwrap(),
             Spend::Refused {
                 key: "test:small".into(),
                 retry_after: 40
@@ -348,6 +371,7 @@ async fn budgets_are_spent_all_or_nothing() {
         for i in 0..8 {
             assert_eq!(
                 store
+                    .limits()
                     .spend(std::slice::from_ref(&big), NOW.plus(30 + i))
                     .await
                     .unwrap(),
@@ -356,6 +380,7 @@ async fn budgets_are_spent_all_or_nothing() {
         }
         assert!(matches!(
             store
+                .limits()
                 .spend(std::slice::from_ref(&big), NOW.plus(40))
                 .await
                 .unwrap(),
@@ -363,11 +388,13 @@ async fn budgets_are_spent_all_or_nothing() {
         ));
         // A refund of a charge made in the last window gives nothing to this one...
         store
+            .limits()
             .refund(std::slice::from_ref(&big), NOW.plus(-1))
             .await
             .unwrap();
         assert!(matches!(
             store
+                .limits()
                 .spend(std::slice::from_ref(&big), NOW.plus(40))
                 .await
                 .unwrap(),
@@ -375,25 +402,27 @@ async fn budgets_are_spent_all_or_nothing() {
         ));
         // ...one made in this window gives its use back.
         store
+            .limits()
             .refund(std::slice::from_ref(&big), NOW.plus(30))
             .await
             .unwrap();
         assert_eq!(
             store
+                .limits()
                 .spend(std::slice::from_ref(&big), NOW.plus(41))
                 .await
                 .unwrap(),
             Spend::Spent
         );
         assert_eq!(
-            store.spend(&both, NOW.plus(61)).await.unwrap(),
+            store.limits().spend(&both, NOW.plus(61)).await.unwrap(),
             Spend::Refused {
                 key: "test:big".into(),
                 retry_after: 3600 - 61
             }
         );
         assert_eq!(
-            store.spend(&[small], NOW.plus(61)).await.unwrap(),
+            store.limits().spend(&[small], NOW.plus(61)).await.unwrap(),
             Spend::Spent,
             "a new window"
         );
@@ -415,9 +444,10 @@ async fn a_session_can_only_be_ended_by_its_own_account() {
             client: &client,
             detail: None,
         };
-        assert!(!store.end_session(&id, &by_m).await.unwrap());
+        assert!(!store.sessions().end_session(&id, &by_m).await.unwrap());
         assert!(
             store
+                .sessions()
                 .session_by_token(&token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
@@ -427,16 +457,21 @@ async fn a_session_can_only_be_ended_by_its_own_account() {
             account_id: &a,
             ..by_m
         };
-        assert!(store.end_session(&id, &by_a).await.unwrap());
+        assert!(store.sessions().end_session(&id, &by_a).await.unwrap());
         assert!(
             store
+                .sessions()
                 .session_by_token(&token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_none()
         );
-        assert!(!store.end_session(&id, &by_a).await.unwrap(), "only once");
+        assert!(
+            !store.sessions().end_session(&id, &by_a).await.unwrap(),
+            "only once"
+        );
         let kinds: Vec<String> = store
+            .events()
             .list_events(&a, 10)
             .await
             .unwrap()
@@ -444,7 +479,7 @@ async fn a_session_can_only_be_ended_by_its_own_account() {
             .map(|e| e.kind)
             .collect();
         assert_eq!(kinds, ["session_revoked", "login"], "newest first");
-        assert!(store.list_events(&m, 10).await.unwrap().is_empty());
+        assert!(store.events().list_events(&m, 10).await.unwrap().is_empty());
     })
     .await;
 }
@@ -467,11 +502,13 @@ async fn a_password_change_keeps_only_the_current_session() {
         };
         assert!(
             store
+                .sessions()
                 .change_password(&keep, 0, "$argon2id$new", &e)
                 .await
                 .unwrap()
         );
         let kept = store
+            .sessions()
             .session_by_token(&keep_token.hash(), SessionKind::Api)
             .await
             .unwrap()
@@ -479,6 +516,7 @@ async fn a_password_change_keeps_only_the_current_session() {
         assert_eq!(kept.reauth_at, NOW.plus(5));
         assert!(
             store
+                .sessions()
                 .session_by_token(&other_token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
@@ -486,6 +524,7 @@ async fn a_password_change_keeps_only_the_current_session() {
         );
         assert!(
             store
+                .sessions()
                 .session_by_token(&b_token.hash(), SessionKind::Api)
                 .await
                 .unwrap()
@@ -494,6 +533,7 @@ async fn a_password_change_keeps_only_the_current_session() {
         );
         assert_eq!(
             store
+                .accounts()
                 .account_by_id(&a)
                 .await
                 .unwrap()
@@ -512,25 +552,39 @@ async fn expired_sessions_are_purged() {
         let (_, old) = session(&store, &a).await;
         let (fresh_id, fresh) = session(&store, &a).await;
         store
+            .sessions()
             .touch_session(&fresh_id, NOW.plus(3000), Some("10.0.0.2"))
             .await
             .unwrap();
-        assert_eq!(store.purge_sessions(NOW.plus(2000), 1000).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .sessions()
+                .purge_sessions(NOW.plus(2000), 1000)
+                .await
+                .unwrap(),
+            1
+        );
         assert!(
             store
+                .sessions()
                 .session_by_token(&old.hash(), SessionKind::Api)
                 .await
                 .unwrap()
                 .is_none()
         );
         let s = store
+            .sessions()
             .session_by_token(&fresh.hash(), SessionKind::Api)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(s.ip.as_deref(), Some("10.0.0.2"));
         assert_eq!(
-            store.purge_sessions(NOW.plus(3600), 100_000).await.unwrap(),
+            store
+                .sessions()
+                .purge_sessions(NOW.plus(3600), 100_000)
+                .await
+                .unwrap(),
             1,
             "absolute end"
         );
@@ -560,6 +614,7 @@ async fn a_checkpoint_copies_sqlites_log_back_and_is_nothing_on_postgres() {
         // What was copied back reads the same.
         assert!(
             store
+                .accounts()
                 .create_account(
                     &AccountId::generate(),
                     &Username::parse("kim3").unwrap(),

@@ -15,6 +15,7 @@ const REDIRECT: &str = "https://app.example.test/cb";
 
 async fn client(store: &Store) {
     store
+        .oidc()
         .add_client(&ClientRecord {
             id: CLIENT.into(),
             name: "Purge app".into(),
@@ -55,6 +56,7 @@ async fn grant(
     at: UnixTime,
 ) {
     store
+        .grants()
         .create_grant(&NewGrant {
             id,
             code_hash: code,
@@ -96,7 +98,12 @@ fn clock(now: UnixTime) -> SessionClock {
 /// Uses the code at `at` and issues an access token for 600 s and a refresh token for
 /// `refresh_secs`.
 async fn use_code(store: &Store, code: &str, at: UnixTime, refresh_secs: i64) -> (String, String) {
-    let Redeemed::Issued(tx) = store.redeem_code(&redemption(code, at)).await.unwrap() else {
+    let Redeemed::Issued(tx) = store
+        .grants()
+        .redeem_code(&redemption(code, at))
+        .await
+        .unwrap()
+    else {
         panic!("the code works");
     };
     let (access, refresh) = (format!("{code}-access"), format!("{code}-refresh"));
@@ -144,8 +151,9 @@ async fn expired_tokens_and_finished_grants_are_purged() {
         use_code(&store, "c-recent", recent, 60).await;
 
         // Tokens: done (2), live access (1), recent (2); grants: unused and done.
-        assert_eq!(store.purge_grants(now).await.unwrap(), 5 + 2);
+        assert_eq!(store.grants().purge_grants(now).await.unwrap(), 5 + 2);
         let live = store
+            .grants()
             .live_token(&live_refresh, clock(now))
             .await
             .unwrap()
@@ -153,13 +161,18 @@ async fn expired_tokens_and_finished_grants_are_purged() {
         assert_eq!(live.kind, "refresh");
         // Its grant survived: the refresh token still rotates.
         assert!(matches!(
-            store.refresh(&live_refresh, CLIENT, now).await.unwrap(),
+            store
+                .grants()
+                .refresh(&live_refresh, CLIENT, now)
+                .await
+                .unwrap(),
             Redeemed::Issued(_)
         ));
         // The recent code used again is still a reuse (and revokes its grant); the purged
         // ones are simply unknown.
         assert!(matches!(
             store
+                .grants()
                 .redeem_code(&redemption("c-recent", now))
                 .await
                 .unwrap(),
@@ -167,12 +180,16 @@ async fn expired_tokens_and_finished_grants_are_purged() {
         ));
         for code in ["c-unused", "c-done"] {
             assert!(matches!(
-                store.redeem_code(&redemption(code, now)).await.unwrap(),
+                store
+                    .grants()
+                    .redeem_code(&redemption(code, now))
+                    .await
+                    .unwrap(),
                 Redeemed::Invalid
             ));
         }
         // Nothing more to do: a second run removes nothing.
-        assert_eq!(store.purge_grants(now).await.unwrap(), 0);
+        assert_eq!(store.grants().purge_grants(now).await.unwrap(), 0);
     })
     .await;
 }
@@ -189,16 +206,19 @@ async fn retired_signing_keys_are_purged_and_the_current_one_never() {
         };
         assert!(
             store
+                .oidc()
                 .add_first_signing_key(&key("k0", NOW.0))
                 .await
                 .unwrap()
         );
         // Rotations retire the current key at the new one's creation.
         store
+            .oidc()
             .add_signing_key(&key("k1", NOW.0 + 100), true)
             .await
             .unwrap();
         store
+            .oidc()
             .add_signing_key(&key("k2", NOW.0 + 200), true)
             .await
             .unwrap();
@@ -208,7 +228,7 @@ async fn retired_signing_keys_are_purged_and_the_current_one_never() {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            retired(&store.signing_keys().await.unwrap()),
+            retired(&store.oidc().signing_keys().await.unwrap()),
             [
                 ("k2".to_owned(), None),
                 ("k1".to_owned(), Some(NOW.0 + 200)),
@@ -216,19 +236,30 @@ async fn retired_signing_keys_are_purged_and_the_current_one_never() {
             ]
         );
         // Before k0's retirement: nothing goes.
-        assert_eq!(store.purge_signing_keys(NOW.plus(99)).await.unwrap(), 0);
+        assert_eq!(
+            store.oidc().purge_signing_keys(NOW.plus(99)).await.unwrap(),
+            0
+        );
         // k0 retired at +100: it goes, k1 (retired at +200) stays.
-        assert_eq!(store.purge_signing_keys(NOW.plus(100)).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .oidc()
+                .purge_signing_keys(NOW.plus(100))
+                .await
+                .unwrap(),
+            1
+        );
         // Long after: k1 goes, the current key stays whatever the time.
         assert_eq!(
             store
+                .oidc()
                 .purge_signing_keys(NOW.plus(365 * 86_400))
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            retired(&store.signing_keys().await.unwrap()),
+            retired(&store.oidc().signing_keys().await.unwrap()),
             [("k2".to_owned(), None)]
         );
     })

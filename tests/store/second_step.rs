@@ -29,13 +29,18 @@ fn client() -> ClientInfo {
 /// confirmed it, and a batch of backup codes whose keyed hashes are `mac-0` … `mac-9`.
 async fn two_factor_account(store: &Store, name: &str) -> AccountId {
     let id = account(store, name).await;
-    store.put_totp_pending(&id, "sealed-1", NOW).await.unwrap();
+    store
+        .two_factor()
+        .put_totp_pending(&id, "sealed-1", NOW)
+        .await
+        .unwrap();
     let batch = NewBatch {
         id: BatchId::generate(),
         created_at: NOW,
         codes: (0..10).map(|i| (format!("mac-{i}"), None)).collect(),
     };
     let enabled = store
+        .two_factor()
         .confirm_totp(&id, "sealed-1", 100, NOW, &batch, &client())
         .await
         .unwrap();
@@ -49,6 +54,7 @@ async fn challenge(store: &Store, account: &AccountId, sms: bool) -> String {
     let t = throttle(account);
     let c = client();
     let created = store
+        .challenges()
         .create_challenge(
             &NewChallenge {
                 id: &id,
@@ -108,6 +114,7 @@ async fn attempt(
         ..success
     };
     store
+        .second_step()
         .attempt_second_factor(&SecondStepAttempt {
             challenge_id,
             proof,
@@ -142,7 +149,10 @@ async fn a_backup_code_is_used_once_and_a_challenge_finishes_once() {
                 notice_waiting: false,
             }
         );
-        assert_eq!(store.list_sessions(&alice).await.unwrap().len(), 1);
+        assert_eq!(
+            store.sessions().list_sessions(&alice).await.unwrap().len(),
+            1
+        );
         // The finished challenge takes nothing more, not even another right code.
         let again = attempt(&store, &alice, &c1, Proof::Backup("mac-4"), NOW, LIMITS).await;
         assert_eq!(again, Attempt::Gone);
@@ -152,9 +162,17 @@ async fn a_backup_code_is_used_once_and_a_challenge_finishes_once() {
         assert_eq!(used, refused(Refusal::AlreadyUsed, 4));
         let unknown = attempt(&store, &alice, &c2, Proof::Backup("nope"), NOW, LIMITS).await;
         assert_eq!(unknown, refused(Refusal::Wrong, 3));
-        let batch = store.backup_batch(&alice).await.unwrap().unwrap();
+        let batch = store
+            .backup_codes()
+            .backup_batch(&alice)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(batch.remaining(), 9);
-        assert_eq!(store.list_sessions(&alice).await.unwrap().len(), 1);
+        assert_eq!(
+            store.sessions().list_sessions(&alice).await.unwrap().len(),
+            1
+        );
         // Another account's code is not this account's.
         let bob = two_factor_account(&store, "bob").await;
         let c3 = challenge(&store, &bob, false).await;
@@ -206,7 +224,10 @@ async fn racing_attempts_with_one_backup_code_log_in_once() {
             )),
             "{results:?}"
         );
-        assert_eq!(store.list_sessions(&alice).await.unwrap().len(), 1);
+        assert_eq!(
+            store.sessions().list_sessions(&alice).await.unwrap().len(),
+            1
+        );
     })
     .await;
 }
@@ -258,7 +279,7 @@ async fn an_authenticator_step_is_accepted_once_under_its_own_secret() {
             attempt(&store, &alice, &c2, right, NOW, LIMITS).await,
             refused(Refusal::Wrong, 4)
         );
-        let tf = store.two_factor(&alice).await.unwrap();
+        let tf = store.two_factor().record(&alice).await.unwrap();
         assert_eq!(tf.totp.unwrap().last_step, 101);
         assert_eq!(
             tf.failures, 1,
@@ -291,18 +312,21 @@ async fn a_texted_code_works_once_and_not_after_it_expires() {
         };
         assert!(
             !store
+                .challenges()
                 .set_challenge_sms(&resend(NOW.plus(10), "sms-2"))
                 .await
                 .unwrap()
         );
         assert!(
             store
+                .challenges()
                 .set_challenge_sms(&resend(late, "sms-2"))
                 .await
                 .unwrap()
         );
         assert!(
             !store
+                .challenges()
                 .set_challenge_sms(&resend(late.plus(60), "sms-3"))
                 .await
                 .unwrap(),
@@ -320,7 +344,13 @@ async fn a_texted_code_works_once_and_not_after_it_expires() {
                 notice_waiting: false,
             }
         );
-        let record = store.challenge_state(&c1).await.unwrap().unwrap().challenge;
+        let record = store
+            .challenges()
+            .challenge_state(&c1)
+            .await
+            .unwrap()
+            .unwrap()
+            .challenge;
         assert!(record.finished_at.is_some());
         assert!(!record.sms_pending, "the used code is gone");
     })
@@ -368,6 +398,7 @@ async fn wrong_codes_end_the_challenge_then_lock_then_cap_the_account() {
         );
         assert_eq!(
             store
+                .backup_codes()
                 .backup_batch(&alice)
                 .await
                 .unwrap()
@@ -390,9 +421,9 @@ async fn wrong_codes_end_the_challenge_then_lock_then_cap_the_account() {
             attempt(&store, &alice, &c3, right, after.plus(86_400), limits).await,
             Attempt::Capped
         );
-        let tf = store.two_factor(&alice).await.unwrap();
+        let tf = store.two_factor().record(&alice).await.unwrap();
         assert_eq!(tf.failures, 6);
-        let events = store.list_events(&alice, 50).await.unwrap();
+        let events = store.events().list_events(&alice, 50).await.unwrap();
         let count = |k: EventKind| events.iter().filter(|e| e.kind == k.as_str()).count();
         assert_eq!(count(EventKind::SecondFactorFailed), 6);
         assert_eq!(count(EventKind::SecondFactorLocked), 1);
@@ -416,6 +447,7 @@ async fn a_login_says_whether_its_notice_waits_for_delivery() {
         );
         assert!(
             store
+                .notices()
                 .claim_notice(NOW, Some(&alice), 60)
                 .await
                 .unwrap()
@@ -432,13 +464,14 @@ async fn a_login_says_whether_its_notice_waits_for_delivery() {
             cooldown: 30,
             daily_cap: 10,
         };
-        assert!(store.put_sms_pending(&sent).await.unwrap());
+        assert!(store.two_factor().put_sms_pending(&sent).await.unwrap());
         let unused = NewBatch {
             id: BatchId::generate(),
             created_at: NOW,
             codes: Vec::new(),
         };
         let confirmed = store
+            .two_factor()
             .confirm_sms(&ConfirmSms {
                 account: &alice,
                 code_mac: "phone-mac",
@@ -452,6 +485,7 @@ async fn a_login_says_whether_its_notice_waits_for_delivery() {
             .unwrap();
         assert!(matches!(confirmed, SmsConfirm::Verified { .. }));
         while store
+            .notices()
             .claim_notice(NOW, Some(&alice), 60)
             .await
             .unwrap()
@@ -468,6 +502,7 @@ async fn a_login_says_whether_its_notice_waits_for_delivery() {
             }
         );
         let notice = store
+            .notices()
             .claim_notice(NOW, Some(&alice), 60)
             .await
             .unwrap()

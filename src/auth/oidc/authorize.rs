@@ -229,6 +229,7 @@ impl Oidc {
             Some(t) => {
                 self.auth
                     .store
+                    .grants()
                     .login_request_time(t.hash().as_str(), self.now())
                     .await?
             }
@@ -239,6 +240,7 @@ impl Oidc {
                 let t = Token::generate();
                 self.auth
                     .store
+                    .grants()
                     .put_login_request(t.hash().as_str(), self.now(), LOGIN_REQUEST_SECS)
                     .await?;
                 Some(t.reveal().to_owned())
@@ -275,7 +277,12 @@ impl Oidc {
             return login(true, hint).await;
         }
         if c.client.require_two_factor && session.second_factor.is_none() {
-            let tf = self.auth.store.two_factor(&session.account_id).await?;
+            let tf = self
+                .auth
+                .store
+                .two_factor()
+                .record(&session.account_id)
+                .await?;
             if none {
                 return fail(
                     OAuthCode::InteractionRequired,
@@ -329,6 +336,7 @@ impl Oidc {
                 Some(true) => {
                     self.auth
                         .store
+                        .oidc()
                         .put_consent(
                             &session.account_id,
                             &c.client.id,
@@ -344,6 +352,7 @@ impl Oidc {
                     let given = self
                         .auth
                         .store
+                        .oidc()
                         .consent(&session.account_id, &c.client.id)
                         .await?;
                     let covered = given.is_some_and(|g| {
@@ -382,6 +391,7 @@ impl Oidc {
         let grant_id = Token::generate().hash().as_str()[..32].to_owned();
         self.auth
             .store
+            .grants()
             .create_grant(&NewGrant {
                 id: &grant_id,
                 code_hash: code_hash.as_str(),
@@ -423,6 +433,7 @@ impl Oidc {
         Ok(self
             .auth
             .store
+            .oidc()
             .consents(&session.account_id)
             .await?
             .into_iter()
@@ -449,6 +460,7 @@ impl Oidc {
             || !self
                 .auth
                 .store
+                .oidc()
                 .revoke_app(&session.account_id, client_id, self.now(), who)
                 .await?
         {

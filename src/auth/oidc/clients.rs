@@ -198,7 +198,7 @@ impl Oidc {
             scopes: Some(scopes),
             allow_no_pkce: c.allow_no_pkce,
         };
-        self.auth.store.add_client(&record).await?;
+        self.auth.store.oidc().add_client(&record).await?;
         tracing::info!(client = %client_id, name, "OpenID Connect client registered");
         Ok(ClientSecret {
             client_id,
@@ -214,6 +214,7 @@ impl Oidc {
         Ok(self
             .auth
             .store
+            .oidc()
             .list_clients()
             .await?
             .into_iter()
@@ -226,7 +227,7 @@ impl Oidc {
     /// # Errors
     /// On a database failure.
     pub async fn remove_client(&self, id: &str) -> Result<bool, AuthError> {
-        Ok(self.auth.store.remove_client(id).await?)
+        Ok(self.auth.store.oidc().remove_client(id).await?)
     }
 
     /// A new secret for a confidential client (the old one stops working at once).
@@ -239,6 +240,7 @@ impl Oidc {
         if !self
             .auth
             .store
+            .oidc()
             .set_client_secret(id, secret.hash().as_str())
             .await?
         {
@@ -254,7 +256,7 @@ impl Oidc {
         if id.is_empty() || id.len() > 100 {
             return Ok(None);
         }
-        match self.auth.store.client(id).await {
+        match self.auth.store.oidc().client(id).await {
             Ok(c) => Ok(c),
             Err(StoreError::Corrupt(what)) => Err(AuthError::Internal(anyhow::anyhow!(
                 "a stored client is corrupt ({what})"
@@ -274,11 +276,18 @@ impl Oidc {
         let Some(origin) = web_origin(origin) else {
             return Ok(false);
         };
-        Ok(self.auth.store.list_clients().await?.iter().any(|c| {
-            c.redirect_uris
-                .iter()
-                .any(|u| web_origin(u).as_deref() == Some(origin.as_str()))
-        }))
+        Ok(self
+            .auth
+            .store
+            .oidc()
+            .list_clients()
+            .await?
+            .iter()
+            .any(|c| {
+                c.redirect_uris
+                    .iter()
+                    .any(|u| web_origin(u).as_deref() == Some(origin.as_str()))
+            }))
     }
 
     /// Authenticates the client of a token, introspection or revocation request (RFC 6749

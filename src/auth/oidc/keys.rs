@@ -115,6 +115,7 @@ impl Oidc {
         if self
             .auth
             .store
+            .oidc()
             .signing_keys()
             .await?
             .iter()
@@ -123,7 +124,13 @@ impl Oidc {
             return Ok(());
         }
         let record = self.new_key_record()?;
-        if self.auth.store.add_first_signing_key(&record).await? {
+        if self
+            .auth
+            .store
+            .oidc()
+            .add_first_signing_key(&record)
+            .await?
+        {
             tracing::info!(kid = %record.kid, "made the first OpenID Connect signing key");
         }
         Ok(())
@@ -137,7 +144,11 @@ impl Oidc {
     /// On a database or key-generation failure.
     pub async fn rotate_key(&self) -> Result<String, AuthError> {
         let record = self.new_key_record()?;
-        self.auth.store.add_signing_key(&record, true).await?;
+        self.auth
+            .store
+            .oidc()
+            .add_signing_key(&record, true)
+            .await?;
         Ok(record.kid)
     }
 
@@ -170,10 +181,10 @@ impl Oidc {
     /// Reads the keys from the database, opening only those the cache does not hold yet.
     async fn load_keys(&self, previous: Option<Loaded>) -> Result<Loaded, AuthError> {
         let now = self.now();
-        let mut records = self.auth.store.signing_keys().await?;
+        let mut records = self.auth.store.oidc().signing_keys().await?;
         if !records.iter().any(|k| k.retired_at.is_none()) {
             self.ensure_signing_key().await?;
-            records = self.auth.store.signing_keys().await?;
+            records = self.auth.store.oidc().signing_keys().await?;
         }
         let opened: HashMap<String, Arc<SigningKey>> = previous
             .map(|l| {
@@ -261,10 +272,11 @@ impl Oidc {
     /// On a database failure.
     pub async fn housekeeping(&self) -> Result<u64, AuthError> {
         let now = self.now();
-        let grants = self.auth.store.purge_grants(now).await?;
+        let grants = self.auth.store.grants().purge_grants(now).await?;
         let keys = self
             .auth
             .store
+            .oidc()
             .purge_signing_keys(retired_keys_expire_before(now, self.token_grace()))
             .await?;
         if keys > 0 {

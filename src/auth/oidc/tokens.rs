@@ -253,6 +253,7 @@ impl Oidc {
         let redeemed = self
             .auth
             .store
+            .grants()
             .redeem_code(&Redemption {
                 code_hash: code_hash.as_str(),
                 client_id: &client.id,
@@ -283,6 +284,7 @@ impl Oidc {
         let redeemed = self
             .auth
             .store
+            .grants()
             .refresh(hash.as_str(), &client.id, self.now())
             .await?;
         self.answer(redeemed, &client.id, key, false, &REFRESH_WORDS)
@@ -395,7 +397,7 @@ impl Oidc {
             claims["name"] = json!(username);
         }
         if scopes.contains(&"phone")
-            && let Some((phone, _)) = self.auth.store.two_factor(account).await?.phone
+            && let Some((phone, _)) = self.auth.store.two_factor().record(account).await?.phone
         {
             claims["phone_number"] = json!(phone.e164());
             claims["phone_number_verified"] = json!(true);
@@ -422,6 +424,7 @@ impl Oidc {
         let Some(t) = self
             .auth
             .store
+            .grants()
             .live_token(hash.as_str(), self.session_clock())
             .await?
         else {
@@ -470,6 +473,7 @@ impl Oidc {
         let Some(t) = self
             .auth
             .store
+            .grants()
             .live_token(hash.as_str(), self.session_clock())
             .await?
         else {
@@ -520,6 +524,7 @@ impl Oidc {
             let hash = token.hash();
             self.auth
                 .store
+                .grants()
                 .revoke_token(hash.as_str(), &client.id, self.now())
                 .await?;
         }

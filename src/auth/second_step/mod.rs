@@ -195,7 +195,12 @@ impl Auth {
             client,
             sms,
         };
-        if !self.store.create_challenge(&challenge, proof).await? {
+        if !self
+            .store
+            .challenges()
+            .create_challenge(&challenge, proof)
+            .await?
+        {
             if let Some(c) = &charged {
                 self.refund(c).await?;
             }
@@ -213,7 +218,7 @@ impl Auth {
                     sms_failed = true;
                     // A refused text never left; a timed-out one may have: it still counts.
                     if matches!(e, crate::sms::SmsError::Refused(_)) {
-                        self.store.unsend_challenge_sms(&id).await?;
+                        self.store.challenges().unsend_challenge_sms(&id).await?;
                     }
                 }
             }
@@ -247,6 +252,7 @@ impl Auth {
     ) -> Result<(String, ChallengeState), AuthError> {
         let state = self
             .store
+            .challenges()
             .challenge_state(&id)
             .await?
             .ok_or(AuthError::ChallengeExpired)?;
@@ -383,6 +389,7 @@ impl Auth {
         };
         let attempt = self
             .store
+            .second_step()
             .attempt_second_factor(&SecondStepAttempt {
                 challenge_id: id,
                 proof: checked.proof(),

@@ -78,6 +78,7 @@ impl Auth {
         let charged = self.charge_text(&challenge.account_id, &phone).await?;
         let replaced = self
             .store
+            .challenges()
             .set_challenge_sms(&ChallengeSms {
                 id,
                 code_mac: &mac,
@@ -103,7 +104,7 @@ impl Auth {
         {
             // A refused text never left; a timed-out one may have: it still counts.
             if matches!(e, SmsError::Refused(_)) {
-                self.store.unsend_challenge_sms(id).await?;
+                self.store.challenges().unsend_challenge_sms(id).await?;
             }
             return Err(AuthError::SmsFailed);
         }
