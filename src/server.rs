@@ -516,7 +516,10 @@ async fn notice_worker(auth: Auth, mut stop: tokio::sync::watch::Receiver<bool>)
             _ = tick.tick() => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
-        let n = auth.deliver_notices_while(None, || !*stop.borrow()).await;
+        let n = auth
+            .notices()
+            .deliver_notices_while(None, || !*stop.borrow())
+            .await;
         if n > 0 {
             tracing::debug!(n, "notice queue worked through");
         }
@@ -528,14 +531,19 @@ async fn housekeeping(auth: Auth, oidc: crate::auth::oidc::Oidc) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        let oidc_rows = match oidc.housekeeping().await {
+        let oidc_rows = match oidc.keys().housekeeping().await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "OpenID Connect housekeeping failed; it runs again in ten minutes");
                 0
             }
         };
-        match auth.housekeeping().await.map(|(s, o)| (s, o + oidc_rows)) {
+        match auth
+            .operator()
+            .housekeeping()
+            .await
+            .map(|(s, o)| (s, o + oidc_rows))
+        {
             Ok((0, 0)) => {}
             Ok((sessions, other)) => tracing::info!(
                 sessions,

@@ -530,3 +530,85 @@ fn no_function_is_over_100_lines() {
         [format!("x.rs: fn big is {} lines", MAX_FN_LINES + 2)]
     );
 }
+
+/// No type gathers more than this many methods: a feature grows its own service or
+/// repository (`auth.sessions()`, `store.grants()`) instead of a god type (issue 22).
+const MAX_METHODS: usize = 40;
+
+/// Methods per type across `rel`'s files: every inherent `impl` block's functions, and
+/// the accessors the `services!` and `repositories!` macros write onto their core.
+fn methods_per_type(files: &BTreeMap<String, String>) -> BTreeMap<String, usize> {
+    struct Count<'a>(&'a mut BTreeMap<String, usize>);
+    impl<'ast> Visit<'ast> for Count<'_> {
+        fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+            if i.trait_.is_none()
+                && let syn::Type::Path(p) = &*i.self_ty
+                && let Some(last) = p.path.segments.last()
+            {
+                let fns = i
+                    .items
+                    .iter()
+                    .filter(|it| matches!(it, syn::ImplItem::Fn(_)))
+                    .count();
+                *self.0.entry(last.ident.to_string()).or_default() += fns;
+            }
+            syn::visit::visit_item_impl(self, i);
+        }
+        fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+            let name = m.mac.path.segments.last().map(|s| s.ident.to_string());
+            let tokens: Vec<TokenTree> = m.mac.tokens.clone().into_iter().collect();
+            let core = match name.as_deref() {
+                Some("repositories") => Some("Store".to_owned()),
+                Some("services") => tokens.first().map(|t| t.to_string()),
+                _ => None,
+            };
+            if let Some(core) = core {
+                // Each entry is `accessor: Type;`.
+                let entries = tokens
+                    .windows(4)
+                    .filter(|w| {
+                        matches!((&w[0], &w[1], &w[2], &w[3]),
+                            (TokenTree::Ident(_), TokenTree::Punct(c), TokenTree::Ident(_), TokenTree::Punct(s))
+                                if c.as_char() == ':' && s.as_char() == ';')
+                    })
+                    .count();
+                *self.0.entry(core).or_default() += entries;
+            }
+        }
+    }
+    let mut counts = BTreeMap::new();
+    for text in files.values() {
+        let file = syn::parse_file(text).unwrap();
+        Count(&mut counts).visit_file(&file);
+    }
+    counts
+}
+
+#[test]
+fn no_type_has_over_40_methods() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = BTreeMap::new();
+    rust_files(&src, &src, &mut files);
+    let counts = methods_per_type(&files);
+    // The cores are counted with their accessors, so they are seen at all.
+    for core in ["Auth", "Store", "Oidc"] {
+        assert!(
+            counts.get(core).is_some_and(|n| *n > 5),
+            "{core}: {counts:?}"
+        );
+    }
+    let big: Vec<_> = counts.iter().filter(|(_, n)| **n > MAX_METHODS).collect();
+    assert!(big.is_empty(), "types over {MAX_METHODS} methods: {big:?}");
+    // The check counts across files and through the accessor macros.
+    let sample = BTreeMap::from([
+        (
+            "a.rs".to_owned(),
+            "impl S { fn a() {} fn b() {} } impl T for S { fn c() {} }".to_owned(),
+        ),
+        (
+            "b.rs".to_owned(),
+            "impl S { fn d() {} }\nservices! { S; /// x\n one: One; /// y\n two: Two; }".to_owned(),
+        ),
+    ]);
+    assert_eq!(methods_per_type(&sample).get("S"), Some(&5));
+}

@@ -178,7 +178,7 @@ impl Access {
         let Some((token, kind)) = credential else {
             return Ok(None);
         };
-        match self.auth.authenticate(token, kind, client).await {
+        match self.auth.sessions().authenticate(token, kind, client).await {
             Ok(s) => Ok(Some(s)),
             Err(AuthError::Unauthenticated) => Ok(None),
             Err(e) => Err(e),

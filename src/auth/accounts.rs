@@ -1,6 +1,6 @@
 //! Sign-up, password change and the operator's enable/disable.
 
-use super::{Auth, AuthError, CurrentSession};
+use super::{AuthError, CurrentSession};
 use crate::crypto::Verification;
 use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, Password, Username};
 use crate::store::{NewEvent, PasswordProof, StoreError};
@@ -14,7 +14,7 @@ pub struct NewAccount {
     pub username: String,
 }
 
-impl Auth {
+impl super::Accounts<'_> {
     /// Creates an account. The username and password are parsed here, so every caller
     /// applies the same rules.
     ///
@@ -100,7 +100,7 @@ impl Auth {
         tracing::info!(account = %session.account_id, "password changed; other sessions ended");
         // OWASP ASVS 4.0.3 V2.5.5: tell the owner that a credential changed (queued with
         // the change; delivered now).
-        self.notify(&session.account_id).await;
+        self.notices().notify(&session.account_id).await;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The operator's use cases behind `twofold user …`: listing accounts, one account's report,
 //! housekeeping. (Disabling, logging out and resetting 2FA live with the feature they touch.)
 
-use super::{ActivityEntry, Auth, AuthError};
+use super::{ActivityEntry, AuthError};
 use crate::domain::{AccountId, UnixTime, Username};
 
 /// An account as `twofold user list` shows it.
@@ -33,7 +33,7 @@ pub struct AccountReport {
     pub activity: Vec<ActivityEntry>,
 }
 
-impl Auth {
+impl super::Operator<'_> {
     /// Every account, by username.
     ///
     /// # Errors
@@ -90,7 +90,7 @@ impl Auth {
         Ok(Some(AccountReport {
             wrong_passwords: self.wrong_passwords_in_a_row(&a.id).await?,
             two_factor,
-            sessions: self.live_sessions(&a.id).await?.len(),
+            sessions: self.sessions().live_sessions(&a.id).await?.len(),
             activity: self
                 .store
                 .events()

@@ -5,7 +5,7 @@
 //! OWASP ASVS 4.0.3 V2.6.1–V2.6.3.
 
 use super::second_step::CheckedCode;
-use super::{Auth, AuthError, CurrentSession};
+use super::{AuthError, CurrentSession};
 use crate::crypto::{open, seal};
 use crate::domain::{AccountId, BackupCode, BatchId, ClientInfo, UnixTime};
 use crate::store::NewBatch;
@@ -24,7 +24,7 @@ pub struct BackupCodesView {
     pub total: usize,
 }
 
-impl Auth {
+impl super::BackupCodes<'_> {
     /// A fresh batch for `account`: the keyed hashes, the sealed codes when viewable, and the
     /// codes themselves to show once.
     pub(crate) fn new_batch(
@@ -77,10 +77,7 @@ impl Auth {
     ///
     /// # Errors
     /// [`AuthError::NoBackupCodes`] when 2FA is off.
-    pub async fn backup_codes(
-        &self,
-        session: &CurrentSession,
-    ) -> Result<BackupCodesView, AuthError> {
+    pub async fn view(&self, session: &CurrentSession) -> Result<BackupCodesView, AuthError> {
         let Some(batch) = self
             .store
             .backup_codes()
@@ -142,7 +139,7 @@ impl Auth {
             return Err(AuthError::NoBackupCodes);
         }
         tracing::info!(account = %session.account_id, "new backup codes replaced the old batch");
-        self.notify(&session.account_id).await;
+        self.notices().notify(&session.account_id).await;
         let view = BackupCodesView {
             generated_at: now,
             codes: Some(codes.iter().map(|c| (c.display(), false)).collect()),

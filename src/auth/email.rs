@@ -4,7 +4,7 @@
 //! Adding and removing need a recent password confirmation (the http extractors enforce
 //! it); both are notified to the old and the new address (OWASP ASVS 4.0.3 V2.5.5).
 
-use super::{Auth, AuthError, CodeProblem, CurrentSession, Pending};
+use super::{AuthError, CodeProblem, CurrentSession, Pending};
 use crate::domain::{ClientInfo, Email, OtpCode};
 use crate::mail::confirm_message;
 use crate::store::{Bucket, EmailConfirm, NewEmailCode, Spend};
@@ -25,7 +25,7 @@ pub struct EmailStatus {
     pub pending: Option<Email>,
 }
 
-impl Auth {
+impl super::Emails<'_> {
     /// Sends a 6-digit code to `typed`, which becomes the account's address once confirmed.
     /// Returns the parsed address.
     ///
@@ -102,7 +102,7 @@ impl Auth {
         {
             EmailConfirm::Confirmed { .. } => {
                 tracing::info!(account = %session.account_id, "email address confirmed");
-                self.notify(&session.account_id).await;
+                self.notices().notify(&session.account_id).await;
                 let (confirmed, _) = self.store.email().email_of(&session.account_id).await?;
                 confirmed.ok_or(AuthError::NothingPending(Pending::NoEmailCode))
             }
@@ -128,7 +128,7 @@ impl Auth {
             .await?
         {
             tracing::info!(account = %session.account_id, "email address removed");
-            self.notify(&session.account_id).await;
+            self.notices().notify(&session.account_id).await;
         }
         Ok(())
     }

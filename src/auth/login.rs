@@ -7,7 +7,7 @@
 //! password change cannot survive it.
 
 use super::new_session::SessionDraft;
-use super::{Auth, AuthError, throttle};
+use super::{AuthError, throttle};
 use crate::crypto::{Token, Verification};
 use crate::domain::SessionKind;
 use crate::domain::{AccountId, ClientInfo, EventKind, Password, SessionId, Username};
@@ -38,7 +38,7 @@ pub enum LoginOutcome {
     TwoFactor(super::ChallengeStarted),
 }
 
-impl Auth {
+impl super::Accounts<'_> {
     /// Logs in with a username and password.
     ///
     /// # Errors
@@ -147,6 +147,7 @@ impl Auth {
         if account.two_factor_since.is_some() {
             let tf = self.store.two_factor().record(&account.id).await?;
             return self
+                .second_step()
                 .start_challenge(&account, &tf, kind, client, &proof)
                 .await;
         }
@@ -221,7 +222,7 @@ impl Auth {
             });
         }
         if draft.new_device() {
-            self.notify(account).await;
+            self.notices().notify(account).await;
         }
         Ok(draft.issued(account.clone(), username.to_owned()))
     }

@@ -8,6 +8,36 @@
 //! so that no store type leaves this layer. Talks to the store, the hasher, the SMS sender
 //! and the clock; knows nothing of HTTP.
 
+/// Declares the per-feature services: each is a borrowed view of a core (`Auth`, `Oidc`) that holds one
+/// feature's use cases, reached as `auth.<feature>()`, so that a call names the feature it
+/// belongs to. Each derefs to the core (store, clock, keys, limits, metrics, senders), which
+/// is all they share.
+macro_rules! services {
+    ($core:ident; $($(#[doc = $doc:literal])+ $accessor:ident: $name:ident;)+) => {
+        $(
+            $(#[doc = $doc])+
+            #[derive(Clone, Copy)]
+            pub struct $name<'a>(&'a $core);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = $core;
+                fn deref(&self) -> &$core {
+                    self.0
+                }
+            }
+        )+
+
+        impl $core {
+            $(
+                $(#[doc = $doc])+
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )+
+        }
+    };
+}
+
 mod access;
 mod accounts;
 mod address_rate;
@@ -142,6 +172,28 @@ impl Default for Policy {
             site: None,
         }
     }
+}
+
+services! {
+    Auth;
+    /// Accounts and password login: sign-up, login, password change, disabling.
+    accounts: Accounts;
+    /// Sessions: who is logged in, recent authentication, logout, activity.
+    sessions: Sessions;
+    /// The second step of a login: challenges, codes, "Try another way", resend.
+    second_step: SecondStep;
+    /// Two-factor settings: the authenticator app, the phone, turning 2FA on and off.
+    two_factor: TwoFactor;
+    /// Backup codes: a new batch, viewing it, using one.
+    backup_codes: BackupCodes;
+    /// Account recovery when every second factor is lost.
+    recovery: Recovery;
+    /// The email address and its confirmation.
+    email: Emails;
+    /// Security notices to the owner, from the durable queue.
+    notices: Notices;
+    /// The operator's commands: accounts, reports, the bulk seed, housekeeping.
+    operator: Operator;
 }
 
 /// The auth service; cheap to clone.

@@ -10,7 +10,6 @@
 //! per account, kind of change and channel per quarter hour; the activity has all) and
 //! the text budget notices spend from. Must not: drop a notice silently.
 
-use super::Auth;
 use crate::domain::{AccountId, Email, EventKind, PhoneNumber, UnixTime, describe_user_agent};
 use crate::mail::notice_message;
 use crate::store::{Bucket, NoticeOutcome, NoticeRecord, Spend};
@@ -60,7 +59,7 @@ struct Words {
     when_where: String,
 }
 
-impl Auth {
+impl super::Notices<'_> {
     /// Delivers the account's due notices now (after a change, before answering).
     pub(crate) async fn notify(&self, account: &AccountId) {
         self.deliver_notices(Some(account)).await;

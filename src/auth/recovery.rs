@@ -16,7 +16,7 @@
 
 use subtle::ConstantTimeEq;
 
-use super::{Auth, AuthError, ChallengeStarted, CodeProblem, MethodProblem, NewSessionToken};
+use super::{AuthError, ChallengeStarted, CodeProblem, MethodProblem, NewSessionToken};
 use crate::crypto::Token;
 use crate::domain::{
     AccountId, ClientInfo, Email, EventKind, Method, OtpCode, Password, PhoneNumber, RecoveryId,
@@ -89,7 +89,7 @@ pub enum RecoveryOutcome {
     },
 }
 
-impl Auth {
+impl super::Recovery<'_> {
     /// "Forgot password?": spends the requester's limits and answers; the link or code goes
     /// out in the background when `identifier` (a username, an email address or a phone
     /// number) matches an account. The answer never says whether it did.
@@ -131,9 +131,9 @@ impl Auth {
         {
             return Err(AuthError::RateLimited { retry_after });
         }
-        let (me, typed, client) = (self.clone(), typed.to_owned(), client.clone());
+        let (me, typed, client) = (self.0.clone(), typed.to_owned(), client.clone());
         tokio::spawn(async move {
-            if let Err(e) = me.send_recoveries(&typed, &client).await {
+            if let Err(e) = me.recovery().send_recoveries(&typed, &client).await {
                 tracing::warn!(error = %e, "could not send a password reset");
             }
         });
@@ -174,7 +174,7 @@ impl Auth {
     async fn send_recoveries(&self, typed: &str, client: &ClientInfo) -> Result<(), AuthError> {
         for id in self.accounts_named(typed).await? {
             self.send_recovery(&id, client).await?;
-            self.notify(&id).await;
+            self.notices().notify(&id).await;
         }
         Ok(())
     }
@@ -475,7 +475,7 @@ impl Auth {
             return Err(AuthError::RecoveryInvalid);
         }
         tracing::info!(account = %r.account_id, "password reset with a recovery link or code");
-        self.notify(&r.account_id).await;
+        self.notices().notify(&r.account_id).await;
         let session = draft.issued(r.account_id.clone(), r.username.clone());
         Ok((r, Some(session)))
     }
@@ -542,7 +542,7 @@ impl Auth {
             .recovery_challenge_id(&r.id, now)
             .await?
         {
-            Some(id) => self.live_challenge_by_id(id).await.ok(),
+            Some(id) => self.second_step().live_challenge_by_id(id).await.ok(),
             None => None,
         };
         let (id, state, mut sms_sent_to) = match existing {
@@ -551,7 +551,7 @@ impl Auth {
                 let (id, started) = self
                     .start_recovery_challenge(&r, SessionKind::Api, client, method.is_none())
                     .await?;
-                let (id, state) = self.live_challenge_by_id(id).await?;
+                let (id, state) = self.second_step().live_challenge_by_id(id).await?;
                 (id, state, started.sms_sent_to)
             }
         };
@@ -559,14 +559,17 @@ impl Auth {
             super::second_step::methods_of(&state.two_factor, state.challenge.sms_refused);
         match (method, factor.and_then(|f| f.code)) {
             (Some(m), Some(code)) => Ok(RecoveryOutcome::Done(
-                self.attempt_on(&id, &state, m, code, client).await?.session,
+                self.second_step()
+                    .attempt_on(&id, &state, m, code, client)
+                    .await?
+                    .session,
             )),
             (Some(Method::Sms), None) => {
                 if !methods.contains(&Method::Sms) {
                     return Err(AuthError::InvalidMethod(MethodProblem::NoPhone));
                 }
                 if sms_sent_to.is_none() {
-                    sms_sent_to = Some(self.resend_on(&id, &state).await?);
+                    sms_sent_to = Some(self.second_step().resend_on(&id, &state).await?);
                 }
                 Ok(RecoveryOutcome::TwoFactorRequired {
                     methods,
@@ -615,8 +618,8 @@ impl Auth {
             .await?;
         let (mut sms_sent_to, mut sms_failed) = (None, false);
         if send_sms && default_method == Method::Sms {
-            let (_, state) = self.live_challenge_by_id(id.clone()).await?;
-            match self.resend_on(&id, &state).await {
+            let (_, state) = self.second_step().live_challenge_by_id(id.clone()).await?;
+            match self.second_step().resend_on(&id, &state).await {
                 Ok(masked) => sms_sent_to = Some(masked),
                 Err(AuthError::SmsFailed | AuthError::RateLimited { .. }) => sms_failed = true,
                 Err(e) => return Err(e),

@@ -3,7 +3,7 @@
 //! stored as keyed hashes (and sealed when codes are viewable) — but all sharing one
 //! password hash, since hashing a million passwords would take hours. Never for real users.
 
-use super::{Auth, AuthError};
+use super::AuthError;
 use crate::crypto::{TotpSecret, seal};
 use crate::domain::{AccountId, Password, Username};
 use crate::store::SeedAccount;
@@ -33,7 +33,7 @@ pub struct SeedBatch {
     pub made: Vec<SeededAccount>,
 }
 
-impl Auth {
+impl super::Operator<'_> {
     /// The real argon2id hash (configured parameters) every seeded account shares.
     ///
     /// # Errors
@@ -61,7 +61,7 @@ impl Auth {
                 secret.bytes(),
             );
             // The very batch a real enrolment makes (keyed hashes, sealed when viewable).
-            let (batch, plain) = self.new_batch(&id, self.now());
+            let (batch, plain) = self.backup_codes().new_batch(&id, self.now());
             made.push(SeededAccount {
                 username: username.as_str().to_owned(),
                 codes: plain.iter().map(|c| c.digits().to_owned()).collect(),

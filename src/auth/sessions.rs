@@ -1,7 +1,7 @@
 //! Sessions: finding the session behind a token, its lifetimes, recent authentication,
 //! listing and ending sessions, and login activity.
 
-use super::{Auth, AuthError};
+use super::AuthError;
 use crate::crypto::Token;
 use crate::domain::SessionKind;
 use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, SessionId, UnixTime};
@@ -96,7 +96,7 @@ pub struct CurrentSession {
     pub email: Option<String>,
 }
 
-impl Auth {
+impl super::Sessions<'_> {
     /// Finds the live session of this kind behind a token (a browser's cookie is never an
     /// API token, nor the other way round). Expired sessions are deleted on sight.
     ///
@@ -158,7 +158,9 @@ impl Auth {
         password: &str,
         client: &ClientInfo,
     ) -> Result<Reauthenticated, AuthError> {
-        self.check_password(session, password, client).await?;
+        self.accounts()
+            .check_password(session, password, client)
+            .await?;
         let now = self.now();
         if session.kind == SessionKind::Web {
             let token = Token::generate();
@@ -245,10 +247,7 @@ impl Auth {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn sessions(
-        &self,
-        session: &CurrentSession,
-    ) -> Result<Vec<SessionSummary>, AuthError> {
+    pub async fn list(&self, session: &CurrentSession) -> Result<Vec<SessionSummary>, AuthError> {
         self.live_sessions(&session.account_id).await
     }
 

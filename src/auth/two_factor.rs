@@ -2,7 +2,7 @@
 //! removing them, turning 2FA off. The first confirmed method turns 2FA on and returns the
 //! first batch of backup codes.
 
-use super::{Auth, AuthError, CurrentSession, Pending};
+use super::{AuthError, CurrentSession, Pending};
 use crate::crypto::{TotpSecret, open, seal};
 use crate::domain::{BackupCode, ClientInfo, EventKind, OtpCode, PhoneNumber, UnixTime};
 use crate::sms::code_message;
@@ -41,7 +41,7 @@ pub struct MethodConfirmed {
     pub backup_codes: Option<Vec<BackupCode>>,
 }
 
-impl Auth {
+impl super::TwoFactor<'_> {
     /// Whether two-factor authentication is on (one indexed read; for `/me` and the pages
     /// that only show On/Off).
     ///
@@ -207,7 +207,7 @@ impl Auth {
         let Some(step) = secret.matching_step(&code, now) else {
             return Err(super::CodeProblem::Wrong.into());
         };
-        let (batch, codes) = self.new_batch(&session.account_id, now);
+        let (batch, codes) = self.backup_codes().new_batch(&session.account_id, now);
         let Some(enabled_now) = self
             .store
             .two_factor()
@@ -224,7 +224,7 @@ impl Auth {
             .mark_second_factor(&session.session_id, crate::domain::Method::Totp)
             .await?;
         // OWASP ASVS 4.0.3 V2.5.5: a new authenticator is a change the owner must hear of.
-        self.notify(&session.account_id).await;
+        self.notices().notify(&session.account_id).await;
         Ok(MethodConfirmed {
             enabled_now,
             backup_codes: enabled_now.then_some(codes),
@@ -335,7 +335,7 @@ impl Auth {
         let mac = self
             .keys
             .sms_code_mac(&enrolment_binding(session), code.digits());
-        let (batch, codes) = self.new_batch(&session.account_id, now);
+        let (batch, codes) = self.backup_codes().new_batch(&session.account_id, now);
         match self
             .store
             .two_factor()
@@ -357,7 +357,7 @@ impl Auth {
                     .mark_second_factor(&session.session_id, crate::domain::Method::Sms)
                     .await?;
                 // A changed number tells the old one (queued with the change).
-                self.notify(&session.account_id).await;
+                self.notices().notify(&session.account_id).await;
                 Ok(MethodConfirmed {
                     enabled_now: enabled,
                     backup_codes: enabled.then_some(codes),
@@ -407,7 +407,7 @@ impl Auth {
             return Ok(()); // already gone: removing is idempotent
         }
         // The removed phone is told, and that 2FA is off when this was the last method.
-        self.notify(&session.account_id).await;
+        self.notices().notify(&session.account_id).await;
         Ok(())
     }
 
@@ -434,7 +434,7 @@ impl Auth {
             .await?;
         if was_on {
             tracing::info!(account = %session.account_id, "two-factor authentication turned off");
-            self.notify(&session.account_id).await;
+            self.notices().notify(&session.account_id).await;
         }
         Ok(())
     }
@@ -465,7 +465,7 @@ impl Auth {
                 reason,
             )
             .await?;
-        self.notify(&account.id).await;
+        self.notices().notify(&account.id).await;
         Ok(true)
     }
 }

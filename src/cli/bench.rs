@@ -79,7 +79,7 @@ pub(super) async fn run(location: &Location, cmd: BenchCommand) -> anyhow::Resul
     )
     .await?;
     let auth = Arc::new(auth);
-    let existing = auth.account_count().await?;
+    let existing = auth.operator().account_count().await?;
     if existing > 0 && !force {
         eprintln!(
             "twofold: the database ({}) already holds {existing} account{}; `bench seed` is for an empty benchmark database. Point --data-dir at a new folder, or pass --force to add to it anyway",
@@ -92,7 +92,7 @@ pub(super) async fn run(location: &Location, cmd: BenchCommand) -> anyhow::Resul
     let first = u64::try_from(existing).unwrap_or(0);
     crate::domain::Username::parse(&format!("{prefix}{}", first + accounts - 1))
         .map_err(|e| anyhow::anyhow!("--prefix {prefix:?} makes bad usernames: {e}"))?;
-    let hash = auth.seed_password_hash(&password).await?;
+    let hash = auth.operator().seed_password_hash(&password).await?;
     let every = (accounts / export_count.max(1)).max(1);
     let mut sample: Vec<ExportedAccount> = Vec::new();
 
@@ -111,7 +111,7 @@ pub(super) async fn run(location: &Location, cmd: BenchCommand) -> anyhow::Resul
         let auth = Arc::clone(&auth);
         let prefix = prefix.clone();
         let n = BATCH.min(first + accounts - from);
-        tokio::task::spawn_blocking(move || auth.seed_batch(&prefix, from, n))
+        tokio::task::spawn_blocking(move || auth.operator().seed_batch(&prefix, from, n))
     };
     let mut next = first;
     let mut codes = 0_u64;
@@ -125,7 +125,8 @@ pub(super) async fn run(location: &Location, cmd: BenchCommand) -> anyhow::Resul
         if next < first + accounts {
             pending = Some(make(next));
         }
-        auth.store_seed_batch(&batch, &hash)
+        auth.operator()
+            .store_seed_batch(&batch, &hash)
             .await
             .with_context(|| format!("storing accounts {prefix}{from} to {prefix}{}", next - 1))?;
         keep_sample(&mut sample, batch.made, from - first, every, export_count);

@@ -109,6 +109,7 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
             json,
         } => {
             let made = match oidc
+                .clients()
                 .add_client(&NewClient {
                     name,
                     redirect_uris,
@@ -132,12 +133,12 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
             Ok(ExitCode::SUCCESS)
         }
         ClientCommand::List { json } => {
-            let clients = oidc.list_clients().await?;
+            let clients = oidc.clients().list_clients().await?;
             print_clients(&clients, json);
             Ok(ExitCode::SUCCESS)
         }
         ClientCommand::Remove { client_id } => {
-            if oidc.remove_client(&client_id).await? {
+            if oidc.clients().remove_client(&client_id).await? {
                 println!("Removed {client_id}: its tokens no longer work.");
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -147,31 +148,32 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
                 Ok(ExitCode::from(2))
             }
         }
-        ClientCommand::RotateSecret { client_id, json } => match oidc
-            .rotate_client_secret(&client_id)
-            .await?
-        {
-            Some(made) => {
-                let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
-                if json {
-                    println!(
-                        "{}",
-                        json!({"client_id": made.client_id, "client_secret": secret})
-                    );
-                } else {
-                    println!("client_id:     {}", made.client_id);
-                    println!("client_secret: {}", secret.unwrap_or_default());
-                    println!("The old secret no longer works; give the new one to the app now.");
+        ClientCommand::RotateSecret { client_id, json } => {
+            match oidc.clients().rotate_client_secret(&client_id).await? {
+                Some(made) => {
+                    let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
+                    if json {
+                        println!(
+                            "{}",
+                            json!({"client_id": made.client_id, "client_secret": secret})
+                        );
+                    } else {
+                        println!("client_id:     {}", made.client_id);
+                        println!("client_secret: {}", secret.unwrap_or_default());
+                        println!(
+                            "The old secret no longer works; give the new one to the app now."
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
                 }
-                Ok(ExitCode::SUCCESS)
+                None => {
+                    eprintln!(
+                        "twofold: no confidential client has the id {client_id:?} (public clients have no secret)"
+                    );
+                    Ok(ExitCode::from(2))
+                }
             }
-            None => {
-                eprintln!(
-                    "twofold: no confidential client has the id {client_id:?} (public clients have no secret)"
-                );
-                Ok(ExitCode::from(2))
-            }
-        },
+        }
     }
 }
 
@@ -244,7 +246,7 @@ fn print_clients(clients: &[crate::auth::oidc::OidcClient], json: bool) {
 pub(super) async fn oidc_command(oidc: &Oidc, cmd: OidcCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         OidcCommand::RotateKey => {
-            let kid = oidc.rotate_key().await?;
+            let kid = oidc.keys().rotate_key().await?;
             println!(
                 "New signing key {kid}: every node publishes it within {} seconds and signs with it {} seconds from now; the previous one stays in the JWKS until its tokens expire.",
                 crate::auth::oidc::KEY_CACHE_SECS,

@@ -259,6 +259,7 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             }
             let who = operator();
             if auth
+                .two_factor()
                 .reset_two_factor(&username, &who, reason.as_deref())
                 .await?
             {
@@ -283,6 +284,7 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
         UserCommand::Logout { username, reason } => {
             let who = operator();
             match auth
+                .accounts()
                 .log_out_everywhere(&username, &who, reason.as_deref())
                 .await?
             {
@@ -307,7 +309,7 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
 
 /// `twofold user list`.
 async fn print_accounts(auth: &crate::auth::Auth) -> anyhow::Result<()> {
-    let accounts = auth.list_accounts().await?;
+    let accounts = auth.operator().list_accounts().await?;
     println!("{:<30}  {:<9}  {:<24}  ID", "USERNAME", "STATUS", "CREATED");
     for a in &accounts {
         let status = if a.disabled_at.is_some() {
@@ -333,7 +335,7 @@ async fn print_accounts(auth: &crate::auth::Auth) -> anyhow::Result<()> {
 
 /// `twofold user show USERNAME`.
 async fn print_account(auth: &crate::auth::Auth, username: &str) -> anyhow::Result<ExitCode> {
-    let Some(r) = auth.account_report(username).await? else {
+    let Some(r) = auth.operator().account_report(username).await? else {
         eprintln!("twofold: no account is called {username:?}; `twofold user list` shows them all");
         return Ok(ExitCode::from(2));
     };
@@ -404,7 +406,11 @@ async fn set_disabled(
     reason: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let who = operator();
-    if auth.set_disabled(username, disabled, &who, reason).await? {
+    if auth
+        .accounts()
+        .set_disabled(username, disabled, &who, reason)
+        .await?
+    {
         log_operator(
             &who,
             if disabled { "disable" } else { "enable" },

@@ -146,6 +146,7 @@ impl FromRequestParts<AppState> for ApiSession {
         Ok(ApiSession(
             state
                 .auth
+                .sessions()
                 .authenticate(&token, SessionKind::Api, &client)
                 .await?,
         ))
@@ -163,7 +164,7 @@ impl FromRequestParts<AppState> for RecentApiSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let ApiSession(session) = ApiSession::from_request_parts(parts, state).await?;
-        if !state.auth.is_recent(&session) {
+        if !state.auth.sessions().is_recent(&session) {
             return Err(AuthError::ReauthRequired.into());
         }
         Ok(RecentApiSession(session))
@@ -245,6 +246,7 @@ impl OptionalFromRequestParts<AppState> for WebSession {
             .unwrap_or_else(|e| match e {});
         match state
             .auth
+            .sessions()
             .authenticate(&token, SessionKind::Web, &client)
             .await
         {
@@ -268,7 +270,7 @@ impl FromRequestParts<AppState> for RecentWebSession {
     ) -> Result<Self, Self::Rejection> {
         let WebSession(session) =
             <WebSession as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
-        if !state.auth.is_recent(&session) {
+        if !state.auth.sessions().is_recent(&session) {
             return Err(LoginRedirect(
                 Redirect::to(&format!("/reauth?{}", back_here(parts))).into_response(),
             ));

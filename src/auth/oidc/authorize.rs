@@ -2,7 +2,7 @@
 //! errors may go, then what the browser needs next — Twofold's own login, setting up two
 //! factors, the consent page — or the code.
 
-use super::{OAuthCode, OAuthError, Oidc, PageProblem, SCOPES};
+use super::{OAuthCode, OAuthError, PageProblem, SCOPES};
 use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::Token;
 use crate::domain::{ClientInfo, Method};
@@ -87,7 +87,7 @@ struct Checked {
     prompt: Vec<String>,
 }
 
-impl Oidc {
+impl super::Authorization<'_> {
     fn redirect_error(&self, req: &AuthorizeRequest, uri: &str, e: OAuthError) -> AuthorizeStep {
         let mut params = vec![
             ("error", e.code.as_str().to_owned()),
@@ -108,6 +108,7 @@ impl Oidc {
         req: &AuthorizeRequest,
     ) -> Result<Result<Checked, AuthorizeStep>, AuthError> {
         let Some(client) = self
+            .clients()
             .client_record(req.client_id.as_deref().unwrap_or(""))
             .await?
         else {
@@ -346,7 +347,7 @@ impl Oidc {
                             &c.client.name,
                         )
                         .await?;
-                    self.auth.notify(&session.account_id).await;
+                    self.auth.notices().notify(&session.account_id).await;
                 }
                 None => {
                     let given = self
@@ -467,7 +468,7 @@ impl Oidc {
             return Err(AuthError::NotFound);
         }
         tracing::info!(account = %session.account_id, client = client_id, "app disconnected");
-        self.auth.notify(&session.account_id).await;
+        self.auth.notices().notify(&session.account_id).await;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 
 use subtle::ConstantTimeEq;
 
-use super::{OAuthCode, OAuthError, Oidc};
+use super::{OAuthCode, OAuthError};
 use crate::auth::AuthError;
 use crate::crypto::Token;
 use crate::store::{ClientRecord, StoreError};
@@ -130,7 +130,7 @@ pub(crate) fn acceptable_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-impl Oidc {
+impl super::Clients<'_> {
     /// Registers a client; prints its secret once.
     ///
     /// # Errors

@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::Oidc;
 use crate::auth::AuthError;
 use crate::crypto::{SigningKey, VerifyingKey, generate_rsa_pkcs8, open, seal};
 use crate::domain::UnixTime;
@@ -100,7 +99,7 @@ pub(super) fn retired_keys_expire_before(now: UnixTime, grace: i64) -> UnixTime 
     now.plus(-(PUBLISH_AHEAD_SECS + grace))
 }
 
-impl Oidc {
+impl super::SigningKeys<'_> {
     /// The longest any signed token lives: how long a retired key stays published.
     fn token_grace(&self) -> i64 {
         self.policy.id_token_secs.max(self.policy.access_token_secs)

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Oidc, PageProblem};
+use super::PageProblem;
 use crate::auth::{AuthError, CurrentSession};
 use crate::crypto::verified_claims;
 
@@ -34,7 +34,7 @@ pub enum LogoutStep {
     ErrorPage(PageProblem),
 }
 
-impl Oidc {
+impl super::Authorization<'_> {
     /// Decides an end-session request for the browser's `session` (if any). `confirmed` is
     /// the answer of the confirmation form.
     ///
@@ -48,7 +48,7 @@ impl Oidc {
     ) -> Result<LogoutStep, AuthError> {
         let hint: Option<Value> = match req.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
             Some(h) => {
-                let keys = self.verifying_keys_for(h).await?;
+                let keys = self.keys().verifying_keys_for(h).await?;
                 match verified_claims(h, &keys).filter(|c| c["iss"] == self.policy.issuer.as_str())
                 {
                     Some(c) => Some(c),
@@ -73,7 +73,7 @@ impl Oidc {
             None => None,
             Some(uri) => {
                 let client = match &client_id {
-                    Some(id) => self.client_record(id).await?,
+                    Some(id) => self.clients().client_record(id).await?,
                     None => None,
                 };
                 let Some(client) = client else {

@@ -156,6 +156,19 @@ pub struct Oidc {
     key_cache: Arc<keys::KeyCache>,
 }
 
+services! {
+    Oidc;
+    /// Authorization: the authorize endpoint, consent, codes, the person's connected apps
+    /// and RP-initiated logout.
+    authorization: Authorization;
+    /// Registered clients: add, list, remove, rotate, authenticate, CORS origins.
+    clients: Clients;
+    /// The signing keys: rotation, the JWKS, verification.
+    keys: SigningKeys;
+    /// The token endpoint, userinfo, introspection and revocation.
+    tokens: Tokens;
+}
+
 impl Oidc {
     /// The provider over `auth`.
     pub fn new(auth: Auth, policy: OidcPolicy) -> Self {

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{OAuthCode, OAuthError, Oidc};
+use super::{OAuthCode, OAuthError};
 use crate::auth::AuthError;
 use crate::crypto::{SigningKey, Token};
 use crate::domain::{AccountId, Method, UnixTime};
@@ -170,10 +170,11 @@ impl ClientCredentials {
     }
 }
 
-impl Oidc {
+impl super::Tokens<'_> {
     /// The authenticated client of a request (RFC 6749 §2.3; a public client by its id).
     async fn client_of(&self, creds: &ClientCredentials) -> Result<ClientRecord, Refusal> {
         Ok(self
+            .clients()
             .authenticate_client(creds.client_id.as_deref(), creds.client_secret.as_deref())
             .await??)
     }
@@ -204,7 +205,8 @@ impl Oidc {
             .await?;
         // The key before the code or refresh token is used: reading (or making) it must not
         // happen inside the transaction that uses them, and its failure must leave them unused.
-        let key = || self.signing_key();
+        let keys = self.keys();
+        let key = || keys.signing_key();
         match form.grant_type.as_deref() {
             Some("authorization_code") => self.redeem_code(form, &client, &*key().await?).await,
             Some("refresh_token") => self.refresh(form, &client, &*key().await?).await,

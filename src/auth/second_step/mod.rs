@@ -12,7 +12,7 @@ mod totp;
 
 use super::login::{LoginOutcome, NewSessionToken};
 use super::new_session::SessionDraft;
-use super::{Auth, AuthError, CodeProblem, CodeRefusal, MethodProblem};
+use super::{AuthError, CodeProblem, CodeRefusal, MethodProblem};
 use crate::crypto::Token;
 use crate::domain::{ClientInfo, EventKind, Method, OtpCode, SessionKind, UnixTime};
 use crate::sms::code_message;
@@ -151,7 +151,7 @@ fn default_of(methods: &[Method]) -> Method {
     methods.first().copied().unwrap_or(Method::BackupCode)
 }
 
-impl Auth {
+impl crate::auth::SecondStep<'_> {
     /// After a right password on a 2FA account: creates the challenge and, when text
     /// messages are the default (no authentication app), sends the SMS code at once — within
     /// the text budget; without budget the other methods are offered.
@@ -239,7 +239,10 @@ impl Auth {
     /// # Errors
     /// [`AuthError::ChallengeFailed`] for one that took its wrong codes,
     /// [`AuthError::ChallengeExpired`] for an unknown, finished or expired one.
-    async fn live_challenge(&self, token: &str) -> Result<(String, ChallengeState), AuthError> {
+    pub(in crate::auth) async fn live_challenge(
+        &self,
+        token: &str,
+    ) -> Result<(String, ChallengeState), AuthError> {
         let token = Token::from_client(token).ok_or(AuthError::ChallengeExpired)?;
         let id = self.keys.challenge_id(token.reveal());
         self.live_challenge_by_id(id).await
@@ -359,7 +362,9 @@ impl Auth {
         let checked = match method {
             Method::Sms => self.sms_proof(id, challenge, code, now)?,
             Method::Totp => self.totp_proof(&challenge.account_id, tf, code, now)?,
-            Method::BackupCode => self.backup_proof(&challenge.account_id, code)?,
+            Method::BackupCode => self
+                .backup_codes()
+                .backup_proof(&challenge.account_id, code)?,
         };
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
@@ -404,7 +409,7 @@ impl Auth {
         if notice_waiting {
             // The notice ("a backup code was used — N left", "your password was reset",
             // "a new browser logged in") was queued with the login.
-            self.notify(&account.id).await;
+            self.notices().notify(&account.id).await;
         }
         Ok(SecondStepDone {
             session: draft.issued(account.id.clone(), account.username.clone()),
@@ -427,7 +432,7 @@ impl Auth {
     /// How an attempt is answered: `Ok` with the backup codes left (after a backup code) and
     /// whether a notice of it waits for delivery, or the error that says what happened and
     /// how many tries are left.
-    fn answer(
+    pub(in crate::auth) fn answer(
         &self,
         attempt: Attempt,
         checked: &CheckedCode,

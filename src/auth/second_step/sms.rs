@@ -2,7 +2,7 @@
 //! at most every 30 seconds and 5 times per challenge, within the text budget).
 
 use super::CheckedCode;
-use crate::auth::{Auth, AuthError, CodeProblem, MethodProblem, TwoFactorPolicy};
+use crate::auth::{AuthError, CodeProblem, MethodProblem, TwoFactorPolicy};
 use crate::domain::{OtpCode, UnixTime};
 use crate::sms::{SmsError, code_message};
 use crate::store::{ChallengeRecord, ChallengeSms, ChallengeState};
@@ -18,7 +18,7 @@ fn resend_wait(c: &ChallengeRecord, now: UnixTime, p: &TwoFactorPolicy) -> Optio
     (wait > 0).then_some(wait)
 }
 
-impl Auth {
+impl crate::auth::SecondStep<'_> {
     /// The typed SMS code as the database compares it: its keyed hash, bound to the
     /// challenge; and what a refusal will mean (none sent yet, expired, or wrong).
     pub(super) fn sms_proof(

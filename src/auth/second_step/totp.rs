@@ -3,12 +3,12 @@
 //! (`last_step < step`, RFC 6238 §5.2).
 
 use super::CheckedCode;
-use crate::auth::{Auth, AuthError, MethodProblem};
+use crate::auth::{AuthError, MethodProblem};
 use crate::crypto::{TotpSecret, open};
 use crate::domain::{AccountId, OtpCode, UnixTime};
 use crate::store::TwoFactorRecord;
 
-impl Auth {
+impl crate::auth::SecondStep<'_> {
     /// The typed authenticator code as the database compares it: the time step it matched
     /// (if any), under the sealed secret it was checked against.
     pub(super) fn totp_proof(

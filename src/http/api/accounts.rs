@@ -44,6 +44,7 @@ pub async fn create_account(
 ) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
     let account = state
         .auth
+        .accounts()
         .sign_up(&body.username, &body.password, &client)
         .await?;
     Ok((
@@ -86,6 +87,7 @@ pub async fn password_strength(
 ) -> Json<StrengthBody> {
     let (score, acceptable) = state
         .auth
+        .accounts()
         .password_strength(&body.password, body.username.as_deref());
     Json(StrengthBody { score, acceptable })
 }

@@ -35,6 +35,7 @@ pub async fn list_apps(
 ) -> Result<Json<AppList>, ApiError> {
     let apps = state
         .oidc
+        .authorization()
         .connected_apps(&session)
         .await?
         .into_iter()
@@ -58,6 +59,10 @@ pub async fn revoke_app(
     Client(client): Client,
     Path(client_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.oidc.revoke_app(&session, &client_id, &client).await?;
+    state
+        .oidc
+        .authorization()
+        .revoke_app(&session, &client_id, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

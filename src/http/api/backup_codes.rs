@@ -52,7 +52,7 @@ pub async fn view(
     State(state): State<AppState>,
     RecentApiSession(session): RecentApiSession,
 ) -> Result<Json<Batch>, ApiError> {
-    Ok(Json(batch(state.auth.backup_codes(&session).await?)))
+    Ok(Json(batch(state.auth.backup_codes().view(&session).await?)))
 }
 
 /// "Get new codes": a fresh batch; every code of the old batch stops working at once.
@@ -66,6 +66,7 @@ pub async fn regenerate(
 ) -> Result<(StatusCode, Json<Batch>), ApiError> {
     let (view, _) = state
         .auth
+        .backup_codes()
         .regenerate_backup_codes(&session, &client)
         .await?;
     Ok((StatusCode::CREATED, Json(batch(view))))
@@ -113,7 +114,7 @@ pub async fn text_file(
     State(state): State<AppState>,
     RecentApiSession(session): RecentApiSession,
 ) -> Result<Response, ApiError> {
-    let v = state.auth.backup_codes(&session).await?;
+    let v = state.auth.backup_codes().view(&session).await?;
     let body = codes_text(shown(&v)?);
     Ok(attachment(
         "text/plain; charset=utf-8",
@@ -131,7 +132,7 @@ pub async fn image(
     RecentApiSession(session): RecentApiSession,
     site: Site,
 ) -> Result<Response, ApiError> {
-    let v = state.auth.backup_codes(&session).await?;
+    let v = state.auth.backup_codes().view(&session).await?;
     let label = CodesLabel::new(&session.username, site, v.generated_at);
     let png =
         backup_codes_png(&label, shown(&v)?).map_err(|e| ApiError::from(AuthError::Internal(e)))?;

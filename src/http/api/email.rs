@@ -46,7 +46,11 @@ pub async fn start(
     RecentApiSession(session): RecentApiSession,
     AppJson(body): AppJson<EmailBody>,
 ) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
-    let email = state.auth.start_email(&session, &body.email).await?;
+    let email = state
+        .auth
+        .email()
+        .start_email(&session, &body.email)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(CodeSent {
@@ -67,6 +71,7 @@ pub async fn confirm(
 ) -> Result<Json<EmailConfirmed>, ApiError> {
     let email = state
         .auth
+        .email()
         .confirm_email(&session, &body.code, &client)
         .await?;
     Ok(Json(EmailConfirmed {
@@ -82,6 +87,6 @@ pub async fn remove(
     RecentApiSession(session): RecentApiSession,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.remove_email(&session, &client).await?;
+    state.auth.email().remove_email(&session, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

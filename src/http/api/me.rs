@@ -33,8 +33,8 @@ pub async fn me(
     State(state): State<AppState>,
     ApiSession(session): ApiSession,
 ) -> Result<Json<Me>, ApiError> {
-    let enabled = state.auth.two_factor_enabled(&session).await?;
-    let email = state.auth.email_status(&session).await?.confirmed;
+    let enabled = state.auth.two_factor().two_factor_enabled(&session).await?;
+    let email = state.auth.email().email_status(&session).await?.confirmed;
     Ok(Json(Me {
         id: session.account_id.to_string(),
         username: session.username,
@@ -61,6 +61,7 @@ pub async fn reauth(
 ) -> Result<StatusCode, ApiError> {
     state
         .auth
+        .sessions()
         .reauthenticate(&session, &body.password, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -93,7 +94,8 @@ pub async fn list_sessions(
 ) -> Result<Json<SessionList>, ApiError> {
     let sessions = state
         .auth
-        .sessions(&session)
+        .sessions()
+        .list(&session)
         .await?
         .into_iter()
         .map(|s| SessionItem {
@@ -116,7 +118,11 @@ pub async fn delete_other_sessions(
     RecentApiSession(session): RecentApiSession,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.log_out_others(&session, &client).await?;
+    state
+        .auth
+        .sessions()
+        .log_out_others(&session, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -130,7 +136,11 @@ pub async fn delete_session(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.revoke_session(&session, &id, &client).await?;
+    state
+        .auth
+        .sessions()
+        .revoke_session(&session, &id, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -160,6 +170,7 @@ pub async fn activity(
 ) -> Result<Json<ActivityList>, ApiError> {
     let events = state
         .auth
+        .sessions()
         .activity(&session, 100)
         .await?
         .into_iter()
@@ -193,6 +204,7 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     state
         .auth
+        .accounts()
         .change_password(
             &session,
             &body.current_password,

@@ -44,6 +44,7 @@ pub async fn request(
 ) -> Result<(StatusCode, Json<RecoveryAccepted>), ApiError> {
     state
         .auth
+        .recovery()
         .request_recovery(&body.identifier, &client)
         .await?;
     Ok((
@@ -113,7 +114,7 @@ pub async fn complete(
         code: body.factor_code.as_deref(),
     });
     match state
-        .auth
+        .auth.recovery()
         .complete_recovery(proof, &body.new_password, factor, &client)
         .await
     {

@@ -64,6 +64,7 @@ pub async fn create_session(
     Ok(
         match state
             .auth
+            .accounts()
             .login(&body.username, &body.password, SessionKind::Api, &client)
             .await?
         {
@@ -127,6 +128,7 @@ pub async fn second_step(
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let done = state
         .auth
+        .second_step()
         .complete_second_step(&body.challenge, &body.method, &body.code, &client)
         .await?;
     let (status, Json(mut created)) = created(done.session);
@@ -161,7 +163,7 @@ pub async fn resend_sms(
     State(state): State<AppState>,
     AppJson(body): AppJson<ChallengeRef>,
 ) -> Result<(StatusCode, Json<SmsSent>), ApiError> {
-    let to = state.auth.resend_sms(&body.challenge).await?;
+    let to = state.auth.second_step().resend_sms(&body.challenge).await?;
     Ok((StatusCode::ACCEPTED, Json(SmsSent { sms_sent_to: to })))
 }
 
@@ -173,6 +175,6 @@ pub async fn delete_current_session(
     ApiSession(session): ApiSession,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.logout(&session, &client).await?;
+    state.auth.sessions().logout(&session, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

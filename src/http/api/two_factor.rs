@@ -50,7 +50,7 @@ pub async fn status(
     State(state): State<AppState>,
     ApiSession(session): ApiSession,
 ) -> Result<Json<Status>, ApiError> {
-    let s = state.auth.two_factor_status(&session).await?;
+    let s = state.auth.two_factor().two_factor_status(&session).await?;
     Ok(Json(Status {
         enabled: s.enabled,
         sms: s.phone.map(|(phone, _)| SmsStatus { phone }),
@@ -73,7 +73,11 @@ pub async fn disable(
     RecentApiSession(session): RecentApiSession,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.disable_two_factor(&session, &client).await?;
+    state
+        .auth
+        .two_factor()
+        .disable_two_factor(&session, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -95,7 +99,7 @@ pub async fn start_totp(
     State(state): State<AppState>,
     RecentApiSession(session): RecentApiSession,
 ) -> Result<(StatusCode, Json<TotpStarted>), ApiError> {
-    let e = state.auth.start_totp(&session).await?;
+    let e = state.auth.two_factor().start_totp(&session).await?;
     let png =
         qr_png(&e.uri, 6).map_err(|err| ApiError::from(crate::auth::AuthError::Internal(err)))?;
     Ok((
@@ -116,7 +120,11 @@ pub async fn remove_totp(
     RecentApiSession(session): RecentApiSession,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.remove_totp(&session, &client).await?;
+    state
+        .auth
+        .two_factor()
+        .remove_totp(&session, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,6 +169,7 @@ pub async fn confirm_totp(
     Ok(Json(
         state
             .auth
+            .two_factor()
             .confirm_totp(&session, &body.code, &client)
             .await?
             .into(),
@@ -183,7 +192,11 @@ pub async fn start_sms(
     RecentApiSession(session): RecentApiSession,
     AppJson(body): AppJson<PhoneBody>,
 ) -> Result<(StatusCode, Json<super::sessions::SmsSent>), ApiError> {
-    let to = state.auth.start_sms(&session, &body.phone).await?;
+    let to = state
+        .auth
+        .two_factor()
+        .start_sms(&session, &body.phone)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(super::sessions::SmsSent { sms_sent_to: to }),
@@ -203,6 +216,7 @@ pub async fn confirm_sms(
     Ok(Json(
         state
             .auth
+            .two_factor()
             .confirm_sms(&session, &body.code, &client)
             .await?
             .into(),
@@ -217,6 +231,10 @@ pub async fn remove_sms(
     RecentApiSession(session): RecentApiSession,
     Client(client): Client,
 ) -> Result<StatusCode, ApiError> {
-    state.auth.remove_sms(&session, &client).await?;
+    state
+        .auth
+        .two_factor()
+        .remove_sms(&session, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -88,6 +88,7 @@ async fn answer(
     let session = session.map(|s| s.0);
     let step = state
         .oidc
+        .authorization()
         .authorize(&req, session.as_ref(), consent, &client.0)
         .await?;
     Ok(match step {

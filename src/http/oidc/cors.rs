@@ -83,7 +83,7 @@ pub async fn for_clients(
     let preflight = is_preflight(&req);
     let origin = req.headers().get(header::ORIGIN).cloned();
     let allowed = match origin.as_ref().and_then(|o| o.to_str().ok()) {
-        Some(o) => match state.oidc.cors_origin_allowed(o).await {
+        Some(o) => match state.oidc.clients().cors_origin_allowed(o).await {
             Ok(allowed) => allowed,
             Err(e) => {
                 tracing::warn!(error = %e, "could not check a CORS origin; it is not allowed");

@@ -50,7 +50,12 @@ async fn answer(
     client: &Client,
 ) -> Result<Response, WebError> {
     let current = session.as_ref().map(|s| &s.0);
-    let step = match state.oidc.end_session(&req, current, confirmed).await? {
+    let step = match state
+        .oidc
+        .authorization()
+        .end_session(&req, current, confirmed)
+        .await?
+    {
         // An app's post (not the confirmation form) is confirmed here first.
         LogoutStep::Done | LogoutStep::Redirect(_) if posted && !confirmed => LogoutStep::Confirm,
         step => step,
@@ -69,7 +74,7 @@ async fn answer(
         }
         LogoutStep::Done | LogoutStep::Redirect(_) => {
             if let Some(s) = &session {
-                state.auth.logout(&s.0, &client.0).await?;
+                state.auth.sessions().logout(&s.0, &client.0).await?;
             }
             let mut res = match step {
                 LogoutStep::Redirect(url) => crate::http::moving_on::continue_page(&url),

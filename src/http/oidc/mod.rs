@@ -100,7 +100,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
 
 /// The signing keys (RFC 7517).
 async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let keys = state.oidc.jwks().await?;
+    let keys = state.oidc.keys().jwks().await?;
     Ok((
         [(axum::http::header::CACHE_CONTROL, public_max_age())],
         Json(keys),

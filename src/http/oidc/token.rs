@@ -100,7 +100,7 @@ pub async fn token(
     // is told how to authenticate; one that posted its secret gets no challenge (clients
     // such as openid-client read a challenge as a different failure).
     let used_header = headers.contains_key(axum::http::header::AUTHORIZATION);
-    match state.oidc.token(&req, &creds).await {
+    match state.oidc.tokens().token(&req, &creds).await {
         Ok(Ok(answer)) => Ok(no_store(Json(answer))),
         Ok(Err(e)) => {
             let a = OAuthAnswer::from(e);
@@ -138,7 +138,7 @@ pub async fn userinfo(
 ) -> Result<Response, Response> {
     let posted: TokenForm = form(&headers, &body).map_err(IntoResponse::into_response)?;
     let token = bearer(&headers).or(posted.access_token);
-    match state.oidc.userinfo(token.as_deref()).await {
+    match state.oidc.tokens().userinfo(token.as_deref()).await {
         Ok(Ok(claims)) => Ok(no_store(Json(claims))),
         Ok(Err(e)) => Err(OAuthAnswer::from(e).into_response()),
         Err(e) => Err(ApiError::from(e).into_response()),
@@ -177,7 +177,11 @@ pub async fn introspect(
 ) -> Result<Response, OAuthAnswer> {
     let (creds, f) = client_request(&headers, &body)?;
     Ok(client_answer(
-        state.oidc.introspect(f.token.as_deref(), &creds).await,
+        state
+            .oidc
+            .tokens()
+            .introspect(f.token.as_deref(), &creds)
+            .await,
         |answer| Json(answer).into_response(),
     ))
 }
@@ -190,7 +194,7 @@ pub async fn revoke(
 ) -> Result<Response, OAuthAnswer> {
     let (creds, f) = client_request(&headers, &body)?;
     Ok(client_answer(
-        state.oidc.revoke(f.token.as_deref(), &creds).await,
+        state.oidc.tokens().revoke(f.token.as_deref(), &creds).await,
         |()| axum::http::StatusCode::OK.into_response(),
     ))
 }

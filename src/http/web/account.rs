@@ -148,7 +148,7 @@ pub async fn home(
     let Some(WebSession(s)) = session else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let codes_left = state.auth.backup_codes_left(&s).await?;
+    let codes_left = state.auth.two_factor().backup_codes_left(&s).await?;
     let two_factor = codes_left.is_some();
     let page = HomePage {
         user: Some(&s.username),
@@ -227,6 +227,7 @@ pub async fn login(
     let next = destination(&state.web, form.next.as_deref());
     let error = match state
         .auth
+        .accounts()
         .login(&form.username, &form.password, SessionKind::Web, &client)
         .await
     {
@@ -288,12 +289,14 @@ pub async fn signup(
 ) -> Result<Response, WebError> {
     let error = match state
         .auth
+        .accounts()
         .sign_up(&form.username, &form.password, &client)
         .await
     {
         Ok(account) => {
             let session = state
                 .auth
+                .accounts()
                 .session_after_sign_up(&account, SessionKind::Web, &client)
                 .await?;
             return Ok(logged_in(&state, &session, "/"));
@@ -330,7 +333,7 @@ pub async fn logout(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     if let Some(WebSession(s)) = session {
-        state.auth.logout(&s, &client).await?;
+        state.auth.sessions().logout(&s, &client).await?;
     }
     let mut res = Redirect::to("/login?done=logged_out").into_response();
     res.headers_mut()

@@ -67,6 +67,7 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let apps = state
         .oidc
+        .authorization()
         .connected_apps(&s)
         .await?
         .into_iter()
@@ -83,6 +84,7 @@ pub async fn page(
             let name = match app {
                 Some(id) => state
                     .oidc
+                    .clients()
                     .list_clients()
                     .await?
                     .into_iter()
@@ -114,7 +116,12 @@ pub async fn disconnect(
     Path(client_id): Path<String>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    match state.oidc.revoke_app(&s, &client_id, &client).await {
+    match state
+        .oidc
+        .authorization()
+        .revoke_app(&s, &client_id, &client)
+        .await
+    {
         // Already gone (a second tab, another device): the page says so the same way.
         Ok(()) | Err(AuthError::NotFound) => {}
         Err(e) => return Err(e.into()),

@@ -189,7 +189,7 @@ pub async fn page(
         site,
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    match state.auth.backup_codes(&s).await {
+    match state.auth.backup_codes().view(&s).await {
         Ok(v) => render(&state, &s, (csrf, site, &ContinueTo(None)), &v, false, None),
         Err(AuthError::NoBackupCodes) => {
             Ok(Redirect::to("/settings/two-factor#additional").into_response())
@@ -217,7 +217,7 @@ pub async fn save_page(
     then: ContinueTo,
     Query(q): Query<SaveQuery>,
 ) -> Result<Response, WebError> {
-    let v = match state.auth.backup_codes(&s).await {
+    let v = match state.auth.backup_codes().view(&s).await {
         Ok(v) => v,
         Err(AuthError::NoBackupCodes) => {
             return Ok(Redirect::to("/settings/two-factor#additional").into_response());
@@ -253,7 +253,7 @@ pub async fn confirm_page(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    let v = match state.auth.backup_codes(&s).await {
+    let v = match state.auth.backup_codes().view(&s).await {
         Ok(v) => v,
         Err(AuthError::NoBackupCodes) => {
             return Ok(Redirect::to("/settings/two-factor#additional").into_response());
@@ -280,7 +280,11 @@ pub async fn regenerate(
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    let (_, codes) = state.auth.regenerate_backup_codes(&s, &client).await?;
+    let (_, codes) = state
+        .auth
+        .backup_codes()
+        .regenerate_backup_codes(&s, &client)
+        .await?;
     just_made(
         &state,
         &s,

@@ -60,7 +60,7 @@ async fn current(
     state: &AppState,
     s: &CurrentSession,
 ) -> Result<(BackupCodesView, Vec<(String, bool)>), WebError> {
-    let v = state.auth.backup_codes(s).await?;
+    let v = state.auth.backup_codes().view(s).await?;
     let codes = v.codes.clone().ok_or_else(WebError::codes_shown_once)?;
     Ok((v, codes))
 }

@@ -53,7 +53,7 @@ async fn render(
     csrf: String,
     shown: Shown<'_>,
 ) -> Result<String, WebError> {
-    let st = state.auth.email_status(s).await?;
+    let st = state.auth.email().email_status(s).await?;
     Ok(EmailPage {
         user: Some(&s.username),
         csrf,
@@ -108,7 +108,7 @@ pub async fn start(
     }: PageContext<RecentWebSession>,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Result<Response, WebError> {
-    let error = match state.auth.start_email(&s, &form.email).await {
+    let error = match state.auth.email().start_email(&s, &form.email).await {
         Ok(_) => return Ok(Redirect::to("/settings/email?done=sent#code").into_response()),
         Err(
             e
@@ -143,7 +143,12 @@ pub async fn confirm(
     }: PageContext<WebSession>,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
-    let error = match state.auth.confirm_email(&s, &form.code, &client).await {
+    let error = match state
+        .auth
+        .email()
+        .confirm_email(&s, &form.code, &client)
+        .await
+    {
         Ok(_) => return Ok(Redirect::to("/settings/email?done=confirmed").into_response()),
         Err(
             e @ (AuthError::InvalidCode(_)
@@ -168,7 +173,7 @@ pub async fn remove(
     RecentWebSession(s): RecentWebSession,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    state.auth.remove_email(&s, &client).await?;
+    state.auth.email().remove_email(&s, &client).await?;
     Ok((
         StatusCode::SEE_OTHER,
         [("location", "/settings/email?done=removed")],

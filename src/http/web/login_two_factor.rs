@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for LiveChallenge {
         let Some(token) = cookie(parts, state.web.cookies.challenge).map(str::to_owned) else {
             return Err(expired(state));
         };
-        match state.auth.challenge_view(&token).await {
+        match state.auth.second_step().challenge_view(&token).await {
             Ok(view) => Ok(Self { token, view }),
             Err(AuthError::ChallengeExpired) => Err(expired(state)),
             Err(AuthError::ChallengeFailed) => Err(ended(state, true)),
@@ -240,6 +240,7 @@ pub async fn submit(
     let next = destination(&state.web, form.next.as_deref());
     let error = match state
         .auth
+        .second_step()
         .complete_second_step(&token, &form.method, &form.code, &client)
         .await
     {
@@ -301,7 +302,7 @@ pub async fn resend(
     CsrfForm(form): CsrfForm<ResendForm>,
 ) -> Result<Response, WebError> {
     let next = destination(&state.web, form.next.as_deref());
-    let extra = match state.auth.resend_sms(&token).await {
+    let extra = match state.auth.second_step().resend_sms(&token).await {
         Ok(_) => ("sent", "1".to_owned()),
         Err(AuthError::RateLimited { retry_after }) => ("wait", retry_after.to_string()),
         Err(AuthError::SmsFailed) => ("failed", "1".to_owned()),

@@ -124,7 +124,12 @@ pub async fn request(
     CsrfForm(form): CsrfForm<AskForm>,
 ) -> Result<Response, WebError> {
     let identifier = form.identifier.trim();
-    match state.auth.request_recovery(identifier, &client).await {
+    match state
+        .auth
+        .recovery()
+        .request_recovery(identifier, &client)
+        .await
+    {
         Ok(()) => {}
         Err(e @ (AuthError::MissingIdentifier | AuthError::RateLimited { .. })) => {
             return ask_page(&state, csrf, identifier, None, Some(&e));
@@ -159,6 +164,7 @@ pub async fn code(
     let identifier = form.identifier.trim();
     let error = match state
         .auth
+        .recovery()
         .exchange_recovery_code(identifier, &form.code)
         .await
     {
@@ -194,7 +200,12 @@ pub async fn link(
     PageContext { csrf, .. }: PageContext,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    match state.auth.recovery_view(RecoveryProof::Token(&token)).await {
+    match state
+        .auth
+        .recovery()
+        .recovery_view(RecoveryProof::Token(&token))
+        .await
+    {
         Ok(_) => Ok(to_password_page(&state, &token)),
         Err(AuthError::RecoveryInvalid) => {
             let mut res = ask_page(&state, csrf, "", Some(expired_notice()), None)?;
@@ -236,7 +247,12 @@ pub async fn password_page(
     PageContext { csrf, .. }: PageContext,
     LiveRecovery(token): LiveRecovery,
 ) -> Result<Response, WebError> {
-    let view = match state.auth.recovery_view(RecoveryProof::Token(&token)).await {
+    let view = match state
+        .auth
+        .recovery()
+        .recovery_view(RecoveryProof::Token(&token))
+        .await
+    {
         Ok(v) => v,
         Err(AuthError::RecoveryInvalid) => return Ok(gone(&state)),
         Err(e) => return Err(e.into()),
@@ -268,6 +284,7 @@ pub async fn set_password(
 ) -> Result<Response, WebError> {
     let error = match state
         .auth
+        .recovery()
         .recover_on_pages(&token, &form.new_password, &client)
         .await
     {
@@ -284,7 +301,12 @@ pub async fn set_password(
         ) => e,
         Err(e) => return Err(e.into()),
     };
-    let view = match state.auth.recovery_view(RecoveryProof::Token(&token)).await {
+    let view = match state
+        .auth
+        .recovery()
+        .recovery_view(RecoveryProof::Token(&token))
+        .await
+    {
         Ok(v) => v,
         Err(_) => return Ok(gone(&state)),
     };

@@ -98,7 +98,8 @@ async fn render(
 ) -> Result<Response, WebError> {
     let sessions = state
         .auth
-        .sessions(s)
+        .sessions()
+        .list(s)
         .await?
         .into_iter()
         .map(|r| SessionView {
@@ -113,6 +114,7 @@ async fn render(
         .collect();
     let events = state
         .auth
+        .sessions()
         .activity(s, 50)
         .await?
         .into_iter()
@@ -137,7 +139,7 @@ async fn render(
         events,
         current_error: errors.0,
         new_error: errors.1,
-        two_factor: state.auth.two_factor_enabled(s).await?,
+        two_factor: state.auth.two_factor().two_factor_enabled(s).await?,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -176,6 +178,7 @@ pub async fn change_password(
 ) -> Result<Response, WebError> {
     let error = match state
         .auth
+        .accounts()
         .change_password(&s, &form.current_password, &form.new_password, &client)
         .await
     {
@@ -212,7 +215,7 @@ pub async fn end_session(
     Path(id): Path<String>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    match state.auth.revoke_session(&s, &id, &client).await {
+    match state.auth.sessions().revoke_session(&s, &id, &client).await {
         Ok(()) if id == s.session_id.as_str() => {
             let mut res = Redirect::to("/login?done=logged_out").into_response();
             res.headers_mut()
@@ -233,7 +236,7 @@ pub async fn end_other_sessions(
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    state.auth.log_out_others(&s, &client).await?;
+    state.auth.sessions().log_out_others(&s, &client).await?;
     Ok(Redirect::to("/settings/security?done=others#sessions").into_response())
 }
 
@@ -270,7 +273,12 @@ pub async fn reauth(
     CsrfForm(form): CsrfForm<ReauthForm>,
 ) -> Result<Response, WebError> {
     let next = safe_next(form.next.as_deref());
-    let error = match state.auth.reauthenticate(&s, &form.password, &client).await {
+    let error = match state
+        .auth
+        .sessions()
+        .reauthenticate(&s, &form.password, &client)
+        .await
+    {
         Ok(done) => {
             let mut res = Redirect::to(&next).into_response();
             if let Some(token) = done.token {

@@ -94,7 +94,7 @@ async fn settings(
         error,
         app_waiting,
     } = shown;
-    let st = state.auth.two_factor_status(s).await?;
+    let st = state.auth.two_factor().two_factor_status(s).await?;
     let page = SettingsPage {
         user: Some(&s.username),
         csrf,
@@ -168,7 +168,7 @@ pub async fn start_sms(
     }: PageContext<RecentWebSession>,
     CsrfForm(form): CsrfForm<PhoneForm>,
 ) -> Result<Response, WebError> {
-    let error = match state.auth.start_sms(&s, &form.phone).await {
+    let error = match state.auth.two_factor().start_sms(&s, &form.phone).await {
         Ok(_) => return Ok(Redirect::to("/settings/two-factor/sms/verify").into_response()),
         Err(
             e @ (AuthError::InvalidPhone(_)
@@ -195,7 +195,13 @@ pub async fn sms_verify_page(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    let Some(phone) = state.auth.two_factor_status(&s).await?.pending_phone else {
+    let Some(phone) = state
+        .auth
+        .two_factor()
+        .two_factor_status(&s)
+        .await?
+        .pending_phone
+    else {
         return Ok(Redirect::to("/settings/two-factor#sms").into_response());
     };
     let page = SmsVerifyPage {
@@ -241,7 +247,12 @@ pub async fn sms_verify(
     Client(client): Client,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
-    let error = match state.auth.confirm_sms(&s, &form.code, &client).await {
+    let error = match state
+        .auth
+        .two_factor()
+        .confirm_sms(&s, &form.code, &client)
+        .await
+    {
         Ok(m) => return confirmed(&state, &s, m, "sms", (csrf, site, &then)),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor#sms").into_response());
@@ -259,6 +270,7 @@ pub async fn sms_verify(
     };
     let phone = state
         .auth
+        .two_factor()
         .two_factor_status(&s)
         .await?
         .pending_phone
@@ -301,9 +313,9 @@ pub async fn totp_setup(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    let e = match state.auth.pending_totp(&s).await? {
+    let e = match state.auth.two_factor().pending_totp(&s).await? {
         Some(e) => e,
-        None => state.auth.start_totp(&s).await?,
+        None => state.auth.two_factor().start_totp(&s).await?,
     };
     Ok(totp_page(&s, csrf, &e, (None, String::new()))?.into_response())
 }
@@ -314,7 +326,7 @@ pub async fn totp_restart(
     RecentWebSession(s): RecentWebSession,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    state.auth.start_totp(&s).await?;
+    state.auth.two_factor().start_totp(&s).await?;
     Ok(Redirect::to("/settings/two-factor/totp").into_response())
 }
 
@@ -330,7 +342,12 @@ pub async fn totp_confirm(
     Client(client): Client,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
-    let error = match state.auth.confirm_totp(&s, &form.code, &client).await {
+    let error = match state
+        .auth
+        .two_factor()
+        .confirm_totp(&s, &form.code, &client)
+        .await
+    {
         Ok(m) => return confirmed(&state, &s, m, "totp", (csrf, site, &then)),
         Err(AuthError::NothingPending(_)) => {
             return Ok(Redirect::to("/settings/two-factor/totp").into_response());
@@ -338,7 +355,7 @@ pub async fn totp_confirm(
         Err(e @ (AuthError::InvalidCode(_) | AuthError::MalformedCode(_))) => e,
         Err(e) => return Err(e.into()),
     };
-    let Some(e) = state.auth.pending_totp(&s).await? else {
+    let Some(e) = state.auth.two_factor().pending_totp(&s).await? else {
         return Ok(Redirect::to("/settings/two-factor/totp").into_response());
     };
     let message = match &error {
@@ -359,7 +376,7 @@ pub async fn remove_sms(
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    match state.auth.remove_sms(&s, &client).await {
+    match state.auth.two_factor().remove_sms(&s, &client).await {
         Ok(()) | Err(AuthError::NotFound) => {
             Ok(Redirect::to("/settings/two-factor?done=sms_removed").into_response())
         }
@@ -374,7 +391,7 @@ pub async fn remove_totp(
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    match state.auth.remove_totp(&s, &client).await {
+    match state.auth.two_factor().remove_totp(&s, &client).await {
         Ok(()) | Err(AuthError::NotFound) => {
             Ok(Redirect::to("/settings/two-factor?done=totp_removed").into_response())
         }
@@ -389,6 +406,10 @@ pub async fn disable(
     Client(client): Client,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    state.auth.disable_two_factor(&s, &client).await?;
+    state
+        .auth
+        .two_factor()
+        .disable_two_factor(&s, &client)
+        .await?;
     Ok(Redirect::to("/settings/two-factor?done=off").into_response())
 }
