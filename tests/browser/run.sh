@@ -51,7 +51,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
 set +e
-NO_COLOR=1 node --test --test-reporter=tap --test-concurrency=1 --test-timeout=300000 "${specs[@]}" 2>&1 | tee "$log"
+NO_COLOR=1 node --test --test-reporter=tap --test-concurrency="${TWOFOLD_BROWSER_JOBS:-2}" --test-timeout=300000 "${specs[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

@@ -48,25 +48,85 @@ pub fn warn_if_postgres_skipped() {
     }
 }
 
-/// A fresh, empty database URL: a file in `dir` for SQLite, a new database for PostgreSQL.
+/// A fresh database URL: an empty file in `dir` for SQLite (the server migrates it); for
+/// PostgreSQL a new database copied from a template that Twofold's migrations already ran
+/// on, so that each test skips them (built once per cluster and per migration set).
 pub async fn fresh_database(dir: &Path) -> String {
     warn_if_postgres_skipped();
     match postgres_url() {
         None => format!("sqlite://{}?mode=rwc", dir.join("twofold.db").display()),
         Some(admin) => {
             sqlx::any::install_default_drivers();
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            let template = migrated_template(&admin, base).await;
             let name = format!("twofold_test_{}", hex_id());
             let mut conn = sqlx::AnyConnection::connect(&admin)
                 .await
                 .expect("connect to the test PostgreSQL");
-            conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create a test database");
+            conn.execute(AssertSqlSafe(format!(
+                "CREATE DATABASE {name} TEMPLATE {template}"
+            )))
+            .await
+            .expect("create a test database");
             conn.close().await.ok();
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             format!("{base}/{name}")
         }
     }
+}
+
+/// The name of a database that holds the schema of this tree's PostgreSQL migrations,
+/// built by running them on an empty database (under an advisory lock, so that parallel
+/// tests and test binaries build it once) and named after a hash of the migration files,
+/// so that a changed migration builds a new one.
+async fn migrated_template(admin: &str, base: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read the PostgreSQL migrations")
+        .map(|e| e.expect("a migration file").path())
+        .collect();
+    files.sort();
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    for f in &files {
+        f.file_name().hash(&mut hash);
+        std::fs::read(f).expect("read a migration").hash(&mut hash);
+    }
+    let template = format!("twofold_template_{:016x}", hash.finish());
+    let mut conn = sqlx::AnyConnection::connect(admin)
+        .await
+        .expect("connect to the test PostgreSQL");
+    conn.execute("SELECT pg_advisory_lock(7262)")
+        .await
+        .expect("lock");
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&template)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("look for the template");
+    if exists.is_none() {
+        let building = format!("{template}_building");
+        conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {building}")))
+            .await
+            .expect("drop a half-built template");
+        conn.execute(AssertSqlSafe(format!("CREATE DATABASE {building}")))
+            .await
+            .expect("create the template");
+        twofold::store::Store::connect(&format!("{base}/{building}"), 1)
+            .await
+            .expect("migrate the template")
+            .close()
+            .await;
+        conn.execute(AssertSqlSafe(format!(
+            "ALTER DATABASE {building} RENAME TO {template}"
+        )))
+        .await
+        .expect("name the template");
+    }
+    conn.execute("SELECT pg_advisory_unlock(7262)")
+        .await
+        .expect("unlock");
+    conn.close().await.ok();
+    template
 }
 
 fn hex_id() -> String {
