@@ -212,7 +212,7 @@ pub async fn open(
 fn warn_about_weak_settings(config: &Config) {
     let a = config.argon2;
     if a.memory_kib < 19_456 || a.iterations < 2 {
-        // OWASP ASVS 4.0.3 V2.4.5 (and its cheat sheet): argon2id with at least 19 MiB and
+        // OWASP ASVS 4.0.3 V2.4.1 (and its cheat sheet): argon2id with at least 19 MiB and
         // two passes. Lower settings are allowed (tests, tiny devices) but said out loud.
         tracing::warn!(
             memory_kib = a.memory_kib,

@@ -110,8 +110,8 @@ impl super::Operator<'_> {
 
     /// Deletes what has expired: sessions, login challenges, idle counters and budgets,
     /// browsers not seen for a year, and activity past its retention (lookups check expiry
-    /// anyway; Sign in with Twofold has its own, `Oidc::housekeeping`, which the server runs
-    /// beside this). Returns how many sessions and how many other rows went.
+    /// anyway; Sign in with Twofold has its own, `oidc.keys().housekeeping`, which the
+    /// server runs beside this). Returns how many sessions and how many other rows went.
     ///
     /// # Errors
     /// On a database failure.

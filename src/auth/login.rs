@@ -81,7 +81,7 @@ impl super::Accounts<'_> {
         result
     }
 
-    /// The password step of [`Auth::login`].
+    /// The password step of [`login`](Self::login).
     async fn password_step(
         &self,
         username: &str,

@@ -6,11 +6,12 @@
 //! again. The request that made the change delivers its own notices at once; the worker in
 //! `server.rs` picks up the rest (a crash, a provider that was down) on every node.
 //!
-//! Owns: the words of notices (what, when, from where, what to do), coalescing (one notice
+//! Owns: which notice goes where (the words are `domain::EventKind::notice_what`,
+//! `domain::notice_when_where`, `sms::notice_message` and `mail::notice_message`), coalescing (one notice
 //! per account, kind of change and channel per quarter hour; the activity has all) and
 //! the text budget notices spend from. Must not: drop a notice silently.
 
-use crate::domain::{AccountId, Email, EventKind, PhoneNumber, UnixTime, describe_user_agent};
+use crate::domain::{AccountId, Email, EventKind, PhoneNumber, UnixTime, notice_when_where};
 use crate::mail::notice_message;
 use crate::store::{Bucket, NoticeOutcome, NoticeRecord, Spend};
 
@@ -55,7 +56,7 @@ enum Sent {
 struct Words {
     /// "Your password was changed".
     what: String,
-    /// "on 2 Dec 2026 at 18:20 UTC from 203.0.113.7 (Firefox on Linux)".
+    /// "on 2 Dec 2026, 18:20 UTC from 203.0.113.7 (Firefox on Linux)".
     when_where: String,
 }
 
@@ -71,8 +72,8 @@ impl super::Notices<'_> {
         self.deliver_notices_while(account, || true).await
     }
 
-    /// [`Auth::deliver_notices`] that stops before claiming another notice once `go_on`
-    /// says no (a server shutting down), so it never stops in the middle of one.
+    /// [`deliver_notices`](Self::deliver_notices) that stops before claiming another notice
+    /// once `go_on` says no (a server shutting down), so it never stops in the middle of one.
     pub async fn deliver_notices_while(
         &self,
         account: Option<&AccountId>,
@@ -151,40 +152,19 @@ impl super::Notices<'_> {
     async fn words(&self, n: &NoticeRecord) -> Option<Words> {
         let kind = NOTICE_KINDS.into_iter().find(|k| k.as_str() == n.kind)?;
         let (_, base) = kind.notice()?;
-        let what = match kind {
-            EventKind::SmsAdded if n.detail.as_deref() == Some("changed") => {
-                "The phone number for security codes was changed".to_owned()
-            }
-            EventKind::EmailAdded if n.detail.as_deref() == Some("changed") => {
-                "The email address was changed".to_owned()
-            }
-            EventKind::LoginBackupCode => {
-                let left = self
-                    .store
-                    .backup_codes()
-                    .backup_batch(&n.account_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|b| b.codes.iter().filter(|c| c.used_at.is_none()).count());
-                match left {
-                    Some(1) => format!("{base} (1 left: get new codes soon)"),
-                    Some(left) => format!("{base} ({left} left)"),
-                    None => base.to_owned(),
-                }
-            }
-            _ => base.to_owned(),
+        let codes_left = if kind == EventKind::LoginBackupCode {
+            self.store
+                .backup_codes()
+                .backup_batch(&n.account_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|b| b.codes.iter().filter(|c| c.used_at.is_none()).count())
+        } else {
+            None
         };
-        let mut when_where = format!("on {}", n.at.human());
-        if let Some(ip) = &n.ip {
-            when_where.push_str(&format!(" from {ip}"));
-        }
-        if n.user_agent.is_some() {
-            when_where.push_str(&format!(
-                " ({})",
-                describe_user_agent(n.user_agent.as_deref())
-            ));
-        }
+        let what = kind.notice_what(base, n.detail.as_deref(), codes_left);
+        let when_where = notice_when_where(n.at, n.ip.as_deref(), n.user_agent.as_deref());
         Some(Words { what, when_where })
     }
 
@@ -228,17 +208,11 @@ impl super::Notices<'_> {
         let at = self.now();
         match self.store.limits().spend(&buckets, at).await {
             Ok(Spend::Spent) => {
-                let mut what = w.what.clone();
-                if let Some(first) = what.get_mut(0..1) {
-                    first.make_ascii_lowercase();
-                }
-                let check = match self.security_page() {
-                    Some(page) => format!(": {page}"),
-                    None => ".".to_owned(),
-                };
-                let body = format!(
-                    "Twofold: {what} on your account @{}, {}. If this wasn't you, change your password and check your security settings now{check}",
-                    n.username, w.when_where,
+                let body = crate::sms::notice_message(
+                    &w.what,
+                    &n.username,
+                    &w.when_where,
+                    self.security_page().as_deref(),
                 );
                 let charge = super::texts::Charge::new(buckets, at);
                 match self.sms.send(&phone, &body, "security notice").await {

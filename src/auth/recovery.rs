@@ -28,7 +28,7 @@ use crate::store::{
     Bucket, NewChallenge, NewEvent, NewRecovery, RecoveryChannel, RecoveryRecord, Spend,
 };
 
-/// A link or code works this long (OWASP ASVS 4.0.3 V2.5.4 calls for a short life).
+/// A link or code works this long (OWASP ASVS 4.0.3 V2.3.1 calls for a short life).
 const RECOVERY_SECS: i64 = 30 * 60;
 /// Wrong codes before a texted code dies.
 const MAX_FAILURES: i64 = 5;
@@ -385,7 +385,7 @@ impl super::Recovery<'_> {
     /// used up: mail scanners open links too).
     ///
     /// # Errors
-    /// As [`Auth::prove_recovery`].
+    /// As `prove_recovery`.
     pub async fn recovery_view(&self, proof: RecoveryProof<'_>) -> Result<RecoveryView, AuthError> {
         let r = self.prove_recovery(proof).await?;
         Ok(RecoveryView {
@@ -398,7 +398,7 @@ impl super::Recovery<'_> {
     /// code stops working.
     ///
     /// # Errors
-    /// As [`Auth::prove_recovery`].
+    /// As `prove_recovery`.
     pub async fn exchange_recovery_code(
         &self,
         identifier: &str,
@@ -485,7 +485,7 @@ impl super::Recovery<'_> {
     /// texts are the default), which set the password when a factor is right.
     ///
     /// # Errors
-    /// As [`Auth::prove_recovery`]; [`AuthError::WeakPassword`].
+    /// As `prove_recovery`; [`AuthError::WeakPassword`].
     pub async fn recover_on_pages(
         &self,
         token: &str,
@@ -514,7 +514,8 @@ impl super::Recovery<'_> {
     /// are the default, or when `sms` is asked for without a code).
     ///
     /// # Errors
-    /// As [`Auth::prove_recovery`] and the second step ([`Auth::complete_second_step`]).
+    /// As `prove_recovery` and the second step
+    /// ([`SecondStep::complete_second_step`](super::SecondStep::complete_second_step)).
     pub async fn complete_recovery(
         &self,
         proof: RecoveryProof<'_>,

@@ -77,7 +77,7 @@ impl super::Operator<'_> {
         Ok(SeedBatch { rows, made })
     }
 
-    /// Stores a batch made by [`Auth::seed_batch`] in one transaction.
+    /// Stores a batch made by [`seed_batch`](Self::seed_batch) in one transaction.
     ///
     /// # Errors
     /// On a database failure, e.g. a username that is taken.

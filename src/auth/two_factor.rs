@@ -195,7 +195,7 @@ impl super::TwoFactor<'_> {
         };
         let secret = self.open_totp(session, &sealed)?;
         let now = self.now();
-        // Charged before the comparison, like every code (OWASP ASVS 4.0.3 V2.8.5).
+        // Charged before the comparison, like every code (OWASP ASVS 4.0.3 V2.2.1).
         if !self
             .store
             .two_factor()

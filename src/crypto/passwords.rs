@@ -1,6 +1,6 @@
 //! Password hashing with argon2id, off the async threads and at most one hash per core.
 //!
-//! OWASP ASVS 4.0.3 V2.4.1/V2.4.4 and NIST SP 800-63B §5.1.1.2: a memory-hard, salted hash.
+//! OWASP ASVS 4.0.3 V2.4.1/V2.4.2 and NIST SP 800-63B §5.1.1.2: a memory-hard, salted hash.
 //! Defaults follow OWASP's argon2id recommendation (m = 19 MiB, t = 2, p = 1). A burst of
 //! logins queues for the hashing threads instead of allocating 19 MiB per request, and hashes made with
 //! older parameters are re-made on the next successful login.

@@ -1,7 +1,7 @@
 //! Session tokens: 256 random bits given to the client once; only their SHA-256 is stored.
 //!
 //! A slow hash is pointless for a 256-bit random secret; SHA-256 keeps a copy of the
-//! database from yielding a usable token (OWASP ASVS 4.0.3 V3.2.2, V2.10.3).
+//! database from yielding a usable token. 256 bits: OWASP ASVS 4.0.3 V3.2.2 asks at least 64.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

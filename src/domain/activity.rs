@@ -119,6 +119,26 @@ impl EventKind {
         })
     }
 
+    /// What a notice says happened: the [`notice`](Self::notice) sentence `base`, told more
+    /// precisely for a changed phone or address (`detail` `changed`) and with the backup
+    /// codes left after one was used.
+    pub fn notice_what(
+        self,
+        base: &str,
+        detail: Option<&str>,
+        codes_left: Option<usize>,
+    ) -> String {
+        match (self, detail, codes_left) {
+            (Self::SmsAdded, Some("changed"), _) => {
+                "The phone number for security codes was changed".to_owned()
+            }
+            (Self::EmailAdded, Some("changed"), _) => "The email address was changed".to_owned(),
+            (Self::LoginBackupCode, _, Some(1)) => format!("{base} (1 left: get new codes soon)"),
+            (Self::LoginBackupCode, _, Some(left)) => format!("{base} ({left} left)"),
+            _ => base.to_owned(),
+        }
+    }
+
     /// A sentence for the activity page.
     pub fn describe(kind: &str) -> &'static str {
         match kind {
@@ -190,6 +210,23 @@ impl ClientInfo {
             Some(&format!("twofold admin CLI (operator {os_user})")),
         )
     }
+}
+
+/// When and from where a notice's change was made: "on 2 Dec 2026, 18:20 UTC from
+/// 203.0.113.7 (Firefox on Linux)".
+pub fn notice_when_where(
+    at: super::UnixTime,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> String {
+    let mut s = format!("on {}", at.human());
+    if let Some(ip) = ip {
+        s.push_str(&format!(" from {ip}"));
+    }
+    if user_agent.is_some() {
+        s.push_str(&format!(" ({})", describe_user_agent(user_agent)));
+    }
+    s
 }
 
 /// A short, friendly name for a user agent: "Firefox on Linux", "curl".

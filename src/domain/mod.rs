@@ -24,7 +24,7 @@ pub use access::{
     AccessControl, AccessRule, AccessTarget, AnonymousDecision, Decision, DomainPattern,
     PathRefusal, Policy, UnknownPolicy, canonical_path,
 };
-pub use activity::{ClientInfo, EventKind, describe_user_agent};
+pub use activity::{ClientInfo, EventKind, describe_user_agent, notice_when_where};
 pub use codes::{BackupCode, CodeError, OtpCode};
 pub use email::{Email, EmailError};
 pub use ids::{AccountId, BatchId, ChallengeId, RecoveryId, SessionId};

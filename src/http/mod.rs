@@ -35,10 +35,10 @@ use error::{ApiError, WebError};
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The names of the cookies. Over HTTPS they carry the `__Host-` prefix (or `__Secure-` for
-/// the one scoped to `/login`), which browsers honour only for `Secure` cookies set by this
-/// very host with no `Domain`: a sibling subdomain cannot plant or overwrite them. With a
-/// `--cookie-domain` the session cookie must carry `Domain`, so it is `__Secure-` (still
-/// `Secure`-only); the others stay on this host.
+/// the ones scoped to `/login` and `/recover`), which browsers honour only for `Secure`
+/// cookies set by this very host with no `Domain`: a sibling subdomain cannot plant or
+/// overwrite them. With a `--cookie-domain` the session cookie must carry `Domain`, so it
+/// is `__Secure-` (still `Secure`-only); the others stay on this host.
 #[derive(Clone, Copy, Debug)]
 pub struct CookieNames {
     /// The web session.

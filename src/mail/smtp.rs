@@ -1,5 +1,6 @@
-//! The `smtp` provider, with lettre: `smtp://host:port` uses STARTTLS when the server offers
-//! it, `smtps://host:port` is TLS from the first byte; `user:pass@` in the URL logs in.
+//! The `smtp` provider, with lettre: `smtp://host:port` requires STARTTLS (only a relay on
+//! this machine may go without it), `smtps://host:port` is TLS from the first byte;
+//! `user:pass@` in the URL logs in.
 //! Every message has a plain-text part and an HTML part.
 
 use std::time::Duration;

@@ -102,11 +102,17 @@ pub fn recovery_code_message(code: &OtpCode, host: &str) -> String {
     )
 }
 
-/// A notice about a change to the account's security, sent to the phone that was on it
-/// (OWASP ASVS 4.0.3 V2.2.3, V2.5.5).
-pub fn notice_message(username: &str, what: &str) -> String {
+/// A notice about a change to the account's security, texted to the phone that was on it
+/// (OWASP ASVS 4.0.3 V2.2.3, V2.5.5): what happened (`what`, "The password was changed"),
+/// to which account, when and from where, and the security page when it is known.
+pub fn notice_message(what: &str, username: &str, when_where: &str, page: Option<&str>) -> String {
+    let mut what = what.to_owned();
+    if let Some(first) = what.get_mut(0..1) {
+        first.make_ascii_lowercase();
+    }
+    let check = page.map_or_else(|| ".".to_owned(), |p| format!(": {p}"));
     format!(
-        "Twofold: {what} on your account @{username}. If this wasn't you, change your password and check your security settings now."
+        "Twofold: {what} on your account @{username}, {when_where}. If this wasn't you, change your password and check your security settings now{check}"
     )
 }
 
@@ -130,8 +136,16 @@ mod tests {
 
     #[test]
     fn notices_have_no_six_digit_runs() {
-        let m = notice_message("alice", "two-factor authentication was turned off");
-        assert!(m.contains("@alice") && m.contains("turned off"));
+        let m = notice_message(
+            "Two-factor authentication was turned off",
+            "alice",
+            "on 2 Dec 2026, 18:20 UTC from 203.0.113.7",
+            Some("https://auth.example.com/settings/security"),
+        );
+        assert!(m.starts_with(
+            "Twofold: two-factor authentication was turned off on your account @alice, on 2 Dec"
+        ));
+        assert!(m.ends_with("settings now: https://auth.example.com/settings/security"));
         assert!(
             !m.chars()
                 .collect::<Vec<_>>()

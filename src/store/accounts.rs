@@ -1,5 +1,6 @@
-//! Accounts: creation, lookup, password hashes, the operator's enable/disable, and the
-//! counter of consecutive wrong passwords.
+//! Accounts: creation, lookup, password hashes, and the operator's enable/disable (which
+//! also clears the wrong-password and wrong-code counts; the wrong-password counters
+//! themselves are in `limits.rs`).
 
 use super::{NewEvent, StoreResult, conflict_or};
 use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, UnixTime, Username};
@@ -79,8 +80,8 @@ impl super::Accounts<'_> {
     /// Creates an account.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the username is taken (the unique index decides, so two
-    /// racing sign-ups cannot both win).
+    /// [`StoreError::Conflict`](super::StoreError::Conflict) when the username is taken (the
+    /// unique index decides, so two racing sign-ups cannot both win).
     pub async fn create_account(
         &self,
         id: &AccountId,

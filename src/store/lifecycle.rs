@@ -45,7 +45,7 @@ impl<'a> Ending<'a> {
     }
 }
 
-/// What [`end_credentials`] ended.
+/// What `end_credentials` ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Ended {
     /// Sessions (browser and API).

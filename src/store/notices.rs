@@ -235,7 +235,7 @@ impl super::Notices<'_> {
         Ok(())
     }
 
-    /// How many notices wait to go out (for health and metrics).
+    /// How many notices wait to go out (for the metrics).
     ///
     /// # Errors
     /// On a database failure.

@@ -16,7 +16,7 @@ macro_rules! client_columns {
 pub struct SigningKeyRecord {
     /// Its key id (`kid`).
     pub kid: String,
-    /// `RS256` or `ES256`.
+    /// The algorithm: `RS256`, the only one Twofold signs with.
     pub alg: String,
     /// The PKCS#8 private key, AES-256-GCM sealed.
     pub sealed: String,

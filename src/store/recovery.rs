@@ -1,7 +1,7 @@
 //! "Forgot password?": one recovery in flight per account, proven by a link token (its
 //! SHA-256) or a texted code (its HMAC); it works once, for its lifetime, while the password
 //! is the one it was made under. The password it sets is applied in one transaction with
-//! whatever finishes it — the second factor's use (`challenges.rs`) or, on an account
+//! whatever finishes it — the second factor's use (`second_step.rs`) or, on an account
 //! without two-factor authentication, the recovery alone — ending every session and every
 //! login in flight.
 

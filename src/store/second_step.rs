@@ -112,7 +112,7 @@ pub struct SecondStepAttempt<'a> {
 
 impl super::SecondStep<'_> {
     /// One attempt at the second step (see the module's comment): `hold → consume → finish |
-    /// refuse`, each a step of [`SecondStepTx`].
+    /// refuse`, each a step of `SecondStepTx`.
     ///
     /// # Errors
     /// On a database failure (then nothing happened).

@@ -413,7 +413,7 @@ impl super::TwoFactor<'_> {
     }
 
     /// Charges one confirmation attempt to the pending secret `sealed`, before its code is
-    /// compared (OWASP ASVS 4.0.3 V2.8.5 counts set-up codes too). Returns `false` when it
+    /// compared (anti-automation, OWASP ASVS 4.0.3 V2.2.1, counts set-up codes too). Returns `false` when it
     /// has had `max_attempts` already or was replaced.
     ///
     /// # Errors

@@ -25,7 +25,7 @@ pub struct NewClient {
     pub require_two_factor: bool,
     /// No consent page.
     pub skip_consent: bool,
-    /// What it may receive; `None`: [`DEFAULT_CLIENT_SCOPES`].
+    /// What it may receive; `None`: `DEFAULT_CLIENT_SCOPES`.
     pub scopes: Option<Vec<String>>,
     /// A confidential client that may send no PKCE.
     pub allow_no_pkce: bool,

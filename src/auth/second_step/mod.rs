@@ -301,7 +301,8 @@ impl crate::auth::SecondStep<'_> {
     }
 
     /// Checks a code at the second step; a right one creates the session. Every checked code
-    /// is counted in the database before it is answered (see `Store::attempt_second_factor`).
+    /// is counted in the database before it is answered (see
+    /// `store.second_step().attempt_second_factor`).
     ///
     /// # Errors
     /// [`AuthError::InvalidMethod`] (unknown or not set up), [`AuthError::MalformedCode`]
@@ -325,7 +326,7 @@ impl crate::auth::SecondStep<'_> {
         result
     }
 
-    /// [`Auth::complete_second_step`] for a known method.
+    /// [`complete_second_step`](Self::complete_second_step) for a known method.
     async fn check_code(
         &self,
         token: &str,

@@ -16,7 +16,7 @@ pub struct Credentials {
     /// 1–30 characters of `a-z 0-9 . _` (upper case is folded).
     #[schema(pattern = r"^\s*[A-Za-z0-9._]{1,30}\s*$")]
     pub username: String,
-    /// 8–1024 characters of any Unicode; the most common passwords are refused.
+    /// A new password: 8–128 characters of any Unicode; the most common passwords are refused.
     #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }

@@ -98,7 +98,7 @@ pub fn router() -> Router<AppState> {
 
 /// Adds the answers every operation can give to its description: the fixed error shape for
 /// unreadable bodies (400, 413, 415, 422) on operations that take one, `401` on those that
-/// need a token, `429` where limits apply, and `500`.
+/// need a token, and `500`; an operation that can answer `429` names it itself.
 fn common_errors(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
     let error = |what: &str| -> RefOr<utoipa::openapi::Response> {

@@ -1,6 +1,6 @@
 //! `GET|POST /oidc/authorize`: the browser's side of "Sign in with Twofold". The decision is
-//! `Oidc::authorize`; this turns it into the login redirect, the consent page, or the
-//! redirect back to the app.
+//! `oidc.authorization().authorize`; this turns it into the login redirect, the consent
+//! page, or the redirect back to the app.
 
 use askama::Template;
 use axum::extract::{Query, RawQuery, State};

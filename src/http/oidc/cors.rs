@@ -1,8 +1,9 @@
 //! CORS (the Fetch standard's CORS protocol) for apps that run in the browser (SPAs, public
 //! clients): discovery and the JWKS are public, so any origin may read them; the token,
 //! userinfo and revocation endpoints answer only origins of redirect URIs registered for
-//! some client (`Oidc::cors_origin_allowed`). Never `Access-Control-Allow-Credentials`:
-//! these endpoints take no cookies, and a browser then sends none.
+//! some client (`oidc.clients().cors_origin_allowed`). Never
+//! `Access-Control-Allow-Credentials`: these endpoints take no cookies, and a browser then
+//! sends none.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};

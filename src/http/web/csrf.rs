@@ -20,7 +20,7 @@ use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::cookie;
 
-/// The browser's CSRF cookie value, put into request extensions by [`ensure_cookie`].
+/// The browser's CSRF cookie value, put into request extensions by `ensure_cookie`.
 #[derive(Clone, Debug)]
 pub struct CsrfCookie(String);
 

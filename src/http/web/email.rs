@@ -1,6 +1,6 @@
-//! Settings → Email: the account's address for security notices (and, later, account
-//! recovery). Adding or changing it sends a 6-digit code to the new address; adding and
-//! removing need a recent password confirmation, like the other sign-in settings.
+//! Settings → Email: the account's address for security notices and account recovery
+//! ("Forgot password?"). Adding or changing it sends a 6-digit code to the new address;
+//! adding and removing need a recent password confirmation, like the other sign-in settings.
 
 use askama::Template;
 use axum::extract::{Query, State};

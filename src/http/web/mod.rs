@@ -1,6 +1,6 @@
 //! The web pages: sign-up, login, home, Settings → Security, password confirmation.
 //!
-//! Every form is CSRF-protected ([`csrf`]), shows its errors next to the field and keeps
+//! Every form is CSRF-protected (`csrf.rs`), shows its errors next to the field and keeps
 //! what was typed (never a password). Handlers take a [`PageContext`] (the form token and
 //! the session gate) and, on the second step of a login, a [`LiveChallenge`]. CSS is
 //! embedded in the binary; no external assets.
