@@ -88,4 +88,47 @@
       timer = setTimeout(show, 250);
     });
   });
+  // "Forgot password?" carries the username typed so far, so nothing typed is lost.
+  var forgot = document.getElementById("forgot-password");
+  var username = document.getElementById("username");
+  if (forgot && username) {
+    forgot.addEventListener("click", function () {
+      var url = new URL(forgot.href, location.href);
+      var typed = username.value.trim();
+      if (typed) { url.searchParams.set("identifier", typed); } else { url.searchParams.delete("identifier"); }
+      forgot.href = url.pathname + url.search;
+    });
+  }
+
+  // A second step that runs out while its page is open offers "Log in again" (keeping the
+  // way on) instead of a form that no longer works.
+  var step = document.getElementById("second-step");
+  var over = document.getElementById("attempt-over");
+  var attempt = document.getElementById("attempt");
+  if (step && over && attempt) {
+    var left = parseInt(step.getAttribute("data-expires-in"), 10);
+    if (left >= 0 && left < 86400) {
+      setTimeout(function () {
+        attempt.hidden = true;
+        over.hidden = false;
+        var again = over.querySelector("a");
+        if (again) { again.focus(); }
+      }, left * 1000);
+    }
+  }
+
+  // Times are written in UTC ("2 Dec 2026, 18:20 UTC"); each <time class="when"> is shown
+  // in the person's own time zone, named, with the UTC time kept in its title.
+  var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  document.querySelectorAll("time.when").forEach(function (el) {
+    var m = /^(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}), (\d{2}):(\d{2}) UTC$/.exec(el.textContent.trim());
+    if (!m || months.indexOf(m[2]) < 0) { return; }
+    var at = new Date(Date.UTC(+m[3], months.indexOf(m[2]), +m[1], +m[4], +m[5]));
+    el.setAttribute("datetime", at.toISOString());
+    el.setAttribute("title", el.textContent.trim());
+    el.textContent = at.toLocaleString(undefined, {
+      day: "numeric", month: "short", year: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    });
+  });
 })();

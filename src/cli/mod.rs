@@ -184,6 +184,10 @@ fn init_logging(format: crate::config::LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(log_colours(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_writer(std::io::stderr);
     let _ = match format {
         crate::config::LogFormat::Text => logs.try_init(),
@@ -196,6 +200,12 @@ fn init_logging(format: crate::config::LogFormat) {
             .with_span_list(false)
             .try_init(),
     };
+}
+
+/// Colour codes only for a person at a terminal: never in a file, a pipe or a journal, and
+/// never when `NO_COLOR` is set to anything but the empty string (no-color.org).
+fn log_colours(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {

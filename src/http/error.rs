@@ -201,6 +201,15 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
     }
 }
 
+/// A second step paused by wrong codes, on the code page: what happened and when to try
+/// again (NIST SP 800-63B §5.2.2: the person is told when the pause ends).
+pub fn codes_paused(secs: i64) -> String {
+    sentence(&format!(
+        "too many wrong codes were tried for this account, so codes are paused; try again in {}",
+        wait_text(secs)
+    ))
+}
+
 /// What an auth error says to the person or program that met it: every sentence an error
 /// shows is written here (the domain's parse errors say what is wrong with a value in their
 /// own words, and are quoted). Lower case, no final stop: pages make a sentence of it.
@@ -558,11 +567,7 @@ impl WebError {
 
     /// An app's sign-in request that cannot be answered with a redirect.
     fn sign_in_link(why: &'static str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link doesn't work",
-            why,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "This login link doesn't work", why)
     }
 
     /// An app's sign-in request with a parameter twice.

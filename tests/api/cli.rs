@@ -789,3 +789,39 @@ async fn loopback_redirect_uris_are_exact() {
         assert_eq!(code, 0, "{good}: {err}");
     }
 }
+
+/// Logs written to a file or a pipe are plain text: no colour codes, even without
+/// `NO_COLOR` (issue 23). (The other tests set `NO_COLOR=1`; this one removes it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("twofold.db").display()
+    );
+    let mut cmd = base_command(dir.path(), &url);
+    cmd.env_remove("NO_COLOR");
+    let out = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = out;
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("listening on"), "{seen}");
+    assert!(
+        !seen.contains('\u{1b}'),
+        "colour codes in a piped log:\n{seen:?}"
+    );
+}

@@ -252,6 +252,15 @@ impl super::Clients<'_> {
         }))
     }
 
+    /// The name people know an app by (the consent page's), for "Log in to continue to …";
+    /// `None` for an unknown `client_id`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn display_name(&self, client_id: &str) -> Result<Option<String>, AuthError> {
+        Ok(self.client_record(client_id).await?.map(|c| c.name))
+    }
+
     pub(super) async fn client_record(&self, id: &str) -> Result<Option<ClientRecord>, AuthError> {
         if id.is_empty() || id.len() > 100 {
             return Ok(None);

@@ -74,6 +74,8 @@ pub struct ChallengeView {
     pub locked_for: Option<i64>,
     /// It finishes a recovery ("Forgot password?") rather than a login.
     pub recovery: bool,
+    /// Seconds until this login attempt runs out (the page offers "Log in again" then).
+    pub expires_in: i64,
 }
 
 /// A typed code reduced to what the database compares (built by one function per method),
@@ -297,6 +299,7 @@ impl crate::auth::SecondStep<'_> {
             tries_left: (self.tf.challenge_max_failures - challenge.failures).max(0),
             max_tries: self.tf.challenge_max_failures,
             locked_for: tf.locked_until.filter(|u| *u > now).map(|u| u.0 - now.0),
+            expires_in: (challenge.expires_at.0 - now.0).max(0),
         })
     }
 

@@ -23,6 +23,10 @@ struct LoginPage<'a> {
     csrf: String,
     username: &'a str,
     next: &'a str,
+    /// `?next=…` for the sign-up and "Forgot password?" links, so they keep the way.
+    next_query: String,
+    /// What the person is on their way to ("Photo Album", "app.example.com").
+    to_name: Option<String>,
     error: Option<String>,
     notice: Option<&'a str>,
 }
@@ -33,6 +37,9 @@ struct SignupPage<'a> {
     user: Option<&'a str>,
     csrf: String,
     username: &'a str,
+    next: &'a str,
+    next_query: String,
+    to_name: Option<String>,
     username_error: Option<String>,
     password_error: Option<String>,
 }
@@ -91,6 +98,13 @@ pub struct SignupForm {
     username: String,
     #[serde(default)]
     password: String,
+    next: Option<String>,
+}
+
+/// `?next=…` of the sign-up page: where the person was going when they chose to sign up.
+#[derive(Deserialize, Default)]
+pub struct SignupQuery {
+    next: Option<String>,
 }
 
 /// `Set-Cookie` for a new web session.
@@ -209,6 +223,8 @@ pub async fn login_page(
             csrf,
             username: prefill,
             next: &next,
+            next_query: super::next_query(&next),
+            to_name: super::destination_name(&state, &next).await,
             error: (q.done.as_deref() == Some("challenge_failed")).then(|| {
                 "That login attempt ended because too many wrong codes were entered. Log in again with your username and password, then use the newest code.".to_owned()
             }),
@@ -255,18 +271,24 @@ pub async fn login(
         csrf,
         username: form.username.trim(),
         next: &next,
+        next_query: super::next_query(&next),
+        to_name: super::destination_name(&state, &next).await,
         error: Some(message),
         notice: None,
     };
     Ok(form_error(&error, Html(page.render()?)))
 }
 
-/// `GET /signup`.
+/// `GET /signup`: from the login page an app or a protected site sent someone to, the
+/// sign-up keeps that way and ends there.
 pub async fn signup_page(
+    State(state): State<AppState>,
     PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
+    Query(q): Query<SignupQuery>,
 ) -> Result<Response, WebError> {
+    let next = destination(&state.web, q.next.as_deref());
     if session.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(&next).into_response());
     }
     html(
         StatusCode::OK,
@@ -274,6 +296,9 @@ pub async fn signup_page(
             user: None,
             csrf,
             username: "",
+            next: &next,
+            next_query: super::next_query(&next),
+            to_name: super::destination_name(&state, &next).await,
             username_error: None,
             password_error: None,
         },
@@ -287,6 +312,7 @@ pub async fn signup(
     PageContext { csrf, .. }: PageContext,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> Result<Response, WebError> {
+    let next = destination(&state.web, form.next.as_deref());
     let error = match state
         .auth
         .accounts()
@@ -299,7 +325,7 @@ pub async fn signup(
                 .accounts()
                 .session_after_sign_up(&account, SessionKind::Web, &client)
                 .await?;
-            return Ok(logged_in(&state, &session, "/"));
+            return Ok(logged_in(&state, &session, &next));
         }
         Err(
             e @ (AuthError::InvalidUsername(_)
@@ -319,6 +345,9 @@ pub async fn signup(
         user: None,
         csrf,
         username: form.username.trim(),
+        next: &next,
+        next_query: super::next_query(&next),
+        to_name: super::destination_name(&state, &next).await,
         username_error,
         password_error,
     };

@@ -16,7 +16,7 @@ use super::{destination, is_other_site};
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
 use crate::http::AppState;
-use crate::http::error::{WebError, form_error, message, sentence};
+use crate::http::error::{WebError, codes_paused, form_error, message, sentence};
 use crate::http::extract::{Client, cookie};
 
 #[derive(Template)]
@@ -34,6 +34,10 @@ struct CodePage<'a> {
     error: Option<String>,
     /// This second step finishes a password reset.
     recovery: bool,
+    /// Seconds until the attempt runs out: then the page offers "Log in again".
+    expires_in: i64,
+    /// `?next=…` for the forms' addresses and "Log in again".
+    next_query: String,
     /// What was typed, kept when it was not a code at all (too short, a stray letter), so it
     /// can be corrected; a code that was checked is never sent back (codes are secrets).
     typed: String,
@@ -75,19 +79,28 @@ pub(crate) fn started(state: &AppState, c: &ChallengeStarted, next: &str) -> Res
     res
 }
 
-fn expired(state: &AppState) -> Response {
-    ended(state, false)
+fn expired(state: &AppState, next: &str) -> Response {
+    ended(state, false, next)
 }
 
 /// Back to the login page, told why the attempt is over: it expired, or (`failed`) it took
-/// its wrong codes — said as a problem, not as a routine notice.
-fn ended(state: &AppState, failed: bool) -> Response {
-    let to = if failed {
-        "/login?done=challenge_failed"
+/// its wrong codes — said as a problem, not as a routine notice. The way on (`next`) is kept,
+/// so logging in again still ends where the person was going.
+fn ended(state: &AppState, failed: bool, next: &str) -> Response {
+    let done = if failed {
+        "challenge_failed"
     } else {
-        "/login?done=challenge_expired"
+        "challenge_expired"
     };
-    let mut res = Redirect::to(to).into_response();
+    let mut q = vec![("done", done)];
+    if next != "/" {
+        q.push(("next", next));
+    }
+    let to = format!(
+        "/login?{}",
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    );
+    let mut res = Redirect::to(&to).into_response();
     res.headers_mut()
         .append(SET_COOKIE, challenge_cookie(state, "", 0));
     res
@@ -111,13 +124,20 @@ impl FromRequestParts<AppState> for LiveChallenge {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The pages' forms carry `next` in their address too, so that it is known here.
+        let next: Option<String> = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "next")
+                .map(|(_, v)| v.into_owned())
+        });
+        let next = destination(&state.web, next.as_deref());
         let Some(token) = cookie(parts, state.web.cookies.challenge).map(str::to_owned) else {
-            return Err(expired(state));
+            return Err(expired(state, &next));
         };
         match state.auth.second_step().challenge_view(&token).await {
             Ok(view) => Ok(Self { token, view }),
-            Err(AuthError::ChallengeExpired) => Err(expired(state)),
-            Err(AuthError::ChallengeFailed) => Err(ended(state, true)),
+            Err(AuthError::ChallengeExpired) => Err(expired(state, &next)),
+            Err(AuthError::ChallengeFailed) => Err(ended(state, true, &next)),
             Err(e) => Err(WebError::from(e).into_response()),
         }
     }
@@ -181,19 +201,20 @@ pub async fn code_page(
                 format!(
                     "{} wrong code{} so far: {} {} left before you have to log in again.",
                     v.max_tries - v.tries_left,
-                    if v.max_tries - v.tries_left == 1 { "" } else { "s" },
+                    if v.max_tries - v.tries_left == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
                     v.tries_left,
                     if v.tries_left == 1 { "try" } else { "tries" }
                 )
             })
         }),
-        error: v.locked_for.map(|secs| {
-            sentence(&format!(
-                "too many wrong codes were tried for this account, so codes are paused; try again in {}",
-                crate::domain::wait_text(secs)
-            ))
-        }),
+        error: v.locked_for.map(codes_paused),
         recovery: v.recovery,
+        expires_in: v.expires_in,
+        next_query: super::next_query(&next),
         typed: String::new(),
     };
     Ok(Html(page.render()?).into_response())
@@ -249,7 +270,8 @@ pub async fn submit(
             // sign-in request or a protected site goes on there instead (the security
             // notice tells the count).
             let to = match done.backup_remaining {
-                _ if done.recovered => "/?recovered=1".to_owned(),
+                _ if done.recovered && next == "/" => "/?recovered=1".to_owned(),
+                _ if done.recovered => next.clone(),
                 Some(left) if !next.starts_with("/oidc/") && !is_other_site(&next) => {
                     format!("/?backup_left={left}")
                 }
@@ -260,8 +282,8 @@ pub async fn submit(
                 .append(SET_COOKIE, challenge_cookie(&state, "", 0));
             return Ok(res);
         }
-        Err(AuthError::ChallengeExpired) => return Ok(expired(&state)),
-        Err(AuthError::ChallengeFailed) => return Ok(ended(&state, true)),
+        Err(AuthError::ChallengeExpired) => return Ok(expired(&state, &next)),
+        Err(AuthError::ChallengeFailed) => return Ok(ended(&state, true, &next)),
         Err(
             e @ (AuthError::InvalidCode(_)
             | AuthError::MalformedCode(_)
@@ -282,8 +304,14 @@ pub async fn submit(
         sms_sent: v.sms_sent,
         sms_failed: false,
         notice: None,
-        error: Some(sentence(&message(&error))),
+        // A paused second step has its own words: what happened and when to try again.
+        error: Some(match &error {
+            AuthError::RateLimited { retry_after } => codes_paused(*retry_after),
+            other => sentence(&message(other)),
+        }),
         recovery: v.recovery,
+        expires_in: v.expires_in,
+        next_query: super::next_query(&next),
         typed: super::kept_code(&error, &form.code),
     };
     Ok(form_error(&error, Html(page.render()?)))
@@ -306,8 +334,8 @@ pub async fn resend(
         Ok(_) => ("sent", "1".to_owned()),
         Err(AuthError::RateLimited { retry_after }) => ("wait", retry_after.to_string()),
         Err(AuthError::SmsFailed) => ("failed", "1".to_owned()),
-        Err(AuthError::ChallengeExpired) => return Ok(expired(&state)),
-        Err(AuthError::ChallengeFailed) => return Ok(ended(&state, true)),
+        Err(AuthError::ChallengeExpired) => return Ok(expired(&state, &next)),
+        Err(AuthError::ChallengeFailed) => return Ok(ended(&state, true, &next)),
         Err(e) => return Err(e.into()),
     };
     let query = serde_urlencoded::to_string([

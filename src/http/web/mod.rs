@@ -237,6 +237,42 @@ pub(crate) fn is_other_site(to: &str) -> bool {
     !to.starts_with('/')
 }
 
+/// What a person is on their way to, in words for "Log in to continue to …": the app's
+/// name for an OpenID Connect request, a protected site's host, nothing for Twofold's own
+/// pages. `next` has been through [`destination`].
+pub(crate) async fn destination_name(state: &crate::http::AppState, next: &str) -> Option<String> {
+    if let Some(query) = next.strip_prefix("/oidc/authorize?") {
+        let client_id = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "client_id")
+            .map(|(_, v)| v.into_owned())?;
+        return match state.oidc.clients().display_name(&client_id).await {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read an app's name for the login page");
+                None
+            }
+        };
+    }
+    if is_other_site(next) {
+        return url::Url::parse(next)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+    }
+    None
+}
+
+/// A query string carrying `next` on to another page (`?next=…`), empty when it leads home.
+pub(crate) fn next_query(next: &str) -> String {
+    if next == "/" {
+        String::new()
+    } else {
+        format!(
+            "?{}",
+            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{destination, safe_next};

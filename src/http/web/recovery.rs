@@ -65,11 +65,44 @@ fn recovery_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     )
 }
 
-/// `?identifier=…` (kept from the login page) and `?expired=1`.
+/// `?identifier=…` and `?next=…` (kept from the login page) and `?expired=1`.
 #[derive(Deserialize, Default)]
 pub struct AskQuery {
     identifier: Option<String>,
     expired: Option<String>,
+    next: Option<String>,
+}
+
+/// Where the person was going when they chose "Forgot password?" (an app, a protected
+/// site): kept in a cookie scoped to `/recover` beside the recovery's own, because the
+/// emailed link opens a page with nothing else to carry it, and checked by `destination`
+/// when it is set and when it is followed.
+const NEXT_COOKIE: &str = "twofold_recover_next";
+
+fn next_cookie(state: &AppState, next: &str, max_age: i64) -> HeaderValue {
+    let value = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, next);
+    set_cookie(&state.web, NEXT_COOKIE, &value, "/recover", max_age)
+}
+
+/// The destination kept by [`NEXT_COOKIE`], if any.
+pub struct RecoveryNext(Option<String>);
+
+impl FromRequestParts<AppState> for RecoveryNext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let next = cookie(parts, NEXT_COOKIE)
+            .and_then(|v| {
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v).ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(|n| super::destination(&state.web, Some(&n)))
+            .filter(|n| n != "/");
+        Ok(Self(next))
+    }
 }
 
 fn ask_page(
@@ -106,7 +139,13 @@ pub async fn ask(
 ) -> Result<Response, WebError> {
     let notice = q.expired.map(|_| expired_notice());
     let identifier = q.identifier.unwrap_or_default();
-    ask_page(&state, csrf, identifier.trim(), notice, None)
+    let mut res = ask_page(&state, csrf, identifier.trim(), notice, None)?;
+    let next = super::destination(&state.web, q.next.as_deref());
+    if next != "/" {
+        res.headers_mut()
+            .append(SET_COOKIE, next_cookie(&state, &next, COOKIE_SECS));
+    }
+    Ok(res)
 }
 
 /// The ask form.
@@ -280,6 +319,7 @@ pub async fn set_password(
     PageContext { csrf, .. }: PageContext,
     LiveRecovery(token): LiveRecovery,
     Client(client): Client,
+    next: RecoveryNext,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, WebError> {
     let error = match state
@@ -289,12 +329,24 @@ pub async fn set_password(
         .await
     {
         Ok(Ok(session)) => {
-            let mut res = logged_in(&state, &session, "/?recovered=1");
+            let mut res = logged_in(
+                &state,
+                &session,
+                next.0.as_deref().unwrap_or("/?recovered=1"),
+            );
             res.headers_mut()
                 .append(SET_COOKIE, recovery_cookie(&state, "", 0));
+            res.headers_mut()
+                .append(SET_COOKIE, next_cookie(&state, "", 0));
             return Ok(res);
         }
-        Ok(Err(challenge)) => return Ok(started(&state, &challenge, "/")),
+        Ok(Err(challenge)) => {
+            // The second step carries the destination on (its pages keep `next`).
+            let mut res = started(&state, &challenge, next.0.as_deref().unwrap_or("/"));
+            res.headers_mut()
+                .append(SET_COOKIE, next_cookie(&state, "", 0));
+            return Ok(res);
+        }
         Err(AuthError::RecoveryInvalid) => return Ok(gone(&state)),
         Err(
             e @ (AuthError::WeakPassword(_) | AuthError::Busy | AuthError::RecoveryPasswordChosen),

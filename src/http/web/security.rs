@@ -41,7 +41,9 @@ struct SecurityPage<'a> {
     user: Option<&'a str>,
     csrf: String,
     username: &'a str,
-    notice: Option<&'static str>,
+    /// What was just done, and the section it is shown in (the one the page opens at, so
+    /// the notice is in view): `password`, `sessions`.
+    notice: Option<(&'static str, &'static str)>,
     sessions: Vec<SessionView>,
     events: Vec<EventView>,
     current_error: Option<String>,
@@ -92,7 +94,7 @@ async fn render(
     state: &AppState,
     s: &CurrentSession,
     csrf: String,
-    notice: Option<&'static str>,
+    notice: Option<(&'static str, &'static str)>,
     errors: (Option<String>, Option<String>),
     status: StatusCode,
 ) -> Result<Response, WebError> {
@@ -155,11 +157,12 @@ pub async fn page(
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
     let notice = match q.done.as_deref() {
-        Some("password") => {
-            Some("Your password was changed. You've been logged out everywhere else.")
-        }
-        Some("session") => Some("That session was logged out."),
-        Some("others") => Some("You're logged out everywhere else."),
+        Some("password") => Some((
+            "password",
+            "Your password was changed. You've been logged out everywhere else.",
+        )),
+        Some("session") => Some(("sessions", "That session was logged out.")),
+        Some("others") => Some(("sessions", "You're logged out everywhere else.")),
         _ => None,
     };
     render(&state, &s, csrf, notice, (None, None), StatusCode::OK).await

@@ -45,7 +45,7 @@ async function arrive(page, env, pathname) {
 /** Allows the app on the consent page and waits until the browser is back on `claimsUrl`. */
 async function allow(page, env, claimsUrl, appName) {
   await arrive(page, env, '/oidc/authorize');
-  assert.equal(await page.locator('h1').innerText(), `Sign in to ${appName}`);
+  assert.equal(await page.locator('h1').innerText(), `Log in to ${appName}`);
   await page.getByRole('button', { name: 'Allow' }).click();
   await backOn(page, claimsUrl);
 }

@@ -129,7 +129,7 @@ describe('Sign in with Twofold: openid-client', () => {
   /** Allow on the consent page. */
   async function allow(p) {
     assert.equal(new URL(p.url()).pathname, '/oidc/authorize', pathOf(p));
-    assert.equal(await p.locator('h1').innerText(), 'Sign in to openid-client test app');
+    assert.equal(await p.locator('h1').innerText(), 'Log in to openid-client test app');
     await p.getByRole('button', { name: 'Allow' }).click();
   }
 
