@@ -514,6 +514,20 @@ describe("the person's way through", () => {
         await check(p3, path);
       }
     });
+
+    test('3f. the page for an app\'s broken request calls it a "login link", not a "sign-in link"', async () => {
+      const page = await open();
+      const q = new URLSearchParams({
+        response_type: 'code', client_id: 'no-such-app', redirect_uri: REDIRECT_URI, scope: 'openid',
+        state: 'x', code_challenge: randomBytes(32).toString('base64url'), code_challenge_method: 'S256',
+      });
+      const res = await page.goto(`/oidc/authorize?${q}`);
+      assert.equal(res.status(), 400);
+      const h1 = await page.locator('h1').innerText();
+      assert.match(h1, /login link/i, `h1: ${h1}`);
+      const text = `${await page.title()}\n${await page.locator('body').innerText()}`;
+      assert.doesNotMatch(text.replace(/Sign in with Twofold/g, ''), /\bsign(ed)?[\s-]in\b/i, text);
+    });
   });
 
   // ---- 4. Accessibility of the new states --------------------------------------------------
