@@ -2,6 +2,9 @@
 // Served from the binary; the pages work without it.
 (function () {
   "use strict";
+  // Loaded by base.html on every page; once is enough even if a page includes it again.
+  if (window.twofoldScript) { return; }
+  window.twofoldScript = true;
   var copy = document.getElementById("copy-codes");
   var text = document.getElementById("codes-text");
   var status = document.getElementById("copy-status");

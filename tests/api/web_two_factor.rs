@@ -703,3 +703,90 @@ async fn the_code_page_says_how_many_tries_are_left_and_when_codes_are_paused() 
         "{html}"
     );
 }
+
+/// Issue 23: turning two-factor authentication off and removing a method ask first, on a
+/// page of their own; those pages need a recent password like the forms behind them, the
+/// forms still need their CSRF token, and the result is not reported as a success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_off_asks_first_behind_the_same_gates() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let b = web_session(&app, &user).await;
+    let token = app.login(&user).await;
+    app.enable_totp(&token).await;
+    let on = "<span class=\"tag\">On</span>";
+    for (path, title) in [
+        (
+            "/settings/two-factor/disable",
+            "Turn off two-factor authentication?",
+        ),
+        (
+            "/settings/two-factor/totp/remove",
+            "Remove your authentication app?",
+        ),
+    ] {
+        let (status, html, _) = get(&b, &app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains(&format!("<h1>{title}</h1>")), "{html}");
+        assert!(html.contains(&format!("action=\"{path}\"")), "{html}");
+        assert!(html.contains("protected by your password only"), "{html}");
+    }
+    // No phone: nothing to confirm.
+    let (status, _, loc) = get(&b, &app, "/settings/two-factor/sms/remove").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/settings/two-factor"));
+
+    // Without its token the form does nothing.
+    let res = post(
+        &b,
+        &app,
+        "/settings/two-factor/disable",
+        &[("csrf", "nope")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (_, html, _) = get(&b, &app, "/settings/two-factor").await;
+    assert!(html.contains(on), "still on");
+
+    // An old login confirms the password first, for the page and for the form.
+    app.clock.advance(601);
+    let (status, _, loc) = get(&b, &app, "/settings/two-factor/disable").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        loc.as_deref(),
+        Some("/reauth?next=%2Fsettings%2Ftwo-factor%2Fdisable")
+    );
+    let csrf = csrf_of(&html);
+    let res = post(&b, &app, "/settings/two-factor/disable", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/reauth?")
+    );
+    let (_, html, _) = get(&b, &app, "/reauth?next=%2Fsettings%2Ftwo-factor%2Fdisable").await;
+    let res = post(
+        &b,
+        &app,
+        "/reauth",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("password", &user.password),
+            ("next", "/settings/two-factor/disable"),
+        ],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/settings/two-factor/disable");
+    let (_, html, _) = get(&b, &app, "/settings/two-factor").await;
+    assert!(html.contains(on), "still on after all that");
+
+    let res = post(&b, &app, "/settings/two-factor/disable", &[("csrf", &csrf)]).await;
+    assert_eq!(res.headers()["location"], "/settings/two-factor?done=off");
+    let (_, html, _) = get(&b, &app, "/settings/two-factor?done=off").await;
+    assert!(
+        html.contains("<p class=\"notice warn\" role=\"status\">Two-factor authentication is off. Your account is protected by your password only.</p>"),
+        "{html}"
+    );
+    assert!(!html.contains("notice ok"), "{html}");
+}

@@ -29,17 +29,19 @@ const PATH: &str = "/settings/two-factor";
 /// Long enough to set up an app or wait for a text, short enough to be forgotten.
 const MAX_AGE: i64 = 30 * 60;
 
-/// `Set-Cookie` remembering `next`, when it is a path on this site.
-pub(crate) fn remember(state: &AppState, next: &str) -> Option<HeaderValue> {
+/// `Set-Cookie` remembering `next`, when it is a path on this site or a protected site's
+/// URL; with `next` as checked.
+pub(crate) fn remember(state: &AppState, next: &str) -> Option<(HeaderValue, String)> {
     let next = destination(&state.web, Some(next));
     (next != "/").then(|| {
-        set_cookie(
+        let cookie = set_cookie(
             &state.web,
             NAME,
-            &URL_SAFE_NO_PAD.encode(next),
+            &URL_SAFE_NO_PAD.encode(&next),
             PATH,
             MAX_AGE,
-        )
+        );
+        (cookie, next)
     })
 }
 

@@ -18,6 +18,8 @@ mod login_two_factor;
 mod recovery;
 mod security;
 mod two_factor;
+mod two_factor_remove;
+mod two_factor_walk;
 
 use axum::Router;
 use axum::http::header;
@@ -51,14 +53,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/login/two-factor/resend", post(login_two_factor::resend))
         .route("/settings/two-factor", get(two_factor::page))
-        .route("/settings/two-factor/sms", post(two_factor::start_sms))
+        .route(
+            "/settings/two-factor/sms",
+            get(two_factor_walk::sms_page).post(two_factor::start_sms),
+        )
         .route(
             "/settings/two-factor/sms/verify",
             get(two_factor::sms_verify_page).post(two_factor::sms_verify),
         )
         .route(
             "/settings/two-factor/sms/remove",
-            post(two_factor::remove_sms),
+            get(two_factor_remove::confirm_remove_sms).post(two_factor_remove::remove_sms),
         )
         .route(
             "/settings/two-factor/totp",
@@ -70,9 +75,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             "/settings/two-factor/totp/remove",
-            post(two_factor::remove_totp),
+            get(two_factor_remove::confirm_remove_totp).post(two_factor_remove::remove_totp),
         )
-        .route("/settings/two-factor/disable", post(two_factor::disable))
+        .route(
+            "/settings/two-factor/disable",
+            get(two_factor_remove::confirm_off).post(two_factor_remove::disable),
+        )
         .route("/settings/two-factor/continue", get(continue_to::follow))
         .route(
             "/settings/two-factor/backup-codes",

@@ -1,5 +1,7 @@
-//! Settings → Security → Two-factor authentication: text message, authentication app,
-//! turning off. Every page and action needs a recent password confirmation.
+//! Settings → Security → Two-factor authentication: the authentication app first, then text
+//! messages (the weaker choice, said so), backup codes. Turning off and removing a method
+//! are [`super::two_factor_remove`]; the walk for an app that needs two factors is
+//! [`super::two_factor_walk`]. Every page and action needs a recent password confirmation.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -12,7 +14,7 @@ use serde::Deserialize;
 use super::backup_codes::{Made, just_made};
 use super::continue_to::{self, ContinueTo};
 use super::csrf::{CsrfForm, NoFields};
-use super::{PageContext, kept_code};
+use super::{PageContext, kept_code, two_factor_walk};
 use crate::auth::{AuthError, CurrentSession, MethodConfirmed, TotpEnrolment};
 use crate::http::AppState;
 use crate::http::error::{WebError, form_error, message, sentence, status_for};
@@ -32,7 +34,7 @@ struct SettingsPage<'a> {
     phone_error: Option<String>,
     totp_added: Option<String>,
     backup: Option<(usize, usize, String)>,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
     error: Option<String>,
     /// An app sent the person here to turn two-factor authentication on
     /// ([`super::continue_to`]): say so, and once it is on, offer the way back.
@@ -71,10 +73,52 @@ pub struct DoneQuery {
     next: Option<String>,
 }
 
+/// A notice at the top of the settings page: its kind (the CSS class: `ok` for what was
+/// added, `info` for a removal, `warn` when two-factor authentication is off) and its text.
+struct Notice {
+    kind: &'static str,
+    text: &'static str,
+}
+
+const PASSWORD_ONLY: &str =
+    "Two-factor authentication is off. Your account is protected by your password only.";
+
+/// The notice for `?done=…`, told apart by whether two-factor authentication is on now: a
+/// removal that took it off says so, never as a success.
+fn notice_for(done: Option<&str>, enabled: bool) -> Option<Notice> {
+    let (kind, text) = match (done?, enabled) {
+        ("sms", _) => (
+            "ok",
+            "Your phone number is verified. Security codes will be sent to it.",
+        ),
+        ("totp", _) => ("ok", "Your authentication app is set up."),
+        ("sms_removed", true) => (
+            "info",
+            "Your phone number was removed. Security codes won't be texted to it any more.",
+        ),
+        ("sms_removed", false) => (
+            "warn",
+            "Your phone number was removed. Two-factor authentication is off. Your account is protected by your password only.",
+        ),
+        ("totp_removed", true) => (
+            "info",
+            "Your authentication app was removed. Its codes no longer work.",
+        ),
+        ("totp_removed", false) => (
+            "warn",
+            "Your authentication app was removed. Two-factor authentication is off. Your account is protected by your password only.",
+        ),
+        ("off", false) => ("warn", PASSWORD_ONLY),
+        _ => return None,
+    };
+    Some(Notice { kind, text })
+}
+
 /// What the settings page shows besides the account's state.
 #[derive(Default)]
 struct Shown<'a> {
-    notice: Option<&'static str>,
+    /// `?done=…`: what was just done ([`notice_for`]).
+    done: Option<&'a str>,
     /// The phone field: what was typed, and what was wrong with it.
     phone: (&'a str, Option<String>),
     error: Option<String>,
@@ -89,7 +133,7 @@ async fn settings(
     status: StatusCode,
 ) -> Result<Response, WebError> {
     let Shown {
-        notice,
+        done,
         phone: phone_input,
         error,
         app_waiting,
@@ -108,14 +152,15 @@ async fn settings(
         backup: st
             .backup_codes
             .map(|(left, total, at)| (left, total, at.human())),
-        notice,
+        notice: notice_for(done, st.enabled),
         error,
         app_waiting,
     };
     Ok((status, Html(page.render()?)).into_response())
 }
 
-/// `GET /settings/two-factor`.
+/// `GET /settings/two-factor`; with `?required=1&next=…` from an app or a site that needs
+/// two factors, and two-factor authentication off, the walk ([`two_factor_walk`]).
 pub async fn page(
     State(state): State<AppState>,
     PageContext {
@@ -131,21 +176,20 @@ pub async fn page(
         (Some("1"), Some(next)) => continue_to::remember(&state, next),
         _ => None,
     };
-    let notice = match q.done.as_deref() {
-        Some("sms") => Some("Your phone number is verified. Security codes will be sent to it."),
-        Some("totp") => Some("Your authentication app is set up."),
-        Some("sms_removed") => Some("The phone number was removed."),
-        Some("totp_removed") => Some("The authentication app was removed."),
-        Some("off") => Some("Two-factor authentication is off. Your backup codes no longer work."),
-        _ => None,
+    let mut res = match &remembered {
+        Some((_, next)) if !state.auth.two_factor().two_factor_enabled(&s).await? => {
+            two_factor_walk::walk(&state, &s, csrf, next).await?
+        }
+        _ => {
+            let shown = Shown {
+                done: q.done.as_deref(),
+                app_waiting: remembered.is_some() || then.0.is_some(),
+                ..Shown::default()
+            };
+            settings(&state, &s, csrf, shown, StatusCode::OK).await?
+        }
     };
-    let shown = Shown {
-        notice,
-        app_waiting: remembered.is_some() || then.0.is_some(),
-        ..Shown::default()
-    };
-    let mut res = settings(&state, &s, csrf, shown, StatusCode::OK).await?;
-    if let Some(cookie) = remembered {
+    if let Some((cookie, _)) = remembered {
         res.headers_mut().append(SET_COOKIE, cookie);
     }
     Ok(res)
@@ -156,6 +200,10 @@ pub async fn page(
 pub struct PhoneForm {
     #[serde(default)]
     phone: String,
+    /// `sms-page` when sent from the text-message page of its own
+    /// ([`two_factor_walk::sms_page`]): a mistake is shown there, not on the settings page.
+    #[serde(default)]
+    from: String,
 }
 
 /// `POST /settings/two-factor/sms`: sends a code to the number.
@@ -166,6 +214,7 @@ pub async fn start_sms(
         session: RecentWebSession(s),
         ..
     }: PageContext<RecentWebSession>,
+    then: ContinueTo,
     CsrfForm(form): CsrfForm<PhoneForm>,
 ) -> Result<Response, WebError> {
     let error = match state.auth.two_factor().start_sms(&s, &form.phone).await {
@@ -179,8 +228,12 @@ pub async fn start_sms(
         Err(e) => return Err(e.into()),
     };
     let status = status_for(&error);
+    let phone = (form.phone.trim(), Some(sentence(&message(&error))));
+    if form.from == "sms-page" {
+        return two_factor_walk::sms_form(&state, &s, (csrf, &then), phone, status).await;
+    }
     let shown = Shown {
-        phone: (form.phone.trim(), Some(sentence(&message(&error)))),
+        phone,
         ..Shown::default()
     };
     settings(&state, &s, csrf, shown, status).await
@@ -367,49 +420,4 @@ pub async fn totp_confirm(
         &error,
         totp_page(&s, csrf, &e, (Some(message), typed))?,
     ))
-}
-
-/// `POST /settings/two-factor/sms/remove`.
-pub async fn remove_sms(
-    State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    Client(client): Client,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
-) -> Result<Response, WebError> {
-    match state.auth.two_factor().remove_sms(&s, &client).await {
-        Ok(()) | Err(AuthError::NotFound) => {
-            Ok(Redirect::to("/settings/two-factor?done=sms_removed").into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `POST /settings/two-factor/totp/remove`.
-pub async fn remove_totp(
-    State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    Client(client): Client,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
-) -> Result<Response, WebError> {
-    match state.auth.two_factor().remove_totp(&s, &client).await {
-        Ok(()) | Err(AuthError::NotFound) => {
-            Ok(Redirect::to("/settings/two-factor?done=totp_removed").into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `POST /settings/two-factor/disable`.
-pub async fn disable(
-    State(state): State<AppState>,
-    RecentWebSession(s): RecentWebSession,
-    Client(client): Client,
-    CsrfForm(NoFields {}): CsrfForm<NoFields>,
-) -> Result<Response, WebError> {
-    state
-        .auth
-        .two_factor()
-        .disable_two_factor(&s, &client)
-        .await?;
-    Ok(Redirect::to("/settings/two-factor?done=off").into_response())
 }

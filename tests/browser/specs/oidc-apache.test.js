@@ -254,7 +254,7 @@ describe('Sign in with Twofold: a client that requires two factors (Apache)', ()
       await page.goto(apache.claimsUrl);
       await arrive(page, env, '/settings/two-factor');
       assert.match(await page.locator('#app-waiting').innerText(), /The app or site you're going to needs two-factor authentication/);
-      await clickAndWait(page, page.locator('#totp').getByRole('link', { name: 'Set up authentication app' }));
+      await clickAndWait(page, page.getByRole('link', { name: 'Set up an authentication app' }));
       const { codes } = await enableTotp(page);
       assert.equal(codes?.length, 10, 'the backup codes are shown to be saved');
       const done = page.getByRole('link', { name: 'Done — I\'ve saved them' });

@@ -119,7 +119,8 @@ describe('two-factor authentication', () => {
       assert.match(await page.locator('#additional').innerText(), /Backup codes\s+10 of 10 left/);
       assert.equal(await page.locator('#additional').getByRole('link', { name: 'View backup codes' }).getAttribute('href'),
         '/settings/two-factor/backup-codes');
-      assert.ok(await page.locator('#turn-off').getByRole('button', { name: 'Turn off' }).isVisible());
+      // A link to the page that asks first (two-factor-way.test.js), not a one-tap button.
+      assert.ok(await page.locator('#turn-off').getByRole('link', { name: 'Turn off' }).isVisible());
       await page.goto('/');
       assert.equal(await tagIn(page, 'main .card h2'), 'On');
       assert.equal(await page.locator('main .card').first().getByRole('link', { name: 'Manage' }).count(), 1);
@@ -199,7 +200,7 @@ describe('two-factor authentication', () => {
       const sms = page.locator('#sms');
       assert.match(await sms.innerText(), /\+1 \*\*\* \*\*\* \*\*71/);
       assert.ok(!(await sms.innerText()).includes('2671'), 'the full number is not shown');
-      assert.ok(await sms.getByRole('button', { name: 'Remove' }).isVisible());
+      assert.ok(await sms.getByRole('link', { name: 'Remove phone number' }).isVisible());
       assert.equal(await sms.locator('details summary').innerText(), 'Change number');
       assert.equal(await sms.locator('details').getAttribute('open'), null);
       assert.equal(await page.locator('#phone').isVisible(), false, 'the new-number form is folded away');
