@@ -837,3 +837,35 @@ async fn two_session_cookies_are_not_a_login() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+/// The login page a protected site sends someone to names it (issue 23): "Log in to continue
+/// to wiki.twofold.test"; a destination that is not followed names nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_page_names_the_protected_site_it_leads_to() {
+    let app = spawn(|c| {
+        c.public_url = Some("http://auth.twofold.test".into());
+        c.cookie_domain = Some("twofold.test".into());
+    })
+    .await;
+    let page = |rd: &'static str| {
+        let app = &app;
+        async move {
+            browser()
+                .get(app.url(&format!("/login?rd={}", urlencode(rd))))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = page("http://wiki.twofold.test/page?a=1").await;
+    assert!(
+        html.contains("Log in to continue to <strong>wiki.twofold.test</strong>"),
+        "{html}"
+    );
+    let html = page("http://evil.example/page").await;
+    assert!(!html.contains("continue to"), "{html}");
+    assert!(html.contains("Welcome back"), "{html}");
+}
