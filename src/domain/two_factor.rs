@@ -11,11 +11,16 @@ pub enum Method {
     Totp,
     /// A single-use backup code.
     BackupCode,
+    /// A passkey or security key at the second step (WebAuthn, after the password).
+    Webauthn,
+    /// A passkey with user verification and no password (a PIN or biometric on the device
+    /// is the second factor): a login that counts as two factors.
+    Passkey,
 }
 
 /// An unknown method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the method must be one of sms, totp or backup_code")]
+#[error("the method must be one of sms, totp, backup_code or webauthn")]
 pub struct UnknownMethod;
 
 impl Method {
@@ -28,6 +33,8 @@ impl Method {
             "sms" => Ok(Self::Sms),
             "totp" => Ok(Self::Totp),
             "backup_code" => Ok(Self::BackupCode),
+            "webauthn" => Ok(Self::Webauthn),
+            "passkey" => Ok(Self::Passkey),
             _ => Err(UnknownMethod),
         }
     }
@@ -38,6 +45,8 @@ impl Method {
             Self::Sms => "sms",
             Self::Totp => "totp",
             Self::BackupCode => "backup_code",
+            Self::Webauthn => "webauthn",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -54,7 +63,13 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for m in [Method::Sms, Method::Totp, Method::BackupCode] {
+        for m in [
+            Method::Sms,
+            Method::Totp,
+            Method::BackupCode,
+            Method::Webauthn,
+            Method::Passkey,
+        ] {
             assert_eq!(Method::parse(m.as_str()), Ok(m));
         }
         assert!(Method::parse("email").is_err());

@@ -116,7 +116,7 @@ async fn attempt(
     store
         .second_step()
         .attempt_second_factor(&SecondStepAttempt {
-            challenge_id,
+            challenge_id: Some(challenge_id),
             proof,
             limits,
             session: &session,

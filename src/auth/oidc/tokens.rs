@@ -76,6 +76,11 @@ fn amr(second_factor: Option<&str>) -> Vec<&'static str> {
         Some(Method::Totp) => vec!["pwd", "mfa", "otp"],
         Some(Method::Sms) => vec!["pwd", "mfa", "sms"],
         Some(Method::BackupCode) => vec!["pwd", "mfa", "backup_code"],
+        // RFC 8176 `hwk`: a proof of possession of a hardware-bound key (issue 24).
+        Some(Method::Webauthn) => vec!["pwd", "mfa", "hwk"],
+        // A passkey with user verification and no password: the device's PIN or biometric is
+        // the second factor.
+        Some(Method::Passkey) => vec!["hwk", "user", "mfa"],
     }
 }
 
@@ -555,5 +560,7 @@ mod tests {
         assert_eq!(amr(Some("totp")), ["pwd", "mfa", "otp"]);
         assert_eq!(amr(Some("backup_code")), ["pwd", "mfa", "backup_code"]);
         assert_eq!(amr(Some("sms")), ["pwd", "mfa", "sms"]);
+        assert_eq!(amr(Some("webauthn")), ["pwd", "mfa", "hwk"]);
+        assert_eq!(amr(Some("passkey")), ["hwk", "user", "mfa"]);
     }
 }
