@@ -244,12 +244,6 @@ pub fn message(e: &AuthError) -> String {
         AuthError::MalformedCode(e) => return e.to_string(),
         AuthError::InvalidPhone(e) => return e.to_string(),
         AuthError::InvalidEmail(e) => return e.to_string(),
-        AuthError::InvalidPasskeyName(e) => return format!("name: {e}"),
-        AuthError::TooManyPasskeys { max } => {
-            return format!(
-                "an account can have at most {max} passkeys and security keys; remove one first"
-            );
-        }
         AuthError::RateLimited { retry_after } => {
             return format!(
                 "too many attempts; try again in {}",
@@ -285,9 +279,11 @@ pub fn message(e: &AuthError) -> String {
         | AuthError::PasskeyNotVerified
         | AuthError::PasskeyRefused { .. }
         | AuthError::FlowExpired
+        | AuthError::TooManyPasskeys { .. }
         | AuthError::PasskeyExists
         | AuthError::AuthenticatorNotAllowed
-        | AuthError::TwoFactorLoginRequired => passkey_message(e),
+        | AuthError::TwoFactorLoginRequired
+        | AuthError::InvalidPasskeyName(_) => return passkey_message(e),
         AuthError::InvalidMethod(MethodProblem::NoPhone) => {
             "this account has no phone for text messages; try another way"
         }
@@ -309,18 +305,7 @@ pub fn message(e: &AuthError) -> String {
         AuthError::SmsFailed => {
             "we couldn't send a text message; try again in a moment, or try another way"
         }
-        AuthError::NothingPending(Pending::NoAppSetUp) => {
-            "set up the authentication app first: there is no code to confirm"
-        }
-        AuthError::NothingPending(Pending::AppSetUpRestarted) => {
-            "the authentication app set-up was restarted; scan the new QR code"
-        }
-        AuthError::NothingPending(Pending::NoPhoneCode) => {
-            "enter your phone number first: there is no code to confirm"
-        }
-        AuthError::NothingPending(Pending::NoEmailCode) => {
-            "enter your email address first: there is no code to confirm"
-        }
+        AuthError::NothingPending(p) => pending_message(*p),
         AuthError::MailFailed => {
             "we couldn't send the email; check the address and try again in a moment"
         }
@@ -343,9 +328,27 @@ pub fn message(e: &AuthError) -> String {
     fixed.to_owned()
 }
 
+/// What there was nothing of to confirm.
+fn pending_message(p: Pending) -> &'static str {
+    match p {
+        Pending::NoAppSetUp => "set up the authentication app first: there is no code to confirm",
+        Pending::AppSetUpRestarted => {
+            "the authentication app set-up was restarted; scan the new QR code"
+        }
+        Pending::NoPhoneCode => "enter your phone number first: there is no code to confirm",
+        Pending::NoEmailCode => "enter your email address first: there is no code to confirm",
+    }
+}
+
 /// What a passkey's error says (issue 24); `message` hands these over.
-fn passkey_message(e: &AuthError) -> &'static str {
-    match e {
+fn passkey_message(e: &AuthError) -> String {
+    let fixed = match e {
+        AuthError::InvalidPasskeyName(e) => return format!("name: {e}"),
+        AuthError::TooManyPasskeys { max } => {
+            return format!(
+                "an account can have at most {max} passkeys and security keys; remove one first"
+            );
+        }
         AuthError::InvalidMethod(MethodProblem::NoPasskey) => {
             "this account has no passkey or security key; try another way"
         }
@@ -375,7 +378,8 @@ fn passkey_message(e: &AuthError) -> &'static str {
             "adding a passkey needs a login with your second factor; log out, then log in again with it"
         }
         _ => "something went wrong with the passkey; try again",
-    }
+    };
+    fixed.to_owned()
 }
 
 /// A refused code, with the tries the login attempt has left.

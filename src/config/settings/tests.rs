@@ -490,7 +490,8 @@ fn a_typo_in_any_table_is_named() {
             "oidc",
             "sms",
             "sms.budget",
-            "totp"
+            "totp",
+            "webauthn"
         ]
     );
     for table in tables {
