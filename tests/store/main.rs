@@ -5,6 +5,7 @@
 mod common;
 
 mod oidc_purge;
+mod passkeys;
 mod schema;
 mod second_step;
 
