@@ -513,3 +513,82 @@ async fn reset_2fa_and_turning_two_factor_off_remove_passkeys() {
     let res = app.passwordless(&mut key).await;
     assert_error(res, StatusCode::UNAUTHORIZED, "passkey_refused").await;
 }
+
+/// The real binary's log: a credential that is refused is not written there, neither by
+/// Twofold nor by webauthn-rs-core (which logs what it cannot parse, bytes and all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_credential_is_not_written_to_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::common::fresh_database(dir.path()).await;
+    let server = crate::cli::serve_with(&dir.path().join("data"), &url, &[]);
+    twofold::install_tls_provider();
+    let http = reqwest::Client::new();
+    let call = |path: &str, token: Option<&str>, body: Value| {
+        let mut req = http.post(format!("{}{path}", server.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let user = json!({"username": "logged", "password": "correct horse battery staple 9"});
+    assert_eq!(
+        call("/api/v1/accounts", None, user.clone())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let session: Value = call("/api/v1/sessions", None, user)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap();
+    let options: Value = call("/api/v1/me/passkeys/options", Some(token), json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut credential = TestKey::new(true).create(&options["publicKey"]);
+    // An attestation object whose authenticator data is too short to read, with a marker to
+    // look for (webauthn-rs-core logs the bytes it could not parse).
+    let marker = b"MARKER-7f3c-MARKER";
+    let mut object = std::collections::BTreeMap::new();
+    object.insert(
+        serde_cbor_2::Value::Text("fmt".into()),
+        serde_cbor_2::Value::Text("none".into()),
+    );
+    object.insert(
+        serde_cbor_2::Value::Text("attStmt".into()),
+        serde_cbor_2::Value::Map(std::collections::BTreeMap::new()),
+    );
+    object.insert(
+        serde_cbor_2::Value::Text("authData".into()),
+        serde_cbor_2::Value::Bytes(marker.to_vec()),
+    );
+    let object = serde_cbor_2::to_vec(&serde_cbor_2::Value::Map(object)).unwrap();
+    use base64::Engine as _;
+    credential["response"]["attestationObject"] =
+        json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&object));
+    let res = call(
+        "/api/v1/me/passkeys",
+        Some(token),
+        json!({"flow": options["flow"], "name": "Key", "credential": credential}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = server.log();
+    assert!(
+        log.contains("a passkey registration did not verify"),
+        "the refusal is logged:\n{log}"
+    );
+    assert!(
+        !log.contains("MARKER") && !log.contains("77, 65, 82, 75, 69, 82"),
+        "the credential reached the log:\n{log}"
+    );
+    assert!(!log.contains("webauthn_rs_core"), "{log}");
+}
