@@ -36,3 +36,9 @@ CREATE TABLE webauthn_flows (
     expires_at  BIGINT NOT NULL
 );
 CREATE INDEX webauthn_flows_expires ON webauthn_flows (expires_at);
+
+-- What a login's first factor was, for OpenID Connect's `amr` (RFC 8176): `pwd`, or `hwk`
+-- for a passkey and no password (then a passkey without user verification is the only
+-- factor: `["hwk"]`). Every session and grant before this was a password's.
+ALTER TABLE sessions ADD COLUMN first_factor TEXT NOT NULL DEFAULT 'pwd';
+ALTER TABLE oidc_grants ADD COLUMN first_factor TEXT NOT NULL DEFAULT 'pwd';

@@ -16,7 +16,8 @@ use super::{AuthError, CurrentSession, NewSessionToken};
 use crate::auth::new_session::SessionDraft;
 use crate::crypto::Token;
 use crate::domain::{
-    BackupCode, ClientInfo, EventKind, Method, PasskeyId, PasskeyName, SessionKind, UnixTime,
+    BackupCode, ClientInfo, EventKind, FirstFactor, Method, PasskeyId, PasskeyName, SessionKind,
+    UnixTime,
 };
 use crate::store::{
     AccountRecord, Attempt, FlowKind, NewEvent, NewFlow, NewPasskey, PasskeyAdded, PasskeyRecord,
@@ -289,7 +290,12 @@ impl super::Passkeys<'_> {
         let draft = SessionDraft::new(self, kind, client)
             .check_device(self, &account.id, client)
             .await?;
-        let session = draft.row(&account.id, client, verified.then_some(Method::Passkey));
+        let session = draft.row_after(
+            &account.id,
+            client,
+            FirstFactor::Passkey,
+            verified.then_some(Method::Passkey),
+        );
         let success = NewEvent {
             account_id: &account.id,
             kind: EventKind::LoginPasskey,

@@ -39,5 +39,5 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use random::{os_rng, random_bytes};
 pub use session::{SessionKind, UnknownSessionKind};
 pub use time::{UnixTime, wait_text};
-pub use two_factor::{Method, UnknownMethod};
+pub use two_factor::{FirstFactor, Method, UnknownMethod, amr};
 pub use username::{Username, UsernameError};

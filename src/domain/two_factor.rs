@@ -51,6 +51,51 @@ impl Method {
     }
 }
 
+/// The first factor of a login: a password, or a passkey and no password (issue 24).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FirstFactor {
+    /// The password.
+    #[default]
+    Password,
+    /// A passkey, with no password.
+    Passkey,
+}
+
+impl FirstFactor {
+    /// The stored name: the RFC 8176 `amr` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::Passkey => "hwk",
+        }
+    }
+
+    /// Reads a stored name; anything unknown is a password (what every login was before).
+    pub fn from_stored(s: &str) -> Self {
+        if s == "hwk" {
+            Self::Passkey
+        } else {
+            Self::Password
+        }
+    }
+}
+
+/// The `amr` values (RFC 8176) of a login, from its first factor and its second: a passkey
+/// as the second factor `["pwd","mfa","hwk"]`; a passkey and no password, with user
+/// verification `["hwk","user","mfa"]`, without it `["hwk"]`.
+pub fn amr(first: FirstFactor, second: Option<Method>) -> Vec<&'static str> {
+    match (first, second) {
+        (_, Some(Method::Passkey)) => vec!["hwk", "user", "mfa"],
+        (FirstFactor::Passkey, None) => vec!["hwk"],
+        (FirstFactor::Password, None) => vec!["pwd"],
+        (_, Some(Method::Totp)) => vec!["pwd", "mfa", "otp"],
+        (_, Some(Method::Sms)) => vec!["pwd", "mfa", "sms"],
+        (_, Some(Method::BackupCode)) => vec!["pwd", "mfa", "backup_code"],
+        // RFC 8176 `hwk`: proof of possession of a hardware-bound key.
+        (_, Some(Method::Webauthn)) => vec!["pwd", "mfa", "hwk"],
+    }
+}
+
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -73,6 +118,24 @@ mod tests {
             assert_eq!(Method::parse(m.as_str()), Ok(m));
         }
         assert!(Method::parse("email").is_err());
+        for f in [FirstFactor::Password, FirstFactor::Passkey] {
+            assert_eq!(FirstFactor::from_stored(f.as_str()), f);
+        }
         assert!(Method::parse("SMS").is_err());
+    }
+
+    #[test]
+    fn amr_values() {
+        use FirstFactor::{Passkey, Password};
+        assert_eq!(amr(Password, None), ["pwd"]);
+        assert_eq!(amr(Password, Some(Method::Totp)), ["pwd", "mfa", "otp"]);
+        assert_eq!(amr(Password, Some(Method::Sms)), ["pwd", "mfa", "sms"]);
+        assert_eq!(
+            amr(Password, Some(Method::BackupCode)),
+            ["pwd", "mfa", "backup_code"]
+        );
+        assert_eq!(amr(Password, Some(Method::Webauthn)), ["pwd", "mfa", "hwk"]);
+        assert_eq!(amr(Passkey, Some(Method::Passkey)), ["hwk", "user", "mfa"]);
+        assert_eq!(amr(Passkey, None), ["hwk"]);
     }
 }

@@ -5,7 +5,8 @@
 
 use twofold::crypto::Token;
 use twofold::domain::{
-    AccountId, BatchId, ClientInfo, EventKind, PasskeyId, SessionId, SessionKind, UnixTime,
+    AccountId, BatchId, ClientInfo, EventKind, FirstFactor, PasskeyId, SessionId, SessionKind,
+    UnixTime,
 };
 use twofold::store::{
     Attempt, AttemptLimits, FlowKind, NewBatch, NewChallenge, NewEvent, NewFlow, NewPasskey,
@@ -129,6 +130,7 @@ async fn assertion(
         expires_at: NOW.plus(3600),
         client: &c,
         device: None,
+        first_factor: FirstFactor::Password,
         second_factor: None,
         new_device: false,
     };
