@@ -556,8 +556,10 @@ impl super::Recovery<'_> {
                 (id, state, started.sms_sent_to)
             }
         };
-        let methods =
+        let mut methods =
             super::second_step::methods_of(&state.two_factor, state.challenge.sms_refused);
+        // Not offered yet: see `start_recovery_challenge`.
+        methods.retain(|m| *m != Method::Webauthn);
         match (method, factor.and_then(|f| f.code)) {
             (Some(m), Some(code)) => Ok(RecoveryOutcome::Done(
                 self.second_step()

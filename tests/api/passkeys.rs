@@ -592,3 +592,40 @@ async fn a_refused_credential_is_not_written_to_the_log() {
     );
     assert!(!log.contains("webauthn_rs_core"), "{log}");
 }
+
+/// A recovery takes another second factor for now (a passkey's answer there comes with the
+/// pages): it is not offered, and asking for it changes nothing.
+#[tokio::test]
+async fn a_recovery_does_not_offer_a_passkey_yet() {
+    let app = TestApp::spawn().await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let email = format!("{}@example.com", user.username);
+    app.add_email(&token, &email).await;
+    let added = app
+        .add_passkey(&token, &mut TestKey::new(true), "Phone")
+        .await;
+    let codes = added["backup_codes"].as_array().unwrap().clone();
+    app.ask_recovery(&user.username).await;
+    let link = app.recovery_token(&email, 1).await;
+    let password = "a brand new passphrase 42";
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": password}))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["methods"], json!(["backup_code"]), "{body}");
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": password, "method": "webauthn", "factor_code": "x"}))
+        .await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_method").await;
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": password, "method": "backup_code", "factor_code": codes[0]}))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+}
