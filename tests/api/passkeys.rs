@@ -629,3 +629,41 @@ async fn a_recovery_does_not_offer_a_passkey_yet() {
         res.text().await.unwrap()
     );
 }
+
+/// Flows live in the database: one started on a node finishes on another, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_started_on_one_node_finishes_on_another() {
+    let a = TestApp::spawn().await;
+    let b = a.second_node().await;
+    let user = a.signup().await;
+    let token = a.login(&user).await;
+    let mut key = TestKey::new(true);
+    let options = a.passkey_options(&token).await;
+    let credential = key.create(&options["publicKey"]);
+    let body = json!({"flow": options["flow"], "name": "Phone", "credential": credential});
+    let res = b
+        .post("/api/v1/me/passkeys", Some(&token), body.clone())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = a.post("/api/v1/me/passkeys", Some(&token), body).await;
+    assert_error(res, StatusCode::GONE, "flow_expired").await;
+
+    let options = b.passwordless_options().await;
+    let signed = key.get(&options["publicKey"]);
+    let login = json!({"flow": options["flow"], "credential": signed});
+    token_of(
+        a.post("/api/v1/sessions/passkey", None, login.clone())
+            .await,
+    )
+    .await;
+    assert_error(
+        b.post("/api/v1/sessions/passkey", None, login).await,
+        StatusCode::GONE,
+        "flow_expired",
+    )
+    .await;
+
+    let challenge = a.challenge(&user).await;
+    let signed = key.get(&a.webauthn_options(&challenge).await);
+    token_of(b.webauthn_step(&challenge, &signed).await).await;
+}
