@@ -667,3 +667,31 @@ async fn a_flow_started_on_one_node_finishes_on_another() {
     let signed = key.get(&a.webauthn_options(&challenge).await);
     token_of(b.webauthn_step(&challenge, &signed).await).await;
 }
+
+/// `[webauthn]`: denied and allowed authenticator models, and the attestation asked for.
+#[tokio::test]
+async fn authenticator_models_can_be_denied_or_allowed() {
+    let none = "00000000-0000-0000-0000-000000000000".to_owned();
+    let app = TestApp::spawn_with(|c| c.webauthn.denied_aaguids = vec![none.clone()]).await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let res = app
+        .try_add_passkey(&token, &mut TestKey::new(true), "Key")
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN, "authenticator_not_allowed").await;
+    assert_eq!(me(&app, &token).await["passkeys"], 0);
+
+    let app = TestApp::spawn_with(|c| {
+        c.webauthn.allowed_aaguids = vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".into()];
+        c.webauthn.attestation_direct = true;
+    })
+    .await;
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let options = app.passkey_options(&token).await;
+    assert_eq!(options["publicKey"]["attestation"], "direct");
+    let res = app
+        .try_add_passkey(&token, &mut TestKey::new(true), "Key")
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN, "authenticator_not_allowed").await;
+}
