@@ -219,7 +219,8 @@ impl Metrics {
         self.f.logins.get_or_create(&ResultLabel { result }).inc();
     }
 
-    /// A second-step code for `method` (`sms`, `totp`, `backup_code`) ended with `result`.
+    /// A second-step code for `method` (`sms`, `totp`, `backup_code`, `webauthn`; `passkey` for a
+    /// login with a passkey and no password) ended with `result`.
     pub fn second_step(&self, method: &'static str, result: &'static str) {
         self.f
             .second_steps

@@ -204,6 +204,7 @@ pub async fn open(
         two_factor,
         text_budget: config.sms_budget.clone(),
         metrics,
+        passkeys: config.webauthn.clone(),
     });
     Ok((auth, keys, store))
 }

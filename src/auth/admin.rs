@@ -123,7 +123,8 @@ impl super::Operator<'_> {
             .purge_sessions(now, self.policy.session_idle_secs)
             .await?;
         let challenges = self.store.challenges().purge_challenges(now).await?
-            + self.store.recovery().purge_recoveries(now).await?;
+            + self.store.recovery().purge_recoveries(now).await?
+            + self.store.passkeys().purge_flows(now).await?;
         let limits = self
             .store
             .limits()

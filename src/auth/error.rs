@@ -98,6 +98,43 @@ pub enum AuthError {
     /// same link cannot replace it (contract v3).
     #[error("recovery password already chosen")]
     RecoveryPasswordChosen,
+    /// A `credential` field that is not a WebAuthn credential, or too large: nothing was
+    /// verified or counted.
+    #[error("invalid credential: {0:?}")]
+    InvalidCredential(super::webauthn::CredentialProblem),
+    /// A passkey's registration did not verify (another flow, origin or relying party, a
+    /// bad attestation).
+    #[error("passkey registration not verified")]
+    PasskeyNotVerified,
+    /// A passkey login without a password was refused (and counted); `cloned` when the
+    /// signature counter went back (the owner is told).
+    #[error("passkey refused (cloned: {cloned})")]
+    PasskeyRefused {
+        /// A copy of the passkey may exist.
+        cloned: bool,
+    },
+    /// The passkey flow is unknown, used, expired or another session's.
+    #[error("passkey flow expired")]
+    FlowExpired,
+    /// The account has its most passkeys already.
+    #[error("too many passkeys")]
+    TooManyPasskeys {
+        /// The most an account may have.
+        max: i64,
+    },
+    /// This passkey is registered already.
+    #[error("passkey exists")]
+    PasskeyExists,
+    /// The configuration does not let this authenticator model be added.
+    #[error("authenticator not allowed")]
+    AuthenticatorNotAllowed,
+    /// Adding a passkey to an account with 2FA needs a session whose login used a second
+    /// factor.
+    #[error("two-factor login required")]
+    TwoFactorLoginRequired,
+    /// The passkey's name is not acceptable.
+    #[error("invalid passkey name: {0}")]
+    InvalidPasskeyName(#[from] crate::domain::PasskeyNameError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -117,6 +154,8 @@ pub enum MethodProblem {
     NoApp,
     /// The account has no backup codes (2FA is off).
     NoBackupCodes,
+    /// The account has no passkey or security key.
+    NoPasskey,
 }
 
 /// What there was nothing of to confirm.
@@ -163,7 +202,8 @@ impl AuthError {
             Self::Busy => "busy",
             Self::InvalidMethod(_) => "invalid_method",
             Self::MalformedCode(_) => "malformed_code",
-            Self::InvalidCode(_) => "invalid_code",
+            Self::InvalidCode(_) | Self::PasskeyRefused { .. } => "invalid_code",
+            Self::InvalidCredential(_) => "malformed_code",
             Self::ChallengeExpired | Self::ChallengeFailed => "challenge_expired",
             Self::Store(_) | Self::Internal(_) => "error",
             _ => "refused",
@@ -195,4 +235,8 @@ pub enum CodeProblem {
     AlreadyUsed,
     /// The code expired or took its five tries.
     UsedUp,
+    /// The passkey's answer was refused (another challenge, origin or key, a replay).
+    PasskeyRefused,
+    /// The passkey's signature counter went back: a copy of it may exist.
+    PasskeyCloned,
 }

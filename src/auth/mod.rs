@@ -49,6 +49,7 @@ mod login;
 mod new_session;
 mod notices;
 pub mod oidc;
+mod passkeys;
 mod recovery;
 mod second_step;
 mod seed;
@@ -56,6 +57,7 @@ mod sessions;
 mod texts;
 mod throttle;
 mod two_factor;
+mod webauthn;
 
 use std::sync::Arc;
 
@@ -66,6 +68,7 @@ pub use backup_codes::BackupCodesView;
 pub use email::EmailStatus;
 pub use error::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
 pub use login::{LoginOutcome, NewSessionToken};
+pub use passkeys::{PasskeyOptions, PasskeyRegistered, PasskeyView};
 pub use recovery::{RecoveryFactor, RecoveryOutcome, RecoveryProof, RecoveryView};
 pub use second_step::{ChallengeStarted, ChallengeView, SecondStepDone};
 pub use seed::{SeedBatch, SeededAccount};
@@ -73,6 +76,7 @@ pub use sessions::{ActivityEntry, CurrentSession, Reauthenticated, SessionSummar
 pub use texts::TextBudget;
 pub use throttle::LoginLimits;
 pub use two_factor::{MethodConfirmed, TotpEnrolment, TwoFactorStatus};
+pub use webauthn::{CredentialProblem, MAX_CREDENTIAL_BYTES, PasskeyPolicy};
 
 use crate::clock::Clock;
 use crate::crypto::{Keys, PasswordHasher};
@@ -194,6 +198,8 @@ services! {
     notices: Notices;
     /// The operator's commands: accounts, reports, the bulk seed, housekeeping.
     operator: Operator;
+    /// Passkeys and security keys: adding, listing, removing, logging in without a password.
+    passkeys: Passkeys;
 }
 
 /// The auth service; cheap to clone.
@@ -210,6 +216,7 @@ pub struct Auth {
     budget: Arc<TextBudget>,
     address_rate: Arc<address_rate::AddressRate>,
     metrics: Metrics,
+    webauthn: Arc<webauthn::RelyingParty>,
 }
 
 /// What the auth service is built from.
@@ -234,6 +241,8 @@ pub struct AuthParts {
     pub text_budget: TextBudget,
     /// Where logins, second steps, lockouts and notices are counted.
     pub metrics: Metrics,
+    /// Passkeys and security keys.
+    pub passkeys: PasskeyPolicy,
 }
 
 impl Auth {
@@ -253,6 +262,7 @@ impl Auth {
             )),
             policy: Arc::new(p.policy),
             metrics: p.metrics,
+            webauthn: Arc::new(webauthn::RelyingParty::new(p.passkeys)),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::{Auth, NewSessionToken};
 use crate::crypto::{Token, TokenHash};
-use crate::domain::{AccountId, ClientInfo, Method, SessionId, SessionKind, UnixTime};
+use crate::domain::{AccountId, ClientInfo, FirstFactor, Method, SessionId, SessionKind, UnixTime};
 use crate::store::NewSession;
 
 /// A session about to be created; nothing is stored until the store inserts [`Self::row`].
@@ -71,12 +71,23 @@ impl SessionDraft {
         self.now
     }
 
-    /// The row to insert for `account`, whose login used `second_factor` (or the password
-    /// alone).
+    /// The row to insert for `account`, whose login used the password and `second_factor`
+    /// (or the password alone).
     pub(crate) fn row<'a>(
         &'a self,
         account: &'a AccountId,
         client: &'a ClientInfo,
+        second_factor: Option<Method>,
+    ) -> NewSession<'a> {
+        self.row_after(account, client, FirstFactor::Password, second_factor)
+    }
+
+    /// The row to insert for `account`, whose login used `first_factor` and `second_factor`.
+    pub(crate) fn row_after<'a>(
+        &'a self,
+        account: &'a AccountId,
+        client: &'a ClientInfo,
+        first_factor: FirstFactor,
         second_factor: Option<Method>,
     ) -> NewSession<'a> {
         NewSession {
@@ -88,6 +99,7 @@ impl SessionDraft {
             expires_at: self.expires_at,
             client,
             device: self.device.as_deref(),
+            first_factor,
             second_factor,
             new_device: self.new_device,
         }

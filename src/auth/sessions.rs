@@ -89,6 +89,8 @@ pub struct CurrentSession {
     pub reauth_at: UnixTime,
     /// When its login happened (OpenID Connect `auth_time`).
     pub created_at: UnixTime,
+    /// The first factor its login used: the password, or a passkey and no password.
+    pub first_factor: crate::domain::FirstFactor,
     /// The second factor its login used; `None` for a password alone.
     pub second_factor: Option<crate::domain::Method>,
     /// The account's confirmed email address (for forward authentication's
@@ -135,6 +137,7 @@ impl super::Sessions<'_> {
             kind: s.kind,
             reauth_at: s.reauth_at,
             created_at: s.created_at,
+            first_factor: s.first_factor,
             second_factor: s.second_factor,
             email: s.email,
         })

@@ -181,7 +181,12 @@ pub fn run() -> ExitCode {
 
 fn init_logging(format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TWOFOLD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        // webauthn-rs-core logs what it could not parse, at `error`, with the bytes it was
+        // sent: a stranger's credential, up to 16 KiB, per request. Twofold logs the refusal
+        // itself (`auth/webauthn.rs`), without them.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,sqlx=warn,webauthn_rs_core=off")
+        });
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(log_colours(

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 mod access;
 mod settings;
+mod webauthn;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -82,6 +83,8 @@ pub struct Config {
     /// The parent domain the session cookie covers, so that every site under it shares one
     /// login (forward authentication); `None`: the cookie stays on Twofold's own host.
     pub cookie_domain: Option<String>,
+    /// Passkeys and security keys (`[webauthn]`).
+    pub webauthn: crate::auth::PasskeyPolicy,
 }
 
 /// Which SMS provider, and its settings. (`Debug` hides the tokens.)
@@ -257,6 +260,7 @@ impl Config {
             Some(d) => Some(access::cookie_domain(d, public_host.as_deref())?),
             None => None,
         };
+        let webauthn = webauthn::webauthn_policy(&s, public_host.as_deref())?;
         let database_url = s
             .database_url
             .clone()
@@ -303,6 +307,7 @@ impl Config {
             operator_contact: s.operator_contact.filter(|c| !c.trim().is_empty()),
             access_control,
             cookie_domain,
+            webauthn,
         })
     }
 

@@ -261,6 +261,7 @@ settings! {
             oidc: FileOidc,
             backup_codes: FileBackupCodes,
             totp: FileTotp,
+            webauthn: FileWebauthn,
         } {
             /// Address to listen on.
             listen: SocketAddr, default(SocketAddr::from(([127, 0, 0, 1], 8080))), value "ADDR",
@@ -439,6 +440,27 @@ settings! {
             /// Issuer shown in authenticator apps.
             totp_issuer: String, default(String::from("Twofold")), value "NAME",
                 long "totp-issuer", env "TWOFOLD_TOTP_ISSUER", key issuer;
+        }
+
+        [webauthn] FileWebauthn "Passkeys and security keys" {} {
+            /// WebAuthn relying party id: the public URL's host or a registrable suffix of it
+            /// (e.g. the cookie domain). Passkeys are bound to it: changing it later strands them.
+            webauthn_rp_id: String, unset("the public URL's host, or localhost"), value "DOMAIN",
+                long "webauthn-rp-id", env "TWOFOLD_WEBAUTHN_RP_ID", key rp_id;
+            /// User verification (a PIN or biometric on the device): preferred or required.
+            webauthn_user_verification: String, default(String::from("preferred")), value "WHEN",
+                long "webauthn-user-verification", env "TWOFOLD_WEBAUTHN_USER_VERIFICATION", key user_verification;
+            /// Attestation asked of authenticators: none or direct.
+            webauthn_attestation: String, default(String::from("none")), value "KIND",
+                long "webauthn-attestation", env "TWOFOLD_WEBAUTHN_ATTESTATION", key attestation;
+            /// Only these authenticator models (AAGUIDs) may be added.
+            webauthn_allowed_aaguids: Vec<String>, default(Vec::new(), shown "any"), value "AAGUIDS",
+                long "webauthn-allowed-aaguids", env "TWOFOLD_WEBAUTHN_ALLOWED_AAGUIDS", key allowed_aaguids,
+                clap(value_delimiter = ',');
+            /// These authenticator models (AAGUIDs) may never be added.
+            webauthn_denied_aaguids: Vec<String>, default(Vec::new(), shown "none"), value "AAGUIDS",
+                long "webauthn-denied-aaguids", env "TWOFOLD_WEBAUTHN_DENIED_AAGUIDS", key denied_aaguids,
+                clap(value_delimiter = ',');
         }
     }
 }

@@ -53,6 +53,15 @@ pub enum EventKind {
     RecoveryCompleted,
     /// A login from a browser or app that had not logged in to the account before.
     LoginNewDevice,
+    /// A passkey or security key was added.
+    PasskeyAdded,
+    /// A passkey or security key was removed.
+    PasskeyRemoved,
+    /// Logged in with a passkey or security key (the second step, or without a password).
+    LoginPasskey,
+    /// A passkey's signature counter went back: a copy of it may exist. Refused, counted as
+    /// a wrong code, and told (WebAuthn Level 3 §7.2 step 21).
+    PasskeyCloned,
 }
 
 impl EventKind {
@@ -84,6 +93,10 @@ impl EventKind {
             Self::RecoveryRequested => "recovery_requested",
             Self::RecoveryCompleted => "recovery_completed",
             Self::LoginNewDevice => "login_new_device",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::LoginPasskey => "login_passkey",
+            Self::PasskeyCloned => "passkey_cloned",
         }
     }
 
@@ -115,6 +128,12 @@ impl EventKind {
                 "The password was reset with \"Forgot password?\" and every session was logged out",
             ),
             Self::LoginNewDevice => ("new-device", "A new browser or device logged in"),
+            Self::PasskeyAdded => ("passkey", "A passkey or security key was added"),
+            Self::PasskeyRemoved => ("passkey", "A passkey or security key was removed"),
+            Self::PasskeyCloned => (
+                "passkey-cloned",
+                "A passkey or security key was refused because a copy of it may exist",
+            ),
             _ => return None,
         })
     }
@@ -169,6 +188,10 @@ impl EventKind {
             "recovery_requested" => "Password reset asked for",
             "recovery_completed" => "Password reset with \"Forgot password?\"",
             "login_new_device" => "Logged in from a new browser or device",
+            "passkey_added" => "Passkey or security key added",
+            "passkey_removed" => "Passkey or security key removed",
+            "login_passkey" => "Logged in with a passkey or security key",
+            "passkey_cloned" => "A passkey or security key refused: a copy of it may exist",
             _ => "Account activity",
         }
     }

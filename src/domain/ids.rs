@@ -36,6 +36,7 @@ macro_rules! text_id {
 
 text_id!(AccountId, "acc");
 text_id!(SessionId, "ses");
+text_id!(PasskeyId, "pk");
 text_id!(RecoveryId, "rec");
 text_id!(BatchId, "bat");
 text_id!(ChallengeId, "chl");

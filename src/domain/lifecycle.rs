@@ -52,6 +52,9 @@ pub struct Ends {
     pub offline_grants: bool,
     /// Every grant of one named app (its consent goes too).
     pub one_app: bool,
+    /// The account's passkeys and security keys (issue 24): they go with two-factor
+    /// authentication, as every other method does.
+    pub passkeys: bool,
 }
 
 impl CredentialEvent {
@@ -63,6 +66,7 @@ impl CredentialEvent {
             logins_in_flight: false,
             offline_grants: false,
             one_app: false,
+            passkeys: false,
         };
         // A security event: everything the account holds anywhere, but the session that
         // made the change (the owner's own; the operator's commands name none).
@@ -83,11 +87,11 @@ impl CredentialEvent {
                 logins_in_flight: true,
                 ..none
             },
-            Self::PasswordChanged
-            | Self::RecoveryCompleted
-            | Self::TwoFactorOff
-            | Self::MethodRemoved
-            | Self::OperatorResetTwoFactor => security,
+            Self::PasswordChanged | Self::RecoveryCompleted | Self::MethodRemoved => security,
+            Self::TwoFactorOff | Self::OperatorResetTwoFactor => Ends {
+                passkeys: true,
+                ..security
+            },
             Self::OperatorLogout | Self::OperatorDisable => Ends {
                 the_session: true,
                 ..security
@@ -158,5 +162,16 @@ mod tests {
         // The operator's commands name no session of the owner's to keep.
         assert!(CredentialEvent::OperatorLogout.ends().the_session);
         assert!(!CredentialEvent::PasswordChanged.ends().the_session);
+    }
+
+    #[test]
+    fn passkeys_end_with_two_factor_only() {
+        for e in ALL {
+            let expected = matches!(
+                e,
+                CredentialEvent::TwoFactorOff | CredentialEvent::OperatorResetTwoFactor
+            );
+            assert_eq!(e.ends().passkeys, expected, "{e:?}");
+        }
     }
 }

@@ -12,6 +12,7 @@ mod email;
 mod ids;
 mod lifecycle;
 mod loopback;
+mod passkey;
 mod password;
 mod phone;
 mod random;
@@ -27,9 +28,10 @@ pub use access::{
 pub use activity::{ClientInfo, EventKind, describe_user_agent, notice_when_where};
 pub use codes::{BackupCode, CodeError, OtpCode};
 pub use email::{Email, EmailError};
-pub use ids::{AccountId, BatchId, ChallengeId, RecoveryId, SessionId};
+pub use ids::{AccountId, BatchId, ChallengeId, PasskeyId, RecoveryId, SessionId};
 pub use lifecycle::{CredentialEvent, Ends};
 pub use loopback::is_loopback_host;
+pub use passkey::{PASSKEY_NAME_MAX, PasskeyName, PasskeyNameError};
 pub use password::{
     MAX_PASSWORD_LEN, MIN_STRENGTH, Password, PasswordContext, PasswordError, strength,
 };
@@ -37,5 +39,5 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use random::{os_rng, random_bytes};
 pub use session::{SessionKind, UnknownSessionKind};
 pub use time::{UnixTime, wait_text};
-pub use two_factor::{Method, UnknownMethod};
+pub use two_factor::{FirstFactor, Method, UnknownMethod, amr};
 pub use username::{Username, UsernameError};

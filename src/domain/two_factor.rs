@@ -11,11 +11,16 @@ pub enum Method {
     Totp,
     /// A single-use backup code.
     BackupCode,
+    /// A passkey or security key at the second step (WebAuthn, after the password).
+    Webauthn,
+    /// A passkey with user verification and no password (a PIN or biometric on the device
+    /// is the second factor): a login that counts as two factors.
+    Passkey,
 }
 
 /// An unknown method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the method must be one of sms, totp or backup_code")]
+#[error("the method must be one of sms, totp, backup_code or webauthn")]
 pub struct UnknownMethod;
 
 impl Method {
@@ -28,6 +33,8 @@ impl Method {
             "sms" => Ok(Self::Sms),
             "totp" => Ok(Self::Totp),
             "backup_code" => Ok(Self::BackupCode),
+            "webauthn" => Ok(Self::Webauthn),
+            "passkey" => Ok(Self::Passkey),
             _ => Err(UnknownMethod),
         }
     }
@@ -38,7 +45,54 @@ impl Method {
             Self::Sms => "sms",
             Self::Totp => "totp",
             Self::BackupCode => "backup_code",
+            Self::Webauthn => "webauthn",
+            Self::Passkey => "passkey",
         }
+    }
+}
+
+/// The first factor of a login: a password, or a passkey and no password (issue 24).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FirstFactor {
+    /// The password.
+    #[default]
+    Password,
+    /// A passkey, with no password.
+    Passkey,
+}
+
+impl FirstFactor {
+    /// The stored name: the RFC 8176 `amr` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::Passkey => "hwk",
+        }
+    }
+
+    /// Reads a stored name; anything unknown is a password (what every login was before).
+    pub fn from_stored(s: &str) -> Self {
+        if s == "hwk" {
+            Self::Passkey
+        } else {
+            Self::Password
+        }
+    }
+}
+
+/// The `amr` values (RFC 8176) of a login, from its first factor and its second: a passkey
+/// as the second factor `["pwd","mfa","hwk"]`; a passkey and no password, with user
+/// verification `["hwk","user","mfa"]`, without it `["hwk"]`.
+pub fn amr(first: FirstFactor, second: Option<Method>) -> Vec<&'static str> {
+    match (first, second) {
+        (_, Some(Method::Passkey)) => vec!["hwk", "user", "mfa"],
+        (FirstFactor::Passkey, None) => vec!["hwk"],
+        (FirstFactor::Password, None) => vec!["pwd"],
+        (_, Some(Method::Totp)) => vec!["pwd", "mfa", "otp"],
+        (_, Some(Method::Sms)) => vec!["pwd", "mfa", "sms"],
+        (_, Some(Method::BackupCode)) => vec!["pwd", "mfa", "backup_code"],
+        // RFC 8176 `hwk`: proof of possession of a hardware-bound key.
+        (_, Some(Method::Webauthn)) => vec!["pwd", "mfa", "hwk"],
     }
 }
 
@@ -54,10 +108,34 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for m in [Method::Sms, Method::Totp, Method::BackupCode] {
+        for m in [
+            Method::Sms,
+            Method::Totp,
+            Method::BackupCode,
+            Method::Webauthn,
+            Method::Passkey,
+        ] {
             assert_eq!(Method::parse(m.as_str()), Ok(m));
         }
         assert!(Method::parse("email").is_err());
+        for f in [FirstFactor::Password, FirstFactor::Passkey] {
+            assert_eq!(FirstFactor::from_stored(f.as_str()), f);
+        }
         assert!(Method::parse("SMS").is_err());
+    }
+
+    #[test]
+    fn amr_values() {
+        use FirstFactor::{Passkey, Password};
+        assert_eq!(amr(Password, None), ["pwd"]);
+        assert_eq!(amr(Password, Some(Method::Totp)), ["pwd", "mfa", "otp"]);
+        assert_eq!(amr(Password, Some(Method::Sms)), ["pwd", "mfa", "sms"]);
+        assert_eq!(
+            amr(Password, Some(Method::BackupCode)),
+            ["pwd", "mfa", "backup_code"]
+        );
+        assert_eq!(amr(Password, Some(Method::Webauthn)), ["pwd", "mfa", "hwk"]);
+        assert_eq!(amr(Passkey, Some(Method::Passkey)), ["hwk", "user", "mfa"]);
+        assert_eq!(amr(Passkey, None), ["hwk"]);
     }
 }

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use crate::auth::oidc::PageProblem;
-use crate::auth::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
+use crate::auth::{AuthError, CodeProblem, CodeRefusal, CredentialProblem, MethodProblem, Pending};
 use crate::domain::wait_text;
 
 /// An API error: a status, a fixed snake_case code and a human sentence.
@@ -118,6 +118,16 @@ impl ApiError {
         )
     }
 
+    /// `422 invalid_request`: a field the request needs is missing (one that is optional
+    /// in the body's shape, needed by the method it names).
+    pub fn missing_field(field: &'static str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("the JSON body does not fit this route: missing field `{field}`"),
+        )
+    }
+
     /// `404 not_found` for a route that does not exist.
     pub fn no_route() -> Self {
         Self::new(
@@ -195,6 +205,20 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::RecoveryPasswordChosen => {
             (StatusCode::CONFLICT, "password_already_chosen", None)
         }
+        AuthError::InvalidCredential(_) | AuthError::PasskeyNotVerified => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credential", None)
+        }
+        AuthError::PasskeyRefused { .. } => (StatusCode::UNAUTHORIZED, "passkey_refused", None),
+        AuthError::FlowExpired => (StatusCode::GONE, "flow_expired", None),
+        AuthError::TooManyPasskeys { .. } => (StatusCode::CONFLICT, "too_many_passkeys", None),
+        AuthError::PasskeyExists => (StatusCode::CONFLICT, "passkey_exists", None),
+        AuthError::AuthenticatorNotAllowed => {
+            (StatusCode::FORBIDDEN, "authenticator_not_allowed", None)
+        }
+        AuthError::TwoFactorLoginRequired => (StatusCode::FORBIDDEN, "two_factor_required", None),
+        AuthError::InvalidPasskeyName(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", None)
+        }
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
         }
@@ -248,8 +272,18 @@ pub fn message(e: &AuthError) -> String {
         AuthError::ReauthRequired => "confirm your password to continue",
         AuthError::NotFound => "not found",
         AuthError::InvalidMethod(MethodProblem::Unknown) => {
-            "the method must be one of sms, totp or backup_code"
+            "the method must be one of sms, totp, backup_code or webauthn"
         }
+        AuthError::InvalidMethod(MethodProblem::NoPasskey)
+        | AuthError::InvalidCredential(_)
+        | AuthError::PasskeyNotVerified
+        | AuthError::PasskeyRefused { .. }
+        | AuthError::FlowExpired
+        | AuthError::TooManyPasskeys { .. }
+        | AuthError::PasskeyExists
+        | AuthError::AuthenticatorNotAllowed
+        | AuthError::TwoFactorLoginRequired
+        | AuthError::InvalidPasskeyName(_) => return passkey_message(e),
         AuthError::InvalidMethod(MethodProblem::NoPhone) => {
             "this account has no phone for text messages; try another way"
         }
@@ -271,18 +305,7 @@ pub fn message(e: &AuthError) -> String {
         AuthError::SmsFailed => {
             "we couldn't send a text message; try again in a moment, or try another way"
         }
-        AuthError::NothingPending(Pending::NoAppSetUp) => {
-            "set up the authentication app first: there is no code to confirm"
-        }
-        AuthError::NothingPending(Pending::AppSetUpRestarted) => {
-            "the authentication app set-up was restarted; scan the new QR code"
-        }
-        AuthError::NothingPending(Pending::NoPhoneCode) => {
-            "enter your phone number first: there is no code to confirm"
-        }
-        AuthError::NothingPending(Pending::NoEmailCode) => {
-            "enter your email address first: there is no code to confirm"
-        }
+        AuthError::NothingPending(p) => pending_message(*p),
         AuthError::MailFailed => {
             "we couldn't send the email; check the address and try again in a moment"
         }
@@ -305,6 +328,60 @@ pub fn message(e: &AuthError) -> String {
     fixed.to_owned()
 }
 
+/// What there was nothing of to confirm.
+fn pending_message(p: Pending) -> &'static str {
+    match p {
+        Pending::NoAppSetUp => "set up the authentication app first: there is no code to confirm",
+        Pending::AppSetUpRestarted => {
+            "the authentication app set-up was restarted; scan the new QR code"
+        }
+        Pending::NoPhoneCode => "enter your phone number first: there is no code to confirm",
+        Pending::NoEmailCode => "enter your email address first: there is no code to confirm",
+    }
+}
+
+/// What a passkey's error says (issue 24); `message` hands these over.
+fn passkey_message(e: &AuthError) -> String {
+    let fixed = match e {
+        AuthError::InvalidPasskeyName(e) => return format!("name: {e}"),
+        AuthError::TooManyPasskeys { max } => {
+            return format!(
+                "an account can have at most {max} passkeys and security keys; remove one first"
+            );
+        }
+        AuthError::InvalidMethod(MethodProblem::NoPasskey) => {
+            "this account has no passkey or security key; try another way"
+        }
+        AuthError::InvalidCredential(CredentialProblem::Malformed) => {
+            "credential: not a WebAuthn credential; send what navigator.credentials gave, in its JSON form (base64url fields)"
+        }
+        AuthError::InvalidCredential(CredentialProblem::TooLarge) => {
+            "credential: larger than 16 KiB; send what navigator.credentials gave, in its JSON form"
+        }
+        AuthError::PasskeyNotVerified => {
+            "credential: the authenticator's answer did not verify for this request (another page, site or flow); start again"
+        }
+        AuthError::PasskeyRefused { cloned: false } => {
+            "that passkey or security key was not accepted; try again, or log in with your password"
+        }
+        AuthError::PasskeyRefused { cloned: true } => {
+            "that passkey or security key was refused: its signature counter went back, so a copy of it may exist; log in another way and remove it"
+        }
+        AuthError::FlowExpired => {
+            "this passkey request has expired or was already used; start again"
+        }
+        AuthError::PasskeyExists => "this passkey or security key is already registered",
+        AuthError::AuthenticatorNotAllowed => {
+            "this kind of passkey or security key is not allowed here; use another one"
+        }
+        AuthError::TwoFactorLoginRequired => {
+            "adding a passkey needs a login with your second factor; log out, then log in again with it"
+        }
+        _ => "something went wrong with the passkey; try again",
+    };
+    fixed.to_owned()
+}
+
 /// A refused code, with the tries the login attempt has left.
 fn code_message(r: CodeRefusal) -> String {
     let what = match r.problem {
@@ -315,6 +392,12 @@ fn code_message(r: CodeRefusal) -> String {
             "this backup code has already been used; each code works once, so try another one"
         }
         CodeProblem::UsedUp => "that code has expired or was tried too many times; send a new code",
+        CodeProblem::PasskeyRefused => {
+            "that passkey or security key was not accepted; try again, or try another way"
+        }
+        CodeProblem::PasskeyCloned => {
+            "that passkey or security key was refused: its signature counter went back, so a copy of it may exist; try another way and remove it"
+        }
     };
     match r.tries_left {
         Some(0) => "that code isn't right, and it was the last wrong code this login attempt takes: it has ended; log in again with your username and password".to_owned(),

@@ -69,7 +69,16 @@ pub(crate) async fn end_credentials(
     let named = e.session.map_or("", SessionId::as_str);
     let mut ended = Ended::default();
     if ends.logins_in_flight {
-        sqlx::query("DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL")
+        for sql in [
+            "DELETE FROM challenges WHERE account_id = $1 AND finished_at IS NULL",
+            // Passkey registrations and second steps in progress (issue 24).
+            "DELETE FROM webauthn_flows WHERE account_id = $1",
+        ] {
+            sqlx::query(sql).bind(account).execute(&mut **tx).await?;
+        }
+    }
+    if ends.passkeys {
+        sqlx::query("DELETE FROM passkeys WHERE account_id = $1")
             .bind(account)
             .execute(&mut **tx)
             .await?;

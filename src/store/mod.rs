@@ -22,6 +22,7 @@ mod meta;
 mod notices;
 mod oidc;
 mod oidc_grants;
+mod passkeys;
 mod recovery;
 mod second_step;
 mod seed;
@@ -48,6 +49,7 @@ pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
 pub use oidc_grants::{
     GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, SessionClock, TokenRecord,
 };
+pub use passkeys::{FlowKind, FlowRecord, NewFlow, NewPasskey, PasskeyAdded, PasskeyRecord};
 pub use recovery::{ChargedCode, NewRecovery, RecoveryChannel, RecoveryRecord};
 pub use second_step::{Attempt, AttemptLimits, Proof, Refusal, SecondStepAttempt};
 pub use seed::SeedAccount;
@@ -284,6 +286,8 @@ repositories! {
     oidc: OidcRecords;
     /// OpenID Connect grants: codes, tokens, refresh and `prompt=login` requests.
     grants: Grants;
+    /// Passkeys and security keys, and the WebAuthn flows in progress.
+    passkeys: Passkeys;
     /// Account recoveries: links, codes and the password chosen.
     recovery: Recoveries;
     /// A second-step attempt, counted and used once in one transaction.

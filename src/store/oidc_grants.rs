@@ -44,6 +44,8 @@ pub struct NewGrant<'a> {
     pub code_challenge: Option<&'a str>,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// The first factor of that login (`pwd`, or `hwk` for a passkey and no password).
+    pub first_factor: &'a str,
     /// The second factor of that login.
     pub second_factor: Option<&'a str>,
     /// The login session it descends from (the ID token's `sid`).
@@ -86,6 +88,8 @@ pub struct GrantRecord {
     pub nonce: Option<String>,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// The first factor of that login (`pwd`, `hwk`).
+    pub first_factor: String,
     /// The second factor of that login.
     pub second_factor: Option<String>,
     /// The login session it descends from (`None` for a grant made before v3).
@@ -153,6 +157,8 @@ pub struct TokenRecord {
     pub username: String,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// The first factor of that login (`pwd`, `hwk`).
+    pub first_factor: String,
     /// The second factor of that login.
     pub second_factor: Option<String>,
 }
@@ -160,7 +166,7 @@ pub struct TokenRecord {
 /// The grant columns joined with the username.
 macro_rules! grant_columns {
     () => {
-        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.second_factor, g.session_id, g.refresh_until"
+        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.first_factor, g.second_factor, g.session_id, g.refresh_until"
     };
 }
 
@@ -247,8 +253,8 @@ impl super::Grants<'_> {
     /// On a database failure.
     pub async fn create_grant(&self, g: &NewGrant<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(g.id)
         .bind(g.code_hash)
@@ -265,6 +271,7 @@ impl super::Grants<'_> {
         .bind(g.session_id.as_str())
         .bind(i64::from(g.offline))
         .bind(g.refresh_until.0)
+        .bind(g.first_factor)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -363,7 +370,7 @@ impl super::Grants<'_> {
         clock: SessionClock,
     ) -> StoreResult<Option<TokenRecord>> {
         Ok(sqlx::query_as::<_, TokenRecord>(concat!(
-            "SELECT t.kind, t.scope, t.created_at, t.expires_at, g.client_id, g.account_id, a.username, g.auth_time, g.second_factor \
+            "SELECT t.kind, t.scope, t.created_at, t.expires_at, g.client_id, g.account_id, a.username, g.auth_time, g.first_factor, g.second_factor \
              FROM oidc_tokens t JOIN oidc_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
              WHERE t.token_hash = $2 AND t.expires_at > $1 AND t.used_at IS NULL AND g.revoked_at IS NULL AND a.disabled_at IS NULL \
              AND (g.offline = 1 OR ",

@@ -30,6 +30,17 @@ pub enum Proof<'a> {
     },
     /// A backup code: the keyed hash of the typed code (bound to the account).
     Backup(&'a str),
+    /// A passkey's assertion (issue 24): the flow it answered is taken (used once), and the
+    /// passkey's signature counter raised to `counter` (`counter < $new`, or both 0 for an
+    /// authenticator that keeps none), so a replayed assertion or a clone's is refused.
+    Passkey {
+        /// The flow's id (its token's SHA-256, or the challenge's id).
+        flow: &'a str,
+        /// The passkey that signed.
+        passkey: &'a str,
+        /// The counter it signed, when the signature verified; `None`: refused.
+        counter: Option<i64>,
+    },
 }
 
 /// How an attempt at the second step went.
@@ -94,8 +105,9 @@ pub enum Refusal {
 /// One attempt at the second step, everything the transaction needs.
 #[derive(Clone, Copy, Debug)]
 pub struct SecondStepAttempt<'a> {
-    /// The challenge's id (the keyed hash of its token).
-    pub challenge_id: &'a str,
+    /// The challenge's id (the keyed hash of its token); `None` for a passkey login without
+    /// a password, which has no challenge (its wrong assertions count on the account only).
+    pub challenge_id: Option<&'a str>,
     /// The code, reduced to what the database compares.
     pub proof: Proof<'a>,
     /// The limits that hold.
@@ -207,7 +219,7 @@ impl SecondStepTx {
                 sqlx::query(
                     "UPDATE challenges SET sms_code_mac = NULL WHERE id = $1 AND sms_code_mac = $2 AND sms_expires_at > $3",
                 )
-                .bind(a.challenge_id)
+                .bind(a.challenge_id.unwrap_or_default())
                 .bind(mac)
                 .bind(now.0)
                 .execute(&mut **tx)
@@ -233,6 +245,11 @@ impl SecondStepTx {
                 BackupUse::AlreadyUsed => Err(Refusal::AlreadyUsed),
                 BackupUse::Unknown => Err(Refusal::Wrong),
             },
+            Proof::Passkey {
+                flow,
+                passkey,
+                counter,
+            } => wrong(use_assertion(tx, flow, passkey, counter, a).await?),
         })
     }
 
@@ -245,20 +262,22 @@ impl SecondStepTx {
         backup_remaining: Option<i64>,
     ) -> StoreResult<Attempt> {
         let (now, account, limits) = (a.session.now, a.session.account_id, a.limits);
-        let finished = sqlx::query(concat!(
-            "UPDATE challenges SET finished_at = $3, sms_code_mac = NULL WHERE ",
-            challenge_alive!()
-        ))
-        .bind(a.challenge_id)
-        .bind(account.as_str())
-        .bind(now.0)
-        .bind(limits.per_challenge)
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        if finished != 1 {
-            self.tx.rollback().await?;
-            return Ok(Attempt::Gone);
+        if let Some(challenge) = a.challenge_id {
+            let finished = sqlx::query(concat!(
+                "UPDATE challenges SET finished_at = $3, sms_code_mac = NULL WHERE ",
+                challenge_alive!()
+            ))
+            .bind(challenge)
+            .bind(account.as_str())
+            .bind(now.0)
+            .bind(limits.per_challenge)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+            if finished != 1 {
+                self.tx.rollback().await?;
+                return Ok(Attempt::Gone);
+            }
         }
         // OWASP ASVS 4.0.3 V2.2.1: a success ends the run of wrong codes (nothing to write
         // when there was none).
@@ -290,17 +309,23 @@ impl SecondStepTx {
     /// `limits.lock_for(lockouts)` (OWASP ASVS 4.0.3 V2.2.1).
     async fn refuse(mut self, a: &SecondStepAttempt<'_>, refusal: Refusal) -> StoreResult<Attempt> {
         let (now, account, limits) = (a.session.now, a.session.account_id, a.limits);
-        let challenge_failures: Option<i64> = sqlx::query_scalar(concat!(
-            "UPDATE challenges SET failures = failures + 1 WHERE ",
-            challenge_alive!(),
-            " RETURNING failures"
-        ))
-        .bind(a.challenge_id)
-        .bind(account.as_str())
-        .bind(now.0)
-        .bind(limits.per_challenge)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let challenge_failures: Option<i64> = match a.challenge_id {
+            Some(challenge) => {
+                sqlx::query_scalar(concat!(
+                    "UPDATE challenges SET failures = failures + 1 WHERE ",
+                    challenge_alive!(),
+                    " RETURNING failures"
+                ))
+                .bind(challenge)
+                .bind(account.as_str())
+                .bind(now.0)
+                .bind(limits.per_challenge)
+                .fetch_optional(&mut *self.tx)
+                .await?
+            }
+            // No challenge (a passkey login without a password): the account counts it.
+            None => Some(0),
+        };
         let Some(challenge_failures) = challenge_failures else {
             self.tx.rollback().await?;
             return Ok(Attempt::Gone);
@@ -334,4 +359,39 @@ impl SecondStepTx {
             tries_left: (limits.per_challenge - challenge_failures).max(0),
         })
     }
+}
+
+/// Uses up a passkey's assertion in the second step's transaction: the flow it answered is
+/// taken, whatever the answer (a refused assertion's flow is gone too), and a verified one
+/// raises the passkey's counter — `counter < $new`, or both 0 for an authenticator that
+/// keeps no counter (WebAuthn Level 3 §7.2 step 21). `false`: refused.
+async fn use_assertion(
+    tx: &mut Transaction<'static, Any>,
+    flow: &str,
+    passkey: &str,
+    counter: Option<i64>,
+    a: &SecondStepAttempt<'_>,
+) -> StoreResult<bool> {
+    let (now, account) = (a.session.now, a.session.account_id);
+    let taken = sqlx::query("DELETE FROM webauthn_flows WHERE id = $1 AND expires_at > $2")
+        .bind(flow)
+        .bind(now.0)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    let Some(counter) = counter.filter(|_| taken == 1) else {
+        return Ok(false);
+    };
+    Ok(sqlx::query(
+        "UPDATE passkeys SET counter = $1, last_used_at = $2 WHERE id = $3 AND account_id = $4 \
+         AND (counter < $1 OR (counter = 0 AND $1 = 0))",
+    )
+    .bind(counter)
+    .bind(now.0)
+    .bind(passkey)
+    .bind(account.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }

@@ -6,7 +6,7 @@ use super::lifecycle::{Ending, end_credentials};
 use super::{NewEvent, Store, StoreError, StoreResult, Throttle};
 use crate::crypto::TokenHash;
 use crate::domain::{
-    AccountId, ClientInfo, CredentialEvent, Method, SessionId, SessionKind, UnixTime,
+    AccountId, ClientInfo, CredentialEvent, FirstFactor, Method, SessionId, SessionKind, UnixTime,
 };
 
 /// A session to create.
@@ -28,6 +28,8 @@ pub struct NewSession<'a> {
     pub client: &'a ClientInfo,
     /// The SHA-256 of the browser's device cookie, to remember that it logged in here.
     pub device: Option<&'a str>,
+    /// The first factor the login used: the password, or a passkey and no password.
+    pub first_factor: FirstFactor,
     /// The second factor the login used; `None` for a password alone.
     pub second_factor: Option<Method>,
     /// It comes from a browser or app new to the account: a `login_new_device` event (and
@@ -58,6 +60,8 @@ pub struct SessionRecord {
     pub ip: Option<String>,
     /// The user agent that created it.
     pub user_agent: Option<String>,
+    /// The first factor its login used.
+    pub first_factor: FirstFactor,
     /// The second factor its login used; `None` for a password alone.
     pub second_factor: Option<Method>,
     /// The account's confirmed email address.
@@ -80,8 +84,8 @@ pub struct PasswordProof<'a> {
     pub rehash: Option<&'a str>,
 }
 
-const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent, second_factor) \
-     VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8, $9)";
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, account_id, kind, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent, second_factor, first_factor) \
+     VALUES ($1, $2, $3, $4, $5, $5, $6, $5, $7, $8, $9, $10)";
 
 /// The session insert after a password: only while the password is still the one that was
 /// verified, and no pause or cap of the throttle began meanwhile — checked by the same
@@ -108,6 +112,7 @@ impl NewSession<'_> {
             .bind(self.client.ip.as_deref())
             .bind(self.client.user_agent.as_deref())
             .bind(self.second_factor.map(Method::as_str))
+            .bind(self.first_factor.as_str())
             .execute(&mut **tx)
             .await?;
         self.remember_device(tx).await
@@ -214,7 +219,7 @@ pub(crate) async fn after_right_password(
 macro_rules! session_columns {
     () => {
         "s.id, s.account_id, a.username, s.kind, s.created_at, s.last_seen_at, \
-         s.expires_at, s.reauth_at, s.ip, s.user_agent, s.second_factor, \
+         s.expires_at, s.reauth_at, s.ip, s.user_agent, s.second_factor, s.first_factor, \
          CASE WHEN a.email_verified_at IS NOT NULL THEN a.email END AS email"
     };
 }
@@ -233,6 +238,7 @@ struct SessionRow {
     ip: Option<String>,
     user_agent: Option<String>,
     second_factor: Option<String>,
+    first_factor: String,
     email: Option<String>,
 }
 
@@ -257,6 +263,7 @@ impl TryFrom<SessionRow> for SessionRecord {
                     Method::parse(&m).map_err(|_| StoreError::Corrupt("sessions.second_factor"))
                 })
                 .transpose()?,
+            first_factor: FirstFactor::from_stored(&r.first_factor),
             email: r.email,
         })
     }

@@ -26,6 +26,8 @@ pub struct TwoFactorRecord {
     pub failures: i64,
     /// The second step is locked until then.
     pub locked_until: Option<UnixTime>,
+    /// Passkeys and security keys registered.
+    pub passkeys: i64,
 }
 
 /// A stored authenticator app.
@@ -131,7 +133,8 @@ macro_rules! two_factor_columns {
     () => {
         "a.two_factor_since, a.sf_failures, a.sf_locked_until, \
          p.phone, p.added_at AS phone_added_at, \
-         t.secret_sealed, t.added_at AS totp_added_at, t.last_step"
+         t.secret_sealed, t.added_at AS totp_added_at, t.last_step, \
+         (SELECT COUNT(*) FROM passkeys k WHERE k.account_id = a.id) AS passkey_count"
     };
 }
 pub(super) use two_factor_columns;
@@ -147,6 +150,7 @@ pub(super) struct TwoFactorRow {
     secret_sealed: Option<String>,
     totp_added_at: Option<i64>,
     last_step: Option<i64>,
+    passkey_count: i64,
 }
 
 impl TryFrom<TwoFactorRow> for TwoFactorRecord {
@@ -171,6 +175,7 @@ impl TryFrom<TwoFactorRow> for TwoFactorRecord {
             totp,
             failures: r.sf_failures,
             locked_until: r.sf_locked_until.map(UnixTime),
+            passkeys: r.passkey_count,
         })
     }
 }
@@ -548,32 +553,7 @@ impl super::TwoFactor<'_> {
         .await?;
         let old = old_phone.as_ref().map(PhoneNumber::e164);
         super::notices::also_tell(&mut tx, event, old, None).await?;
-        let left: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM sms_phones WHERE account_id = $1) + (SELECT COUNT(*) FROM totp_factors WHERE account_id = $1)",
-        )
-        .bind(account.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        let disabled = left == 0;
-        // A weaker account is a reason to log in again everywhere else.
-        super::lifecycle::end_credentials(
-            &mut tx,
-            &super::Ending::new(CredentialEvent::MethodRemoved, account, Some(keep), now),
-        )
-        .await?;
-        if disabled {
-            turn_off(&mut tx, account).await?;
-            let event = NewEvent {
-                account_id: account,
-                kind: EventKind::TwoFactorDisabled,
-                at: now,
-                client,
-                detail: None,
-            }
-            .insert(&mut tx)
-            .await?;
-            super::notices::also_tell(&mut tx, event, old, None).await?;
-        }
+        let disabled = after_removal(&mut tx, account, now, client, keep, old).await?;
         tx.commit().await?;
         Ok(Removal {
             removed,
@@ -647,8 +627,49 @@ async fn verified_phone(
         .transpose()
 }
 
+/// After a method was removed in `tx`: every other session and login in flight ends (a
+/// weaker account is a reason to log in again everywhere else), and when no method is left
+/// (phone, app, passkey) 2FA is turned off with its event, told to `old_phone` too (a
+/// removed phone hears of it). Returns whether it was.
+pub(super) async fn after_removal(
+    tx: &mut Transaction<'static, Any>,
+    account: &AccountId,
+    now: UnixTime,
+    client: &ClientInfo,
+    keep: &SessionId,
+    old_phone: Option<&str>,
+) -> StoreResult<bool> {
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM sms_phones WHERE account_id = $1) + (SELECT COUNT(*) FROM totp_factors WHERE account_id = $1) \
+         + (SELECT COUNT(*) FROM passkeys WHERE account_id = $1)",
+    )
+    .bind(account.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    let disabled = left == 0;
+    super::lifecycle::end_credentials(
+        tx,
+        &super::Ending::new(CredentialEvent::MethodRemoved, account, Some(keep), now),
+    )
+    .await?;
+    if disabled {
+        turn_off(tx, account).await?;
+        let event = NewEvent {
+            account_id: account,
+            kind: EventKind::TwoFactorDisabled,
+            at: now,
+            client,
+            detail: None,
+        }
+        .insert(tx)
+        .await?;
+        super::notices::also_tell(tx, event, old_phone, None).await?;
+    }
+    Ok(disabled)
+}
+
 /// Turns 2FA on with its first batch of backup codes, if it was off. Returns whether it did.
-async fn enable_if_off(
+pub(super) async fn enable_if_off(
     tx: &mut Transaction<'static, Any>,
     account: &AccountId,
     now: UnixTime,
@@ -687,6 +708,8 @@ async fn turn_off(tx: &mut Transaction<'static, Any>, account: &AccountId) -> St
         "UPDATE sms_pending SET code_mac = '', expires_at = 0 WHERE account_id = $1",
         "DELETE FROM totp_factors WHERE account_id = $1",
         "DELETE FROM totp_pending WHERE account_id = $1",
+        "DELETE FROM passkeys WHERE account_id = $1",
+        "DELETE FROM webauthn_flows WHERE account_id = $1",
         "DELETE FROM backup_codes WHERE account_id = $1",
         "DELETE FROM backup_batches WHERE account_id = $1",
         "DELETE FROM challenges WHERE account_id = $1",

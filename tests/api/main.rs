@@ -27,6 +27,8 @@ mod oidc_codes;
 mod oidc_cors;
 mod oidc_flow;
 mod oidc_nodes;
+mod passkey_keys;
+mod passkeys;
 mod password_race;
 mod recovery;
 mod secret_key;

@@ -5,6 +5,7 @@
 mod common;
 
 mod oidc_purge;
+mod passkeys;
 mod schema;
 mod second_step;
 
@@ -12,7 +13,7 @@ use std::future::Future;
 
 use twofold::crypto::Token;
 use twofold::domain::{
-    AccountId, ClientInfo, EventKind, SessionId, SessionKind, UnixTime, Username,
+    AccountId, ClientInfo, EventKind, FirstFactor, SessionId, SessionKind, UnixTime, Username,
 };
 use twofold::store::{
     Bucket, Failure, NewEvent, NewSession, PasswordProof, Spend, Store, StoreError, Throttle,
@@ -95,6 +96,7 @@ async fn session_at(
         expires_at: now.plus(3600),
         client: &client,
         device: None,
+        first_factor: FirstFactor::Password,
         second_factor: None,
         new_device: false,
     };

@@ -67,6 +67,7 @@ async fn grant(
             nonce: None,
             code_challenge: None,
             auth_time: at,
+            first_factor: "pwd",
             second_factor: None,
             session_id: sid,
             offline: true,

@@ -5,7 +5,8 @@
 
 use twofold::crypto::Token;
 use twofold::domain::{
-    AccountId, BatchId, ClientInfo, EventKind, PhoneNumber, SessionId, SessionKind, UnixTime,
+    AccountId, BatchId, ClientInfo, EventKind, FirstFactor, PhoneNumber, SessionId, SessionKind,
+    UnixTime,
 };
 use twofold::store::{
     Attempt, AttemptLimits, ChallengeSms, ConfirmSms, NewBatch, NewChallenge, NewEvent, NewSession,
@@ -99,6 +100,7 @@ async fn attempt(
         expires_at: now.plus(3600),
         client: &c,
         device: None,
+        first_factor: FirstFactor::Password,
         second_factor: None,
         new_device: false,
     };
@@ -116,7 +118,7 @@ async fn attempt(
     store
         .second_step()
         .attempt_second_factor(&SecondStepAttempt {
-            challenge_id,
+            challenge_id: Some(challenge_id),
             proof,
             limits,
             session: &session,

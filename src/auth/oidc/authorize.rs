@@ -403,6 +403,7 @@ impl super::Authorization<'_> {
                 nonce: req.nonce.as_deref(),
                 code_challenge: req.code_challenge.as_deref(),
                 auth_time: session.created_at,
+                first_factor: session.first_factor.as_str(),
                 second_factor: session.second_factor.map(Method::as_str),
                 session_id: &session.session_id,
                 offline: scope.split(' ').any(|s| s == "offline_access"),

@@ -69,14 +69,12 @@ pub struct Introspection {
     pub details: Option<Value>,
 }
 
-/// The `amr` values (RFC 8176) of a login.
-fn amr(second_factor: Option<&str>) -> Vec<&'static str> {
-    match second_factor.and_then(|m| Method::parse(m).ok()) {
-        None => vec!["pwd"],
-        Some(Method::Totp) => vec!["pwd", "mfa", "otp"],
-        Some(Method::Sms) => vec!["pwd", "mfa", "sms"],
-        Some(Method::BackupCode) => vec!["pwd", "mfa", "backup_code"],
-    }
+/// The `amr` values (RFC 8176) of a login, from the stored first and second factors.
+fn amr(first_factor: &str, second_factor: Option<&str>) -> Vec<&'static str> {
+    crate::domain::amr(
+        crate::domain::FirstFactor::from_stored(first_factor),
+        second_factor.and_then(|m| Method::parse(m).ok()),
+    )
 }
 
 /// PKCE S256 (RFC 7636 §4.2) of a verifier, when the verifier is well formed.
@@ -334,7 +332,7 @@ impl super::Tokens<'_> {
             "iat": now.0,
             "exp": now.0 + self.policy.id_token_secs,
             "auth_time": grant.auth_time,
-            "amr": amr(grant.second_factor.as_deref()),
+            "amr": amr(&grant.first_factor, grant.second_factor.as_deref()),
         });
         // OIDC Core §12.2: a refreshed ID token carries no nonce.
         if first && let Some(n) = &grant.nonce {
@@ -498,7 +496,7 @@ impl super::Tokens<'_> {
                 "aud": t.client_id,
                 "iss": self.policy.issuer,
                 "auth_time": t.auth_time,
-                "amr": amr(t.second_factor.as_deref()),
+                "amr": amr(&t.first_factor, t.second_factor.as_deref()),
             })),
         })
     }
@@ -551,9 +549,16 @@ mod tests {
 
     #[test]
     fn amr_values() {
-        assert_eq!(amr(None), ["pwd"]);
-        assert_eq!(amr(Some("totp")), ["pwd", "mfa", "otp"]);
-        assert_eq!(amr(Some("backup_code")), ["pwd", "mfa", "backup_code"]);
-        assert_eq!(amr(Some("sms")), ["pwd", "mfa", "sms"]);
+        assert_eq!(amr("pwd", None), ["pwd"]);
+        assert_eq!(amr("pwd", Some("totp")), ["pwd", "mfa", "otp"]);
+        assert_eq!(
+            amr("pwd", Some("backup_code")),
+            ["pwd", "mfa", "backup_code"]
+        );
+        assert_eq!(amr("pwd", Some("sms")), ["pwd", "mfa", "sms"]);
+        // Passkeys (issue 24): the stored names reach the words of the contract.
+        assert_eq!(amr("pwd", Some("webauthn")), ["pwd", "mfa", "hwk"]);
+        assert_eq!(amr("hwk", Some("passkey")), ["hwk", "user", "mfa"]);
+        assert_eq!(amr("hwk", None), ["hwk"]);
     }
 }

@@ -9,6 +9,7 @@
 
 mod sms;
 mod totp;
+mod webauthn;
 
 use super::login::{LoginOutcome, NewSessionToken};
 use super::new_session::SessionDraft;
@@ -101,6 +102,18 @@ pub(super) enum CheckedCode {
         /// The keyed hash.
         mac: String,
     },
+    /// A passkey's assertion, judged: the flow it answered (the challenge's id), the passkey
+    /// that signed, and the counter it signed when the signature verified.
+    Passkey {
+        /// The flow's id.
+        flow: String,
+        /// The passkey's id ("" for none of the account's).
+        passkey: String,
+        /// The signed counter; `None`: refused.
+        counter: Option<i64>,
+        /// Refused because the counter went back (the owner is told).
+        cloned: bool,
+    },
 }
 
 impl CheckedCode {
@@ -112,6 +125,16 @@ impl CheckedCode {
                 sealed,
             },
             Self::Backup { mac } => Proof::Backup(mac),
+            Self::Passkey {
+                flow,
+                passkey,
+                counter,
+                ..
+            } => Proof::Passkey {
+                flow,
+                passkey,
+                counter: *counter,
+            },
         }
     }
 
@@ -119,6 +142,8 @@ impl CheckedCode {
         match (self, refusal) {
             (_, Refusal::AlreadyUsed) => CodeProblem::AlreadyUsed,
             (Self::Sms { problem, .. }, Refusal::Wrong) => *problem,
+            (Self::Passkey { cloned: true, .. }, _) => CodeProblem::PasskeyCloned,
+            (Self::Passkey { .. }, _) => CodeProblem::PasskeyRefused,
             _ => CodeProblem::Wrong,
         }
     }
@@ -128,17 +153,25 @@ impl CheckedCode {
             Self::Sms { .. } => Method::Sms,
             Self::Totp { .. } => Method::Totp,
             Self::Backup { .. } => Method::BackupCode,
+            Self::Passkey { .. } => Method::Webauthn,
         }
+    }
+
+    fn cloned(&self) -> bool {
+        matches!(self, Self::Passkey { cloned: true, .. })
     }
 }
 
-/// The account's methods, strongest first: the authenticator app, then text messages (a
-/// restricted authenticator, NIST SP 800-63B §5.1.3.3, OWASP ASVS 4.0.3 V2.7.1), then
-/// backup codes.
+/// The account's methods, strongest first: a passkey or security key (phishing-resistant,
+/// NIST SP 800-63B §5.1.8), the authenticator app, then text messages (a restricted
+/// authenticator, NIST SP 800-63B §5.1.3.3, OWASP ASVS 4.0.3 V2.7.1), then backup codes.
 /// A recovery that came by text refuses texts (`sms_refused`): one phone would stand for
 /// both factors (NIST SP 800-63B §6.1.2.3: recovery must not lower the assurance).
 pub(super) fn methods_of(tf: &TwoFactorRecord, sms_refused: bool) -> Vec<Method> {
     let mut m = Vec::new();
+    if tf.passkeys > 0 {
+        m.push(Method::Webauthn);
+    }
     if tf.totp.is_some() {
         m.push(Method::Totp);
     }
@@ -352,16 +385,11 @@ impl crate::auth::SecondStep<'_> {
     ) -> Result<SecondStepDone, AuthError> {
         let ChallengeState {
             challenge,
-            account,
             two_factor: tf,
+            ..
         } = state;
         let now = self.now();
-        if let Some(until) = tf.locked_until.filter(|u| *u > now) {
-            return Err(AuthError::RateLimited {
-                retry_after: until.0 - now.0,
-            });
-        }
-        offered(tf, challenge.sms_refused, method)?;
+        ready(state, method, now)?;
         // Parse before anything is counted: a malformed code changes nothing.
         let checked = match method {
             Method::Sms => self.sms_proof(id, challenge, code, now)?,
@@ -369,7 +397,27 @@ impl crate::auth::SecondStep<'_> {
             Method::BackupCode => self
                 .backup_codes()
                 .backup_proof(&challenge.account_id, code)?,
+            Method::Webauthn | Method::Passkey => {
+                return Err(AuthError::InvalidMethod(MethodProblem::Unknown));
+            }
         };
+        self.attempt_checked(id, state, checked, client).await
+    }
+
+    /// Tries a code reduced to what the database compares on the challenge `id`: the one
+    /// transaction, then the answer.
+    pub(super) async fn attempt_checked(
+        &self,
+        id: &str,
+        state: &ChallengeState,
+        checked: CheckedCode,
+        client: &ClientInfo,
+    ) -> Result<SecondStepDone, AuthError> {
+        let ChallengeState {
+            challenge, account, ..
+        } = state;
+        let now = self.now();
+        let method = checked.method();
         if account.disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
@@ -386,13 +434,18 @@ impl crate::auth::SecondStep<'_> {
                 (None, Method::Sms) => EventKind::LoginSms,
                 (None, Method::Totp) => EventKind::LoginTotp,
                 (None, Method::BackupCode) => EventKind::LoginBackupCode,
+                (None, Method::Webauthn | Method::Passkey) => EventKind::LoginPasskey,
             },
             at: now,
             client,
             detail: recovery.map(|_| method.as_str()),
         };
         let failure = NewEvent {
-            kind: EventKind::SecondFactorFailed,
+            kind: if checked.cloned() {
+                EventKind::PasskeyCloned
+            } else {
+                EventKind::SecondFactorFailed
+            },
             detail: Some(method.as_str()),
             ..success
         };
@@ -400,7 +453,7 @@ impl crate::auth::SecondStep<'_> {
             .store
             .second_step()
             .attempt_second_factor(&SecondStepAttempt {
-                challenge_id: id,
+                challenge_id: Some(id),
                 proof: checked.proof(),
                 limits: self.attempt_limits(),
                 session: &session,
@@ -409,6 +462,10 @@ impl crate::auth::SecondStep<'_> {
                 recovery,
             })
             .await?;
+        if checked.cloned() && matches!(attempt, Attempt::Refused { .. }) {
+            // The refusal's notice ("a copy of it may exist") was queued with it.
+            self.notices().notify(&account.id).await;
+        }
         let (backup_remaining, notice_waiting) = self.answer(attempt, &checked, account, now)?;
         if notice_waiting {
             // The notice ("a backup code was used — N left", "your password was reset",
@@ -424,7 +481,7 @@ impl crate::auth::SecondStep<'_> {
     }
 
     /// The second step's limits, from the policy.
-    fn attempt_limits(&self) -> AttemptLimits {
+    pub(in crate::auth) fn attempt_limits(&self) -> AttemptLimits {
         AttemptLimits {
             per_challenge: self.tf.challenge_max_failures,
             lock_every: self.tf.account_lock_threshold,
@@ -470,12 +527,27 @@ impl crate::auth::SecondStep<'_> {
                 refusal,
                 tries_left,
                 ..
-            } => Err(AuthError::InvalidCode(CodeRefusal {
-                problem: checked.problem(refusal),
-                tries_left: Some(tries_left),
-            })),
+            } => {
+                if checked.cloned() {
+                    tracing::warn!(account = %account.id, "a passkey's signature counter went back: refused, the owner is told");
+                }
+                Err(AuthError::InvalidCode(CodeRefusal {
+                    problem: checked.problem(refusal),
+                    tries_left: Some(tries_left),
+                }))
+            }
         }
     }
+}
+
+/// Whether the challenge's account may try `method` now: not locked, and the method set up.
+fn ready(state: &ChallengeState, method: Method, now: UnixTime) -> Result<(), AuthError> {
+    if let Some(until) = state.two_factor.locked_until.filter(|u| *u > now) {
+        return Err(AuthError::RateLimited {
+            retry_after: until.0 - now.0,
+        });
+    }
+    offered(&state.two_factor, state.challenge.sms_refused, method)
 }
 
 /// Refuses a method the account has not set up (or any, while 2FA is off).
@@ -487,5 +559,7 @@ fn offered(tf: &TwoFactorRecord, sms_refused: bool, method: Method) -> Result<()
         Method::Sms => MethodProblem::NoPhone,
         Method::Totp => MethodProblem::NoApp,
         Method::BackupCode => MethodProblem::NoBackupCodes,
+        Method::Webauthn => MethodProblem::NoPasskey,
+        Method::Passkey => MethodProblem::Unknown,
     }))
 }

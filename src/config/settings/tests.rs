@@ -326,7 +326,7 @@ fn the_flags_without_a_key_are_read() {
 /// Every flag, variable and TOML key of `twofold serve` as they were before the settings
 /// were declared once (issue 22), with the default `--help` shows. None may change.
 #[rustfmt::skip]
-const NAMES: [(&str, &str, Option<&str>, Option<&str>); 54] = [
+const NAMES: [(&str, &str, Option<&str>, Option<&str>); 59] = [
     ("config", "TWOFOLD_CONFIG", None, None),
     ("data-dir", "TWOFOLD_DATA_DIR", Some("data_dir"), Some("./twofold-data")),
     ("database-url", "TWOFOLD_DATABASE_URL", Some("database_url"), Some("sqlite:DATA_DIR/twofold.db")),
@@ -381,6 +381,11 @@ const NAMES: [(&str, &str, Option<&str>, Option<&str>); 54] = [
     ("backup-codes-count", "TWOFOLD_BACKUP_CODES_COUNT", Some("backup_codes.count"), Some("10")),
     ("backup-codes-viewable", "TWOFOLD_BACKUP_CODES_VIEWABLE", Some("backup_codes.viewable"), Some("true")),
     ("totp-issuer", "TWOFOLD_TOTP_ISSUER", Some("totp.issuer"), Some("Twofold")),
+    ("webauthn-rp-id", "TWOFOLD_WEBAUTHN_RP_ID", Some("webauthn.rp_id"), Some("the public URL's host, or localhost")),
+    ("webauthn-user-verification", "TWOFOLD_WEBAUTHN_USER_VERIFICATION", Some("webauthn.user_verification"), Some("preferred")),
+    ("webauthn-attestation", "TWOFOLD_WEBAUTHN_ATTESTATION", Some("webauthn.attestation"), Some("none")),
+    ("webauthn-allowed-aaguids", "TWOFOLD_WEBAUTHN_ALLOWED_AAGUIDS", Some("webauthn.allowed_aaguids"), Some("any")),
+    ("webauthn-denied-aaguids", "TWOFOLD_WEBAUTHN_DENIED_AAGUIDS", Some("webauthn.denied_aaguids"), Some("none")),
 ];
 
 /// The secrets, whose variables' values `--help` must not print.
@@ -485,7 +490,8 @@ fn a_typo_in_any_table_is_named() {
             "oidc",
             "sms",
             "sms.budget",
-            "totp"
+            "totp",
+            "webauthn"
         ]
     );
     for table in tables {

@@ -18,6 +18,8 @@ pub struct Me {
     two_factor: TwoFactorStatus,
     /// The confirmed email address, masked (`a•••@example.com`), or `null`.
     email: Option<String>,
+    /// How many passkeys and security keys the account has.
+    passkeys: i64,
 }
 
 /// Whether two-factor authentication is on.
@@ -35,11 +37,13 @@ pub async fn me(
 ) -> Result<Json<Me>, ApiError> {
     let enabled = state.auth.two_factor().two_factor_enabled(&session).await?;
     let email = state.auth.email().email_status(&session).await?.confirmed;
+    let passkeys = state.auth.passkeys().count(&session).await?;
     Ok(Json(Me {
         id: session.account_id.to_string(),
         username: session.username,
         two_factor: TwoFactorStatus { enabled },
         email: email.map(|e| e.masked()),
+        passkeys,
     }))
 }
 

@@ -8,6 +8,7 @@ mod apps;
 mod backup_codes;
 mod email;
 mod me;
+mod passkeys;
 mod recovery;
 mod sessions;
 mod two_factor;
@@ -33,7 +34,7 @@ use super::AppState;
 #[openapi(
     info(title = "Twofold", description = "Accounts, sessions, two-factor authentication and backup codes."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "email"), (name = "recovery"), (name = "server"))
+    tags((name = "accounts"), (name = "sessions"), (name = "me"), (name = "two-factor"), (name = "backup-codes"), (name = "passkeys"), (name = "email"), (name = "recovery"), (name = "server"))
 )]
 struct ApiDoc;
 
@@ -58,6 +59,12 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(sessions::delete_current_session))
         .routes(routes!(sessions::second_step))
         .routes(routes!(sessions::resend_sms))
+        .routes(routes!(passkeys::second_step_options))
+        .routes(routes!(passkeys::login_options))
+        .routes(routes!(passkeys::login))
+        .routes(routes!(passkeys::registration_options))
+        .routes(routes!(passkeys::list, passkeys::add))
+        .routes(routes!(passkeys::remove))
         .routes(routes!(two_factor::status, two_factor::disable))
         .routes(routes!(two_factor::start_totp, two_factor::remove_totp))
         .routes(routes!(two_factor::confirm_totp))

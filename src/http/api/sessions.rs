@@ -107,30 +107,43 @@ pub(super) fn created(s: NewSessionToken) -> (StatusCode, Json<SessionCreated>) 
 pub struct SecondStep {
     /// The challenge from the 202 answer.
     pub challenge: String,
-    /// `sms`, `totp` or `backup_code`.
+    /// `sms`, `totp`, `backup_code` or `webauthn`.
     pub method: String,
-    /// The code; spaces and dashes are ignored.
-    pub code: String,
+    /// The code, for every method but `webauthn`; spaces and dashes are ignored.
+    pub code: Option<String>,
+    /// For `webauthn`: what `navigator.credentials.get` gave, in its JSON form (options from
+    /// `POST /api/v1/sessions/two-factor/webauthn`).
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
 }
 
 /// Finishes a two-factor login with a code.
 #[utoipa::path(post, path = "/api/v1/sessions/two-factor", tag = "sessions", request_body = SecondStep,
     responses(
         (status = 201, body = SessionCreated),
-        (status = 401, description = "invalid_code", body = ErrorBody),
+        (status = 401, description = "invalid_code (a refused passkey too)", body = ErrorBody),
         (status = 410, description = "challenge_expired: unknown, finished, expired or 5 wrong codes", body = ErrorBody),
-        (status = 422, description = "invalid_method or malformed_code", body = ErrorBody),
+        (status = 422, description = "invalid_method, malformed_code, or invalid_credential (webauthn)", body = ErrorBody),
         (status = 429, description = "rate_limited: the account's second step is locked; Retry-After", body = ErrorBody)))]
 pub async fn second_step(
     State(state): State<AppState>,
     Client(client): Client,
     AppJson(body): AppJson<SecondStep>,
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
-    let done = state
-        .auth
-        .second_step()
-        .complete_second_step(&body.challenge, &body.method, &body.code, &client)
-        .await?;
+    let second_step = state.auth.second_step();
+    let done = if body.method == "webauthn" {
+        let credential = body
+            .credential
+            .ok_or_else(|| ApiError::missing_field("credential"))?;
+        second_step
+            .complete_webauthn(&body.challenge, &credential, &client)
+            .await?
+    } else {
+        let code = body.code.ok_or_else(|| ApiError::missing_field("code"))?;
+        second_step
+            .complete_second_step(&body.challenge, &body.method, &code, &client)
+            .await?
+    };
     let (status, Json(mut created)) = created(done.session);
     created.backup_codes_remaining = done.backup_remaining;
     Ok((status, Json(created)))

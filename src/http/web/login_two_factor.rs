@@ -153,11 +153,17 @@ pub struct CodeQuery {
     wait: Option<String>,
 }
 
+/// The method the code page shows: the one asked for, else the default. The pages cannot
+/// answer with a passkey yet (issue 24: the JSON API can), so they offer the account's
+/// other methods meanwhile.
 fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
+    let usable = |m: &Method| v.methods.contains(m) && *m != Method::Webauthn;
     asked
         .and_then(|m| Method::parse(m).ok())
-        .filter(|m| v.methods.contains(m))
-        .unwrap_or(v.default_method)
+        .filter(usable)
+        .or_else(|| Some(v.default_method).filter(usable))
+        .or_else(|| v.methods.iter().copied().find(usable))
+        .unwrap_or(Method::BackupCode)
 }
 
 /// `GET /login/two-factor`.
