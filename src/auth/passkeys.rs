@@ -240,9 +240,16 @@ impl super::Passkeys<'_> {
     /// Options to log in with a passkey and no username (discoverable credentials; a page
     /// may use them for passkey autofill, `mediation: "conditional"`).
     ///
+    /// Anyone may ask, so each address is held to the rate of password checks (the flow is a
+    /// database row: a flood must not fill the table between two housekeepings).
+    ///
     /// # Errors
-    /// On a database failure.
-    pub async fn login_options(&self) -> Result<PasskeyOptions, AuthError> {
+    /// [`AuthError::RateLimited`] when the address is over its rate; a database failure.
+    pub async fn login_options(
+        &self,
+        client: &crate::domain::ClientInfo,
+    ) -> Result<PasskeyOptions, AuthError> {
+        self.take_address_rate(client)?;
         let (public_key, state) = self.webauthn.authentication(Vec::new())?;
         let flow = Token::generate();
         self.store

@@ -167,3 +167,24 @@ async fn one_address_gets_thirty_password_checks_a_minute() {
         StatusCode::CREATED
     );
 }
+
+/// Passkey login options are asked without any credential and each is a row in the
+/// database until housekeeping: one address gets as many as it gets password checks (30 a
+/// minute), so a flood cannot fill the table (issue 24).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_gets_thirty_passkey_login_options_a_minute() {
+    let app = TestApp::spawn_with(|c| c.logins_per_address_minute = 30).await;
+    let http = reqwest::Client::new();
+    let ask = || {
+        http.post(app.url("/api/v1/sessions/passkey/options"))
+            .send()
+    };
+    for _ in 0..30 {
+        assert_eq!(ask().await.unwrap().status(), StatusCode::CREATED);
+    }
+    let res = ask().await.unwrap();
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    app.clock.advance(2);
+    assert_eq!(ask().await.unwrap().status(), StatusCode::CREATED);
+}

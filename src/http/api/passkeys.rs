@@ -181,11 +181,14 @@ pub async fn remove(
 /// Options to log in with a passkey and no username or password (discoverable credentials;
 /// pages can use them for passkey autofill with `mediation: "conditional"`).
 #[utoipa::path(post, path = "/api/v1/sessions/passkey/options", tag = "sessions",
-    responses((status = 201, body = FlowOptions)))]
+    responses(
+        (status = 201, body = FlowOptions),
+        (status = 429, description = "rate_limited: this address asked too often; Retry-After", body = ErrorBody)))]
 pub async fn login_options(
     State(state): State<AppState>,
+    Client(client): Client,
 ) -> Result<(StatusCode, Json<FlowOptions>), ApiError> {
-    let o = state.auth.passkeys().login_options().await?;
+    let o = state.auth.passkeys().login_options(&client).await?;
     Ok((
         StatusCode::CREATED,
         Json(FlowOptions {
