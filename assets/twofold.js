@@ -1,4 +1,5 @@
-// Twofold: the little script the pages use (Copy codes, Print, Copy key).
+// Twofold: the little script the pages use (copy codes and key, print, the password strength
+// meter, "Forgot password?" keeping the username, the second step running out, local times).
 // Served from the binary; the pages work without it.
 (function () {
   "use strict";
