@@ -10,13 +10,11 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
   startEnv, uniqueName, signUp, logIn, submitLogin, clickAndWait, pathOf, submitCode,
   enableTotp, addClient, assertNoAxeViolations, screenshot, totpAt, totpStep, VIEWPORTS,
-  GOOD_PASSWORD, OTHER_GOOD_PASSWORD,
+  GOOD_PASSWORD, OTHER_GOOD_PASSWORD, readMail, waitForResetLink, addEmail,
 } from '../lib/harness.js';
 
 const APP = 'Photo Album';
@@ -25,38 +23,6 @@ const PHONE = { viewport: VIEWPORTS.phone, isMobile: true, hasTouch: true };
 
 // ---- helpers -----------------------------------------------------------------------------
 
-function readMail(dataDir) {
-  const file = join(dataDir, 'mail-outbox.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
-}
-
-/** Waits for reset email number `index` to `to` and returns the link's path. */
-async function waitForResetLink(dataDir, to, index, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const mails = readMail(dataDir).filter((m) => m.to === to && m.subject.includes('Reset your Twofold password'));
-    if (mails.length > index) {
-      const m = mails[index].body.match(/\/recover\/[A-Za-z0-9_-]{43}/);
-      assert.ok(m, `a link in ${mails[index].body}`);
-      return m[0];
-    }
-    if (Date.now() > deadline) throw new Error(`no reset email #${index} to ${to}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Adds and confirms an email address from Settings → Email (needs a recent login). */
-async function addEmail(page, dataDir, email) {
-  await page.goto('/settings/email');
-  await page.locator('#email').fill(email);
-  await clickAndWait(page, page.getByRole('button', { name: 'Send code' }));
-  const mail = readMail(dataDir).filter((m) => m.to === email).pop();
-  const code = mail.body.match(/(?<!\d)\d{6}(?!\d)/)[0];
-  await page.locator('#code-input').fill(code);
-  await clickAndWait(page, page.getByRole('button', { name: 'Confirm' }));
-  assert.match(await page.locator('main').innerText(), new RegExp(email.split('@')[1].replace('.', '\\.')));
-}
 
 /** A 6-digit code the app does not show now, a step before or a step after. */
 function wrongTotp(secret) {
