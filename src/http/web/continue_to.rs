@@ -34,15 +34,37 @@ const MAX_AGE: i64 = 30 * 60;
 pub(crate) fn remember(state: &AppState, next: &str) -> Option<(HeaderValue, String)> {
     let next = destination(&state.web, Some(next));
     (next != "/").then(|| {
-        let cookie = set_cookie(
-            &state.web,
-            NAME,
-            &URL_SAFE_NO_PAD.encode(&next),
-            PATH,
-            MAX_AGE,
-        );
+        let cookie = destination_cookie(state, NAME, PATH, &next, MAX_AGE);
         (cookie, next)
     })
+}
+
+/// `Set-Cookie` keeping a destination under `name` (base64url, so any URL fits); an empty
+/// `next` with `max_age` 0 removes it. Shared with the recovery's way on.
+pub(crate) fn destination_cookie(
+    state: &AppState,
+    name: &str,
+    path: &str,
+    next: &str,
+    max_age: i64,
+) -> HeaderValue {
+    set_cookie(
+        &state.web,
+        name,
+        &URL_SAFE_NO_PAD.encode(next),
+        path,
+        max_age,
+    )
+}
+
+/// The destination kept in cookie `name`, checked again by [`destination`] as it is
+/// followed; `None` when there is none or it leads home.
+pub(crate) fn kept_destination(parts: &Parts, state: &AppState, name: &str) -> Option<String> {
+    cookie(parts, name)
+        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|n| destination(&state.web, Some(&n)))
+        .filter(|n| n != "/")
 }
 
 /// Where the app that asked for two-factor authentication wants the person back, if one did.
@@ -55,12 +77,7 @@ impl FromRequestParts<AppState> for ContinueTo {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let next = cookie(parts, NAME)
-            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(|n| destination(&state.web, Some(&n)))
-            .filter(|n| n != "/");
-        Ok(ContinueTo(next))
+        Ok(ContinueTo(kept_destination(parts, state, NAME)))
     }
 }
 

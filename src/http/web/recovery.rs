@@ -80,8 +80,7 @@ pub struct AskQuery {
 const NEXT_COOKIE: &str = "twofold_recover_next";
 
 fn next_cookie(state: &AppState, next: &str, max_age: i64) -> HeaderValue {
-    let value = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, next);
-    set_cookie(&state.web, NEXT_COOKIE, &value, "/recover", max_age)
+    super::continue_to::destination_cookie(state, NEXT_COOKIE, "/recover", next, max_age)
 }
 
 /// The destination kept by [`NEXT_COOKIE`], if any.
@@ -94,13 +93,7 @@ impl FromRequestParts<AppState> for RecoveryNext {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let next = cookie(parts, NEXT_COOKIE)
-            .and_then(|v| {
-                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v).ok()
-            })
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(|n| super::destination(&state.web, Some(&n)))
-            .filter(|n| n != "/");
+        let next = super::continue_to::kept_destination(parts, state, NEXT_COOKIE);
         Ok(Self(next))
     }
 }
