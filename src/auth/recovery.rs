@@ -69,10 +69,13 @@ pub struct RecoveryView {
 /// The second factor sent with `POST /api/v1/recovery/complete`.
 #[derive(Clone, Copy, Debug)]
 pub struct RecoveryFactor<'a> {
-    /// `totp`, `sms` or `backup_code`.
+    /// `totp`, `sms`, `backup_code` or `webauthn`.
     pub method: &'a str,
     /// The code; `None` with `sms` asks for a text.
     pub code: Option<&'a str>,
+    /// With `webauthn`: what `navigator.credentials.get` gave (options asked with the
+    /// challenge of [`RecoveryOutcome::TwoFactorRequired`]); `None` asks for that challenge.
+    pub credential: Option<&'a serde_json::Value>,
 }
 
 /// What finishing a recovery came to.
@@ -86,6 +89,10 @@ pub enum RecoveryOutcome {
         methods: Vec<Method>,
         /// The masked phone a code was just texted to, if one was.
         sms_sent_to: Option<String>,
+        /// With a passkey among the methods: the recovery's challenge token, to ask for the
+        /// passkey's options (`POST /api/v1/sessions/two-factor/webauthn`). Only the newest
+        /// one given works (the challenge keeps only its HMAC, so it is re-keyed to give one).
+        challenge: Option<Token>,
     },
 }
 
@@ -546,27 +553,38 @@ impl super::Recovery<'_> {
             Some(id) => self.second_step().live_challenge_by_id(id).await.ok(),
             None => None,
         };
-        let (id, state, mut sms_sent_to) = match existing {
-            Some((id, state)) => (id, state, None),
+        let (id, state, mut sms_sent_to, mut token) = match existing {
+            Some((id, state)) => (id, state, None, None),
             None => {
                 let (id, started) = self
                     .start_recovery_challenge(&r, SessionKind::Api, client, method.is_none())
                     .await?;
                 let (id, state) = self.second_step().live_challenge_by_id(id).await?;
-                (id, state, started.sms_sent_to)
+                (id, state, started.sms_sent_to, Some(started.token))
             }
         };
-        let mut methods =
+        let methods =
             super::second_step::methods_of(&state.two_factor, state.challenge.sms_refused);
-        // Not offered yet: see `start_recovery_challenge`.
-        methods.retain(|m| *m != Method::Webauthn);
-        match (method, factor.and_then(|f| f.code)) {
-            (Some(m), Some(code)) => Ok(RecoveryOutcome::Done(
+        if let (Some(Method::Webauthn), Some(credential)) = (method, factor.and_then(|f| f.credential)) {
+            return Ok(RecoveryOutcome::Done(
                 self.second_step()
-                    .attempt_on(&id, &state, m, code, client)
+                    .webauthn_on(&id, &state, credential, client)
                     .await?
                     .session,
-            )),
+            ));
+        }
+        match (method, factor.and_then(|f| f.code)) {
+            (Some(m), Some(code)) if m != Method::Webauthn => {
+                return Ok(RecoveryOutcome::Done(
+                    self.second_step()
+                        .attempt_on(&id, &state, m, code, client)
+                        .await?
+                        .session,
+                ));
+            }
+            (Some(Method::Webauthn), _) if !methods.contains(&Method::Webauthn) => {
+                return Err(AuthError::InvalidMethod(MethodProblem::NoPasskey));
+            }
             (Some(Method::Sms), None) => {
                 if !methods.contains(&Method::Sms) {
                     return Err(AuthError::InvalidMethod(MethodProblem::NoPhone));
@@ -574,16 +592,25 @@ impl super::Recovery<'_> {
                 if sms_sent_to.is_none() {
                     sms_sent_to = Some(self.second_step().resend_on(&id, &state).await?);
                 }
-                Ok(RecoveryOutcome::TwoFactorRequired {
-                    methods,
-                    sms_sent_to,
-                })
             }
-            _ => Ok(RecoveryOutcome::TwoFactorRequired {
-                methods,
-                sms_sent_to,
-            }),
+            _ => {}
         }
+        // A passkey answers options made for this challenge, asked for with its token. A
+        // new challenge's token is given at once; one that went on from an earlier request
+        // is re-keyed when `webauthn` is asked for (only the token's HMAC is stored), which
+        // retires its earlier token and a code texted for it.
+        if method == Some(Method::Webauthn) && methods.contains(&Method::Webauthn) && token.is_none() {
+            let fresh = Token::generate();
+            let fresh_id = self.keys.challenge_id(fresh.reveal());
+            if self.store.challenges().rekey(&id, &fresh_id).await? {
+                token = Some(fresh);
+            }
+        }
+        Ok(RecoveryOutcome::TwoFactorRequired {
+            challenge: token.filter(|_| methods.contains(&Method::Webauthn)),
+            methods,
+            sms_sent_to,
+        })
     }
 
     /// Starts the second step of a recovery (replacing an earlier one); texts the code at
@@ -598,10 +625,7 @@ impl super::Recovery<'_> {
         let now = self.now();
         let tf = self.store.two_factor().record(&r.account_id).await?;
         let sms_refused = r.channel == RecoveryChannel::Sms;
-        let mut methods = super::second_step::methods_of(&tf, sms_refused);
-        // A passkey as the factor of a recovery is not offered yet (issue 24: the login's
-        // second step takes one; the recovery's answer with a credential comes next).
-        methods.retain(|m| *m != Method::Webauthn);
+        let methods = super::second_step::methods_of(&tf, sms_refused);
         let default_method = methods.first().copied().unwrap_or(Method::BackupCode);
         let token = Token::generate();
         let id = self.keys.challenge_id(token.reveal());

@@ -382,6 +382,41 @@ fn passkey_message(e: &AuthError) -> String {
     fixed.to_owned()
 }
 
+/// What the pages say about a passkey that was not taken (issue 24): in the words of
+/// someone who may never have used one, with what to do next. (`passkey_message` is the
+/// API's.)
+pub fn passkey_page_message(e: &AuthError) -> String {
+    let fixed = match e {
+        AuthError::InvalidPasskeyName(e) => return sentence(&format!("the name {e}")),
+        AuthError::TooManyPasskeys { max } => {
+            return format!(
+                "You already have {max} passkeys and security keys, the most an account can have. Remove one you no longer use first."
+            );
+        }
+        AuthError::InvalidCredential(_) | AuthError::PasskeyNotVerified => {
+            "Your passkey's answer couldn't be checked. Try again."
+        }
+        AuthError::FlowExpired => "That took too long, so nothing was saved. Try again.",
+        AuthError::PasskeyExists => {
+            "That passkey or security key is already added to your account."
+        }
+        AuthError::AuthenticatorNotAllowed => {
+            "This kind of passkey or security key isn't allowed here. Use another one, or ask the person who runs this Twofold which ones are."
+        }
+        AuthError::TwoFactorLoginRequired => {
+            "To add a passkey, log out and log in again with your second step (a code or your passkey), then come back here."
+        }
+        AuthError::PasskeyRefused { cloned: false } => {
+            "That passkey isn't set up for an account here. Log in with your username and password, or choose another passkey."
+        }
+        AuthError::PasskeyRefused { cloned: true } => {
+            "That passkey was refused because a copy of it may exist. Log in with your username and password, then remove it in your security settings."
+        }
+        other => return sentence(&message(other)),
+    };
+    fixed.to_owned()
+}
+
 /// A refused code, with the tries the login attempt has left.
 fn code_message(r: CodeRefusal) -> String {
     let what = match r.problem {

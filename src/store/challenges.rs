@@ -247,6 +247,29 @@ impl super::Challenges<'_> {
         Ok(())
     }
 
+    /// Gives a live challenge a new id (the HMAC of a new token, so the client can be handed
+    /// one again: the old token stops working). Its passkey options, made for the old id,
+    /// go with it. Returns false when the challenge is gone or finished.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn rekey(&self, id: &str, new_id: &str) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let moved = sqlx::query("UPDATE challenges SET id = $2 WHERE id = $1 AND finished_at IS NULL")
+            .bind(id)
+            .bind(new_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        sqlx::query("DELETE FROM webauthn_flows WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
     /// The id of the recovery's live second step, if one was started.
     ///
     /// # Errors

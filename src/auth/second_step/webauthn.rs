@@ -80,9 +80,34 @@ impl crate::auth::SecondStep<'_> {
         // Parse before anything is counted: a malformed credential changes nothing.
         let assertion: PublicKeyCredential = parse_credential(credential)?;
         let (id, state) = self.live_challenge(token).await?;
-        ready(&state, Method::Webauthn, self.now())?;
-        let checked = self.webauthn_proof(&id, &state, &assertion).await?;
-        self.attempt_checked(&id, &state, checked, client).await
+        self.assertion_on(&id, &state, &assertion, client).await
+    }
+
+    /// Answers the challenge `id` (a login's or a recovery's) with a passkey's assertion.
+    ///
+    /// # Errors
+    /// As [`complete_webauthn`](Self::complete_webauthn).
+    pub(in crate::auth) async fn webauthn_on(
+        &self,
+        id: &str,
+        state: &ChallengeState,
+        credential: &Value,
+        client: &ClientInfo,
+    ) -> Result<SecondStepDone, AuthError> {
+        let assertion: PublicKeyCredential = parse_credential(credential)?;
+        self.assertion_on(id, state, &assertion, client).await
+    }
+
+    async fn assertion_on(
+        &self,
+        id: &str,
+        state: &ChallengeState,
+        assertion: &PublicKeyCredential,
+        client: &ClientInfo,
+    ) -> Result<SecondStepDone, AuthError> {
+        ready(state, Method::Webauthn, self.now())?;
+        let checked = self.webauthn_proof(id, state, assertion).await?;
+        self.attempt_checked(id, state, checked, client).await
     }
 
     /// The assertion judged against the challenge's flow and the account's passkey: what

@@ -67,10 +67,14 @@ pub struct RecoveryComplete {
     code: Option<String>,
     /// The new password.
     new_password: String,
-    /// With two-factor authentication on: `totp`, `sms` or `backup_code`.
+    /// With two-factor authentication on: `totp`, `sms`, `backup_code` or `webauthn`.
     method: Option<String>,
     /// The second factor's code (`sms` without one texts a code).
     factor_code: Option<String>,
+    /// With `webauthn`: what `navigator.credentials.get` gave, in its JSON form, for options
+    /// asked with the `challenge` of the `403` (`webauthn` without it answers that `403`).
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
 /// A second factor is needed (`403`): the error, and what may be used.
@@ -78,11 +82,16 @@ pub struct RecoveryComplete {
 pub struct TwoFactorNeeded {
     /// `{"code":"two_factor_required","message"}`.
     error: serde_json::Value,
-    /// What may be used: `totp`, `sms`, `backup_code`.
+    /// What may be used: `webauthn`, `totp`, `sms`, `backup_code`.
     methods: Vec<&'static str>,
     /// The masked number a code was just texted to.
     #[serde(skip_serializing_if = "Option::is_none")]
     sms_sent_to: Option<String>,
+    /// With `webauthn` among the methods, when this recovery's second step began or
+    /// `webauthn` was asked for: the challenge for `POST /api/v1/sessions/two-factor/webauthn`
+    /// (an earlier one stops working).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge: Option<String>,
 }
 
 /// Sets the new password with the link's token (or the texted code). On an account with
@@ -112,6 +121,7 @@ pub async fn complete(
     let factor = body.method.as_deref().map(|method| RecoveryFactor {
         method,
         code: body.factor_code.as_deref(),
+        credential: body.credential.as_ref(),
     });
     match state
         .auth.recovery()
@@ -125,15 +135,17 @@ pub async fn complete(
         Ok(RecoveryOutcome::TwoFactorRequired {
             methods,
             sms_sent_to,
+            challenge,
         }) => Ok((
             StatusCode::FORBIDDEN,
             Json(TwoFactorNeeded {
                 error: serde_json::json!({
                     "code": "two_factor_required",
-                    "message": "two-factor authentication is on: send a second factor too (method and factor_code)",
+                    "message": "two-factor authentication is on: send a second factor too (method and factor_code, or webauthn and credential)",
                 }),
                 methods: methods.iter().map(|m| m.as_str()).collect(),
                 sms_sent_to,
+                challenge: challenge.map(|t| t.reveal().to_owned()),
             }),
         )
             .into_response()),

@@ -266,17 +266,30 @@ pub async fn login(
         }
         other => sentence(&message(other)),
     };
+    login_refused(&state, csrf, form.username.trim(), &next, &error, message).await
+}
+
+/// The login page again after `error` (a password or a passkey not taken), saying
+/// `message`, with the username kept.
+pub(super) async fn login_refused(
+    state: &AppState,
+    csrf: String,
+    username: &str,
+    next: &str,
+    error: &AuthError,
+    message: String,
+) -> Result<Response, WebError> {
     let page = LoginPage {
         user: None,
         csrf,
-        username: form.username.trim(),
-        next: &next,
-        next_query: super::next_query(&next),
-        to_name: super::destination_name(&state, &next).await,
+        username,
+        next,
+        next_query: super::next_query(next),
+        to_name: super::destination_name(state, next).await,
         error: Some(message),
         notice: None,
     };
-    Ok(form_error(&error, Html(page.render()?)))
+    Ok(form_error(error, Html(page.render()?)))
 }
 
 /// `GET /signup`: from the login page an app or a protected site sent someone to, the

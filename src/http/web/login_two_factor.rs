@@ -16,7 +16,9 @@ use super::{destination, is_other_site};
 use crate::auth::{AuthError, ChallengeStarted, ChallengeView};
 use crate::domain::Method;
 use crate::http::AppState;
-use crate::http::error::{WebError, codes_paused, form_error, message, sentence};
+use crate::http::error::{
+    WebError, codes_paused, form_error, message, passkey_page_message, sentence,
+};
 use crate::http::extract::{Client, cookie};
 
 #[derive(Template)]
@@ -41,6 +43,9 @@ struct CodePage<'a> {
     /// What was typed, kept when it was not a code at all (too short, a stray letter), so it
     /// can be corrected; a code that was checked is never sent back (codes are secrets).
     typed: String,
+    /// With method `webauthn`: the options for `navigator.credentials.get` (JSON), made for
+    /// this challenge when the page is shown (asking again replaces them).
+    options: String,
 }
 
 #[derive(Template)]
@@ -52,6 +57,7 @@ struct MethodsPage<'a> {
     username: &'a str,
     phone: Option<&'a str>,
     has_totp: bool,
+    has_passkey: bool,
     contact: Option<&'a str>,
 }
 
@@ -153,11 +159,10 @@ pub struct CodeQuery {
     wait: Option<String>,
 }
 
-/// The method the code page shows: the one asked for, else the default. The pages cannot
-/// answer with a passkey yet (issue 24: the JSON API can), so they offer the account's
-/// other methods meanwhile.
+/// The method the code page shows: the one asked for, else the default (a passkey when the
+/// account has one: the strongest).
 fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
-    let usable = |m: &Method| v.methods.contains(m) && *m != Method::Webauthn;
+    let usable = |m: &Method| v.methods.contains(m);
     asked
         .and_then(|m| Method::parse(m).ok())
         .filter(usable)
@@ -166,15 +171,29 @@ fn pick(v: &ChallengeView, asked: Option<&str>) -> Method {
         .unwrap_or(Method::BackupCode)
 }
 
+/// The passkey options of the page for `method` (none for a code, nor while the second
+/// step is locked: the page says so).
+async fn options_for(state: &AppState, token: &str, method: Method) -> Result<String, WebError> {
+    if method != Method::Webauthn {
+        return Ok(String::new());
+    }
+    match state.auth.second_step().webauthn_options(token).await {
+        Ok(o) => Ok(o.to_string()),
+        Err(AuthError::RateLimited { .. } | AuthError::SecondStepBlocked) => Ok(String::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `GET /login/two-factor`.
 pub async fn code_page(
     State(state): State<AppState>,
     PageContext { csrf, .. }: PageContext,
-    LiveChallenge { view: v, .. }: LiveChallenge,
+    LiveChallenge { token, view: v }: LiveChallenge,
     Query(q): Query<CodeQuery>,
 ) -> Result<Response, WebError> {
     let next = destination(&state.web, q.next.as_deref());
     let method = pick(&v, q.method.as_deref());
+    let options = options_for(&state, &token, method).await?;
     // `wait` comes from the address bar, so anyone can write a link with any number: only
     // a wait Twofold could have asked for (a second to a day) is shown.
     let notice = if let Some(secs) = q
@@ -222,6 +241,7 @@ pub async fn code_page(
         expires_in: v.expires_in,
         next_query: super::next_query(&next),
         typed: String::new(),
+        options,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -241,18 +261,22 @@ pub async fn methods_page(
         username: &v.username,
         phone: v.phone.as_deref(),
         has_totp: v.methods.contains(&Method::Totp),
+        has_passkey: v.methods.contains(&Method::Webauthn),
         contact: state.web.operator_contact.as_deref(),
     };
     Ok(Html(page.render()?).into_response())
 }
 
-/// The code form. (No `Debug`: it holds a code.)
+/// The code form, or the passkey's answer. (No `Debug`: it holds a code.)
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
     method: String,
     #[serde(default)]
     code: String,
+    /// With method `webauthn`: what `navigator.credentials.get` gave, as JSON.
+    #[serde(default)]
+    credential: String,
     next: Option<String>,
 }
 
@@ -265,12 +289,25 @@ pub async fn submit(
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, WebError> {
     let next = destination(&state.web, form.next.as_deref());
-    let error = match state
-        .auth
-        .second_step()
-        .complete_second_step(&token, &form.method, &form.code, &client)
-        .await
-    {
+    let result = if form.method == Method::Webauthn.as_str() {
+        match super::passkeys::credential_of(&form.credential) {
+            Ok(c) => {
+                state
+                    .auth
+                    .second_step()
+                    .complete_webauthn(&token, &c, &client)
+                    .await
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        state
+            .auth
+            .second_step()
+            .complete_second_step(&token, &form.method, &form.code, &client)
+            .await
+    };
+    let error = match result {
         Ok(done) => {
             // The home page tells how many backup codes are left; a login for an app's
             // sign-in request or a protected site goes on there instead (the security
@@ -295,11 +332,13 @@ pub async fn submit(
             | AuthError::MalformedCode(_)
             | AuthError::RateLimited { .. }
             | AuthError::SecondStepBlocked
-            | AuthError::InvalidMethod(_)),
+            | AuthError::InvalidMethod(_)
+            | AuthError::InvalidCredential(_)),
         ) => e,
         Err(e) => return Err(e.into()),
     };
     let method = pick(&v, Some(&form.method));
+    let options = options_for(&state, &token, method).await?;
     let page = CodePage {
         user: None,
         csrf,
@@ -313,12 +352,14 @@ pub async fn submit(
         // A paused second step has its own words: what happened and when to try again.
         error: Some(match &error {
             AuthError::RateLimited { retry_after } => codes_paused(*retry_after),
+            e @ AuthError::InvalidCredential(_) => passkey_page_message(e),
             other => sentence(&message(other)),
         }),
         recovery: v.recovery,
         expires_in: v.expires_in,
         next_query: super::next_query(&next),
         typed: super::kept_code(&error, &form.code),
+        options,
     };
     Ok(form_error(&error, Html(page.render()?)))
 }

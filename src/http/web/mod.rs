@@ -15,6 +15,7 @@ mod csrf;
 mod downloads;
 mod email;
 mod login_two_factor;
+mod passkeys;
 mod recovery;
 mod security;
 mod two_factor;
@@ -35,6 +36,8 @@ pub use login_two_factor::LiveChallenge;
 
 const CSS: &str = include_str!("../../../assets/twofold.css");
 const JS: &str = include_str!("../../../assets/twofold.js");
+/// Passkeys' part of the pages, loaded only by the pages that use them.
+const PASSKEYS_JS: &str = include_str!("../../../assets/passkeys.js");
 
 /// The page routes, with the CSRF cookie middleware around them.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(login_two_factor::methods_page),
         )
         .route("/login/two-factor/resend", post(login_two_factor::resend))
+        .route("/login/passkey", post(passkeys::login))
         .route("/settings/two-factor", get(two_factor::page))
         .route(
             "/settings/two-factor/sms",
@@ -80,6 +84,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/settings/two-factor/disable",
             get(two_factor_remove::confirm_off).post(two_factor_remove::disable),
+        )
+        .route(
+            "/settings/two-factor/passkeys/add",
+            get(passkeys::add_form).post(passkeys::add),
+        )
+        .route(
+            "/settings/two-factor/passkeys/{id}/remove",
+            get(two_factor_remove::confirm_remove_passkey).post(two_factor_remove::remove_passkey),
         )
         .route("/settings/two-factor/continue", get(continue_to::follow))
         .route(
@@ -135,6 +147,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
         .route("/assets/twofold.css", get(css))
         .route("/assets/twofold.js", get(js))
+        .route("/assets/passkeys.js", get(passkeys_js))
         .route("/assets/favicon.svg", get(favicon))
 }
 
@@ -161,12 +174,20 @@ async fn css() -> impl IntoResponse {
 }
 
 async fn js() -> impl IntoResponse {
+    script(JS)
+}
+
+async fn passkeys_js() -> impl IntoResponse {
+    script(PASSKEYS_JS)
+}
+
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        JS,
+        body,
     )
 }
 

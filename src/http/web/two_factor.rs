@@ -33,6 +33,8 @@ struct SettingsPage<'a> {
     phone_value: &'a str,
     phone_error: Option<String>,
     totp_added: Option<String>,
+    /// The passkeys and security keys: id, name, added, last used.
+    passkeys: Vec<(String, String, String, Option<String>)>,
     backup: Option<(usize, usize, String)>,
     notice: Option<Notice>,
     error: Option<String>,
@@ -92,6 +94,18 @@ fn notice_for(done: Option<&str>, enabled: bool) -> Option<Notice> {
             "Your phone number is verified. Security codes will be sent to it.",
         ),
         ("totp", _) => ("ok", "Your authentication app is set up."),
+        ("passkey", _) => (
+            "ok",
+            "Your passkey is added. Next time, log in with it instead of typing a code.",
+        ),
+        ("passkey_removed", true) => (
+            "info",
+            "The passkey was removed. It no longer works for your account.",
+        ),
+        ("passkey_removed", false) => (
+            "warn",
+            "The passkey was removed. Two-factor authentication is off. Your account is protected by your password only.",
+        ),
         ("sms_removed", true) => (
             "info",
             "Your phone number was removed. Security codes won't be texted to it any more.",
@@ -139,6 +153,17 @@ async fn settings(
         app_waiting,
     } = shown;
     let st = state.auth.two_factor().two_factor_status(s).await?;
+    let passkeys = state
+        .auth
+        .passkeys()
+        .list(s)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let (added, used) = (p.created_at.human(), p.last_used_at.map(|t| t.human()));
+            (p.id.to_string(), p.name, added, used)
+        })
+        .collect();
     let page = SettingsPage {
         user: Some(&s.username),
         csrf,
@@ -149,6 +174,7 @@ async fn settings(
         phone_value: phone_input.0,
         phone_error: phone_input.1,
         totp_added: st.totp_added_at.map(|t| t.human()),
+        passkeys,
         backup: st
             .backup_codes
             .map(|(left, total, at)| (left, total, at.human())),
@@ -275,7 +301,7 @@ pub struct CodeForm {
 }
 
 /// After a method is confirmed: the first batch of backup codes, or back to settings.
-fn confirmed(
+pub(super) fn confirmed(
     state: &AppState,
     s: &CurrentSession,
     m: MethodConfirmed,

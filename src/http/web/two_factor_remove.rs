@@ -6,7 +6,7 @@
 //! a green success. Every page and action needs a recent password confirmation.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::PageContext;
@@ -25,6 +25,8 @@ enum What {
     Sms,
     /// Removing the authentication app.
     Totp,
+    /// Removing one passkey or security key.
+    Passkey,
 }
 
 impl What {
@@ -33,6 +35,7 @@ impl What {
             Self::Off => "Turn off two-factor authentication?",
             Self::Sms => "Remove your phone number?",
             Self::Totp => "Remove your authentication app?",
+            Self::Passkey => "Remove this passkey?",
         }
     }
 
@@ -41,14 +44,7 @@ impl What {
             Self::Off => "Anyone who learns your password will be able to log in as you.",
             Self::Sms => "Security codes won't be texted to you any more.",
             Self::Totp => "The codes your authentication app makes will stop working here.",
-        }
-    }
-
-    /// The other way in, when this one goes and two-factor authentication stays on.
-    fn still(self) -> &'static str {
-        match self {
-            Self::Sms => "your authentication app and your backup codes",
-            Self::Off | Self::Totp => "codes texted to your phone and your backup codes",
+            Self::Passkey => "You won't be able to confirm it's you with it any more.",
         }
     }
 
@@ -56,19 +52,12 @@ impl What {
         self != Self::Off
     }
 
-    fn action(self) -> &'static str {
-        match self {
-            Self::Off => "/settings/two-factor/disable",
-            Self::Sms => "/settings/two-factor/sms/remove",
-            Self::Totp => "/settings/two-factor/totp/remove",
-        }
-    }
-
     fn confirm(self) -> &'static str {
         match self {
             Self::Off => "Turn off two-factor authentication",
             Self::Sms => "Remove phone number",
             Self::Totp => "Remove authentication app",
+            Self::Passkey => "Remove passkey",
         }
     }
 
@@ -77,6 +66,7 @@ impl What {
             Self::Off => "Keep two-factor authentication on",
             Self::Sms => "Keep my phone number",
             Self::Totp => "Keep my authentication app",
+            Self::Passkey => "Keep this passkey",
         }
     }
 }
@@ -87,48 +77,98 @@ struct ConfirmPage<'a> {
     user: Option<&'a str>,
     csrf: String,
     what: What,
+    /// Where the red button posts.
+    action: String,
     /// Two-factor authentication goes too (turning it off, or its last method).
     turns_off: bool,
-    /// What will be lost: the phone (masked), the app, the unused backup codes.
+    /// What will be lost: the phone (masked), the app, passkeys by name, the unused backup
+    /// codes.
     phone: Option<String>,
     totp: bool,
+    passkeys: Vec<String>,
     backup_left: Option<usize>,
+    /// The ways in that stay, when two-factor authentication stays on.
+    still: String,
 }
 
-/// The confirmation page for `what`, or back to the settings when there is nothing to remove.
+/// The ways in left after the removal, in words.
+fn still_text(phone: bool, totp: bool, passkeys: usize) -> String {
+    let mut ways = Vec::new();
+    if passkeys == 1 {
+        ways.push("your other passkey".to_owned());
+    } else if passkeys > 1 {
+        ways.push("your other passkeys".to_owned());
+    }
+    if totp {
+        ways.push("your authentication app".to_owned());
+    }
+    if phone {
+        ways.push("codes texted to your phone".to_owned());
+    }
+    ways.push("your backup codes".to_owned());
+    let last = ways.pop().unwrap_or_default();
+    match ways.len() {
+        0 => last,
+        1 => format!("{} and {last}", ways[0]),
+        _ => format!("{}, and {last}", ways.join(", ")),
+    }
+}
+
+/// The confirmation page for `what` (with `passkey`: the id of the one to remove), or back
+/// to the settings when there is nothing to remove.
 async fn confirm(
     state: &AppState,
     s: &CurrentSession,
     csrf: String,
     what: What,
+    passkey: Option<&str>,
 ) -> Result<Response, WebError> {
     let st = state.auth.two_factor().two_factor_status(s).await?;
+    let keys = state.auth.passkeys().list(s).await?;
+    let chosen = passkey.and_then(|id| keys.iter().find(|p| p.id.as_str() == id));
     let has_phone = st.phone.is_some();
     let has_totp = st.totp_added_at.is_some();
     let there = match what {
         What::Off => st.enabled,
         What::Sms => has_phone,
         What::Totp => has_totp,
+        What::Passkey => chosen.is_some(),
     };
     if !there {
         return Ok(Redirect::to("/settings/two-factor").into_response());
     }
-    let turns_off = match what {
-        What::Off => true,
-        What::Sms => !has_totp,
-        What::Totp => !has_phone,
-    };
+    // What stays after the removal.
+    let phone_stays = has_phone && what != What::Sms;
+    let totp_stays = has_totp && what != What::Totp;
+    let passkeys_stay = keys.len() - usize::from(what == What::Passkey);
+    let turns_off = what == What::Off || !(phone_stays || totp_stays || passkeys_stay > 0);
+    let lost = |kept: bool| turns_off || !kept;
     let page = ConfirmPage {
         user: Some(&s.username),
         csrf,
         what,
+        action: match (what, chosen) {
+            (What::Off, _) => "/settings/two-factor/disable".to_owned(),
+            (What::Sms, _) => "/settings/two-factor/sms/remove".to_owned(),
+            (What::Totp, _) => "/settings/two-factor/totp/remove".to_owned(),
+            (What::Passkey, p) => format!(
+                "/settings/two-factor/passkeys/{}/remove",
+                p.map(|p| p.id.as_str()).unwrap_or_default()
+            ),
+        },
         turns_off,
-        phone: st.phone.map(|(p, _)| p).filter(|_| what != What::Totp),
-        totp: has_totp && what != What::Sms,
+        phone: st.phone.map(|(p, _)| p).filter(|_| lost(phone_stays)),
+        totp: has_totp && lost(totp_stays),
+        passkeys: keys
+            .iter()
+            .filter(|p| turns_off || chosen.is_some_and(|c| c.id == p.id))
+            .map(|p| p.name.clone())
+            .collect(),
         backup_left: st
             .backup_codes
             .map(|(left, _, _)| left)
             .filter(|left| turns_off && *left > 0),
+        still: still_text(phone_stays, totp_stays, passkeys_stay),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -142,7 +182,7 @@ pub async fn confirm_off(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    confirm(&state, &s, csrf, What::Off).await
+    confirm(&state, &s, csrf, What::Off, None).await
 }
 
 /// `GET /settings/two-factor/sms/remove`: "Remove your phone number?".
@@ -154,7 +194,7 @@ pub async fn confirm_remove_sms(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    confirm(&state, &s, csrf, What::Sms).await
+    confirm(&state, &s, csrf, What::Sms, None).await
 }
 
 /// `GET /settings/two-factor/totp/remove`: "Remove your authentication app?".
@@ -166,7 +206,36 @@ pub async fn confirm_remove_totp(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    confirm(&state, &s, csrf, What::Totp).await
+    confirm(&state, &s, csrf, What::Totp, None).await
+}
+
+/// `GET /settings/two-factor/passkeys/{id}/remove`: "Remove this passkey?".
+pub async fn confirm_remove_passkey(
+    State(state): State<AppState>,
+    PageContext {
+        csrf,
+        session: RecentWebSession(s),
+        ..
+    }: PageContext<RecentWebSession>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    confirm(&state, &s, csrf, What::Passkey, Some(&id)).await
+}
+
+/// `POST /settings/two-factor/passkeys/{id}/remove`: confirmed.
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    RecentWebSession(s): RecentWebSession,
+    Client(client): Client,
+    Path(id): Path<String>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    match state.auth.passkeys().remove(&s, &id, &client).await {
+        Ok(()) | Err(AuthError::NotFound) => {
+            Ok(Redirect::to("/settings/two-factor?done=passkey_removed").into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /settings/two-factor/sms/remove`: confirmed.
