@@ -179,7 +179,8 @@
         if (cred) { post(form, cred); }
       });
     }
-    if (PublicKeyCredential.isConditionalMediationAvailable) {
+    // Not right after a passkey was refused: the person is reading why.
+    if (form.getAttribute("data-autofill") !== "off" && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
         if (yes) {
           ask("conditional").catch(function () { /* autofill closed or replaced: nothing to say */ });

@@ -29,6 +29,8 @@ struct LoginPage<'a> {
     to_name: Option<String>,
     error: Option<String>,
     notice: Option<&'a str>,
+    /// A passkey was just refused: no passkey autofill on this page.
+    passkey_refused: bool,
 }
 
 #[derive(Template)]
@@ -229,6 +231,7 @@ pub async fn login_page(
                 "That login attempt ended because too many wrong codes were entered. Log in again with your username and password, then use the newest code.".to_owned()
             }),
             notice,
+            passkey_refused: false,
         },
     )
 }
@@ -266,15 +269,15 @@ pub async fn login(
         }
         other => sentence(&message(other)),
     };
-    login_refused(&state, csrf, form.username.trim(), &next, &error, message).await
+    login_refused(&state, csrf, Some(form.username.trim()), &next, &error, message).await
 }
 
-/// The login page again after `error` (a password or a passkey not taken), saying
-/// `message`, with the username kept.
+/// The login page again after `error`, saying `message`: a password not taken (with the
+/// username typed, kept) or a passkey not taken (`None`: then no passkey autofill).
 pub(super) async fn login_refused(
     state: &AppState,
     csrf: String,
-    username: &str,
+    username: Option<&str>,
     next: &str,
     error: &AuthError,
     message: String,
@@ -282,12 +285,13 @@ pub(super) async fn login_refused(
     let page = LoginPage {
         user: None,
         csrf,
-        username,
+        username: username.unwrap_or_default(),
         next,
         next_query: super::next_query(next),
         to_name: super::destination_name(state, next).await,
         error: Some(message),
         notice: None,
+        passkey_refused: username.is_none(),
     };
     Ok(form_error(error, Html(page.render()?)))
 }

@@ -190,5 +190,5 @@ pub async fn login(
         ) => e,
         Err(e) => return Err(e.into()),
     };
-    login_refused(&state, csrf, "", &next, &error, passkey_page_message(&error)).await
+    login_refused(&state, csrf, None, &next, &error, passkey_page_message(&error)).await
 }
