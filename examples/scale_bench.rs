@@ -18,6 +18,11 @@
 //! - `race`: 200 challenges for one account (the sample's last), split over the nodes, then
 //!   one backup code sent on all of them at the same moment: exactly one session must come
 //!   back, and no 5xx.
+//! - `passkeys`: `--logins` accounts log in (password and backup code) and add a passkey (a
+//!   software P-256 key, `common/test_key.rs`); then each logs in with it and no password,
+//!   one after another, twice. The servers' own timings of the passwordless login, of its
+//!   options and of the password step are read from their `/metrics`. Start the servers
+//!   without `--public-url` (the key signs for `http://localhost`).
 //!
 //! Each backup code works once, so runs go on through the sample's codes: `--from P` starts
 //! at pair P (account P mod the sample size, its code P div the sample size), and each run
@@ -25,6 +30,9 @@
 
 #[path = "common/argon2_rate.rs"]
 mod argon2_rate;
+#[allow(dead_code)]
+#[path = "common/test_key.rs"]
+mod test_key;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -145,6 +153,12 @@ impl Client {
 
     /// The servers' own timings of the second step, from `/metrics`, summed over the nodes.
     async fn server_timings(&self) -> ServerTimings {
+        self.route_timings("/api/v1/sessions/two-factor", "201").await
+    }
+
+    /// The servers' own timings of `route` answered with `status`, summed over the nodes.
+    async fn route_timings(&self, route: &str, status: &str) -> ServerTimings {
+        let (route, status) = (format!("route=\"{route}\""), format!("status=\"{status}\""));
         let mut total = ServerTimings::default();
         for node in self.nodes.iter() {
             let text = self
@@ -156,9 +170,10 @@ impl Client {
                 .text()
                 .await
                 .unwrap();
-            for line in text.lines().filter(|l| {
-                l.contains("route=\"/api/v1/sessions/two-factor\"") && l.contains("status=\"201\"")
-            }) {
+            for line in text
+                .lines()
+                .filter(|l| l.contains(&route) && l.contains(&status))
+            {
                 let value: f64 = line
                     .rsplit(' ')
                     .next()
@@ -181,14 +196,14 @@ impl Client {
 }
 
 /// The histogram bounds the server-side share is told for (`metrics.rs` has these buckets).
-const WITHIN_MS: [f64; 5] = [1.0, 1.5, 2.0, 3.0, 4.0];
+const WITHIN_MS: [f64; 7] = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0];
 
 /// Sum, count and the count within each of [`WITHIN_MS`] of the server's histogram.
 #[derive(Default, Clone, Copy)]
 struct ServerTimings {
     sum: f64,
     count: f64,
-    within: [f64; 5],
+    within: [f64; 7],
 }
 
 impl ServerTimings {
@@ -365,6 +380,93 @@ async fn race(c: &Client, pairs: &Pairs) {
     );
 }
 
+/// POSTs `body` (with `token` as the bearer) and returns the answer's JSON, asserting `status`.
+async fn post(c: &Client, url: String, token: Option<&str>, body: Value, status: u16) -> Value {
+    let mut req = c.http.post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "{text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// One line of server-side timings.
+fn told(what: &str, (mean, within): (f64, Vec<String>)) {
+    println!("  {what}: server mean {mean:.3} ms; within {}", within.join(", "));
+}
+
+async fn passkeys(c: &Client, pairs: &Pairs, logins: usize) {
+    let node = c.nodes[0].clone();
+    let before = c.route_timings("/api/v1/sessions", "202").await;
+    let mut keys = Vec::with_capacity(logins);
+    for _ in 0..logins {
+        let (user, code) = pairs.take().expect("the sample has codes left");
+        let challenge = c.challenge(&node, &user, &pairs.password).await;
+        let session = post(
+            c,
+            format!("{node}/api/v1/sessions/two-factor"),
+            None,
+            json!({"challenge": challenge["challenge"], "method": "backup_code", "code": code}),
+            201,
+        )
+        .await;
+        let token = session["token"].as_str().unwrap();
+        let options = post(c, format!("{node}/api/v1/me/passkeys/options"), Some(token), json!({}), 201).await;
+        let mut key = test_key::TestKey::new(true);
+        let credential = key.create(&options["publicKey"]);
+        post(
+            c,
+            format!("{node}/api/v1/me/passkeys"),
+            Some(token),
+            json!({"flow": options["flow"], "name": "Bench key", "credential": credential}),
+            201,
+        )
+        .await;
+        keys.push(key);
+    }
+    let password = c.route_timings("/api/v1/sessions", "202").await.since(&before);
+    let (before, options_before) = (
+        c.route_timings("/api/v1/sessions/passkey", "201").await,
+        c.route_timings("/api/v1/sessions/passkey/options", "201").await,
+    );
+    let mut round = Vec::with_capacity(logins * 2);
+    for i in 0..logins * 2 {
+        let key = &mut keys[i % logins];
+        let options = post(c, format!("{node}/api/v1/sessions/passkey/options"), None, json!({}), 201).await;
+        let credential = key.get(&options["publicKey"]);
+        let t = Instant::now();
+        post(
+            c,
+            format!("{node}/api/v1/sessions/passkey"),
+            None,
+            json!({"flow": options["flow"], "credential": credential}),
+            201,
+        )
+        .await;
+        round.push(t.elapsed());
+    }
+    let login = c.route_timings("/api/v1/sessions/passkey", "201").await.since(&before);
+    let options = c
+        .route_timings("/api/v1/sessions/passkey/options", "201")
+        .await
+        .since(&options_before);
+    round.sort();
+    println!("{} passwordless logins with a passkey, one after another ({logins} keys, twice):", round.len());
+    println!(
+        "  round trip ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
+        percentile(&round, 0.5),
+        percentile(&round, 0.9),
+        percentile(&round, 0.99),
+        percentile(&round, 1.0)
+    );
+    told("POST /api/v1/sessions/passkey", login);
+    told("POST /api/v1/sessions/passkey/options", options);
+    told("the password step, POST /api/v1/sessions (202)", password);
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -387,7 +489,8 @@ async fn main() {
         "latency" => latency(&c, &pairs, a.logins).await,
         "throughput" => throughput(&c, &pairs, a.seconds, a.concurrency).await,
         "race" => race(&c, &pairs).await,
-        other => panic!("mode {other:?}: use latency, throughput or race"),
+        "passkeys" => passkeys(&c, &pairs, a.logins).await,
+        other => panic!("mode {other:?}: use latency, throughput, race or passkeys"),
     }
     println!("next run: --from {}", pairs.next.load(Ordering::Relaxed));
 }

@@ -593,19 +593,19 @@ async fn a_refused_credential_is_not_written_to_the_log() {
     assert!(!log.contains("webauthn_rs_core"), "{log}");
 }
 
-/// A recovery takes another second factor for now (a passkey's answer there comes with the
-/// pages): it is not offered, and asking for it changes nothing.
+/// A passkey is the second factor of a recovery (contract v3): the `403` names `webauthn`
+/// first and carries the recovery's challenge for the options; the credential finishes it
+/// and sets the password. A later `webauthn` ask re-keys the challenge (the old token dies),
+/// and an assertion for another challenge is refused and counted.
 #[tokio::test]
-async fn a_recovery_does_not_offer_a_passkey_yet() {
+async fn a_recovery_is_finished_with_a_passkey() {
     let app = TestApp::spawn().await;
     let user = app.signup().await;
     let token = app.login(&user).await;
     let email = format!("{}@example.com", user.username);
     app.add_email(&token, &email).await;
-    let added = app
-        .add_passkey(&token, &mut TestKey::new(true), "Phone")
-        .await;
-    let codes = added["backup_codes"].as_array().unwrap().clone();
+    let mut key = TestKey::new(true);
+    app.add_passkey(&token, &mut key, "Phone").await;
     app.ask_recovery(&user.username).await;
     let link = app.recovery_token(&email, 1).await;
     let password = "a brand new passphrase 42";
@@ -613,21 +613,52 @@ async fn a_recovery_does_not_offer_a_passkey_yet() {
         .complete_recovery(json!({"token": link, "new_password": password}))
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["methods"], json!(["backup_code"]), "{body}");
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["methods"], json!(["webauthn", "backup_code"]), "{first}");
+    let challenge = first["challenge"].as_str().expect("a challenge").to_owned();
+
+    // Asking for `webauthn` again gives a new token; the first one stops working.
     let res = app
-        .complete_recovery(json!({"token": link, "new_password": password, "method": "webauthn", "factor_code": "x"}))
+        .complete_recovery(json!({"token": link, "new_password": password, "method": "webauthn"}))
         .await;
-    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_method").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let again: Value = res.json().await.unwrap();
+    let fresh = again["challenge"].as_str().expect("a new challenge").to_owned();
+    assert_ne!(fresh, challenge);
     let res = app
-        .complete_recovery(json!({"token": link, "new_password": password, "method": "backup_code", "factor_code": codes[0]}))
+        .post(
+            "/api/v1/sessions/two-factor/webauthn",
+            None,
+            json!({"challenge": challenge}),
+        )
         .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
+    assert_error(res, StatusCode::GONE, "challenge_expired").await;
+
+    // An assertion for a login's challenge does not finish the recovery.
+    let login = app.challenge(&user).await;
+    let stray = key.get(&app.webauthn_options(&login).await);
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": password, "method": "webauthn", "credential": stray}))
+        .await;
+    assert_error(res, StatusCode::UNAUTHORIZED, "invalid_code").await;
+
+    let options = app
+        .webauthn_options(&json!({"challenge": fresh}))
+        .await;
+    let signed = key.get(&options);
+    let res = app
+        .complete_recovery(json!({"token": link, "new_password": password, "method": "webauthn", "credential": signed}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    // The new password is the one now.
+    let res = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"username": user.username, "password": password}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "the new password opens the second step");
 }
 
 /// Flows live in the database: one started on a node finishes on another, once.

@@ -313,6 +313,27 @@ describe('issue 24: passkeys and security keys in the browser', () => {
     assert.equal(claims.nonce, 'n1');
   });
 
+  it('an app that needs two factors: "Use a passkey" on the walk, then straight back to the app', async () => {
+    const a = await withAuthenticator();
+    const { page } = a;
+    await signUp(page, uniqueName('walk'));
+    const client = await addClient(env.dataDir, {
+      name: 'Strict app', redirectUris: ['http://127.0.0.1:9/callback'], flags: ['--require-two-factor'],
+    });
+    await page.goto(`/oidc/authorize?${new URLSearchParams({
+      client_id: client.client_id, response_type: 'code', scope: 'openid', state: 's',
+      redirect_uri: 'http://127.0.0.1:9/callback', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256',
+    })}`);
+    assert.equal(await page.locator('h1').innerText(), 'Set up two-factor authentication');
+    await clickAndWait(page, page.getByRole('link', { name: 'Use a passkey' }));
+    await page.locator('#passkey-name').fill('Phone');
+    await clickAndWait(page, page.getByRole('button', { name: 'Create passkey' }));
+    assert.equal(await page.locator('ol.codes li').count(), 10, 'the backup codes to save');
+    await clickAndWait(page, page.getByRole('link', { name: 'Done — I\'ve saved them' }));
+    assert.equal(new URL(page.url()).pathname, '/oidc/authorize', 'back to the app');
+    assert.equal(await page.locator('h1').innerText(), 'Log in to Strict app');
+  });
+
   for (const [label, viewport] of [['phone', VIEWPORTS.phone], ['desktop', VIEWPORTS.desktop]]) {
     for (const colorScheme of ['light', 'dark']) {
       it(`the passkey pages on a ${label}, ${colorScheme}: no sideways scroll, axe clean`, async () => {
