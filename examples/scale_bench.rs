@@ -153,7 +153,8 @@ impl Client {
 
     /// The servers' own timings of the second step, from `/metrics`, summed over the nodes.
     async fn server_timings(&self) -> ServerTimings {
-        self.route_timings("/api/v1/sessions/two-factor", "201").await
+        self.route_timings("/api/v1/sessions/two-factor", "201")
+            .await
     }
 
     /// The servers' own timings of `route` answered with `status`, summed over the nodes.
@@ -395,7 +396,10 @@ async fn post(c: &Client, url: String, token: Option<&str>, body: Value, status:
 
 /// One line of server-side timings.
 fn told(what: &str, (mean, within): (f64, Vec<String>)) {
-    println!("  {what}: server mean {mean:.3} ms; within {}", within.join(", "));
+    println!(
+        "  {what}: server mean {mean:.3} ms; within {}",
+        within.join(", ")
+    );
 }
 
 async fn passkeys(c: &Client, pairs: &Pairs, logins: usize) {
@@ -414,7 +418,14 @@ async fn passkeys(c: &Client, pairs: &Pairs, logins: usize) {
         )
         .await;
         let token = session["token"].as_str().unwrap();
-        let options = post(c, format!("{node}/api/v1/me/passkeys/options"), Some(token), json!({}), 201).await;
+        let options = post(
+            c,
+            format!("{node}/api/v1/me/passkeys/options"),
+            Some(token),
+            json!({}),
+            201,
+        )
+        .await;
         let mut key = test_key::TestKey::new(true);
         let credential = key.create(&options["publicKey"]);
         post(
@@ -427,15 +438,26 @@ async fn passkeys(c: &Client, pairs: &Pairs, logins: usize) {
         .await;
         keys.push(key);
     }
-    let password = c.route_timings("/api/v1/sessions", "202").await.since(&before);
+    let password = c
+        .route_timings("/api/v1/sessions", "202")
+        .await
+        .since(&before);
     let (before, options_before) = (
         c.route_timings("/api/v1/sessions/passkey", "201").await,
-        c.route_timings("/api/v1/sessions/passkey/options", "201").await,
+        c.route_timings("/api/v1/sessions/passkey/options", "201")
+            .await,
     );
     let mut round = Vec::with_capacity(logins * 2);
     for i in 0..logins * 2 {
         let key = &mut keys[i % logins];
-        let options = post(c, format!("{node}/api/v1/sessions/passkey/options"), None, json!({}), 201).await;
+        let options = post(
+            c,
+            format!("{node}/api/v1/sessions/passkey/options"),
+            None,
+            json!({}),
+            201,
+        )
+        .await;
         let credential = key.get(&options["publicKey"]);
         let t = Instant::now();
         post(
@@ -448,13 +470,19 @@ async fn passkeys(c: &Client, pairs: &Pairs, logins: usize) {
         .await;
         round.push(t.elapsed());
     }
-    let login = c.route_timings("/api/v1/sessions/passkey", "201").await.since(&before);
+    let login = c
+        .route_timings("/api/v1/sessions/passkey", "201")
+        .await
+        .since(&before);
     let options = c
         .route_timings("/api/v1/sessions/passkey/options", "201")
         .await
         .since(&options_before);
     round.sort();
-    println!("{} passwordless logins with a passkey, one after another ({logins} keys, twice):", round.len());
+    println!(
+        "{} passwordless logins with a passkey, one after another ({logins} keys, twice):",
+        round.len()
+    );
     println!(
         "  round trip ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
         percentile(&round, 0.5),

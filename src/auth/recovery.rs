@@ -565,7 +565,9 @@ impl super::Recovery<'_> {
         };
         let methods =
             super::second_step::methods_of(&state.two_factor, state.challenge.sms_refused);
-        if let (Some(Method::Webauthn), Some(credential)) = (method, factor.and_then(|f| f.credential)) {
+        if let (Some(Method::Webauthn), Some(credential)) =
+            (method, factor.and_then(|f| f.credential))
+        {
             return Ok(RecoveryOutcome::Done(
                 self.second_step()
                     .webauthn_on(&id, &state, credential, client)
@@ -599,7 +601,10 @@ impl super::Recovery<'_> {
         // new challenge's token is given at once; one that went on from an earlier request
         // is re-keyed when `webauthn` is asked for (only the token's HMAC is stored), which
         // retires its earlier token and a code texted for it.
-        if method == Some(Method::Webauthn) && methods.contains(&Method::Webauthn) && token.is_none() {
+        if method == Some(Method::Webauthn)
+            && methods.contains(&Method::Webauthn)
+            && token.is_none()
+        {
             let fresh = Token::generate();
             let fresh_id = self.keys.challenge_id(fresh.reveal());
             if self.store.challenges().rekey(&id, &fresh_id).await? {

@@ -255,13 +255,14 @@ impl super::Challenges<'_> {
     /// On a database failure.
     pub async fn rekey(&self, id: &str, new_id: &str) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        let moved = sqlx::query("UPDATE challenges SET id = $2 WHERE id = $1 AND finished_at IS NULL")
-            .bind(id)
-            .bind(new_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let moved =
+            sqlx::query("UPDATE challenges SET id = $2 WHERE id = $1 AND finished_at IS NULL")
+                .bind(id)
+                .bind(new_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
         sqlx::query("DELETE FROM webauthn_flows WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -614,7 +614,11 @@ async fn a_recovery_is_finished_with_a_passkey() {
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let first: Value = res.json().await.unwrap();
-    assert_eq!(first["methods"], json!(["webauthn", "backup_code"]), "{first}");
+    assert_eq!(
+        first["methods"],
+        json!(["webauthn", "backup_code"]),
+        "{first}"
+    );
     let challenge = first["challenge"].as_str().expect("a challenge").to_owned();
 
     // Asking for `webauthn` again gives a new token; the first one stops working.
@@ -623,7 +627,10 @@ async fn a_recovery_is_finished_with_a_passkey() {
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let again: Value = res.json().await.unwrap();
-    let fresh = again["challenge"].as_str().expect("a new challenge").to_owned();
+    let fresh = again["challenge"]
+        .as_str()
+        .expect("a new challenge")
+        .to_owned();
     assert_ne!(fresh, challenge);
     let res = app
         .post(
@@ -642,14 +649,17 @@ async fn a_recovery_is_finished_with_a_passkey() {
         .await;
     assert_error(res, StatusCode::UNAUTHORIZED, "invalid_code").await;
 
-    let options = app
-        .webauthn_options(&json!({"challenge": fresh}))
-        .await;
+    let options = app.webauthn_options(&json!({"challenge": fresh})).await;
     let signed = key.get(&options);
     let res = app
         .complete_recovery(json!({"token": link, "new_password": password, "method": "webauthn", "credential": signed}))
         .await;
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
     // The new password is the one now.
     let res = app
         .post(
@@ -658,7 +668,11 @@ async fn a_recovery_is_finished_with_a_passkey() {
             json!({"username": user.username, "password": password}),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::ACCEPTED, "the new password opens the second step");
+    assert_eq!(
+        res.status(),
+        StatusCode::ACCEPTED,
+        "the new password opens the second step"
+    );
 }
 
 /// Flows live in the database: one started on a node finishes on another, once.

@@ -269,7 +269,15 @@ pub async fn login(
         }
         other => sentence(&message(other)),
     };
-    login_refused(&state, csrf, Some(form.username.trim()), &next, &error, message).await
+    login_refused(
+        &state,
+        csrf,
+        Some(form.username.trim()),
+        &next,
+        &error,
+        message,
+    )
+    .await
 }
 
 /// The login page again after `error`, saying `message`: a password not taken (with the

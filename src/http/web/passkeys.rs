@@ -100,7 +100,8 @@ pub(super) fn credential_of(field: &str) -> Result<Value, AuthError> {
     if field.len() > crate::auth::MAX_CREDENTIAL_BYTES {
         return Err(AuthError::InvalidCredential(CredentialProblem::TooLarge));
     }
-    serde_json::from_str(field).map_err(|_| AuthError::InvalidCredential(CredentialProblem::Malformed))
+    serde_json::from_str(field)
+        .map_err(|_| AuthError::InvalidCredential(CredentialProblem::Malformed))
 }
 
 /// `POST /settings/two-factor/passkeys/add`: the flow was started by this session's recent
@@ -190,5 +191,13 @@ pub async fn login(
         ) => e,
         Err(e) => return Err(e.into()),
     };
-    login_refused(&state, csrf, None, &next, &error, passkey_page_message(&error)).await
+    login_refused(
+        &state,
+        csrf,
+        None,
+        &next,
+        &error,
+        passkey_page_message(&error),
+    )
+    .await
 }
