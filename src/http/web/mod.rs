@@ -56,6 +56,47 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/login/two-factor/resend", post(login_two_factor::resend))
         .route("/login/passkey", post(passkeys::login))
+        .merge(two_factor_routes())
+        .route("/reauth", get(security::reauth_page).post(security::reauth))
+        .route("/settings/security", get(security::page))
+        .route("/settings/apps", get(apps::page))
+        .route("/settings/email", get(email::page).post(email::start))
+        .route("/settings/email/confirm", post(email::confirm))
+        .route("/settings/email/remove", post(email::remove))
+        .route("/recover", get(recovery::ask).post(recovery::request))
+        .route("/recover/code", post(recovery::code))
+        .route(
+            "/recover/password",
+            get(recovery::password_page).post(recovery::set_password),
+        )
+        .route("/recover/{token}", get(recovery::link))
+        .route("/authz/forbidden", get(access::page))
+        .route(
+            "/settings/apps/{client_id}/disconnect",
+            post(apps::disconnect),
+        )
+        .route(
+            "/settings/security/password",
+            post(security::change_password),
+        )
+        .route(
+            "/settings/security/sessions/logout-others",
+            post(security::end_other_sessions),
+        )
+        .route(
+            "/settings/security/sessions/{id}/logout",
+            post(security::end_session),
+        )
+        .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
+        .route("/assets/twofold.css", get(css))
+        .route("/assets/twofold.js", get(js))
+        .route("/assets/passkeys.js", get(passkeys_js))
+        .route("/assets/favicon.svg", get(favicon))
+}
+
+/// Settings → Two-factor authentication: its methods, backup codes and confirmations.
+fn two_factor_routes() -> Router<AppState> {
+    Router::new()
         .route("/settings/two-factor", get(two_factor::page))
         .route(
             "/settings/two-factor/sms",
@@ -114,41 +155,6 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/settings/two-factor/backup-codes.png",
             get(downloads::image),
         )
-        .route("/reauth", get(security::reauth_page).post(security::reauth))
-        .route("/settings/security", get(security::page))
-        .route("/settings/apps", get(apps::page))
-        .route("/settings/email", get(email::page).post(email::start))
-        .route("/settings/email/confirm", post(email::confirm))
-        .route("/settings/email/remove", post(email::remove))
-        .route("/recover", get(recovery::ask).post(recovery::request))
-        .route("/recover/code", post(recovery::code))
-        .route(
-            "/recover/password",
-            get(recovery::password_page).post(recovery::set_password),
-        )
-        .route("/recover/{token}", get(recovery::link))
-        .route("/authz/forbidden", get(access::page))
-        .route(
-            "/settings/apps/{client_id}/disconnect",
-            post(apps::disconnect),
-        )
-        .route(
-            "/settings/security/password",
-            post(security::change_password),
-        )
-        .route(
-            "/settings/security/sessions/logout-others",
-            post(security::end_other_sessions),
-        )
-        .route(
-            "/settings/security/sessions/{id}/logout",
-            post(security::end_session),
-        )
-        .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
-        .route("/assets/twofold.css", get(css))
-        .route("/assets/twofold.js", get(js))
-        .route("/assets/passkeys.js", get(passkeys_js))
-        .route("/assets/favicon.svg", get(favicon))
 }
 
 const FAVICON: &str = include_str!("../../../assets/favicon.svg");
