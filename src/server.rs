@@ -403,6 +403,7 @@ impl Server {
         let checkpoints = (self.store.engine() == crate::store::Engine::Sqlite)
             .then(|| tokio::spawn(checkpointer(self.store.clone())));
         let (stop_notices, notices_stop) = tokio::sync::watch::channel(false);
+        let logouts = tokio::spawn(logout_worker(self.oidc.clone(), notices_stop.clone()));
         let notices = tokio::spawn(notice_worker(self.auth.clone(), notices_stop));
         let metrics = self.metrics.map(serve_metrics);
         let builder = Arc::new(http1_builder(self.header_timeout));
@@ -472,6 +473,8 @@ impl Server {
             }
         };
         tokio::join!(drained, delivered);
+        // A logout token in flight when this stops is sent again after its claim ends.
+        logouts.abort();
         housekeeping.abort();
         if let Some(c) = checkpoints {
             c.abort();
@@ -523,6 +526,25 @@ async fn notice_worker(auth: Auth, mut stop: tokio::sync::watch::Receiver<bool>)
             .await;
         if n > 0 {
             tracing::debug!(n, "notice queue worked through");
+        }
+    }
+}
+
+/// Sends the back-channel logout tokens that are due, every two seconds, on every node.
+async fn logout_worker(
+    oidc: crate::auth::oidc::Oidc,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        let n = oidc.back_channel().deliver_while(|| !*stop.borrow()).await;
+        if n > 0 {
+            tracing::debug!(n, "back-channel logout queue worked through");
         }
     }
 }

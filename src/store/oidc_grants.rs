@@ -48,6 +48,8 @@ pub struct NewGrant<'a> {
     pub first_factor: &'a str,
     /// The second factor of that login.
     pub second_factor: Option<&'a str>,
+    /// The authentication context class to tell the app, when it asked for one.
+    pub acr: Option<&'a str>,
     /// The login session it descends from (the ID token's `sid`).
     pub session_id: &'a SessionId,
     /// Granted with `offline_access`: its tokens outlive the session (not its security
@@ -96,6 +98,8 @@ pub struct GrantRecord {
     pub session_id: Option<String>,
     /// The absolute end of its refresh tokens.
     pub refresh_until: Option<i64>,
+    /// The authentication context class to tell the app, when it asked for one.
+    pub acr: Option<String>,
 }
 
 /// A token to store.
@@ -166,7 +170,7 @@ pub struct TokenRecord {
 /// The grant columns joined with the username.
 macro_rules! grant_columns {
     () => {
-        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.first_factor, g.second_factor, g.session_id, g.refresh_until"
+        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.first_factor, g.second_factor, g.session_id, g.refresh_until, g.acr"
     };
 }
 
@@ -253,8 +257,8 @@ impl super::Grants<'_> {
     /// On a database failure.
     pub async fn create_grant(&self, g: &NewGrant<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor, acr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(g.id)
         .bind(g.code_hash)
@@ -272,6 +276,7 @@ impl super::Grants<'_> {
         .bind(i64::from(g.offline))
         .bind(g.refresh_until.0)
         .bind(g.first_factor)
+        .bind(g.acr)
         .execute(&self.pool)
         .await?;
         Ok(())
