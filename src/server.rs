@@ -240,13 +240,27 @@ pub fn oidc_provider(config: &Config, auth: &Auth, addr: SocketAddr) -> crate::a
         .as_deref()
         .map(|u| u.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("http://{addr}"));
-    crate::auth::oidc::Oidc::new(
+    let oidc = crate::auth::oidc::Oidc::new(
         auth.clone(),
         crate::auth::oidc::OidcPolicy {
             issuer,
             ..config.oidc.clone()
         },
-    )
+    );
+    crate::install_tls_provider();
+    // Back-channel logout tokens go where the operator registered them: a short time limit,
+    // no redirects (Back-Channel Logout 1.0 §2.5).
+    match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(http) => oidc.with_back_channel_client(http),
+        Err(e) => {
+            tracing::warn!(error = %e, "no HTTP client for back-channel logout; logout tokens wait in the queue");
+            oidc
+        }
+    }
 }
 
 /// The configured mail provider.

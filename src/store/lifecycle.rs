@@ -56,6 +56,19 @@ pub struct Ended {
     pub consents: u64,
 }
 
+/// Queues a back-channel logout for every app holding tokens from a session that ended by
+/// expiry, before the statement that deletes it: `$1` now and `$2` the idle bound (every
+/// expired session: housekeeping), or `$3` one session's id (found expired by a request).
+/// The same rows as [`queue_logouts`]: one per app and session, grants whose code was
+/// redeemed and that are not revoked.
+pub(crate) const QUEUE_EXPIRED_LOGOUTS: &str = "INSERT INTO oidc_logouts \
+     (client_id, account_id, session_id, created_at, next_at) \
+     SELECT DISTINCT g.client_id, g.account_id, g.session_id, $1, $1 FROM oidc_grants g \
+     JOIN oidc_clients c ON c.id = g.client_id JOIN sessions s ON s.id = g.session_id \
+     WHERE (s.id = $3 OR ($3 = '' AND (s.expires_at <= $1 OR s.last_seen_at <= $2))) \
+     AND g.code_used_at IS NOT NULL AND g.revoked_at IS NULL \
+     AND c.backchannel_logout_uri IS NOT NULL";
+
 /// Queues a back-channel logout (OpenID Connect Back-Channel Logout 1.0) for every app that
 /// holds tokens from a session that ended now, or whose grant was revoked now: one row per
 /// app and session, in the transaction that ended them, so the worker (`auth/oidc/

@@ -434,3 +434,31 @@ async fn a_back_channel_uri_follows_the_redirect_uri_rule() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("https"));
 }
+
+/// A session that ends by going idle is an end too: the request that finds it expired
+/// queues the logout in the transaction that deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_session_that_ends_reaches_the_app() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(vec![]).await;
+    let client = add_client_with(
+        &app,
+        "Idle app",
+        REDIRECT,
+        &["--backchannel-logout-uri", &receiver.url],
+    );
+    let who = Visitor::sign_up(&app).await;
+    let (_, t) = id_token_of(&app, &who, &client, "openid", &[]).await;
+    let sid = claims_of(t["id_token"].as_str().unwrap())["sid"].clone();
+    app.clock.advance(14 * 86_400 + 1);
+    let res = who
+        .browser
+        .get(app.url("/settings/security"))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&res).starts_with("/login"), "logged out by now");
+    let got = receiver.wait_for(1).await;
+    let claims = verified_logout_token(&app, &got[0], &client).await;
+    assert_eq!(claims["sid"], sid);
+}

@@ -232,39 +232,13 @@ impl super::Authorization<'_> {
         let wants_login = c.prompt.iter().any(|p| p == "login");
         // prompt=login and max_age (OIDC Core §3.1.2.1) are judged from the server's own
         // record of when it asked for the login; nothing in the request marks a login fresh.
-        let asked_at = match req.login_request.as_deref().and_then(Token::from_client) {
-            Some(t) => {
-                self.auth
-                    .store
-                    .grants()
-                    .login_request_time(t.hash().as_str(), self.now())
-                    .await?
-            }
-            None => None,
-        };
+        let asked_at = self.login_asked_at(req).await?;
         let hinted = match self.hinted_subject(req).await? {
             Ok(h) => h,
             Err(e) => return Ok(self.redirect_error(req, &c.redirect_uri, e)),
         };
         let record_login = wants_login || max_age.is_some() || hinted.is_some();
-        let login = |again, hint| async move {
-            let login_request = if record_login {
-                let t = Token::generate();
-                self.auth
-                    .store
-                    .grants()
-                    .put_login_request(t.hash().as_str(), self.now(), LOGIN_REQUEST_SECS)
-                    .await?;
-                Some(t.reveal().to_owned())
-            } else {
-                None
-            };
-            Ok::<_, AuthError>(AuthorizeStep::Login {
-                again,
-                login_hint: hint,
-                login_request,
-            })
-        };
+        let login = |again, hint| self.login_step(again, hint, record_login);
         let Some(session) = session else {
             if none {
                 return fail(
@@ -327,6 +301,49 @@ impl super::Authorization<'_> {
             return Ok(step);
         }
         self.issue_code(req, c, session, &scope).await
+    }
+
+    /// When this Twofold asked for the login the request's `login_request` names (its own
+    /// record; an unknown or expired one counts for nothing).
+    async fn login_asked_at(&self, req: &AuthorizeRequest) -> Result<Option<i64>, AuthError> {
+        Ok(
+            match req.login_request.as_deref().and_then(Token::from_client) {
+                Some(t) => {
+                    self.auth
+                        .store
+                        .grants()
+                        .login_request_time(t.hash().as_str(), self.now())
+                        .await?
+                }
+                None => None,
+            },
+        )
+    }
+
+    /// Off to the login (`again`: a session exists but will not do), recording when it was
+    /// asked for when the return trip must prove a new login (`record`).
+    async fn login_step(
+        &self,
+        again: bool,
+        hint: Option<String>,
+        record: bool,
+    ) -> Result<AuthorizeStep, AuthError> {
+        let login_request = if record {
+            let t = Token::generate();
+            self.auth
+                .store
+                .grants()
+                .put_login_request(t.hash().as_str(), self.now(), LOGIN_REQUEST_SECS)
+                .await?;
+            Some(t.reveal().to_owned())
+        } else {
+            None
+        };
+        Ok(AuthorizeStep::Login {
+            again,
+            login_hint: hint,
+            login_request,
+        })
     }
 
     /// The subject of the request's `id_token_hint` (`Ok(None)` without one): an ID token

@@ -30,17 +30,6 @@ const TOKEN_SECS: i64 = 120;
 /// Delivered logouts are kept this long for the record, then housekeeping deletes them.
 pub(super) const KEEP_SECS: i64 = 7 * 86_400;
 
-/// The HTTP client logout tokens are sent with: a short time limit, no redirects.
-pub(super) fn http_client() -> Option<reqwest::Client> {
-    crate::install_tls_provider();
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| tracing::warn!(error = %e, "no HTTP client for back-channel logout"))
-        .ok()
-}
-
 impl super::BackChannel<'_> {
     /// Sends every due logout token, stopping before claiming another once `go_on` says no.
     /// Returns how many were handled.
@@ -57,10 +46,7 @@ impl super::BackChannel<'_> {
                 }
             };
             handled += 1;
-            let outcome = match self.send(&logout, now).await {
-                Ok(()) => None,
-                Err(why) => Some(why),
-            };
+            let outcome = self.send(&logout, now).await.err();
             let (retry_at, note) = match outcome {
                 None => (None, "sent".to_owned()),
                 Some(why) if now.0 - logout.created_at >= GIVE_UP_SECS => {

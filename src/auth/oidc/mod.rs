@@ -201,8 +201,15 @@ impl Oidc {
             auth,
             policy: Arc::new(policy),
             key_cache: Arc::default(),
-            http: back_channel::http_client(),
+            http: None,
         }
+    }
+
+    /// The provider, sending back-channel logout tokens with `http` (built by the
+    /// composition root: a short time limit, no redirects).
+    pub fn with_back_channel_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
     }
 
     /// The issuer.
