@@ -48,3 +48,13 @@ CREATE TABLE oidc_device_requests (
     code_hash       TEXT
 );
 CREATE UNIQUE INDEX oidc_device_requests_user_code ON oidc_device_requests (user_code_mac);
+
+-- Pushed authorization requests (RFC 9126): the request's parameters, posted by the
+-- authenticated client, kept under the SHA-256 of the `request_uri`'s random part for 60
+-- seconds and taken once (one DELETE … RETURNING) by the authorization request that names it.
+CREATE TABLE oidc_pushed_requests (
+    id          TEXT PRIMARY KEY,
+    client_id   TEXT NOT NULL REFERENCES oidc_clients (id) ON DELETE CASCADE,
+    params      TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);

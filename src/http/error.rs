@@ -649,9 +649,14 @@ impl WebError {
             PageProblem::UnknownPostLogoutUri => {
                 "The app asked to be sent back to an address that is not registered for it (post_logout_redirect_uri)."
             }
+            PageProblem::UnknownPushedRequest => {
+                "The app's sign-in request has expired or was used already (request_uri). Go back to the app and try again."
+            }
         };
         match problem {
-            PageProblem::UnknownClient | PageProblem::UnknownRedirectUri => Self::sign_in_link(why),
+            PageProblem::UnknownClient
+            | PageProblem::UnknownRedirectUri
+            | PageProblem::UnknownPushedRequest => Self::sign_in_link(why),
             _ => Self::logout_link(why),
         }
     }

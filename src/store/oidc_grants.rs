@@ -463,6 +463,50 @@ impl super::Grants<'_> {
         .await?)
     }
 
+    /// Keeps a pushed authorization request (RFC 9126) of `client_id` until `expires_at`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn put_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        params: &str,
+        expires_at: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO oidc_pushed_requests (id, client_id, params, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(client_id)
+        .bind(params)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a live pushed request of `client_id`, once: its parameters.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn take_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "DELETE FROM oidc_pushed_requests WHERE id = $1 AND client_id = $2 AND expires_at > $3 \
+             RETURNING params",
+        )
+        .bind(id_hash)
+        .bind(client_id)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Deletes expired tokens and grants whose code and tokens are all gone (housekeeping).
     ///
     /// # Errors
@@ -482,11 +526,17 @@ impl super::Grants<'_> {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        let requests = sqlx::query("DELETE FROM oidc_login_requests WHERE expires_at <= $1")
-            .bind(now.0)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let mut requests = 0;
+        for sql in [
+            "DELETE FROM oidc_login_requests WHERE expires_at <= $1",
+            "DELETE FROM oidc_pushed_requests WHERE expires_at <= $1",
+        ] {
+            requests += sqlx::query(sql)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
         Ok(tokens + grants + requests)
     }
 }

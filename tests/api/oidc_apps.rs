@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 use crate::oidc_flow::{
     ALL_SCOPES, Pkce, REDIRECT, TestClient, Visitor, add_client, add_client_with, authorize_once,
-    authorize_with, claims_of, get_json, location, query_of, redeem, twofold, userinfo,
+    authorize_with, claims_of, get_json, location, post_as, query_of, redeem, twofold, userinfo,
     verified_jwt,
 };
 
@@ -461,4 +461,95 @@ async fn an_idle_session_that_ends_reaches_the_app() {
     let got = receiver.wait_for(1).await;
     let claims = verified_logout_token(&app, &got[0], &client).await;
     assert_eq!(claims["sid"], sid);
+}
+
+/// Pushed authorization requests (RFC 9126): checked when pushed, taken once, only by the
+/// client that pushed them, within 60 seconds; what the browser sends beside the
+/// `request_uri` is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_authorization_requests_are_taken_once_by_their_client() {
+    let app = TestApp::spawn().await;
+    let client = add_client(&app, "Par app", REDIRECT, false);
+    let other = add_client(&app, "Other app", REDIRECT, false);
+    let who = Visitor::sign_up(&app).await;
+    who.code(&app, &client, "openid").await; // logged in, consent given
+    let pkce = Pkce::generate();
+    let request = |redirect: &str| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("redirect_uri", redirect.to_owned()),
+            ("scope", "openid".to_owned()),
+            ("state", "pushed-state".to_owned()),
+            ("code_challenge", pkce.challenge.clone()),
+            ("code_challenge_method", "S256".to_owned()),
+        ]
+    };
+    let push = |c: TestClient, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move { post_as(app, "/oidc/par", &c, form).await }
+    };
+    // Checked before any browser is involved.
+    let res = app
+        .http
+        .post(app.url("/oidc/par"))
+        .form(&request(REDIRECT))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = push(client.clone(), request("https://elsewhere.example.test/cb")).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    let pushed = |c: TestClient| {
+        let form = request(REDIRECT);
+        async move {
+            let res = push(c, form).await;
+            assert_eq!(res.status(), StatusCode::CREATED);
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["expires_in"], 60);
+            let uri = body["request_uri"].as_str().unwrap().to_owned();
+            assert!(
+                uri.starts_with("urn:ietf:params:oauth:request_uri:"),
+                "{uri}"
+            );
+            uri
+        }
+    };
+    let status_of = |client_id: String, uri: String| {
+        let b = who.browser.clone();
+        let url = app.url(&format!(
+            "/oidc/authorize?{}",
+            serde_urlencoded::to_string([
+                ("client_id", client_id.as_str()),
+                ("request_uri", uri.as_str()),
+                ("state", "from-the-browser"),
+            ])
+            .unwrap()
+        ));
+        async move { b.get(url).send().await.unwrap() }
+    };
+    // Another client cannot take it; its own can, once, with the pushed parameters.
+    let uri = pushed(client.clone()).await;
+    let res = status_of(other.id.clone(), uri.clone()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = status_of(client.id.clone(), uri.clone()).await;
+    let to = location(&res);
+    let q = query_of(&to);
+    assert!(to.starts_with(REDIRECT) && q.contains_key("code"), "{to}");
+    assert_eq!(q["state"], "pushed-state");
+    let res = status_of(client.id.clone(), uri).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "used already");
+    // 60 seconds.
+    let uri = pushed(client.clone()).await;
+    app.clock.advance(61);
+    let res = status_of(client.id.clone(), uri).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "expired");
+    let disc = get_json(&app, "/.well-known/openid-configuration").await;
+    assert_eq!(
+        disc["pushed_authorization_request_endpoint"],
+        format!("{}/oidc/par", app.base)
+    );
 }

@@ -352,7 +352,7 @@ fn code_of(app: &TestApp, url: &str, state: &str) -> String {
 
 /// A form posted to `path` authenticated as `client` (Basic for a confidential one,
 /// `client_id` in the form for a public one).
-async fn post_as(
+pub async fn post_as(
     app: &TestApp,
     path: &str,
     client: &TestClient,

@@ -45,7 +45,8 @@ pub struct AuthorizeRequest {
     pub acr_values: Option<String>,
     /// A request object (OIDC Core §6.1): not supported, answered `request_not_supported`.
     pub request: Option<String>,
-    /// A request object by reference (OIDC Core §6.2): answered `request_uri_not_supported`.
+    /// A pushed request (RFC 9126, `urn:ietf:params:oauth:request_uri:…` from `/oidc/par`),
+    /// taken by `resolve_pushed`; any other (OIDC Core §6.2) is `request_uri_not_supported`.
     pub request_uri: Option<String>,
     /// Set by Twofold when it sent the browser to log in again: the token of its own record
     /// of when it asked (`oidc_login_requests`). Only a session made after that record counts
@@ -157,7 +158,7 @@ impl super::Authorization<'_> {
         if req.request_uri.is_some() {
             return fail(
                 OAuthCode::RequestUriNotSupported,
-                "request_uri is not supported: send the parameters in the query or form",
+                "only a request_uri from the pushed authorization request endpoint (/oidc/par) is taken",
             );
         }
         let requested = req.scope.as_deref().unwrap_or("");
@@ -587,7 +588,7 @@ pub(super) fn normal_scope(scopes: &[String]) -> String {
 /// What is wrong with a request's PKCE (RFC 7636), if anything: every client sends S256
 /// (contract v3, OAuth 2.0 Security BCP §2.1.1) but a confidential one registered with
 /// `--allow-no-pkce`.
-fn pkce_problem(req: &AuthorizeRequest, client: &ClientRecord) -> Option<&'static str> {
+pub(super) fn pkce_problem(req: &AuthorizeRequest, client: &ClientRecord) -> Option<&'static str> {
     match (
         req.code_challenge.as_deref(),
         req.code_challenge_method.as_deref(),

@@ -18,6 +18,7 @@ mod clients;
 mod device;
 mod keys;
 mod logout;
+mod pushed;
 mod tokens;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use authorize::{AuthorizeRequest, AuthorizeStep, ConnectedApp};
 pub use clients::{ClientSecret, NewClient, OidcClient};
 pub use device::{DEVICE_GRANT, DeviceApproval, DeviceStart};
 pub use logout::{LogoutRequest, LogoutStep};
+pub use pushed::{PushedRequest, REQUEST_URI_PREFIX};
 pub use tokens::{ClientCredentials, Introspection, TokenRequest, TokenResponse};
 
 pub use back_channel::BACKCHANNEL_LOGOUT_EVENT;
@@ -146,6 +148,8 @@ pub enum PageProblem {
     LogoutWithoutClient,
     /// A `post_logout_redirect_uri` not registered for the app.
     UnknownPostLogoutUri,
+    /// A pushed request's `request_uri` that is unknown, expired, used, or another app's.
+    UnknownPushedRequest,
 }
 
 /// An OAuth error answer: its code and a description for the app's developer.

@@ -87,6 +87,12 @@ async fn answer(
     client: &Client,
     csrf: String,
 ) -> Result<Response, WebError> {
+    // A pushed request (RFC 9126) becomes the request it stands for, here, once: the way
+    // back from the login and the consent form carry its parameters, not the used URI.
+    let req = match state.oidc.authorization().resolve_pushed(req).await? {
+        Ok(r) => r,
+        Err(problem) => return Ok(WebError::app_request(problem).into_response()),
+    };
     let session = session.map(|s| s.0);
     let step = state
         .oidc

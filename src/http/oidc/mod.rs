@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     let apps = Router::new()
         .route("/oidc/token", post(token::token).options(cors::preflight))
         .route("/oidc/revoke", post(token::revoke).options(cors::preflight))
+        .route("/oidc/par", post(token::pushed).options(cors::preflight))
         .route(
             "/oidc/device_authorization",
             post(token::device_authorization).options(cors::preflight),
@@ -84,6 +85,8 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", crate::auth::oidc::DEVICE_GRANT],
         "device_authorization_endpoint": format!("{iss}/oidc/device_authorization"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oidc/par"),
+        "require_pushed_authorization_requests": false,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
