@@ -236,6 +236,12 @@ fn print_clients(clients: &[crate::auth::oidc::OidcClient], json: bool) {
             if c.skip_consent {
                 flags.push("no consent page");
             }
+            if c.device {
+                flags.push("device flow");
+            }
+            if c.backchannel_logout_uri.is_some() {
+                flags.push("back-channel logout");
+            }
             let flags = if flags.is_empty() {
                 String::new()
             } else {
