@@ -240,13 +240,27 @@ pub fn oidc_provider(config: &Config, auth: &Auth, addr: SocketAddr) -> crate::a
         .as_deref()
         .map(|u| u.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("http://{addr}"));
-    crate::auth::oidc::Oidc::new(
+    let oidc = crate::auth::oidc::Oidc::new(
         auth.clone(),
         crate::auth::oidc::OidcPolicy {
             issuer,
             ..config.oidc.clone()
         },
-    )
+    );
+    crate::install_tls_provider();
+    // Back-channel logout tokens go where the operator registered them: a short time limit,
+    // no redirects (Back-Channel Logout 1.0 §2.5).
+    match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(http) => oidc.with_back_channel_client(http),
+        Err(e) => {
+            tracing::warn!(error = %e, "no HTTP client for back-channel logout; logout tokens wait in the queue");
+            oidc
+        }
+    }
 }
 
 /// The configured mail provider.
@@ -403,6 +417,7 @@ impl Server {
         let checkpoints = (self.store.engine() == crate::store::Engine::Sqlite)
             .then(|| tokio::spawn(checkpointer(self.store.clone())));
         let (stop_notices, notices_stop) = tokio::sync::watch::channel(false);
+        let logouts = tokio::spawn(logout_worker(self.oidc.clone(), notices_stop.clone()));
         let notices = tokio::spawn(notice_worker(self.auth.clone(), notices_stop));
         let metrics = self.metrics.map(serve_metrics);
         let builder = Arc::new(http1_builder(self.header_timeout));
@@ -472,6 +487,8 @@ impl Server {
             }
         };
         tokio::join!(drained, delivered);
+        // A logout token in flight when this stops is sent again after its claim ends.
+        logouts.abort();
         housekeeping.abort();
         if let Some(c) = checkpoints {
             c.abort();
@@ -523,6 +540,25 @@ async fn notice_worker(auth: Auth, mut stop: tokio::sync::watch::Receiver<bool>)
             .await;
         if n > 0 {
             tracing::debug!(n, "notice queue worked through");
+        }
+    }
+}
+
+/// Sends the back-channel logout tokens that are due, every two seconds, on every node.
+async fn logout_worker(
+    oidc: crate::auth::oidc::Oidc,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        let n = oidc.back_channel().deliver_while(|| !*stop.borrow()).await;
+        if n > 0 {
+            tracing::debug!(n, "back-channel logout queue worked through");
         }
     }
 }

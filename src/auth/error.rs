@@ -23,6 +23,10 @@ pub enum AuthError {
     /// The operator disabled the account.
     #[error("account disabled")]
     AccountDisabled,
+    /// A device code (`/device`) that names no pending request: mistyped, expired, or
+    /// decided already.
+    #[error("unknown device code")]
+    DeviceCodeUnknown,
     /// Too many attempts: wait `retry_after` seconds.
     #[error("rate limited for {retry_after} s")]
     RateLimited {

@@ -121,7 +121,7 @@ impl super::Sessions<'_> {
         };
         let now = self.now();
         if now >= s.expires_at || now.0 - s.last_seen_at.0 >= self.policy.session_idle_secs {
-            self.store.sessions().delete_session(&s.id).await?;
+            self.store.sessions().delete_session(&s.id, now).await?;
             return Err(AuthError::Unauthenticated);
         }
         if now.0 - s.last_seen_at.0 >= TOUCH_EVERY_SECS {

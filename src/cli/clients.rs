@@ -42,6 +42,14 @@ pub(super) enum ClientCommand {
         /// Admit a confidential app that cannot send PKCE (legacy; every other app must).
         #[arg(long)]
         allow_no_pkce: bool,
+        /// Where the app takes its back-channel logout tokens (https, or http to a loopback
+        /// host): every end of a session it holds tokens from is POSTed there.
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// The app may use the device authorization grant (TVs, command-line tools): the
+        /// person approves it at /device with the code it shows.
+        #[arg(long)]
+        device: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -92,6 +100,8 @@ fn client_json(c: &OidcClient) -> serde_json::Value {
         "require_two_factor": c.require_two_factor,
         "skip_consent": c.skip_consent,
         "created_at": c.created_at,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "device": c.device,
     })
 }
 
@@ -106,6 +116,8 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
             skip_consent,
             scopes,
             allow_no_pkce,
+            backchannel_logout_uri,
+            device,
             json,
         } => {
             let made = match oidc
@@ -119,6 +131,8 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
                     skip_consent,
                     scopes: scopes.map(|s| s.split_ascii_whitespace().map(str::to_owned).collect()),
                     allow_no_pkce,
+                    backchannel_logout_uri,
+                    device,
                 })
                 .await
             {
@@ -221,6 +235,12 @@ fn print_clients(clients: &[crate::auth::oidc::OidcClient], json: bool) {
             }
             if c.skip_consent {
                 flags.push("no consent page");
+            }
+            if c.device {
+                flags.push("device flow");
+            }
+            if c.backchannel_logout_uri.is_some() {
+                flags.push("back-channel logout");
             }
             let flags = if flags.is_empty() {
                 String::new()

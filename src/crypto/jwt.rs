@@ -87,7 +87,16 @@ impl SigningKey {
     /// # Errors
     /// When signing fails (it does not, for a key `from_pkcs8` accepted).
     pub fn sign(&self, claims: &Value) -> anyhow::Result<String> {
-        let header = json!({"alg": ALG, "typ": "JWT", "kid": self.kid});
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// A compact JWS of `claims` whose header says `typ` (a logout token is `logout+jwt`,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.4, so that it is never taken for an ID token).
+    ///
+    /// # Errors
+    /// When signing fails (it does not, for a key `from_pkcs8` accepted).
+    pub fn sign_typed(&self, claims: &Value, typ: &str) -> anyhow::Result<String> {
+        let header = json!({"alg": ALG, "typ": typ, "kid": self.kid});
         let input = format!(
             "{}.{}",
             B64.encode(serde_json::to_vec(&header)?),

@@ -87,6 +87,7 @@ pub struct Keys {
     limits: Zeroizing<[u8; 32]>,
     key_check: Zeroizing<[u8; 32]>,
     oidc_key_seal: Zeroizing<[u8; 32]>,
+    user_code_mac: Zeroizing<[u8; 32]>,
 }
 
 impl Keys {
@@ -102,6 +103,7 @@ impl Keys {
             limits: derive_key(secret, b"twofold limits v1"),
             key_check: derive_key(secret, b"twofold key check v1"),
             oidc_key_seal: derive_key(secret, b"twofold oidc signing-key seal v1"),
+            user_code_mac: derive_key(secret, b"twofold device user-code mac v1"),
         }
     }
 
@@ -135,6 +137,12 @@ impl Keys {
             self.backup_code_mac.as_slice(),
             format!("{account}\n{code}").as_bytes(),
         ))
+    }
+
+    /// Keyed hash of a device flow's user code (RFC 8628): 8 letters, so a plain hash in a
+    /// copy of the database would be guessed at once.
+    pub fn user_code_mac(&self, code: &str) -> String {
+        hex::encode(hmac_sha256(self.user_code_mac.as_slice(), code.as_bytes()))
     }
 
     /// Keyed hash of a login challenge's token (its stored id).

@@ -19,6 +19,7 @@ mod random;
 mod session;
 mod time;
 mod two_factor;
+mod user_code;
 mod username;
 
 pub use access::{
@@ -39,5 +40,6 @@ pub use phone::{PhoneError, PhoneNumber};
 pub use random::{os_rng, random_bytes};
 pub use session::{SessionKind, UnknownSessionKind};
 pub use time::{UnixTime, wait_text};
-pub use two_factor::{FirstFactor, Method, UnknownMethod, amr};
+pub use two_factor::{ACR_VALUES, FirstFactor, Method, UnknownMethod, acr, amr};
+pub use user_code::{UserCode, UserCodeError};
 pub use username::{Username, UsernameError};

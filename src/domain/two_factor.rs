@@ -96,6 +96,30 @@ pub fn amr(first: FirstFactor, second: Option<Method>) -> Vec<&'static str> {
     }
 }
 
+/// The authentication context classes Twofold names (`acr`, OIDC Core §2), weakest first:
+/// `1fa` one factor; `mfa` two factors; `phr` phishing-resistant — a passkey or security key
+/// was one of the factors (OpenID Connect EAP ACR Values 1.0 §2).
+pub const ACR_VALUES: [&str; 3] = ["1fa", "mfa", "phr"];
+
+/// The `acr` to answer an app that asked for `requested` (space-separated, in its order of
+/// preference) after a login with these `amr` values: the first value asked for that the login
+/// met, else the strongest it met. `acr_values` is voluntary (OIDC Core §3.1.2.1, contract v3):
+/// it never forces a step-up.
+pub fn acr(amr: &[&str], requested: &str) -> &'static str {
+    let met = |v: &str| match v {
+        "1fa" => true,
+        "mfa" => amr.contains(&"mfa"),
+        "phr" => amr.contains(&"hwk"),
+        _ => false,
+    };
+    requested
+        .split_ascii_whitespace()
+        .find_map(|r| ACR_VALUES.iter().find(|v| **v == r && met(v)))
+        .or_else(|| ACR_VALUES.iter().rev().find(|v| met(v)))
+        .copied()
+        .unwrap_or("1fa")
+}
+
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -105,6 +129,21 @@ impl fmt::Display for Method {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acr_answers_what_the_login_met() {
+        let pwd = amr(FirstFactor::Password, None);
+        let totp = amr(FirstFactor::Password, Some(Method::Totp));
+        let key = amr(FirstFactor::Password, Some(Method::Webauthn));
+        assert_eq!(acr(&pwd, "mfa"), "1fa");
+        assert_eq!(acr(&totp, "mfa"), "mfa");
+        assert_eq!(acr(&totp, "phr mfa"), "mfa");
+        assert_eq!(acr(&totp, "phr"), "mfa");
+        assert_eq!(acr(&key, "phr"), "phr");
+        assert_eq!(acr(&key, "1fa"), "1fa");
+        assert_eq!(acr(&key, "urn:other"), "phr");
+        assert_eq!(acr(&amr(FirstFactor::Passkey, None), "mfa"), "phr");
+    }
 
     #[test]
     fn names_round_trip() {

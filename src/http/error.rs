@@ -185,6 +185,11 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
         AuthError::ReauthRequired => (StatusCode::FORBIDDEN, "reauth_required", None),
         AuthError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+        AuthError::DeviceCodeUnknown => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_device_code",
+            None,
+        ),
         AuthError::InvalidMethod(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_method", None),
         AuthError::MalformedCode(_) => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_code", None),
         AuthError::InvalidCode(_) => (StatusCode::UNAUTHORIZED, "invalid_code", None),
@@ -252,6 +257,9 @@ pub fn message(e: &AuthError) -> String {
         }
         AuthError::InvalidCode(refusal) => return code_message(*refusal),
         AuthError::UsernameTaken => "that username is taken; try another",
+        AuthError::DeviceCodeUnknown => {
+            "that code isn't right, has expired, or was used already; check the code your device shows and type it again"
+        }
         AuthError::InvalidCredentials => "the username or password is incorrect",
         AuthError::AccountDisabled => {
             "this account has been disabled; contact the person who runs this Twofold server"
@@ -676,9 +684,14 @@ impl WebError {
             PageProblem::UnknownPostLogoutUri => {
                 "The app asked to be sent back to an address that is not registered for it (post_logout_redirect_uri)."
             }
+            PageProblem::UnknownPushedRequest => {
+                "The app's sign-in request has expired or was used already (request_uri). Go back to the app and try again."
+            }
         };
         match problem {
-            PageProblem::UnknownClient | PageProblem::UnknownRedirectUri => Self::sign_in_link(why),
+            PageProblem::UnknownClient
+            | PageProblem::UnknownRedirectUri
+            | PageProblem::UnknownPushedRequest => Self::sign_in_link(why),
             _ => Self::logout_link(why),
         }
     }

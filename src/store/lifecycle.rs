@@ -56,6 +56,64 @@ pub struct Ended {
     pub consents: u64,
 }
 
+/// Queues a back-channel logout for every app holding tokens from a session that ended by
+/// expiry, before the statement that deletes it: `$1` now and `$2` the idle bound (every
+/// expired session: housekeeping), or `$3` one session's id (found expired by a request).
+/// The same rows as [`queue_logouts`]: one per app and session, grants whose code was
+/// redeemed and that are not revoked.
+pub(crate) const QUEUE_EXPIRED_LOGOUTS: &str = "INSERT INTO oidc_logouts \
+     (client_id, account_id, session_id, created_at, next_at) \
+     SELECT DISTINCT g.client_id, g.account_id, g.session_id, $1, $1 FROM oidc_grants g \
+     JOIN oidc_clients c ON c.id = g.client_id JOIN sessions s ON s.id = g.session_id \
+     WHERE (s.id = $3 OR ($3 = '' AND (s.expires_at <= $1 OR s.last_seen_at <= $2))) \
+     AND g.code_used_at IS NOT NULL AND g.revoked_at IS NULL \
+     AND c.backchannel_logout_uri IS NOT NULL";
+
+/// Queues a back-channel logout (OpenID Connect Back-Channel Logout 1.0) for every app that
+/// holds tokens from a session that ended now, or whose grant was revoked now: one row per
+/// app and session, in the transaction that ended them, so the worker (`auth/oidc/
+/// back_channel.rs`) sends each once it commits, and a crash loses none. An app holds tokens
+/// from a grant whose code it redeemed and that was live before this event.
+async fn queue_logouts(
+    tx: &mut Transaction<'static, Any>,
+    e: &Ending<'_>,
+    gone_sessions: &[String],
+    revoked: &[String],
+) -> StoreResult<()> {
+    if gone_sessions.is_empty() && revoked.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT g.id, g.client_id, g.session_id, g.revoked_at FROM oidc_grants g \
+         JOIN oidc_clients c ON c.id = g.client_id \
+         WHERE g.account_id = $1 AND g.session_id IS NOT NULL AND g.code_used_at IS NOT NULL \
+         AND c.backchannel_logout_uri IS NOT NULL",
+    )
+    .bind(e.account.as_str())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut queued: Vec<(&str, &str)> = Vec::new();
+    for (grant, client, session, revoked_at) in &held {
+        let now_revoked = revoked.contains(grant);
+        let live_of_gone = revoked_at.is_none() && gone_sessions.contains(session);
+        if !(now_revoked || live_of_gone) || queued.contains(&(client.as_str(), session.as_str())) {
+            continue;
+        }
+        queued.push((client, session));
+        sqlx::query(
+            "INSERT INTO oidc_logouts (client_id, account_id, session_id, created_at, next_at) \
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(client)
+        .bind(e.account.as_str())
+        .bind(session)
+        .bind(e.now.0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Ends what `e.event` ends, in the caller's transaction.
 ///
 /// # Errors
@@ -84,17 +142,23 @@ pub(crate) async fn end_credentials(
             .await?;
     }
     let sessions = match (ends.the_session, ends.other_sessions) {
-        (true, true) => Some("DELETE FROM sessions WHERE account_id = $1"),
-        (true, false) => Some("DELETE FROM sessions WHERE account_id = $1 AND id = $2"),
-        (false, true) => Some("DELETE FROM sessions WHERE account_id = $1 AND id <> $2"),
+        (true, true) => Some("DELETE FROM sessions WHERE account_id = $1 RETURNING id"),
+        (true, false) => {
+            Some("DELETE FROM sessions WHERE account_id = $1 AND id = $2 RETURNING id")
+        }
+        (false, true) => {
+            Some("DELETE FROM sessions WHERE account_id = $1 AND id <> $2 RETURNING id")
+        }
         (false, false) => None,
     };
+    let mut gone_sessions: Vec<String> = Vec::new();
     if let Some(sql) = sessions {
-        let mut q = sqlx::query(sql).bind(account);
+        let mut q = sqlx::query_scalar(sql).bind(account);
         if sql.contains("$2") {
             q = q.bind(named);
         }
-        ended.sessions = q.execute(&mut **tx).await?.rows_affected();
+        gone_sessions = q.fetch_all(&mut **tx).await?;
+        ended.sessions = gone_sessions.len() as u64;
     }
     // Which grants end: all of them at a security event; one app's when it is disconnected;
     // and always those that need a session that is gone (a grant without offline_access, or
@@ -132,6 +196,7 @@ pub(crate) async fn end_credentials(
         .await?
     };
     ended.grants = revoked.len() as u64;
+    queue_logouts(tx, e, &gone_sessions, &revoked).await?;
     if !revoked.is_empty() {
         sqlx::query(
             "DELETE FROM oidc_tokens WHERE grant_id IN (SELECT id FROM oidc_grants WHERE account_id = $1 AND revoked_at IS NOT NULL)",

@@ -21,7 +21,9 @@ mod lock;
 mod meta;
 mod notices;
 mod oidc;
+mod oidc_devices;
 mod oidc_grants;
+mod oidc_logouts;
 mod passkeys;
 mod recovery;
 mod second_step;
@@ -46,9 +48,11 @@ pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use lock::{DbLock, sqlite_path};
 pub use notices::{NoticeOutcome, NoticeRecord};
 pub use oidc::{ClientRecord, ConsentRecord, SigningKeyRecord};
+pub use oidc_devices::{DevicePoll, DeviceRequestRecord, NewDeviceRequest};
 pub use oidc_grants::{
     GrantRecord, GrantTx, NewGrant, NewToken, Redeemed, Redemption, SessionClock, TokenRecord,
 };
+pub use oidc_logouts::LogoutRecord;
 pub use passkeys::{FlowKind, FlowRecord, NewFlow, NewPasskey, PasskeyAdded, PasskeyRecord};
 pub use recovery::{ChargedCode, NewRecovery, RecoveryChannel, RecoveryRecord};
 pub use second_step::{Attempt, AttemptLimits, Proof, Refusal, SecondStepAttempt};
@@ -286,6 +290,10 @@ repositories! {
     oidc: OidcRecords;
     /// OpenID Connect grants: codes, tokens, refresh and `prompt=login` requests.
     grants: Grants;
+    /// The back-channel logouts still to send to apps.
+    logouts: Logouts;
+    /// The device authorization grant's requests.
+    devices: Devices;
     /// Passkeys and security keys, and the WebAuthn flows in progress.
     passkeys: Passkeys;
     /// Account recoveries: links, codes and the password chosen.

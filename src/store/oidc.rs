@@ -7,7 +7,7 @@ use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, UnixTime}
 /// The columns of [`ClientRow`].
 macro_rules! client_columns {
     () => {
-        "id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce"
+        "id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce, backchannel_logout_uri, device"
     };
 }
 
@@ -49,6 +49,10 @@ pub struct ClientRecord {
     pub scopes: Option<Vec<String>>,
     /// A confidential client allowed to send no PKCE (`--allow-no-pkce`).
     pub allow_no_pkce: bool,
+    /// Where its logout tokens go (`--backchannel-logout-uri`).
+    pub backchannel_logout_uri: Option<String>,
+    /// It may use the device authorization grant (`--device`).
+    pub device: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -63,6 +67,8 @@ struct ClientRow {
     created_at: i64,
     scopes: Option<String>,
     allow_no_pkce: i64,
+    backchannel_logout_uri: Option<String>,
+    device: i64,
 }
 
 impl TryFrom<ClientRow> for ClientRecord {
@@ -85,6 +91,8 @@ impl TryFrom<ClientRow> for ClientRecord {
                 .scopes
                 .map(|s| s.split_ascii_whitespace().map(str::to_owned).collect()),
             allow_no_pkce: r.allow_no_pkce != 0,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            device: r.device != 0,
         })
     }
 }
@@ -198,8 +206,8 @@ impl super::OidcRecords<'_> {
     pub async fn add_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce, backchannel_logout_uri, device) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -211,6 +219,8 @@ impl super::OidcRecords<'_> {
         .bind(c.created_at.0)
         .bind(c.scopes.as_ref().map(|s| s.join(" ")))
         .bind(i64::from(c.allow_no_pkce))
+        .bind(c.backchannel_logout_uri.as_deref())
+        .bind(i64::from(c.device))
         .execute(&self.pool)
         .await
         .map_err(conflict_or)?;

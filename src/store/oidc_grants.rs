@@ -48,6 +48,8 @@ pub struct NewGrant<'a> {
     pub first_factor: &'a str,
     /// The second factor of that login.
     pub second_factor: Option<&'a str>,
+    /// The authentication context class to tell the app, when it asked for one.
+    pub acr: Option<&'a str>,
     /// The login session it descends from (the ID token's `sid`).
     pub session_id: &'a SessionId,
     /// Granted with `offline_access`: its tokens outlive the session (not its security
@@ -96,6 +98,8 @@ pub struct GrantRecord {
     pub session_id: Option<String>,
     /// The absolute end of its refresh tokens.
     pub refresh_until: Option<i64>,
+    /// The authentication context class to tell the app, when it asked for one.
+    pub acr: Option<String>,
 }
 
 /// A token to store.
@@ -166,7 +170,7 @@ pub struct TokenRecord {
 /// The grant columns joined with the username.
 macro_rules! grant_columns {
     () => {
-        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.first_factor, g.second_factor, g.session_id, g.refresh_until"
+        "g.id, g.client_id, g.account_id, a.username, g.scope, g.nonce, g.auth_time, g.first_factor, g.second_factor, g.session_id, g.refresh_until, g.acr"
     };
 }
 
@@ -253,8 +257,8 @@ impl super::Grants<'_> {
     /// On a database failure.
     pub async fn create_grant(&self, g: &NewGrant<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor, acr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(g.id)
         .bind(g.code_hash)
@@ -272,6 +276,7 @@ impl super::Grants<'_> {
         .bind(i64::from(g.offline))
         .bind(g.refresh_until.0)
         .bind(g.first_factor)
+        .bind(g.acr)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -458,6 +463,50 @@ impl super::Grants<'_> {
         .await?)
     }
 
+    /// Keeps a pushed authorization request (RFC 9126) of `client_id` until `expires_at`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn put_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        params: &str,
+        expires_at: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO oidc_pushed_requests (id, client_id, params, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id_hash)
+        .bind(client_id)
+        .bind(params)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a live pushed request of `client_id`, once: its parameters.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn take_pushed_request(
+        &self,
+        id_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "DELETE FROM oidc_pushed_requests WHERE id = $1 AND client_id = $2 AND expires_at > $3 \
+             RETURNING params",
+        )
+        .bind(id_hash)
+        .bind(client_id)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Deletes expired tokens and grants whose code and tokens are all gone (housekeeping).
     ///
     /// # Errors
@@ -477,11 +526,17 @@ impl super::Grants<'_> {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        let requests = sqlx::query("DELETE FROM oidc_login_requests WHERE expires_at <= $1")
-            .bind(now.0)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let mut requests = 0;
+        for sql in [
+            "DELETE FROM oidc_login_requests WHERE expires_at <= $1",
+            "DELETE FROM oidc_pushed_requests WHERE expires_at <= $1",
+        ] {
+            requests += sqlx::query(sql)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
         Ok(tokens + grants + requests)
     }
 }

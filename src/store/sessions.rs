@@ -421,11 +421,20 @@ impl super::Sessions<'_> {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn delete_session(&self, id: &SessionId) -> StoreResult<()> {
+    pub async fn delete_session(&self, id: &SessionId, now: UnixTime) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        // Apps holding tokens from it hear that it ended (Back-Channel Logout 1.0).
+        sqlx::query(super::lifecycle::QUEUE_EXPIRED_LOGOUTS)
+            .bind(now.0)
+            .bind(now.0)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -572,13 +581,21 @@ impl super::Sessions<'_> {
     /// # Errors
     /// On a database failure.
     pub async fn purge_sessions(&self, now: UnixTime, idle_secs: i64) -> StoreResult<u64> {
-        Ok(
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
-                .bind(now.0)
-                .bind(now.0 - idle_secs)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
+        let mut tx = self.write_tx().await?;
+        // Apps holding tokens from them hear that they ended (Back-Channel Logout 1.0).
+        sqlx::query(super::lifecycle::QUEUE_EXPIRED_LOGOUTS)
+            .bind(now.0)
+            .bind(now.0 - idle_secs)
+            .bind("")
+            .execute(&mut *tx)
+            .await?;
+        let gone = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(now.0)
+            .bind(now.0 - idle_secs)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(gone)
     }
 }

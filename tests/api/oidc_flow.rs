@@ -137,7 +137,7 @@ pub async fn get_json(app: &TestApp, path: &str) -> Value {
     res.json().await.unwrap()
 }
 
-fn location(res: &Response) -> String {
+pub fn location(res: &Response) -> String {
     res.headers()
         .get("location")
         .expect("a Location")
@@ -146,7 +146,7 @@ fn location(res: &Response) -> String {
         .to_owned()
 }
 
-fn html_unescape(s: &str) -> String {
+pub fn html_unescape(s: &str) -> String {
     s.replace("&#38;", "&")
         .replace("&#34;", "\"")
         .replace("&quot;", "\"")
@@ -191,7 +191,7 @@ pub fn query_of(url: &str) -> HashMap<String, String> {
 
 /// Logs in on the page `to` (`/login?next=…`) sends the browser to; the answer is the
 /// redirect onwards.
-async fn log_in(app: &TestApp, who: &Visitor, to: &str) -> Response {
+pub async fn log_in(app: &TestApp, who: &Visitor, to: &str) -> Response {
     let b = &who.browser;
     let (_, html) = page(b, app, to).await;
     let next = query_of(&app.url(to)).remove("next").unwrap_or_default();
@@ -251,8 +251,20 @@ pub async fn authorize(
     scope: &str,
     pkce: &Pkce,
 ) -> String {
+    authorize_with(app, who, client, scope, pkce, &[]).await
+}
+
+/// [`authorize`] with more parameters (`acr_values`, `id_token_hint`, …).
+pub async fn authorize_with(
+    app: &TestApp,
+    who: &Visitor,
+    client: &TestClient,
+    scope: &str,
+    pkce: &Pkce,
+    extra: &[(&str, &str)],
+) -> String {
     let state = format!("st{:x}", rand_u64());
-    let query = serde_urlencoded::to_string([
+    let mut params = vec![
         ("response_type", "code"),
         ("client_id", &client.id),
         ("redirect_uri", &client.redirect),
@@ -261,19 +273,30 @@ pub async fn authorize(
         ("nonce", "n-0S6_WzA2Mj"),
         ("code_challenge", &pkce.challenge),
         ("code_challenge_method", "S256"),
-    ])
-    .unwrap();
+    ];
+    params.extend_from_slice(extra);
+    let query = serde_urlencoded::to_string(&params).unwrap();
+    let url = follow(
+        app,
+        who,
+        &client.redirect,
+        &format!("/oidc/authorize?{query}"),
+    )
+    .await;
+    code_of(app, &url, &state)
+}
+
+/// Runs an authorization request (`start`, a path on Twofold) in `who`'s browser — logging
+/// in and allowing the app on the consent page when asked — and returns the URL the app
+/// receives at `redirect` (a code or an error).
+pub async fn follow(app: &TestApp, who: &Visitor, redirect: &str, start: &str) -> String {
     let b = &who.browser;
-    let mut res = b
-        .get(app.url(&format!("/oidc/authorize?{query}")))
-        .send()
-        .await
-        .unwrap();
+    let mut res = b.get(app.url(start)).send().await.unwrap();
     for _ in 0..8 {
         if res.status().is_redirection() {
             let to = location(&res);
-            if to.starts_with(&client.redirect) {
-                return code_of(app, &to, &state);
+            if to.starts_with(redirect) {
+                return to;
             }
             assert!(
                 to.starts_with('/'),
@@ -312,8 +335,8 @@ pub async fn authorize(
             res = b.get(app.url(&url)).send().await.unwrap();
             continue;
         }
-        assert!(url.starts_with(&client.redirect), "{url}");
-        return code_of(app, &url, &state);
+        assert!(url.starts_with(redirect), "{url}");
+        return url;
     }
     panic!("the authorization request did not end at the app");
 }
@@ -329,7 +352,7 @@ fn code_of(app: &TestApp, url: &str, state: &str) -> String {
 
 /// A form posted to `path` authenticated as `client` (Basic for a confidential one,
 /// `client_id` in the form for a public one).
-async fn post_as(
+pub async fn post_as(
     app: &TestApp,
     path: &str,
     client: &TestClient,
@@ -452,6 +475,38 @@ pub fn claims_of(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// A JWT this provider signed, checked as a relying party checks it: RS256, its `kid` in the
+/// JWKS, the signature verified with that key. Its header and claims.
+pub async fn verified_jwt(app: &TestApp, token: &str) -> (Value, Value) {
+    let mut parts = token.split('.');
+    let (h, p, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    assert!(parts.next().is_none());
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let jwks = get_json(app, "/oidc/jwks").await;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's key is in the JWKS");
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    ring::signature::RsaPublicKeyComponents { n: &n, e: &e }
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            format!("{h}.{p}").as_bytes(),
+            &URL_SAFE_NO_PAD.decode(s).unwrap(),
+        )
+        .expect("the signature checks against the JWKS");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
+    (header, claims)
+}
+
 /// The `kid` in a JWT's header.
 pub fn kid_of(jwt: &str) -> String {
     let header = jwt.split('.').next().unwrap();
@@ -461,7 +516,7 @@ pub fn kid_of(jwt: &str) -> String {
 
 /// `GET /oidc/authorize?…` in `who`'s browser with these parameters (no redirect
 /// followed): where it sends the browser.
-async fn authorize_once(app: &TestApp, who: &Visitor, params: &[(&str, &str)]) -> String {
+pub async fn authorize_once(app: &TestApp, who: &Visitor, params: &[(&str, &str)]) -> String {
     let q = serde_urlencoded::to_string(params).unwrap();
     let res = who
         .browser

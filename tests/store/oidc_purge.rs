@@ -27,6 +27,8 @@ async fn client(store: &Store) {
             created_at: NOW,
             scopes: None,
             allow_no_pkce: true,
+            backchannel_logout_uri: None,
+            device: false,
         })
         .await
         .unwrap();
@@ -69,6 +71,7 @@ async fn grant(
             auth_time: at,
             first_factor: "pwd",
             second_factor: None,
+            acr: None,
             session_id: sid,
             offline: true,
             refresh_until: at.plus(90 * 86_400),

@@ -37,6 +37,17 @@ pub struct AuthorizeRequest {
     pub max_age: Option<String>,
     /// The username to prefill.
     pub login_hint: Option<String>,
+    /// An ID token Twofold issued earlier: who the app expects to be logged in (OIDC Core
+    /// §3.1.2.1). Another person's session is not used for it.
+    pub id_token_hint: Option<String>,
+    /// Space-separated authentication context classes the app would like, in order of
+    /// preference (voluntary, OIDC Core §3.1.2.1): answered with the `acr` the login met.
+    pub acr_values: Option<String>,
+    /// A request object (OIDC Core §6.1): not supported, answered `request_not_supported`.
+    pub request: Option<String>,
+    /// A pushed request (RFC 9126, `urn:ietf:params:oauth:request_uri:…` from `/oidc/par`),
+    /// taken by `resolve_pushed`; any other (OIDC Core §6.2) is `request_uri_not_supported`.
+    pub request_uri: Option<String>,
     /// Set by Twofold when it sent the browser to log in again: the token of its own record
     /// of when it asked (`oidc_login_requests`). Only a session made after that record counts
     /// as the new login (for its 30 minutes); a made-up or expired token counts for nothing,
@@ -136,29 +147,25 @@ impl super::Authorization<'_> {
                 "only response_type=code (the authorization code flow) is supported",
             );
         }
-        let scopes: Vec<String> = req
-            .scope
-            .as_deref()
-            .unwrap_or("")
-            .split_ascii_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if !scopes.iter().any(|s| s == "openid") {
+        // OIDC Core §6.1, §6.2: a provider that does not take request objects says so rather
+        // than acting on the rest of the request as if the object were not there.
+        if req.request.is_some() {
+            return fail(
+                OAuthCode::RequestNotSupported,
+                "request objects are not supported: send the parameters in the query or form",
+            );
+        }
+        if req.request_uri.is_some() {
+            return fail(
+                OAuthCode::RequestUriNotSupported,
+                "only a request_uri from the pushed authorization request endpoint (/oidc/par) is taken",
+            );
+        }
+        let requested = req.scope.as_deref().unwrap_or("");
+        if !requested.split_ascii_whitespace().any(|s| s == "openid") {
             return fail(OAuthCode::InvalidScope, "the scope must include openid");
         }
-        // A request for more than the client may receive is narrowed to what it may, and a
-        // scope Twofold does not know is ignored (RFC 6749 §3.3, OIDC Core §5.4): the answer's
-        // `scope` says what was granted (ASVS 5.0 10.4.11, 10.7.3).
-        let scopes: Vec<String> = scopes
-            .into_iter()
-            .filter(|s| SCOPES.contains(&s.as_str()))
-            .filter(|s| {
-                client
-                    .scopes
-                    .as_ref()
-                    .is_none_or(|allowed| allowed.contains(s))
-            })
-            .collect();
+        let scopes = narrowed_scopes(&client, requested);
         if let Some(problem) = pkce_problem(req, &client) {
             return fail(OAuthCode::InvalidRequest, problem);
         }
@@ -226,34 +233,13 @@ impl super::Authorization<'_> {
         let wants_login = c.prompt.iter().any(|p| p == "login");
         // prompt=login and max_age (OIDC Core §3.1.2.1) are judged from the server's own
         // record of when it asked for the login; nothing in the request marks a login fresh.
-        let asked_at = match req.login_request.as_deref().and_then(Token::from_client) {
-            Some(t) => {
-                self.auth
-                    .store
-                    .grants()
-                    .login_request_time(t.hash().as_str(), self.now())
-                    .await?
-            }
-            None => None,
+        let asked_at = self.login_asked_at(req).await?;
+        let hinted = match self.hinted_subject(req).await? {
+            Ok(h) => h,
+            Err(e) => return Ok(self.redirect_error(req, &c.redirect_uri, e)),
         };
-        let login = |again, hint| async move {
-            let login_request = if wants_login || max_age.is_some() {
-                let t = Token::generate();
-                self.auth
-                    .store
-                    .grants()
-                    .put_login_request(t.hash().as_str(), self.now(), LOGIN_REQUEST_SECS)
-                    .await?;
-                Some(t.reveal().to_owned())
-            } else {
-                None
-            };
-            Ok::<_, AuthError>(AuthorizeStep::Login {
-                again,
-                login_hint: hint,
-                login_request,
-            })
-        };
+        let record_login = wants_login || max_age.is_some() || hinted.is_some();
+        let login = |again, hint| self.login_step(again, hint, record_login);
         let Some(session) = session else {
             if none {
                 return fail(
@@ -268,14 +254,24 @@ impl super::Authorization<'_> {
         // prompt=login asks, and max_age judges the session's own login time.
         let fresh = asked_at.is_some_and(|t| session.created_at.0 >= t);
         let too_old = max_age.is_some_and(|m| now - session.created_at.0 > m);
-        if !fresh && (wants_login || too_old) {
+        // The app expects someone else (its `id_token_hint`): this session is not theirs to
+        // use, so prompt=none answers login_required (OIDC Core §3.1.2.1) and otherwise the
+        // person logs in anew, as whoever they are.
+        let someone_else = hinted
+            .as_deref()
+            .is_some_and(|sub| sub != session.account_id.as_str());
+        if !fresh && (wants_login || too_old || someone_else) {
             if none {
                 return fail(
                     OAuthCode::LoginRequired,
-                    "the login must be repeated (max_age)",
+                    if someone_else {
+                        "the id_token_hint names someone other than the person logged in"
+                    } else {
+                        "the login must be repeated (max_age)"
+                    },
                 );
             }
-            return login(true, hint).await;
+            return login(true, (!someone_else).then_some(hint).flatten()).await;
         }
         if c.client.require_two_factor && session.second_factor.is_none() {
             let tf = self
@@ -306,6 +302,75 @@ impl super::Authorization<'_> {
             return Ok(step);
         }
         self.issue_code(req, c, session, &scope).await
+    }
+
+    /// When this Twofold asked for the login the request's `login_request` names (its own
+    /// record; an unknown or expired one counts for nothing).
+    async fn login_asked_at(&self, req: &AuthorizeRequest) -> Result<Option<i64>, AuthError> {
+        Ok(
+            match req.login_request.as_deref().and_then(Token::from_client) {
+                Some(t) => {
+                    self.auth
+                        .store
+                        .grants()
+                        .login_request_time(t.hash().as_str(), self.now())
+                        .await?
+                }
+                None => None,
+            },
+        )
+    }
+
+    /// Off to the login (`again`: a session exists but will not do), recording when it was
+    /// asked for when the return trip must prove a new login (`record`).
+    async fn login_step(
+        &self,
+        again: bool,
+        hint: Option<String>,
+        record: bool,
+    ) -> Result<AuthorizeStep, AuthError> {
+        let login_request = if record {
+            let t = Token::generate();
+            self.auth
+                .store
+                .grants()
+                .put_login_request(t.hash().as_str(), self.now(), LOGIN_REQUEST_SECS)
+                .await?;
+            Some(t.reveal().to_owned())
+        } else {
+            None
+        };
+        Ok(AuthorizeStep::Login {
+            again,
+            login_hint: hint,
+            login_request,
+        })
+    }
+
+    /// The subject of the request's `id_token_hint` (`Ok(None)` without one): an ID token
+    /// this provider issued, expired or not (OIDC Core §3.1.2.1); anything else is
+    /// `invalid_request`.
+    async fn hinted_subject(
+        &self,
+        req: &AuthorizeRequest,
+    ) -> Result<Result<Option<String>, OAuthError>, AuthError> {
+        let Some(h) = req.id_token_hint.as_deref().filter(|h| !h.is_empty()) else {
+            return Ok(Ok(None));
+        };
+        Ok(
+            match self
+                .keys()
+                .issued_id_token(h)
+                .await?
+                .and_then(|c| c["sub"].as_str().map(str::to_owned))
+            {
+                Some(sub) => Ok(Some(sub)),
+                None => Err(OAuthError::new(
+                    OAuthCode::InvalidRequest,
+                    "id_token_hint is not an ID token this provider issued",
+                )),
+            },
+        )
     }
 
     /// Consent (unless the app skips it): the answer of the consent form stored, or the
@@ -389,6 +454,13 @@ impl super::Authorization<'_> {
     ) -> Result<AuthorizeStep, AuthError> {
         let code = Token::generate();
         let code_hash = code.hash();
+        // Only an app that asked with acr_values is told the class (OIDC Core §2).
+        let acr = req.acr_values.as_deref().map(|asked| {
+            crate::domain::acr(
+                &crate::domain::amr(session.first_factor, session.second_factor),
+                asked,
+            )
+        });
         let grant_id = Token::generate().hash().as_str()[..32].to_owned();
         self.auth
             .store
@@ -405,6 +477,7 @@ impl super::Authorization<'_> {
                 auth_time: session.created_at,
                 first_factor: session.first_factor.as_str(),
                 second_factor: session.second_factor.map(Method::as_str),
+                acr,
                 session_id: &session.session_id,
                 offline: scope.split(' ').any(|s| s == "offline_access"),
                 refresh_until: session.created_at.plus(self.policy.refresh_absolute_secs),
@@ -487,8 +560,25 @@ pub struct ConnectedApp {
     pub authorized_at: crate::domain::UnixTime,
 }
 
+/// The scopes of a request that a client gets: a request for more than the client may
+/// receive is narrowed to what it may, and a scope Twofold does not know is ignored (RFC 6749
+/// §3.3, OIDC Core §5.4): the answer's `scope` says what was granted (ASVS 5.0 10.4.11, 10.7.3).
+pub(super) fn narrowed_scopes(client: &ClientRecord, requested: &str) -> Vec<String> {
+    requested
+        .split_ascii_whitespace()
+        .filter(|s| SCOPES.contains(s))
+        .filter(|s| {
+            client
+                .scopes
+                .as_ref()
+                .is_none_or(|allowed| allowed.iter().any(|a| a == s))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Scopes sorted and without repeats, space-separated (how consents and grants store them).
-fn normal_scope(scopes: &[String]) -> String {
+pub(super) fn normal_scope(scopes: &[String]) -> String {
     let mut s: Vec<&str> = scopes.iter().map(String::as_str).collect();
     s.sort_unstable();
     s.dedup();
@@ -498,7 +588,7 @@ fn normal_scope(scopes: &[String]) -> String {
 /// What is wrong with a request's PKCE (RFC 7636), if anything: every client sends S256
 /// (contract v3, OAuth 2.0 Security BCP §2.1.1) but a confidential one registered with
 /// `--allow-no-pkce`.
-fn pkce_problem(req: &AuthorizeRequest, client: &ClientRecord) -> Option<&'static str> {
+pub(super) fn pkce_problem(req: &AuthorizeRequest, client: &ClientRecord) -> Option<&'static str> {
     match (
         req.code_challenge.as_deref(),
         req.code_challenge_method.as_deref(),

@@ -29,6 +29,10 @@ pub struct NewClient {
     pub scopes: Option<Vec<String>>,
     /// A confidential client that may send no PKCE.
     pub allow_no_pkce: bool,
+    /// Where its logout tokens go (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// It may use the device authorization grant (RFC 8628).
+    pub device: bool,
 }
 
 /// What a client registered without `--scopes` may receive (contract v3): no
@@ -58,6 +62,10 @@ pub struct OidcClient {
     pub scopes: Option<Vec<String>>,
     /// May send no PKCE.
     pub allow_no_pkce: bool,
+    /// Where its logout tokens go.
+    pub backchannel_logout_uri: Option<String>,
+    /// It may use the device authorization grant.
+    pub device: bool,
 }
 
 impl From<ClientRecord> for OidcClient {
@@ -73,6 +81,8 @@ impl From<ClientRecord> for OidcClient {
             created_at: c.created_at.0,
             scopes: c.scopes,
             allow_no_pkce: c.allow_no_pkce,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            device: c.device,
         }
     }
 }
@@ -147,7 +157,13 @@ impl super::Clients<'_> {
                 "give at least one --redirect-uri, exactly as the app will send it"
             )));
         }
-        for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+        // The back-channel logout URI follows the redirect URIs' rule (contract v3).
+        for uri in c
+            .redirect_uris
+            .iter()
+            .chain(&c.post_logout_redirect_uris)
+            .chain(&c.backchannel_logout_uri)
+        {
             acceptable_uri(uri).map_err(|e| AuthError::Internal(anyhow::anyhow!(e)))?;
         }
         if c.allow_no_pkce && c.public {
@@ -197,6 +213,8 @@ impl super::Clients<'_> {
             created_at: self.now(),
             scopes: Some(scopes),
             allow_no_pkce: c.allow_no_pkce,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            device: c.device,
         };
         self.auth.store.oidc().add_client(&record).await?;
         tracing::info!(client = %client_id, name, "OpenID Connect client registered");

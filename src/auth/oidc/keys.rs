@@ -263,6 +263,21 @@ impl super::SigningKeys<'_> {
         Ok(loaded.keys.iter().map(|k| k.key.verifying()).collect())
     }
 
+    /// The claims of an ID token this provider signed (expired or not), or `None` for
+    /// anything else: a token of another issuer, a bad signature, or a logout token (which
+    /// carries `events` and is never a hint).
+    ///
+    /// # Errors
+    /// On a database failure or a key that cannot be opened.
+    pub(super) async fn issued_id_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<serde_json::Value>, AuthError> {
+        let keys = self.verifying_keys_for(token).await?;
+        Ok(crate::crypto::verified_claims(token, &keys)
+            .filter(|c| c["iss"] == self.policy.issuer.as_str() && c.get("events").is_none()))
+    }
+
     /// Housekeeping for Sign in with Twofold: expired tokens, grants whose code and tokens
     /// are all gone, and signing keys retired so long that nothing they signed is valid.
     /// Returns how many rows went.
@@ -281,7 +296,14 @@ impl super::SigningKeys<'_> {
         if keys > 0 {
             tracing::info!(keys, "deleted retired OpenID Connect signing keys");
         }
-        Ok(grants + keys)
+        let logouts = self
+            .auth
+            .store
+            .logouts()
+            .purge(UnixTime(now.0 - super::back_channel::KEEP_SECS))
+            .await?;
+        let devices = self.auth.store.devices().purge(now).await?;
+        Ok(grants + keys + logouts + devices)
     }
 }
 

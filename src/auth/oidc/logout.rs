@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::PageProblem;
 use crate::auth::{AuthError, CurrentSession};
-use crate::crypto::verified_claims;
 
 /// The end-session request, as sent.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -47,16 +46,12 @@ impl super::Authorization<'_> {
         confirmed: bool,
     ) -> Result<LogoutStep, AuthError> {
         let hint: Option<Value> = match req.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-            Some(h) => {
-                let keys = self.keys().verifying_keys_for(h).await?;
-                match verified_claims(h, &keys).filter(|c| c["iss"] == self.policy.issuer.as_str())
-                {
-                    Some(c) => Some(c),
-                    None => {
-                        return Ok(LogoutStep::ErrorPage(PageProblem::ForeignIdToken));
-                    }
+            Some(h) => match self.keys().issued_id_token(h).await? {
+                Some(c) => Some(c),
+                None => {
+                    return Ok(LogoutStep::ErrorPage(PageProblem::ForeignIdToken));
                 }
-            }
+            },
             None => None,
         };
         let client_id = match (

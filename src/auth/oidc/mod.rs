@@ -13,18 +13,24 @@
 //! sentences people read; those stay in `http::error`.
 
 mod authorize;
+mod back_channel;
 mod clients;
+mod device;
 mod keys;
 mod logout;
+mod pushed;
 mod tokens;
 
 use std::sync::Arc;
 
 pub use authorize::{AuthorizeRequest, AuthorizeStep, ConnectedApp};
 pub use clients::{ClientSecret, NewClient, OidcClient};
+pub use device::{DEVICE_GRANT, DeviceApproval, DeviceStart};
 pub use logout::{LogoutRequest, LogoutStep};
+pub use pushed::{PushedRequest, REQUEST_URI_PREFIX};
 pub use tokens::{ClientCredentials, Introspection, TokenRequest, TokenResponse};
 
+pub use back_channel::BACKCHANNEL_LOGOUT_EVENT;
 pub use keys::{JWKS_MAX_AGE_SECS, KEY_CACHE_SECS, PUBLISH_AHEAD_SECS};
 
 use super::Auth;
@@ -89,6 +95,16 @@ pub enum OAuthCode {
     InteractionRequired,
     /// A bearer token that does not work.
     InvalidToken,
+    /// The device's person has not decided yet (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// The device polls too fast (RFC 8628 §3.5).
+    SlowDown,
+    /// The device code expired (RFC 8628 §3.5).
+    ExpiredToken,
+    /// A `request` object was sent (OIDC Core §3.1.2.6).
+    RequestNotSupported,
+    /// A `request_uri` was sent (OIDC Core §3.1.2.6).
+    RequestUriNotSupported,
 }
 
 impl OAuthCode {
@@ -107,6 +123,11 @@ impl OAuthCode {
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
             Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }
@@ -127,6 +148,8 @@ pub enum PageProblem {
     LogoutWithoutClient,
     /// A `post_logout_redirect_uri` not registered for the app.
     UnknownPostLogoutUri,
+    /// A pushed request's `request_uri` that is unknown, expired, used, or another app's.
+    UnknownPushedRequest,
 }
 
 /// An OAuth error answer: its code and a description for the app's developer.
@@ -154,15 +177,21 @@ pub struct Oidc {
     policy: Arc<OidcPolicy>,
     /// The signing keys, opened, as last read from the database (`keys.rs`).
     key_cache: Arc<keys::KeyCache>,
+    /// What back-channel logout tokens are sent with (`back_channel.rs`).
+    http: Option<reqwest::Client>,
 }
 
 services! {
     Oidc;
+    /// Back-channel logout: the queue of logout tokens, signed and sent to the apps.
+    back_channel: BackChannel;
     /// Authorization: the authorize endpoint, consent, codes, the person's connected apps
     /// and RP-initiated logout.
     authorization: Authorization;
     /// Registered clients: add, list, remove, rotate, authenticate, CORS origins.
     clients: Clients;
+    /// The device authorization grant (RFC 8628): device codes, `/device`, approval.
+    device: Device;
     /// The signing keys: rotation, the JWKS, verification.
     keys: SigningKeys;
     /// The token endpoint, userinfo, introspection and revocation.
@@ -176,7 +205,15 @@ impl Oidc {
             auth,
             policy: Arc::new(policy),
             key_cache: Arc::default(),
+            http: None,
         }
+    }
+
+    /// The provider, sending back-channel logout tokens with `http` (built by the
+    /// composition root: a short time limit, no redirects).
+    pub fn with_back_channel_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
     }
 
     /// The issuer.

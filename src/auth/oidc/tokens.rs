@@ -26,6 +26,8 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     /// The refresh token.
     pub refresh_token: Option<String>,
+    /// The device code (RFC 8628 §3.4).
+    pub device_code: Option<String>,
     /// `client_secret_post` / public clients.
     pub client_id: Option<String>,
     /// `client_secret_post`.
@@ -88,7 +90,7 @@ fn s256(verifier: &str) -> Option<String> {
 
 /// A call to the token, introspection or revocation endpoint that did not succeed: the
 /// OAuth error to answer, or a failure inside. `?` gathers both.
-enum Refusal {
+pub(super) enum Refusal {
     Answer(OAuthError),
     Failed(AuthError),
 }
@@ -120,12 +122,12 @@ fn settle<T>(r: Result<T, Refusal>) -> Result<Result<T, OAuthError>, AuthError> 
     }
 }
 
-fn refuse<T>(code: OAuthCode, description: &'static str) -> Result<T, Refusal> {
+pub(super) fn refuse<T>(code: OAuthCode, description: &'static str) -> Result<T, Refusal> {
     Err(OAuthError::new(code, description).into())
 }
 
 /// What the answers about a redeemed code or refresh token say.
-struct GrantWords {
+pub(super) struct GrantWords {
     /// Logged when it was used before (a theft signal).
     reused_log: &'static str,
     /// `invalid_grant` for a second use.
@@ -134,7 +136,7 @@ struct GrantWords {
     invalid: &'static str,
 }
 
-const CODE_WORDS: GrantWords = GrantWords {
+pub(super) const CODE_WORDS: GrantWords = GrantWords {
     reused_log: "an authorization code was used twice; its tokens were revoked",
     reused: "this code was already used; every token issued from it has been revoked",
     invalid: "the code is unknown or expired, or was issued to another client, redirect_uri or code_verifier",
@@ -208,9 +210,10 @@ impl super::Tokens<'_> {
         match form.grant_type.as_deref() {
             Some("authorization_code") => self.redeem_code(form, &client, &*key().await?).await,
             Some("refresh_token") => self.refresh(form, &client, &*key().await?).await,
+            Some(super::DEVICE_GRANT) => self.redeem_device(form, &client, &*key().await?).await,
             Some(_) => refuse(
                 OAuthCode::UnsupportedGrantType,
-                "grant_type must be authorization_code or refresh_token",
+                "grant_type must be authorization_code, refresh_token or urn:ietf:params:oauth:grant-type:device_code",
             ),
             None => refuse(OAuthCode::InvalidRequest, "grant_type is missing"),
         }
@@ -292,7 +295,7 @@ impl super::Tokens<'_> {
     }
 
     /// The tokens of a code or refresh token just used up, or why there are none.
-    async fn answer(
+    pub(super) async fn answer(
         &self,
         redeemed: Redeemed,
         client_id: &str,
@@ -342,6 +345,9 @@ impl super::Tokens<'_> {
         // contract v3: every credential descends from a session).
         if let Some(sid) = &grant.session_id {
             claims["sid"] = json!(sid);
+        }
+        if let Some(acr) = &grant.acr {
+            claims["acr"] = json!(acr);
         }
         self.profile_claims(
             &mut claims,
@@ -395,6 +401,13 @@ impl super::Tokens<'_> {
         if scopes.contains(&"profile") {
             claims["preferred_username"] = json!(username);
             claims["name"] = json!(username);
+        }
+        // Only a confirmed address is ever stored on the account (`auth/email.rs`).
+        if scopes.contains(&"email")
+            && let (Some(email), _) = self.auth.store.email().email_of(account).await?
+        {
+            claims["email"] = json!(email.as_str());
+            claims["email_verified"] = json!(true);
         }
         if scopes.contains(&"phone")
             && let Some((phone, _)) = self.auth.store.two_factor().record(account).await?.phone

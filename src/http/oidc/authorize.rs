@@ -11,7 +11,7 @@ use crate::auth::oidc::{AuthorizeRequest, AuthorizeStep};
 use crate::http::AppState;
 use crate::http::error::WebError;
 use crate::http::extract::{Client, WebSession};
-use crate::http::web::{CsrfForm, PageContext};
+use crate::http::web::{MaybeCsrfForm, PageContext};
 
 #[derive(Template)]
 #[template(path = "oidc_consent.html")]
@@ -43,6 +43,8 @@ fn hidden_fields(req: &AuthorizeRequest) -> Vec<(&'static str, String)> {
     push("max_age", &req.max_age);
     push("prompt", &req.prompt);
     push("login_request", &req.login_request);
+    push("id_token_hint", &req.id_token_hint);
+    push("acr_values", &req.acr_values);
     out
 }
 
@@ -85,6 +87,12 @@ async fn answer(
     client: &Client,
     csrf: String,
 ) -> Result<Response, WebError> {
+    // A pushed request (RFC 9126) becomes the request it stands for, here, once: the way
+    // back from the login and the consent form carry its parameters, not the used URI.
+    let req = match state.oidc.authorization().resolve_pushed(req).await? {
+        Ok(r) => r,
+        Err(problem) => return Ok(WebError::app_request(problem).into_response()),
+    };
     let session = session.map(|s| s.0);
     let step = state
         .oidc
@@ -181,27 +189,32 @@ pub async fn get(
     answer(&state, req, session, None, &client, csrf).await
 }
 
-/// `POST /oidc/authorize`: the consent page's Allow or Cancel. The form is the request's
-/// fields with `decision` (and `csrf`): read as pairs and parsed like the query, because
-/// `#[serde(flatten)]` over a form hands every value on as text.
+/// `POST /oidc/authorize`: an app's authorization request sent as a form (OIDC Core
+/// §3.1.2.1 requires POST besides GET), answered as the same request by GET; or the consent
+/// page's Allow or Cancel, the request's fields with `decision` and `csrf`. Only a form that
+/// carries this browser's CSRF token may answer the consent. The fields are read as pairs and
+/// parsed like the query, because `#[serde(flatten)]` over a form hands every value on as text.
 pub async fn post(
     State(state): State<AppState>,
     PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
     client: Client,
-    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+    MaybeCsrfForm { pairs, checked }: MaybeCsrfForm,
 ) -> Result<Response, WebError> {
-    let allow = pairs
+    let decision = pairs
         .iter()
         .find(|(k, _)| k == "decision")
-        .map(|(_, v)| v == "allow")
-        .ok_or_else(unreadable)?;
+        .map(|(_, v)| v == "allow");
+    if decision.is_some() && !checked {
+        tracing::warn!("a consent was refused: its CSRF token did not match the browser's cookie");
+        return Err(WebError::csrf());
+    }
     let rest: Vec<&(String, String)> = pairs
         .iter()
         .filter(|(k, _)| k != "decision" && k != "csrf")
         .collect();
     let raw = serde_urlencoded::to_string(rest).map_err(|_| unreadable())?;
     let req = parse(Some(&raw))?;
-    answer(&state, req, session, Some(allow), &client, csrf).await
+    answer(&state, req, session, decision, &client, csrf).await
 }
 
 fn parse(raw: Option<&str>) -> Result<AuthorizeRequest, WebError> {

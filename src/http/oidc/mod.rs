@@ -5,6 +5,7 @@
 
 pub(crate) mod authorize;
 mod cors;
+mod device;
 mod logout;
 mod token;
 
@@ -24,6 +25,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     let pages = Router::new()
         .route("/oidc/authorize", get(authorize::get).post(authorize::post))
         .route("/oidc/logout", get(logout::get).post(logout::post))
+        .route("/device", get(device::page).post(device::enter))
+        .route("/device/decision", post(device::decision))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             super::web::ensure_csrf_cookie,
@@ -43,6 +46,11 @@ pub fn router(state: AppState) -> Router<AppState> {
     let apps = Router::new()
         .route("/oidc/token", post(token::token).options(cors::preflight))
         .route("/oidc/revoke", post(token::revoke).options(cors::preflight))
+        .route("/oidc/par", post(token::pushed).options(cors::preflight))
+        .route(
+            "/oidc/device_authorization",
+            post(token::device_authorization).options(cors::preflight),
+        )
         .layer(for_clients("POST"))
         .merge(
             Router::new()
@@ -75,7 +83,10 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "end_session_endpoint": format!("{iss}/oidc/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", crate::auth::oidc::DEVICE_GRANT],
+        "device_authorization_endpoint": format!("{iss}/oidc/device_authorization"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oidc/par"),
+        "require_pushed_authorization_requests": false,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -84,12 +95,16 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": crate::auth::oidc::SCOPES,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
-            "preferred_username", "name", "phone_number", "phone_number_verified"],
+            "sid", "acr", "preferred_username", "name", "email", "email_verified", "phone_number",
+            "phone_number_verified"],
+        "acr_values_supported": crate::domain::ACR_VALUES,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     (
         [(axum::http::header::CACHE_CONTROL, public_max_age())],

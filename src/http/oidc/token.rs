@@ -110,6 +110,62 @@ pub async fn token(
     }
 }
 
+/// `POST /oidc/par` (RFC 9126 §2): an authorization request pushed by its client; `201`
+/// with the `request_uri` to send the browser with.
+pub async fn pushed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let basic = basic(&headers).map_err(IntoResponse::into_response)?;
+    let pairs: Vec<(String, String)> =
+        form(&headers, &body).map_err(IntoResponse::into_response)?;
+    let field = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let creds = if basic.client_id.is_some() {
+        basic
+    } else {
+        ClientCredentials {
+            client_id: field("client_id"),
+            client_secret: field("client_secret"),
+        }
+    };
+    match state.oidc.authorization().push(&creds, &pairs).await {
+        Ok(Ok(answer)) => Ok(no_store((axum::http::StatusCode::CREATED, Json(answer)))),
+        Ok(Err(e)) => Err(OAuthAnswer::from(e).into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+#[derive(Default, serde::Deserialize)]
+struct DeviceForm {
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `POST /oidc/device_authorization` (RFC 8628 §3.1): a device's codes.
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let basic = basic(&headers).map_err(IntoResponse::into_response)?;
+    let f: DeviceForm = form(&headers, &body).map_err(IntoResponse::into_response)?;
+    let creds = if basic.client_id.is_some() {
+        basic
+    } else {
+        ClientCredentials {
+            client_id: f.client_id,
+            client_secret: f.client_secret,
+        }
+    };
+    match state.oidc.device().start(&creds, f.scope.as_deref()).await {
+        Ok(Ok(answer)) => Ok(no_store(Json(answer))),
+        Ok(Err(e)) => Err(OAuthAnswer::from(e).into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
 #[derive(Default, serde::Deserialize)]
 struct TokenForm {
     token: Option<String>,

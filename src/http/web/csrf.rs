@@ -92,28 +92,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = WebError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let expected = form_token(state, &cookie_of(&parts));
-        let is_form = parts
-            .headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err(unreadable());
-        }
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    WebError::form_too_large()
-                } else {
-                    unreadable()
-                }
-            })?;
-        // Invalid UTF-8 is decoded lossily by the form parser, never a panic or a 500.
-        let CsrfField { csrf } = serde_urlencoded::from_bytes(&bytes).map_err(|_| unreadable())?;
-        if csrf.is_empty() || !bool::from(csrf.as_bytes().ct_eq(expected.as_bytes())) {
+        let (bytes, checked) = read_form(req, state).await?;
+        if !checked {
             tracing::warn!("a form was refused: its CSRF token did not match the browser's cookie");
             return Err(WebError::csrf());
         }
@@ -121,6 +101,54 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .map(CsrfForm)
             .map_err(|_| unreadable())
     }
+}
+
+/// A form that may or may not carry the browser's CSRF token, with whether it did: for
+/// `POST /oidc/authorize`, which is both an app's authorization request sent by POST (OIDC
+/// Core §3.1.2.1: no token, and no more power than the same request by GET) and the consent
+/// page's answer (which must carry it).
+pub struct MaybeCsrfForm {
+    /// The fields, in order.
+    pub pairs: Vec<(String, String)>,
+    /// Whether it carried the browser's CSRF token.
+    pub checked: bool,
+}
+
+impl FromRequest<AppState> for MaybeCsrfForm {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (bytes, checked) = read_form(req, state).await?;
+        let pairs = serde_urlencoded::from_bytes(&bytes).map_err(|_| unreadable())?;
+        Ok(Self { pairs, checked })
+    }
+}
+
+/// A form's bytes, and whether its `csrf` field matches the browser's cookie.
+async fn read_form(req: Request, state: &AppState) -> Result<(Bytes, bool), WebError> {
+    let (parts, body) = req.into_parts();
+    let expected = form_token(state, &cookie_of(&parts));
+    let is_form = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(unreadable());
+    }
+    let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                WebError::form_too_large()
+            } else {
+                unreadable()
+            }
+        })?;
+    // Invalid UTF-8 is decoded lossily by the form parser, never a panic or a 500.
+    let CsrfField { csrf } = serde_urlencoded::from_bytes(&bytes).map_err(|_| unreadable())?;
+    let checked = !csrf.is_empty() && bool::from(csrf.as_bytes().ct_eq(expected.as_bytes()));
+    Ok((bytes, checked))
 }
 
 fn unreadable() -> WebError {

@@ -31,7 +31,7 @@ use axum::routing::{get, post};
 use super::AppState;
 pub use context::PageContext;
 pub(crate) use csrf::ensure_cookie as ensure_csrf_cookie;
-pub use csrf::{CsrfCookie, CsrfForm};
+pub use csrf::{CsrfCookie, CsrfForm, MaybeCsrfForm};
 pub use login_two_factor::LiveChallenge;
 
 const CSS: &str = include_str!("../../../assets/twofold.css");
