@@ -59,7 +59,10 @@ impl Actor {
     /// An admin in the console, from `client`.
     pub fn admin(session: &CurrentSession, client: &ClientInfo) -> Self {
         let mut client = client.clone();
-        client.user_agent = Some(format!("Twofold admin console (admin {})", session.username));
+        client.user_agent = Some(format!(
+            "Twofold admin console (admin {})",
+            session.username
+        ));
         Self {
             name: session.username.clone(),
             via: "console",
@@ -129,6 +132,14 @@ impl AccountAction {
             Self::GrantAdmin => "grant_admin",
             Self::RevokeAdmin => "revoke_admin",
         }
+    }
+
+    /// Whether, done to one's own account, it ends one's own console session.
+    pub fn removes_own_access(self) -> bool {
+        matches!(
+            self,
+            Self::Disable | Self::LogOut | Self::ResetTwoFactor | Self::Delete | Self::RevokeAdmin
+        )
     }
 
     /// Whether it takes an admin away (so the last one must not be its target).
@@ -398,8 +409,13 @@ impl super::Console<'_> {
     /// On a database failure.
     pub async fn overview(
         &self,
-    ) -> Result<(crate::store::ConsoleCounts, Vec<(String, super::ActivityEntry)>), AuthError>
-    {
+    ) -> Result<
+        (
+            crate::store::ConsoleCounts,
+            Vec<(String, super::ActivityEntry)>,
+        ),
+        AuthError,
+    > {
         let counts = self.store.console().counts().await?;
         let events = self
             .store

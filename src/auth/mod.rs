@@ -46,6 +46,7 @@ mod backup_codes;
 mod console;
 mod email;
 mod error;
+mod export;
 mod groups;
 mod login;
 mod new_session;

@@ -48,7 +48,10 @@ pub(super) async fn run(auth: &Auth, who: &Actor, cmd: GroupCommand) -> anyhow::
             groups.add(who, name).await.map(|_| ()),
             format!("Group {} made.", name.trim().to_ascii_lowercase()),
         ),
-        GroupCommand::Remove { name } => (groups.remove(who, name).await, format!("Group {name} removed.")),
+        GroupCommand::Remove { name } => (
+            groups.remove(who, name).await,
+            format!("Group {name} removed."),
+        ),
         GroupCommand::AddMember { name, username } => (
             groups.set_member(who, name, username, true).await,
             format!("{username} is in {name}."),
@@ -69,7 +72,11 @@ pub(super) async fn run(auth: &Auth, who: &Actor, cmd: GroupCommand) -> anyhow::
                 for g in &list {
                     println!("{:<30}  {}", g.name, g.members.join(", "));
                 }
-                println!("{} group{}", list.len(), if list.len() == 1 { "" } else { "s" });
+                println!(
+                    "{} group{}",
+                    list.len(),
+                    if list.len() == 1 { "" } else { "s" }
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -80,7 +87,9 @@ pub(super) async fn run(auth: &Auth, who: &Actor, cmd: GroupCommand) -> anyhow::
             Ok(ExitCode::SUCCESS)
         }
         Err(AuthError::NotFound) => {
-            eprintln!("twofold: no such group or user; `twofold group list` and `twofold user list` show them");
+            eprintln!(
+                "twofold: no such group or user; `twofold group list` and `twofold user list` show them"
+            );
             Ok(ExitCode::from(2))
         }
         Err(e @ (AuthError::Console(_) | AuthError::InvalidGroupName(_))) => {

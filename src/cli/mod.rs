@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::{AccountAction, Actor, AuthError};
 use crate::clock::SystemClock;
 use crate::config::{Config, Location, Overrides};
-use crate::auth::{AccountAction, Actor, AuthError};
 use crate::domain::EventKind;
 use crate::server::Server;
 
@@ -316,7 +316,14 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             let done = format!(
                 "Two-factor authentication is off for {username}; they can log in with their password and set it up again."
             );
-            act(auth, &username, AccountAction::ResetTwoFactor, reason, &done).await
+            act(
+                auth,
+                &username,
+                AccountAction::ResetTwoFactor,
+                reason,
+                &done,
+            )
+            .await
         }
         UserCommand::Disable { username, reason } => {
             let done = format!("{username} is disabled; every session of the account has ended.");
@@ -331,7 +338,8 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             act(auth, &username, AccountAction::LogOut, reason, &done).await
         }
         UserCommand::GrantAdmin { username, reason } => {
-            let done = format!("{username} is an admin: they can use /admin after a two-factor login.");
+            let done =
+                format!("{username} is an admin: they can use /admin after a two-factor login.");
             act(auth, &username, AccountAction::GrantAdmin, reason, &done).await
         }
         UserCommand::RevokeAdmin { username, reason } => {
@@ -351,7 +359,8 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 eprintln!("twofold: nothing changed");
                 return Ok(ExitCode::from(1));
             }
-            let done = format!("{username} is deleted; every session and app token of it has ended.");
+            let done =
+                format!("{username} is deleted; every session and app token of it has ended.");
             act(auth, &username, AccountAction::Delete, reason, &done).await
         }
     }

@@ -73,11 +73,21 @@ mod tests {
     #[test]
     fn names_are_folded_and_checked() {
         assert_eq!(GroupName::parse(" Admins ").unwrap().as_str(), "admins");
-        assert_eq!(GroupName::parse("team-a.b_c").unwrap().as_str(), "team-a.b_c");
+        assert_eq!(
+            GroupName::parse("team-a.b_c").unwrap().as_str(),
+            "team-a.b_c"
+        );
         assert_eq!(GroupName::parse(""), Err(GroupNameError::Empty));
-        assert_eq!(GroupName::parse(&"a".repeat(65)), Err(GroupNameError::TooLong));
+        assert_eq!(
+            GroupName::parse(&"a".repeat(65)),
+            Err(GroupNameError::TooLong)
+        );
         for bad in ["a,b", "a b", "a\nb", "ä", "a:b"] {
-            assert_eq!(GroupName::parse(bad), Err(GroupNameError::BadCharacter), "{bad}");
+            assert_eq!(
+                GroupName::parse(bad),
+                Err(GroupNameError::BadCharacter),
+                "{bad}"
+            );
         }
     }
 }

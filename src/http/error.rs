@@ -857,9 +857,7 @@ fn console_message(p: crate::auth::ConsoleProblem) -> &'static str {
         P::AdminNeedsTwoFactor => {
             "only an account with two-factor authentication on can be an admin; ask them to turn it on first"
         }
-        P::ConfirmYourself => {
-            "this is your own account: tick the box that says so to go ahead"
-        }
+        P::ConfirmYourself => "this is your own account: tick the box that says so to go ahead",
         P::BadPageKey => "that page link is damaged; start the search again",
         P::GroupExists => "a group of that name exists already; pick another name",
     }

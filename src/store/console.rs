@@ -394,9 +394,17 @@ impl super::Console<'_> {
              JOIN accounts a ON a.id = e.account_id WHERE e.kind IN ({}) ORDER BY e.id DESC LIMIT $1",
             marks.join(", ")
         );
-        let mut q = sqlx::query_as::<_, (String, String, i64, Option<String>, Option<String>, Option<String>)>(
-            sqlx::AssertSqlSafe(sql),
-        )
+        let mut q = sqlx::query_as::<
+            _,
+            (
+                String,
+                String,
+                i64,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ),
+        >(sqlx::AssertSqlSafe(sql))
         .bind(limit);
         for k in kinds {
             q = q.bind(*k);

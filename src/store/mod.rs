@@ -44,9 +44,9 @@ pub use checkpoint::Checkpoint;
 pub use console::{
     AdminChange, AuditFilter, AuditRecord, ConsoleCounts, NewAudit, PersonQuery, PersonRecord,
 };
-pub use groups::GroupRecord;
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
+pub use groups::GroupRecord;
 pub use lifecycle::{Ended, Ending};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use lock::{DbLock, sqlite_path};

@@ -9,6 +9,7 @@ mod backup;
 mod backup_codes;
 mod bad_input;
 mod cli;
+mod console;
 mod denial_of_service;
 mod deploy;
 mod email;

@@ -218,3 +218,26 @@ pub async fn change_password(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Everything Twofold keeps about the account (issue 25), as one JSON document, without
+/// any secret: the account, its email and phone, its two-factor methods (when each was
+/// added, never a secret or code), passkeys by name, sessions, connected apps, groups and
+/// the whole activity. Sent as a download (`twofold-data.json`).
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
+    responses((status = 200, description = "the account's data", content_type = "application/json"),
+        (status = 401, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let data = state.auth.accounts().export(&session).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"twofold-data.json\"",
+        )],
+        Json(data),
+    )
+        .into_response())
+}

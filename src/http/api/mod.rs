@@ -78,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(me::list_sessions, me::delete_other_sessions))
         .routes(routes!(me::delete_session))
         .routes(routes!(me::activity))
+        .routes(routes!(me::export))
         .routes(routes!(me::change_password))
         .routes(routes!(email::start, email::remove))
         .routes(routes!(email::confirm))

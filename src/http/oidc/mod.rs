@@ -84,7 +84,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": crate::auth::oidc::SCOPES,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
-            "preferred_username", "name", "phone_number", "phone_number_verified"],
+            "preferred_username", "name", "phone_number", "phone_number_verified", "groups"],
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
