@@ -262,6 +262,7 @@ impl super::Console<'_> {
     /// Does `action` to `username`, for `actor`, and records it in the audit trail. The
     /// change goes through the same use case as the CLI's, so it ends what the lifecycle
     /// says and tells the person. `myself` confirms an action on the actor's own account.
+    /// Answers how many sessions ended, for a logout.
     ///
     /// # Errors
     /// [`AuthError::NotFound`] for an unknown user; [`ConsoleProblem::LastAdmin`],
@@ -273,7 +274,7 @@ impl super::Console<'_> {
         action: AccountAction,
         reason: Option<&str>,
         myself: bool,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Option<u64>, AuthError> {
         let name = Username::parse(username).map_err(|_| AuthError::NotFound)?;
         let target = self
             .store
@@ -290,16 +291,16 @@ impl super::Console<'_> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let who = &actor.client;
         let (u, found) = (name.as_str(), true);
+        let mut ended = None;
         let found = match action {
             AccountAction::Disable | AccountAction::Enable => {
                 let off = action == AccountAction::Disable;
                 self.accounts().set_disabled(u, off, who, reason).await?
             }
-            AccountAction::LogOut => self
-                .accounts()
-                .log_out_everywhere(u, who, reason)
-                .await?
-                .is_some(),
+            AccountAction::LogOut => {
+                ended = self.accounts().log_out_everywhere(u, who, reason).await?;
+                ended.is_some()
+            }
             AccountAction::ResetTwoFactor => {
                 self.two_factor().reset_two_factor(u, who, reason).await?
             }
@@ -325,7 +326,8 @@ impl super::Console<'_> {
         if !found {
             return Err(AuthError::NotFound);
         }
-        self.audit(actor, action.as_str(), Some(u), reason).await
+        self.audit(actor, action.as_str(), Some(u), reason).await?;
+        Ok(ended)
     }
 
     /// Deletes an account through the lifecycle; `false` when it was gone already.

@@ -334,8 +334,7 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
             act(auth, &username, AccountAction::Enable, reason, &done).await
         }
         UserCommand::Logout { username, reason } => {
-            let done = format!("{username} is logged out everywhere.");
-            act(auth, &username, AccountAction::LogOut, reason, &done).await
+            act(auth, &username, AccountAction::LogOut, reason, "").await
         }
         UserCommand::GrantAdmin { username, reason } => {
             let done =
@@ -381,7 +380,14 @@ async fn act(
         .act(&who, username, action, reason.as_deref(), true)
         .await
     {
-        Ok(()) => {
+        Ok(Some(n)) => {
+            println!(
+                "{username} is logged out everywhere ({n} session{} ended).",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => {
             println!("{done}");
             Ok(ExitCode::SUCCESS)
         }

@@ -422,15 +422,15 @@ pub async fn act(
         .act(&actor, &username, a, Some(&reason), form.myself.is_some())
         .await
     {
-        Ok(()) if a == AccountAction::Delete => {
+        Ok(_) if a == AccountAction::Delete => {
             let q = serde_urlencoded::to_string([("done", "deleted"), ("q", username.as_str())])
                 .unwrap_or_default();
             Ok(Redirect::to(&format!("/admin/users?{q}")).into_response())
         }
-        Ok(()) if s.username == username && a.removes_own_access() => {
+        Ok(_) if s.username == username && a.removes_own_access() => {
             Ok(Redirect::to("/").into_response())
         }
-        Ok(()) => {
+        Ok(_) => {
             let q = serde_urlencoded::to_string([("done", segment(a))]).unwrap_or_default();
             let path = format!("/admin/users/{}?{q}", urlencoding(&username));
             Ok(Redirect::to(&path).into_response())

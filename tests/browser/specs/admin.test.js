@@ -82,7 +82,7 @@ describe('operator console', () => {
         await action('Log out everywhere', 'Log out everywhere', 'The account is logged out everywhere.');
         await action('Send recovery link', 'Send recovery link', 'A recovery link or code is on its way.');
         await action('Delete', 'Delete account', null);
-        assert.equal(pathOf(page), '/admin/users');
+        assert.equal(new URL(page.url()).pathname, '/admin/users');
         assert.match(await page.locator('.notice.ok').innerText(), /is deleted/);
         await check('people after a deletion');
 
