@@ -14,6 +14,7 @@ mod denial_of_service;
 mod deploy;
 mod email;
 mod forward_auth;
+mod groups;
 mod helpers;
 mod lifecycle;
 mod limits;
