@@ -10,7 +10,8 @@
 
 use super::{AccountReport, AuthError, CurrentSession};
 use crate::domain::{AccountId, ClientInfo, Email, PhoneNumber, UnixTime, Username, amr};
-use crate::store::{AdminChange, AuditFilter, AuditRecord, NewAudit, PersonQuery, PersonRecord};
+use crate::domain::{AuditFilter, AuditRecord};
+use crate::store::{AdminChange, NewAudit, PersonQuery, PersonRecord};
 
 /// People per page of the console's list.
 pub const PEOPLE_PER_PAGE: i64 = 50;
@@ -413,7 +414,7 @@ impl super::Console<'_> {
         &self,
     ) -> Result<
         (
-            crate::store::ConsoleCounts,
+            crate::domain::ConsoleCounts,
             Vec<(String, super::ActivityEntry)>,
         ),
         AuthError,

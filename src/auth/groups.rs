@@ -3,8 +3,9 @@
 //! (`group:NAME`, `Remote-Groups`).
 
 use super::{Actor, AuthError, ConsoleProblem};
+use crate::domain::GroupRecord;
 use crate::domain::{AccountId, GroupName, Username};
-use crate::store::{GroupRecord, StoreError};
+use crate::store::StoreError;
 
 impl super::Groups<'_> {
     /// Makes a group.

@@ -8,6 +8,7 @@
 mod access;
 mod activity;
 mod codes;
+mod console;
 mod email;
 mod group;
 mod ids;
@@ -28,6 +29,7 @@ pub use access::{
 };
 pub use activity::{ClientInfo, EventKind, describe_user_agent, notice_when_where};
 pub use codes::{BackupCode, CodeError, OtpCode};
+pub use console::{AuditFilter, AuditRecord, ConsoleCounts, GroupRecord};
 pub use email::{Email, EmailError};
 pub use group::{GroupName, GroupNameError};
 pub use ids::{

@@ -808,33 +808,6 @@ pub fn sentence(s: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serde_values_are_scrubbed() {
-        let t = "password: invalid type: integer `12345678`, expected a string at line 1 column 30";
-        let s = scrub_serde(t);
-        assert!(!s.contains("12345678"), "{s}");
-        assert!(s.contains("expected a string"), "{s}");
-        assert_eq!(
-            scrub_serde("missing field `password`"),
-            "missing field `password`"
-        );
-    }
-
-    #[test]
-    fn sentences() {
-        assert_eq!(
-            sentence("that username is taken; try another"),
-            "That username is taken; try another."
-        );
-        assert_eq!(sentence("Done."), "Done.");
-        assert_eq!(sentence(""), "");
-    }
-}
-
 /// Status and code of a console refusal (issue 25).
 fn console_status(p: crate::auth::ConsoleProblem) -> (StatusCode, &'static str, Option<i64>) {
     use crate::auth::ConsoleProblem as P;
@@ -860,5 +833,32 @@ fn console_message(p: crate::auth::ConsoleProblem) -> &'static str {
         P::ConfirmYourself => "this is your own account: tick the box that says so to go ahead",
         P::BadPageKey => "that page link is damaged; start the search again",
         P::GroupExists => "a group of that name exists already; pick another name",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_values_are_scrubbed() {
+        let t = "password: invalid type: integer `12345678`, expected a string at line 1 column 30";
+        let s = scrub_serde(t);
+        assert!(!s.contains("12345678"), "{s}");
+        assert!(s.contains("expected a string"), "{s}");
+        assert_eq!(
+            scrub_serde("missing field `password`"),
+            "missing field `password`"
+        );
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(
+            sentence("that username is taken; try another"),
+            "That username is taken; try another."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 }

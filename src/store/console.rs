@@ -7,7 +7,10 @@
 
 use super::accounts::{AccountRecord, AccountRow, account_columns};
 use super::{Engine, StoreResult};
-use crate::domain::{AccountId, ClientInfo, CredentialEvent, UnixTime, Username};
+use crate::domain::{
+    AccountId, AuditFilter, AuditRecord, ClientInfo, ConsoleCounts, CredentialEvent, UnixTime,
+    Username,
+};
 
 /// How an admin change came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,19 +36,6 @@ pub struct PersonRecord {
     pub admin_since: Option<UnixTime>,
 }
 
-/// The console's counts.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ConsoleCounts {
-    /// Accounts.
-    pub accounts: i64,
-    /// Disabled accounts.
-    pub disabled: i64,
-    /// Accounts with two-factor authentication on.
-    pub two_factor: i64,
-    /// Admins.
-    pub admins: i64,
-}
-
 /// One admin or operator action, to record.
 #[derive(Clone, Copy, Debug)]
 pub struct NewAudit<'a> {
@@ -63,42 +53,6 @@ pub struct NewAudit<'a> {
     pub reason: Option<&'a str>,
     /// When.
     pub at: UnixTime,
-}
-
-/// One recorded action.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct AuditRecord {
-    /// Its id (newest highest).
-    pub id: i64,
-    /// When (Unix seconds).
-    pub at: i64,
-    /// Who.
-    pub actor: String,
-    /// `console` or `cli`.
-    pub via: String,
-    /// From which address.
-    pub ip: Option<String>,
-    /// From which user agent.
-    pub user_agent: Option<String>,
-    /// What.
-    pub action: String,
-    /// To whom or what.
-    pub target: Option<String>,
-    /// Why.
-    pub reason: Option<String>,
-}
-
-/// Which recorded actions to list: each filter matches exactly, `before` is the page key.
-#[derive(Clone, Debug, Default)]
-pub struct AuditFilter {
-    /// Only this actor's.
-    pub actor: Option<String>,
-    /// Only this action.
-    pub action: Option<String>,
-    /// Only on this target.
-    pub target: Option<String>,
-    /// Only older than this id.
-    pub before: Option<i64>,
 }
 
 /// What to look people up by.
@@ -140,6 +94,35 @@ macro_rules! person_select {
             $rest
         )
     };
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    via: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    action: String,
+    target: Option<String>,
+    reason: Option<String>,
+}
+
+impl From<AuditRow> for AuditRecord {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            via: r.via,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            action: r.action,
+            target: r.target,
+            reason: r.reason,
+        }
+    }
 }
 
 impl super::Console<'_> {
@@ -453,7 +436,7 @@ impl super::Console<'_> {
     /// # Errors
     /// On a database failure.
     pub async fn list_audit(&self, f: &AuditFilter, limit: i64) -> StoreResult<Vec<AuditRecord>> {
-        Ok(sqlx::query_as(
+        let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT id, at, actor, via, ip, user_agent, action, target, reason FROM audit \
              WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR target = $3) \
              AND id < $4 ORDER BY id DESC LIMIT $5",
@@ -464,7 +447,8 @@ impl super::Console<'_> {
         .bind(f.before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(AuditRecord::from).collect())
     }
 
     /// Deletes recorded actions older than `before` (the retention rule).

@@ -3,18 +3,7 @@
 //! between two groups made at once; a member is one row, added or removed by one statement.
 
 use super::{StoreResult, conflict_or};
-use crate::domain::{AccountId, GroupName, UnixTime, Username};
-
-/// A group and its members' usernames, by name.
-#[derive(Clone, Debug)]
-pub struct GroupRecord {
-    /// Its name.
-    pub name: String,
-    /// When it was made.
-    pub created_at: UnixTime,
-    /// Its members' usernames, sorted.
-    pub members: Vec<String>,
-}
+use crate::domain::{AccountId, GroupName, GroupRecord, UnixTime, Username};
 
 impl super::Groups<'_> {
     /// Makes a group.

@@ -41,12 +41,9 @@ pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
 pub use challenges::{ChallengeRecord, ChallengeSms, ChallengeState, NewChallenge};
 pub use checkpoint::Checkpoint;
-pub use console::{
-    AdminChange, AuditFilter, AuditRecord, ConsoleCounts, NewAudit, PersonQuery, PersonRecord,
-};
+pub use console::{AdminChange, NewAudit, PersonQuery, PersonRecord};
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
-pub use groups::GroupRecord;
 pub use lifecycle::{Ended, Ending};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use lock::{DbLock, sqlite_path};

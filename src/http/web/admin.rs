@@ -50,7 +50,7 @@ impl Line {
 struct OverviewPage<'a> {
     user: Option<&'a str>,
     csrf: String,
-    counts: crate::store::ConsoleCounts,
+    counts: crate::domain::ConsoleCounts,
     events: Vec<Line>,
 }
 

@@ -11,18 +11,18 @@ use serde::Deserialize;
 use super::PageContext;
 use super::csrf::{CsrfForm, NoFields};
 use crate::auth::{Actor, AuthError};
+use crate::domain::AuditFilter;
 use crate::domain::{UnixTime, describe_user_agent};
 use crate::http::AppState;
 use crate::http::error::{WebError, message};
 use crate::http::extract::{AdminSession, Client};
-use crate::store::AuditFilter;
 
 #[derive(Template)]
 #[template(path = "admin_groups.html")]
 struct GroupsPage<'a> {
     user: Option<&'a str>,
     csrf: String,
-    groups: Vec<crate::store::GroupRecord>,
+    groups: Vec<crate::domain::GroupRecord>,
     error: Option<String>,
     notice: Option<String>,
     name: String,

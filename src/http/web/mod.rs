@@ -118,22 +118,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/recover/{token}", get(recovery::link))
         .route("/authz/forbidden", get(access::page))
-        .route(
-            "/settings/apps/{client_id}/disconnect",
-            post(apps::disconnect),
-        )
-        .route(
-            "/settings/security/password",
-            post(security::change_password),
-        )
-        .route(
-            "/settings/security/sessions/logout-others",
-            post(security::end_other_sessions),
-        )
-        .route(
-            "/settings/security/sessions/{id}/logout",
-            post(security::end_session),
-        )
+        .merge(settings_posts())
         .merge(console_routes())
         .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
         .route("/assets/twofold.css", get(css))
@@ -159,6 +144,27 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/groups/{name}/members/{username}/remove"),
     ("GET", "/admin/audit"),
 ];
+
+/// The forms of Settings → Security and Connected apps.
+fn settings_posts() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/settings/apps/{client_id}/disconnect",
+            post(apps::disconnect),
+        )
+        .route(
+            "/settings/security/password",
+            post(security::change_password),
+        )
+        .route(
+            "/settings/security/sessions/logout-others",
+            post(security::end_other_sessions),
+        )
+        .route(
+            "/settings/security/sessions/{id}/logout",
+            post(security::end_session),
+        )
+}
 
 fn console_routes() -> Router<AppState> {
     Router::new()
