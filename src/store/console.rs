@@ -141,13 +141,25 @@ impl super::Console<'_> {
     ) -> StoreResult<Vec<PersonRecord>> {
         let after = after.map_or("", Username::as_str);
         let rows: Vec<PersonRow> = match query {
+            // One lower bound, so the index range starts where the page does: with both
+            // `>= prefix` and `> after`, SQLite picks one and would walk from the prefix to
+            // the page key (at a million accounts, 100 ms for a late page).
+            PersonQuery::Prefix(p) if after > *p => {
+                sqlx::query_as(person_select!(
+                    "WHERE a.username > $1 AND a.username < $2 ORDER BY a.username LIMIT $3"
+                ))
+                .bind(after)
+                .bind(format!("{p}~"))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
             PersonQuery::Prefix(p) => {
                 sqlx::query_as(person_select!(
-                    "WHERE a.username >= $1 AND a.username < $2 AND a.username > $3 ORDER BY a.username LIMIT $4"
+                    "WHERE a.username >= $1 AND a.username < $2 ORDER BY a.username LIMIT $3"
                 ))
                 .bind(*p)
                 .bind(format!("{p}~"))
-                .bind(after)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?

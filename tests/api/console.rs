@@ -442,3 +442,28 @@ async fn groups_from_the_cli_and_the_console() {
         serde_json::json!([{"name": "ops", "members": [user.username]}])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_come_in_pages_of_fifty_by_key() {
+    let app = TestApp::spawn().await;
+    let (_admin, b, _) = console(&app).await;
+    for _ in 0..55 {
+        app.signup().await;
+    }
+    let page = |path: String| {
+        let b = b.clone();
+        let url = app.url(&path);
+        async move { b.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let count = |html: &str| html.matches("<a href=\"/admin/users/user_").count();
+    let first = page("/admin/users?q=user_".into()).await;
+    assert_eq!(count(&first), 50);
+    let at = first.find("&amp;after=").expect("a next page") + 11;
+    let key: String = first[at..].chars().take_while(|c| *c != '"').collect();
+    let second = page(format!("/admin/users?q=user_&after={key}")).await;
+    assert_eq!(count(&second), 6, "55 people and the admin");
+    assert!(!second.contains("&amp;after="), "no third page");
+    // The pages do not overlap: the key is the first page's last name.
+    assert!(first.contains(&format!("/admin/users/{key}\"")));
+    assert!(!second.contains(&format!("/admin/users/{key}\"")));
+}
