@@ -191,3 +191,65 @@ async fn your_data_is_exported_without_secrets() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// `DELETE /api/v1/me` (issue 25): recent, a second factor when 2FA is on (checked and
+/// counted like a login's, used once), then every credential ends and the account is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_ones_own_account_needs_recent_and_a_second_factor() {
+    let app = TestApp::spawn().await;
+    let plain = app.signup().await;
+    let token = app.login(&plain).await;
+    let del = |token: String, body: Value| {
+        app.http
+            .delete(app.url("/api/v1/me"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    app.clock.advance(app.config.recent_auth_secs + 1);
+    let res = del(token.clone(), json!({})).await.unwrap();
+    crate::helpers::assert_error(res, StatusCode::FORBIDDEN, "reauth_required").await;
+    let token = app.login(&plain).await;
+    assert_eq!(
+        del(token.clone(), json!({})).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.try_login(&plain, &plain.password).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let user = app.signup().await;
+    let token = app.login(&user).await;
+    let (secret, codes) = app.enable_totp(&token).await;
+    let res = del(token.clone(), json!({})).await.unwrap();
+    crate::helpers::assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_method").await;
+    let wrong = if app.totp(&secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let res = del(token.clone(), json!({"method": "totp", "code": wrong}))
+        .await
+        .unwrap();
+    crate::helpers::assert_error(res, StatusCode::UNAUTHORIZED, "invalid_code").await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.status(),
+        StatusCode::OK
+    );
+    let res = del(
+        token.clone(),
+        json!({"method": "backup_code", "code": codes[0]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -73,7 +73,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(backup_codes::view, backup_codes::regenerate))
         .routes(routes!(backup_codes::text_file))
         .routes(routes!(backup_codes::image))
-        .routes(routes!(me::me))
+        .routes(routes!(me::me, me::delete_account))
         .routes(routes!(me::reauth))
         .routes(routes!(me::list_sessions, me::delete_other_sessions))
         .routes(routes!(me::delete_session))
