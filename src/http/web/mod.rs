@@ -22,6 +22,7 @@ mod security;
 mod two_factor;
 mod two_factor_remove;
 mod two_factor_walk;
+mod your_data;
 
 use axum::Router;
 use axum::http::header;
@@ -148,6 +149,9 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
 /// The forms of Settings → Security and Connected apps.
 fn settings_posts() -> Router<AppState> {
     Router::new()
+        .route("/settings/account", get(your_data::page))
+        .route("/settings/account/export.json", get(your_data::export))
+        .route("/settings/account/delete", post(your_data::delete))
         .route(
             "/settings/apps/{client_id}/disconnect",
             post(apps::disconnect),
