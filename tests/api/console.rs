@@ -14,7 +14,7 @@ use crate::web::{browser, csrf_of};
 const BIN: &str = env!("CARGO_BIN_EXE_twofold");
 
 /// Runs `twofold ARGS…` on the test server's database; its exit code and output.
-fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -43,20 +43,7 @@ async fn two_factor_user(app: &TestApp) -> (TestUser, String) {
 
 /// Logs in through the pages; with `secret`, the second step too.
 async fn browser_login(app: &TestApp, user: &TestUser, secret: Option<&str>) -> reqwest::Client {
-    let b = browser();
-    let html = b.get(app.url("/login")).send().await.unwrap();
-    let html = html.text().await.unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", &user.username),
-            ("password", &user.password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (b, res) = crate::web::log_in_through_the_pages(app, user).await;
     if let Some(secret) = secret {
         let to = res.headers()["location"].to_str().unwrap().to_owned();
         let html = b

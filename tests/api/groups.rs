@@ -9,23 +9,12 @@ use twofold::config::{Config, Location, Overrides};
 use crate::helpers::TestApp;
 use crate::oidc_flow::{REDIRECT, Visitor, add_client_with, claims_of, redeem, userinfo};
 
-const BIN: &str = env!("CARGO_BIN_EXE_twofold");
-
 fn group(app: &TestApp, args: &[&str]) {
-    let out = std::process::Command::new(BIN)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TWOFOLD_DATA_DIR", app.data_dir.path())
-        .env("TWOFOLD_DATABASE_URL", &app.config.database_url)
-        .arg("group")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args: Vec<&str> = std::iter::once("group")
+        .chain(args.iter().copied())
+        .collect();
+    let (code, out) = crate::console::cli(app, &args);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
