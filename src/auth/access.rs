@@ -24,6 +24,8 @@ pub enum AccessAnswer {
         user: Option<String>,
         /// The confirmed email address, for `Remote-Email`.
         email: Option<String>,
+        /// The user's groups, for `Remote-Groups` (issue 25).
+        groups: Vec<String>,
     },
     /// Log in first (no session, or one that lacks the second factor the account has).
     Login,
@@ -109,6 +111,7 @@ impl Access {
                     AccessAnswer::Allow {
                         user: None,
                         email: None,
+                        groups: Vec::new(),
                     },
                     None,
                 ));
@@ -135,11 +138,15 @@ impl Access {
         target: &AccessTarget,
         session: &CurrentSession,
     ) -> Result<AccessAnswer, AuthError> {
+        // One indexed read: the rules may name groups, and `Remote-Groups` tells them.
+        let groups = self.auth.groups().of(&session.account_id).await?;
+        let decision = self.rules.decide_for(target, &session.username, &groups);
         let allow = || AccessAnswer::Allow {
             user: Some(session.username.clone()),
             email: session.email.clone(),
+            groups: groups.clone(),
         };
-        Ok(match self.rules.decide(target, &session.username).policy {
+        Ok(match decision.policy {
             Policy::Bypass | Policy::OneFactor => allow(),
             Policy::Deny => AccessAnswer::Denied,
             // NIST SP 800-63B §4.2 (AAL2): only a login that used the second factor counts.

@@ -184,11 +184,16 @@ impl super::Accounts<'_> {
     ) -> Result<bool, AuthError> {
         let username = Username::parse(username)?;
         let now = self.now();
-        Ok(self
+        let Some(account) = self.store.accounts().account_by_username(&username).await? else {
+            return Ok(false);
+        };
+        let done = self
             .store
             .accounts()
             .set_disabled(&username, disabled.then_some(now), now, operator, reason)
-            .await?)
+            .await?;
+        self.notices().notify(&account.id).await;
+        Ok(done)
     }
 
     /// Operator: ends every session and login in flight of `username` (`twofold user
@@ -213,17 +218,18 @@ impl super::Accounts<'_> {
         };
         let event = NewEvent {
             account_id: &account.id,
-            kind: EventKind::SessionRevoked,
+            kind: EventKind::LoggedOutByOperator,
             at: self.now(),
             client: operator,
             detail: Some(&detail),
         };
-        Ok(Some(
-            self.store
-                .sessions()
-                .end_sessions(CredentialEvent::OperatorLogout, None, &event)
-                .await?,
-        ))
+        let ended = self
+            .store
+            .sessions()
+            .end_sessions(CredentialEvent::OperatorLogout, None, &event)
+            .await?;
+        self.notices().notify(&account.id).await;
+        Ok(Some(ended))
     }
 
     /// How guessable a password being chosen is (zxcvbn's score) and whether it would be

@@ -140,7 +140,12 @@ impl super::Operator<'_> {
             .store
             .events()
             .purge_events(now.plus(-self.policy.activity_retention_secs))
-            .await?;
+            .await?
+            // The audit trail of admin and operator actions, under the same rule (issue 25).
+            + self
+                .console()
+                .purge_audit(now.plus(-self.policy.activity_retention_secs))
+                .await?;
         Ok((sessions, challenges + limits + devices + events))
     }
 }

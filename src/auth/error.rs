@@ -56,6 +56,12 @@ pub enum AuthError {
     /// No such thing for this account.
     #[error("not found")]
     NotFound,
+    /// The operator console refused a change.
+    #[error("console refused: {0:?}")]
+    Console(super::ConsoleProblem),
+    /// The group name is not acceptable.
+    #[error("invalid group name: {0}")]
+    InvalidGroupName(#[from] crate::domain::GroupNameError),
     /// An unknown second-factor method, or one the account has not set up.
     #[error("invalid method: {0:?}")]
     InvalidMethod(MethodProblem),

@@ -43,8 +43,11 @@ mod accounts;
 mod address_rate;
 mod admin;
 mod backup_codes;
+mod console;
 mod email;
 mod error;
+mod export;
+mod groups;
 mod login;
 mod new_session;
 mod notices;
@@ -65,6 +68,9 @@ pub use access::{Access, AccessAnswer};
 pub use accounts::NewAccount;
 pub use admin::{AccountReport, AccountSummary};
 pub use backup_codes::BackupCodesView;
+pub use console::{
+    AUDIT_PER_PAGE, AccountAction, Actor, ConsoleProblem, PEOPLE_PER_PAGE, PeoplePage, PersonView,
+};
 pub use email::EmailStatus;
 pub use error::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
 pub use login::{LoginOutcome, NewSessionToken};
@@ -200,6 +206,10 @@ services! {
     operator: Operator;
     /// Passkeys and security keys: adding, listing, removing, logging in without a password.
     passkeys: Passkeys;
+    /// The operator console: admins, people, actions on accounts, the audit trail.
+    console: Console;
+    /// Groups and their members.
+    groups: Groups;
 }
 
 /// The auth service; cheap to clone.

@@ -24,7 +24,7 @@ const MAX_RETRY_SECS: i64 = 3600;
 const GIVE_UP_SECS: i64 = 2 * 86_400;
 
 /// Every kind that sends a notice, to read a stored kind back.
-const NOTICE_KINDS: [EventKind; 16] = [
+const NOTICE_KINDS: [EventKind; 19] = [
     EventKind::PasswordChanged,
     EventKind::TwoFactorDisabled,
     EventKind::TwoFactorResetByOperator,
@@ -41,6 +41,9 @@ const NOTICE_KINDS: [EventKind; 16] = [
     EventKind::RecoveryRequested,
     EventKind::RecoveryCompleted,
     EventKind::LoginNewDevice,
+    EventKind::AccountDisabled,
+    EventKind::AccountEnabled,
+    EventKind::LoggedOutByOperator,
 ];
 
 /// What a channel did with a notice.

@@ -178,7 +178,11 @@ impl super::Recovery<'_> {
         }
     }
 
-    async fn send_recoveries(&self, typed: &str, client: &ClientInfo) -> Result<(), AuthError> {
+    pub(super) async fn send_recoveries(
+        &self,
+        typed: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         for id in self.accounts_named(typed).await? {
             self.send_recovery(&id, client).await?;
             self.notices().notify(&id).await;

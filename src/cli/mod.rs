@@ -7,12 +7,14 @@ mod access;
 mod backup;
 mod bench;
 mod clients;
+mod groups;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::{AccountAction, Actor, AuthError};
 use crate::clock::SystemClock;
 use crate::config::{Config, Location, Overrides};
 use crate::domain::EventKind;
@@ -37,6 +39,9 @@ enum Command {
     /// Look after accounts (on the same database as the server).
     #[command(subcommand)]
     User(UserCommand),
+    /// Groups, for apps (the `groups` claim) and forward authentication (`group:NAME`).
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
     /// Register the apps that sign their users in with Twofold (OpenID Connect clients).
     #[command(subcommand)]
     Client(clients::ClientCommand),
@@ -113,21 +118,47 @@ enum UserCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Make an account an admin of the console at /admin (it needs 2FA on).
+    GrantAdmin {
+        /// The username.
+        username: String,
+        /// Why (kept in the audit trail with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Take the admin role away (never from the last admin).
+    RevokeAdmin {
+        /// The username.
+        username: String,
+        /// Why (kept in the audit trail with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete an account and everything kept about it; every credential ends at once.
+    Delete {
+        /// The username.
+        username: String,
+        /// Don't ask for confirmation (for scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Why (kept in the audit trail with your OS user name).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 /// Who is running the admin command: the OS user (and who used sudo), for the record.
-fn operator() -> crate::domain::ClientInfo {
+fn operator_name() -> String {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     let user = var("USER")
         .or_else(|| var("LOGNAME"))
         .unwrap_or_else(|| format!("uid {uid}"));
-    let name = match var("SUDO_USER") {
+    match var("SUDO_USER") {
         Some(by) if by != user => format!("{user} via sudo by {by}"),
         _ => user,
-    };
-    crate::domain::ClientInfo::operator(&name)
+    }
 }
 
 /// Parses the command line and runs the command.
@@ -146,6 +177,7 @@ pub fn run() -> ExitCode {
     let workers = match &cli.command {
         Command::Serve(o) => o.worker_threads,
         Command::User(_)
+        | Command::Group(_)
         | Command::Client(_)
         | Command::Oidc(_)
         | Command::Access(_)
@@ -230,6 +262,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             auth.close().await;
             Ok(code)
         }
+        Command::Group(cmd) => {
+            let config = Config::resolve(&cli.location, &Overrides::default())?;
+            let (auth, _keys, _) =
+                crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
+                    .await?;
+            let code = groups::run(&auth, &Actor::cli(&operator_name()), cmd).await?;
+            auth.close().await;
+            Ok(code)
+        }
         Command::Client(cmd) => {
             let (oidc, auth) = clients::open(&cli.location).await?;
             let code = clients::client_command(&oidc, cmd).await?;
@@ -272,53 +313,95 @@ async fn user_command(auth: &crate::auth::Auth, cmd: UserCommand) -> anyhow::Res
                 eprintln!("twofold: nothing changed");
                 return Ok(ExitCode::from(1));
             }
-            let who = operator();
-            if auth
-                .two_factor()
-                .reset_two_factor(&username, &who, reason.as_deref())
-                .await?
-            {
-                log_operator(&who, "reset-2fa", &username, reason.as_deref());
-                println!(
-                    "Two-factor authentication is off for {username}; they can log in with their password and set it up again."
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!(
-                    "twofold: no account is called {username:?}; `twofold user list` shows them all"
-                );
-                Ok(ExitCode::from(2))
-            }
+            let done = format!(
+                "Two-factor authentication is off for {username}; they can log in with their password and set it up again."
+            );
+            act(
+                auth,
+                &username,
+                AccountAction::ResetTwoFactor,
+                reason,
+                &done,
+            )
+            .await
         }
         UserCommand::Disable { username, reason } => {
-            set_disabled(auth, &username, true, reason.as_deref()).await
+            let done = format!("{username} is disabled; every session of the account has ended.");
+            act(auth, &username, AccountAction::Disable, reason, &done).await
         }
         UserCommand::Enable { username, reason } => {
-            set_disabled(auth, &username, false, reason.as_deref()).await
+            let done = format!("{username} is enabled and can log in again.");
+            act(auth, &username, AccountAction::Enable, reason, &done).await
         }
         UserCommand::Logout { username, reason } => {
-            let who = operator();
-            match auth
-                .accounts()
-                .log_out_everywhere(&username, &who, reason.as_deref())
-                .await?
-            {
-                Some(n) => {
-                    log_operator(&who, "logout", &username, reason.as_deref());
-                    println!(
-                        "{username} is logged out everywhere ({n} session{} ended).",
-                        if n == 1 { "" } else { "s" }
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                None => {
-                    eprintln!(
-                        "twofold: no account is called {username:?}; `twofold user list` shows them all"
-                    );
-                    Ok(ExitCode::from(2))
-                }
-            }
+            act(auth, &username, AccountAction::LogOut, reason, "").await
         }
+        UserCommand::GrantAdmin { username, reason } => {
+            let done =
+                format!("{username} is an admin: they can use /admin after a two-factor login.");
+            act(auth, &username, AccountAction::GrantAdmin, reason, &done).await
+        }
+        UserCommand::RevokeAdmin { username, reason } => {
+            let done = format!("{username} is no longer an admin.");
+            act(auth, &username, AccountAction::RevokeAdmin, reason, &done).await
+        }
+        UserCommand::Delete {
+            username,
+            yes,
+            reason,
+        } => {
+            if !yes
+                && !confirm(&format!(
+                    "Delete {username} and everything kept about the account? This cannot be undone. [y/N] "
+                ))?
+            {
+                eprintln!("twofold: nothing changed");
+                return Ok(ExitCode::from(1));
+            }
+            let done =
+                format!("{username} is deleted; every session and app token of it has ended.");
+            act(auth, &username, AccountAction::Delete, reason, &done).await
+        }
+    }
+}
+
+/// Does an action on an account as the operator, through the console's use case (the same
+/// lifecycle, notices and audit trail), and says how it went.
+async fn act(
+    auth: &crate::auth::Auth,
+    username: &str,
+    action: AccountAction,
+    reason: Option<String>,
+    done: &str,
+) -> anyhow::Result<ExitCode> {
+    let who = Actor::cli(&operator_name());
+    match auth
+        .console()
+        .act(&who, username, action, reason.as_deref(), true)
+        .await
+    {
+        Ok(Some(n)) => {
+            println!(
+                "{username} is logged out everywhere ({n} session{} ended).",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => {
+            println!("{done}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(AuthError::NotFound) => {
+            eprintln!(
+                "twofold: no account is called {username:?}; `twofold user list` shows them all"
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(e @ AuthError::Console(_)) => {
+            eprintln!("twofold: {}", crate::http::error::message(&e));
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -401,47 +484,6 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
-}
-
-/// Logs an operator's change: who, what, to whom, why.
-fn log_operator(who: &crate::domain::ClientInfo, what: &str, username: &str, reason: Option<&str>) {
-    tracing::info!(
-        operator = who.user_agent.as_deref().unwrap_or_default(),
-        command = what,
-        username,
-        reason = reason.unwrap_or_default(),
-        "account changed by the operator"
-    );
-}
-
-async fn set_disabled(
-    auth: &crate::auth::Auth,
-    username: &str,
-    disabled: bool,
-    reason: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    let who = operator();
-    if auth
-        .accounts()
-        .set_disabled(username, disabled, &who, reason)
-        .await?
-    {
-        log_operator(
-            &who,
-            if disabled { "disable" } else { "enable" },
-            username,
-            reason,
-        );
-        if disabled {
-            println!("{username} is disabled; every session of the account has ended.");
-        } else {
-            println!("{username} is enabled and can log in again.");
-        }
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("twofold: no account is called {username:?}; `twofold user list` shows them all");
-        Ok(ExitCode::from(2))
-    }
 }
 
 async fn shutdown_signal() {

@@ -121,15 +121,23 @@ fn rule(r: FileRule, line: usize) -> Result<AccessRule, String> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let users = r
-        .subject
-        .items()
-        .into_iter()
-        .map(|s| match s.strip_prefix("user:") {
-            Some(u) if !u.trim().is_empty() => Ok(u.trim().to_ascii_lowercase()),
-            _ => Err(format!("subject: {s:?} must be written user:NAME")),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    for s in r.subject.items() {
+        match (s.strip_prefix("user:"), s.strip_prefix("group:")) {
+            (Some(u), _) if !u.trim().is_empty() => users.push(u.trim().to_ascii_lowercase()),
+            (_, Some(g)) => groups.push(
+                crate::domain::GroupName::parse(g)
+                    .map_err(|e| format!("subject: {s:?}: {e}"))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            _ => {
+                return Err(format!(
+                    "subject: {s:?} must be written user:NAME or group:NAME"
+                ));
+            }
+        }
+    }
     let policy = Policy::parse(&r.policy).map_err(|e| e.to_string())?;
     Ok(AccessRule {
         line,
@@ -137,6 +145,7 @@ fn rule(r: FileRule, line: usize) -> Result<AccessRule, String> {
         resources,
         methods,
         users,
+        groups,
         policy,
     })
 }

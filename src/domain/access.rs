@@ -132,6 +132,8 @@ pub struct AccessRule {
     pub methods: Vec<String>,
     /// Usernames (`user:NAME`), lowercase.
     pub users: Vec<String>,
+    /// Groups (`group:NAME`, issue 25): a member of any one matches.
+    pub groups: Vec<String>,
     /// What it asks.
     pub policy: Policy,
 }
@@ -307,17 +309,29 @@ impl AccessRule {
             && (self.methods.is_empty() || self.methods.contains(&t.method))
     }
 
-    fn matches_user(&self, user: &str) -> bool {
-        self.users.is_empty() || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
+    fn matches_user(&self, user: &str, groups: &[String]) -> bool {
+        self.names_nobody()
+            || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
+            || self.groups.iter().any(|g| groups.contains(g))
+    }
+
+    /// Whether it names no subject (anyone matches).
+    fn names_nobody(&self) -> bool {
+        self.users.is_empty() && self.groups.is_empty()
     }
 }
 
 impl AccessControl {
-    /// The policy for a request by `user` (a username).
+    /// The policy for a request by `user` (a username) who is in no group.
     pub fn decide(&self, t: &AccessTarget, user: &str) -> Decision {
+        self.decide_for(t, user, &[])
+    }
+
+    /// The policy for a request by `user`, a member of `groups`.
+    pub fn decide_for(&self, t: &AccessTarget, user: &str, groups: &[String]) -> Decision {
         self.rules
             .iter()
-            .position(|r| r.matches_request(t) && r.matches_user(user))
+            .position(|r| r.matches_request(t) && r.matches_user(user, groups))
             .map_or(
                 Decision {
                     rule: None,
@@ -338,7 +352,7 @@ impl AccessControl {
             if !r.matches_request(t) {
                 continue;
             }
-            if !r.users.is_empty() {
+            if !r.names_nobody() {
                 return AnonymousDecision::NeedsIdentity;
             }
             return AnonymousDecision::Known(Decision {
@@ -391,8 +405,8 @@ impl AccessControl {
                 continue;
             }
             let who = match user {
-                _ if r.users.is_empty() => "anyone".to_owned(),
-                Some(u) if r.matches_user(u) => format!("user:{u}"),
+                _ if r.names_nobody() => "anyone".to_owned(),
+                Some(u) if r.matches_user(u, &[]) => format!("user:{u}"),
                 Some(u) => {
                     lines.push(format!("{at}: no — user:{u} is not among its subjects"));
                     continue;
@@ -443,8 +457,34 @@ mod tests {
                 .collect(),
             methods: Vec::new(),
             users: users.iter().map(|u| u.to_string()).collect(),
+            groups: Vec::new(),
             policy,
         }
+    }
+
+    #[test]
+    fn a_group_subject_matches_its_members_only() {
+        let mut staff = rule(&["app.example.com"], &[], &[], Policy::OneFactor);
+        staff.groups = vec!["staff".into()];
+        let ac = AccessControl {
+            default_policy: Policy::Deny,
+            rules: vec![staff],
+        };
+        let t = target("app.example.com", "/", "GET");
+        assert_eq!(
+            ac.decide_for(&t, "ann", &["staff".into()]).policy,
+            Policy::OneFactor
+        );
+        assert_eq!(
+            ac.decide_for(&t, "bob", &["other".into()]).policy,
+            Policy::Deny
+        );
+        assert_eq!(
+            ac.decide(&t, "staff").policy,
+            Policy::Deny,
+            "a user named like the group"
+        );
+        assert_eq!(ac.decide_anonymous(&t), AnonymousDecision::NeedsIdentity);
     }
 
     #[test]

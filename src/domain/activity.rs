@@ -62,6 +62,12 @@ pub enum EventKind {
     /// A passkey's signature counter went back: a copy of it may exist. Refused, counted as
     /// a wrong code, and told (WebAuthn Level 3 §7.2 step 21).
     PasskeyCloned,
+    /// An admin or the operator disabled the account (every session ended).
+    AccountDisabled,
+    /// An admin or the operator enabled the account again.
+    AccountEnabled,
+    /// An admin or the operator logged the account out everywhere.
+    LoggedOutByOperator,
 }
 
 impl EventKind {
@@ -97,6 +103,9 @@ impl EventKind {
             Self::PasskeyRemoved => "passkey_removed",
             Self::LoginPasskey => "login_passkey",
             Self::PasskeyCloned => "passkey_cloned",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::LoggedOutByOperator => "logged_out_by_operator",
         }
     }
 
@@ -133,6 +142,15 @@ impl EventKind {
             Self::PasskeyCloned => (
                 "passkey-cloned",
                 "A passkey or security key was refused because a copy of it may exist",
+            ),
+            Self::AccountDisabled => (
+                "account",
+                "Your account was disabled by the operator and every session was logged out",
+            ),
+            Self::AccountEnabled => ("account", "Your account was enabled again by the operator"),
+            Self::LoggedOutByOperator => (
+                "sessions",
+                "Every session of your account was logged out by the operator",
             ),
             _ => return None,
         })
@@ -192,6 +210,9 @@ impl EventKind {
             "passkey_removed" => "Passkey or security key removed",
             "login_passkey" => "Logged in with a passkey or security key",
             "passkey_cloned" => "A passkey or security key refused: a copy of it may exist",
+            "account_disabled" => "Account disabled by the operator",
+            "account_enabled" => "Account enabled by the operator",
+            "logged_out_by_operator" => "Logged out everywhere by the operator",
             _ => "Account activity",
         }
     }

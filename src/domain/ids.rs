@@ -40,6 +40,8 @@ text_id!(PasskeyId, "pk");
 text_id!(RecoveryId, "rec");
 text_id!(BatchId, "bat");
 text_id!(ChallengeId, "chl");
+text_id!(GroupId, "grp");
+text_id!(InvitationId, "inv");
 
 #[cfg(test)]
 mod tests {

@@ -33,6 +33,8 @@ pub enum CredentialEvent {
     OperatorResetTwoFactor,
     /// The owner disconnected one app (`/settings/apps`): that app's grants only.
     AppDisconnected,
+    /// The account is deleted (by its owner, an admin or `twofold user delete`): everything.
+    AccountDeleted,
 }
 
 /// What an event ends. "The session" is the one the event names: the session that ends for
@@ -92,6 +94,11 @@ impl CredentialEvent {
                 passkeys: true,
                 ..security
             },
+            Self::AccountDeleted => Ends {
+                the_session: true,
+                passkeys: true,
+                ..security
+            },
             Self::OperatorLogout | Self::OperatorDisable => Ends {
                 the_session: true,
                 ..security
@@ -113,7 +120,7 @@ impl CredentialEvent {
 mod tests {
     use super::*;
 
-    const ALL: [CredentialEvent; 10] = [
+    const ALL: [CredentialEvent; 11] = [
         CredentialEvent::SessionEnded,
         CredentialEvent::OthersLoggedOut,
         CredentialEvent::PasswordChanged,
@@ -124,6 +131,7 @@ mod tests {
         CredentialEvent::OperatorDisable,
         CredentialEvent::OperatorResetTwoFactor,
         CredentialEvent::AppDisconnected,
+        CredentialEvent::AccountDeleted,
     ];
 
     #[test]
@@ -139,6 +147,7 @@ mod tests {
                     | CredentialEvent::OperatorLogout
                     | CredentialEvent::OperatorDisable
                     | CredentialEvent::OperatorResetTwoFactor
+                    | CredentialEvent::AccountDeleted
             );
             assert_eq!(e.is_security_event(), security, "{e:?}");
             if security {
@@ -169,7 +178,9 @@ mod tests {
         for e in ALL {
             let expected = matches!(
                 e,
-                CredentialEvent::TwoFactorOff | CredentialEvent::OperatorResetTwoFactor
+                CredentialEvent::TwoFactorOff
+                    | CredentialEvent::OperatorResetTwoFactor
+                    | CredentialEvent::AccountDeleted
             );
             assert_eq!(e.ends().passkeys, expected, "{e:?}");
         }

@@ -8,7 +8,9 @@
 mod access;
 mod activity;
 mod codes;
+mod console;
 mod email;
+mod group;
 mod ids;
 mod lifecycle;
 mod loopback;
@@ -28,8 +30,12 @@ pub use access::{
 };
 pub use activity::{ClientInfo, EventKind, describe_user_agent, notice_when_where};
 pub use codes::{BackupCode, CodeError, OtpCode};
+pub use console::{AuditFilter, AuditRecord, ConsoleCounts, GroupRecord};
 pub use email::{Email, EmailError};
-pub use ids::{AccountId, BatchId, ChallengeId, PasskeyId, RecoveryId, SessionId};
+pub use group::{GroupName, GroupNameError};
+pub use ids::{
+    AccountId, BatchId, ChallengeId, GroupId, InvitationId, PasskeyId, RecoveryId, SessionId,
+};
 pub use lifecycle::{CredentialEvent, Ends};
 pub use loopback::is_loopback_host;
 pub use passkey::{PASSKEY_NAME_MAX, PasskeyName, PasskeyNameError};

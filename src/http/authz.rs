@@ -106,7 +106,11 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
         }
     };
     match answer {
-        AccessAnswer::Allow { user, email } => {
+        AccessAnswer::Allow {
+            user,
+            email,
+            groups,
+        } => {
             // Always present, empty for nobody (a bypass rule) or no address: a proxy that
             // copies the headers must overwrite whatever the client sent, and Caddy 2.6
             // would otherwise pass on its own placeholder text.
@@ -118,6 +122,11 @@ async fn check(state: &AppState, req: Request, family: Family) -> Response {
                 [
                     ("remote-user", header(user)),
                     ("remote-email", header(email)),
+                    // Group names hold no comma or space (`GroupName`): joined, they split back.
+                    (
+                        "remote-groups",
+                        header(Some(groups.join(",")).filter(|g| !g.is_empty())),
+                    ),
                 ],
                 StatusCode::OK,
             )

@@ -190,6 +190,10 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
             "invalid_device_code",
             None,
         ),
+        AuthError::Console(p) => console_status(*p),
+        AuthError::InvalidGroupName(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_group_name", None)
+        }
         AuthError::InvalidMethod(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_method", None),
         AuthError::MalformedCode(_) => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_code", None),
         AuthError::InvalidCode(_) => (StatusCode::UNAUTHORIZED, "invalid_code", None),
@@ -249,6 +253,8 @@ pub fn message(e: &AuthError) -> String {
         AuthError::MalformedCode(e) => return e.to_string(),
         AuthError::InvalidPhone(e) => return e.to_string(),
         AuthError::InvalidEmail(e) => return e.to_string(),
+        AuthError::InvalidGroupName(e) => return e.to_string(),
+        AuthError::Console(p) => console_message(*p),
         AuthError::RateLimited { retry_after } => {
             return format!(
                 "too many attempts; try again in {}",
@@ -848,6 +854,34 @@ pub fn sentence(s: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// Status and code of a console refusal (issue 25).
+fn console_status(p: crate::auth::ConsoleProblem) -> (StatusCode, &'static str, Option<i64>) {
+    use crate::auth::ConsoleProblem as P;
+    match p {
+        P::LastAdmin => (StatusCode::CONFLICT, "last_admin", None),
+        P::AdminNeedsTwoFactor => (StatusCode::CONFLICT, "two_factor_required", None),
+        P::ConfirmYourself => (StatusCode::CONFLICT, "confirm_yourself", None),
+        P::BadPageKey => (StatusCode::BAD_REQUEST, "bad_page_key", None),
+        P::GroupExists => (StatusCode::CONFLICT, "group_exists", None),
+    }
+}
+
+/// What a console refusal tells the admin to do next.
+fn console_message(p: crate::auth::ConsoleProblem) -> &'static str {
+    use crate::auth::ConsoleProblem as P;
+    match p {
+        P::LastAdmin => {
+            "this is the last admin: make another account an admin first (twofold user grant-admin)"
+        }
+        P::AdminNeedsTwoFactor => {
+            "only an account with two-factor authentication on can be an admin; ask them to turn it on first"
+        }
+        P::ConfirmYourself => "this is your own account: tick the box that says so to go ahead",
+        P::BadPageKey => "that page link is damaged; start the search again",
+        P::GroupExists => "a group of that name exists already; pick another name",
+    }
 }
 
 #[cfg(test)]

@@ -164,6 +164,10 @@ pub fn router(state: AppState) -> Router {
         .merge(authz::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            extract::admin_gate,
+        ))
         .layer(axum::middleware::from_fn(metrics::note_route))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

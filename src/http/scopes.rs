@@ -7,6 +7,7 @@ pub(crate) fn scope_words(scope: &str) -> Option<&'static str> {
         "profile" => "Your username",
         "phone" => "Your verified phone number",
         "email" => "Your email address, once you add one",
+        "groups" => "The groups you are in",
         _ => return None,
     })
 }

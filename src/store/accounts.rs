@@ -177,7 +177,8 @@ impl super::Accounts<'_> {
     }
 
     /// Disables (`Some(now)`) or enables (`None`) an account; disabling also ends every
-    /// session at once. Returns `false` when there is no such user.
+    /// session at once. Either is recorded and told to the owner. Returns `false` when there
+    /// is no such user.
     ///
     /// # Errors
     /// On a database failure.
@@ -218,23 +219,29 @@ impl super::Accounts<'_> {
                 &super::Ending::new(CredentialEvent::OperatorDisable, &id, None, now),
             )
             .await?;
-            // Recorded as a revocation (the activity kinds are a fixed list), with who and
-            // why in the detail.
-            let what = "account disabled by the operator; every session ended";
-            let detail = match reason {
-                Some(r) => format!("{what} ({r})"),
-                None => what.to_owned(),
-            };
-            NewEvent {
-                account_id: &id,
-                kind: EventKind::SessionRevoked,
-                at: now,
-                client: operator,
-                detail: Some(&detail),
-            }
-            .insert(&mut tx)
-            .await?;
         }
+        // Recorded with who and why in the detail, and told to the owner (a notice).
+        let (kind, what) = if disabled_at.is_some() {
+            (
+                EventKind::AccountDisabled,
+                "account disabled by the operator; every session ended",
+            )
+        } else {
+            (EventKind::AccountEnabled, "account enabled by the operator")
+        };
+        let detail = match reason {
+            Some(r) => format!("{what} ({r})"),
+            None => what.to_owned(),
+        };
+        NewEvent {
+            account_id: &id,
+            kind,
+            at: now,
+            client: operator,
+            detail: Some(&detail),
+        }
+        .insert(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

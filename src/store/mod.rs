@@ -13,8 +13,10 @@ mod backup;
 mod backup_codes;
 mod challenges;
 mod checkpoint;
+mod console;
 mod email;
 mod events;
+mod groups;
 mod lifecycle;
 mod limits;
 mod lock;
@@ -41,6 +43,7 @@ pub use accounts::AccountRecord;
 pub use backup_codes::{BackupUse, BatchRecord, CodeRecord, NewBatch};
 pub use challenges::{ChallengeRecord, ChallengeSms, ChallengeState, NewChallenge};
 pub use checkpoint::Checkpoint;
+pub use console::{AdminChange, NewAudit, PersonQuery, PersonRecord};
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
 pub use lifecycle::{Ended, Ending};
@@ -276,6 +279,10 @@ repositories! {
     backup_codes: BackupCodes;
     /// Login and recovery challenges of the second step.
     challenges: Challenges;
+    /// The operator console: admins, finding people, deleting accounts, the audit trail.
+    console: Console;
+    /// Groups and their members.
+    groups: Groups;
     /// Email addresses and their confirmation codes.
     email: Emails;
     /// Security events (login activity).

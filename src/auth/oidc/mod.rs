@@ -168,7 +168,15 @@ impl OAuthError {
 }
 
 /// The scopes Twofold knows.
-pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
+pub const SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "offline_access",
+    // The `groups` claim (issue 25): a client receives it only when registered with it.
+    "groups",
+];
 
 /// The OpenID Connect provider; cheap to clone.
 #[derive(Clone)]

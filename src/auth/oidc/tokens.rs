@@ -415,6 +415,10 @@ impl super::Tokens<'_> {
             claims["phone_number"] = json!(phone.e164());
             claims["phone_number_verified"] = json!(true);
         }
+        // The account's groups, by name (issue 25); `[]` for none.
+        if scopes.contains(&"groups") {
+            claims["groups"] = json!(self.auth.groups().of(account).await?);
+        }
         Ok(())
     }
 

@@ -218,3 +218,62 @@ pub async fn change_password(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Everything Twofold keeps about the account (issue 25), as one JSON document, without
+/// any secret: the account, its email and phone, its two-factor methods (when each was
+/// added, never a secret or code), passkeys by name, sessions, connected apps, groups and
+/// the whole activity. Sent as a download (`twofold-data.json`).
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
+    responses((status = 200, description = "the account's data", content_type = "application/json"),
+        (status = 401, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let data = state.auth.accounts().export(&session).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"twofold-data.json\"",
+        )],
+        Json(data),
+    )
+        .into_response())
+}
+
+/// The second factor that confirms deleting the account (when 2FA is on). (No `Debug`.)
+#[derive(Deserialize, ToSchema)]
+pub struct DeleteAccount {
+    /// `totp` or `backup_code`.
+    method: Option<String>,
+    /// The code.
+    code: Option<String>,
+}
+
+/// Deletes the account (issue 25): **recent**, and when two-factor authentication is on a
+/// second factor in the body (`{"method":"totp"|"backup_code","code"}`; `{}` without 2FA),
+/// checked and counted
+/// like a login's. Every session, app token and passkey ends, and everything kept about the
+/// account is removed. The last admin cannot (`409 last_admin`).
+#[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = DeleteAccount,
+    responses((status = 204), (status = 403, description = "reauth_required", body = ErrorBody),
+        (status = 401, description = "invalid_code", body = ErrorBody),
+        (status = 409, description = "last_admin", body = ErrorBody)))]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    ApiSession(session): ApiSession,
+    Client(client): Client,
+    AppJson(body): AppJson<DeleteAccount>,
+) -> Result<StatusCode, ApiError> {
+    let factor = match (&body.method, &body.code) {
+        (Some(m), Some(c)) => Some((m.as_str(), c.as_str())),
+        _ => None,
+    };
+    state
+        .auth
+        .console()
+        .delete_own_account_with(&session, factor, &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -96,7 +96,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "scopes_supported": crate::auth::oidc::SCOPES,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
             "sid", "acr", "preferred_username", "name", "email", "email_verified", "phone_number",
-            "phone_number_verified"],
+            "phone_number_verified", "groups"],
         "acr_values_supported": crate::domain::ACR_VALUES,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,

@@ -208,6 +208,7 @@ pub async fn login_page(
         .unwrap_or("");
     let notice = match q.done.as_deref() {
         Some("logged_out") => Some("You're logged out."),
+        Some("account_deleted") => Some("Your account is deleted, and everything kept about it."),
         Some("password_changed") => Some("Your password was changed. Log in with the new one."),
         Some("challenge_expired") => Some("Your login attempt expired. Log in again."),
         _ if q.again.is_some() => Some(

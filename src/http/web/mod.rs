@@ -7,6 +7,8 @@
 
 mod access;
 mod account;
+mod admin;
+mod admin_groups;
 mod apps;
 mod backup_codes;
 mod context;
@@ -21,6 +23,7 @@ mod security;
 mod two_factor;
 mod two_factor_remove;
 mod two_factor_walk;
+mod your_data;
 
 use axum::Router;
 use axum::http::header;
@@ -71,6 +74,40 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/recover/{token}", get(recovery::link))
         .route("/authz/forbidden", get(access::page))
+        .merge(settings_posts())
+        .merge(console_routes())
+        .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
+        .route("/assets/twofold.css", get(css))
+        .route("/assets/twofold.js", get(js))
+        .route("/assets/passkeys.js", get(passkeys_js))
+        .route("/assets/favicon.svg", get(favicon))
+}
+
+/// The operator console's routes. Every one of them, and every other path under `/admin`,
+/// stands behind `http::extract::admin_gate` (a layer on the whole router) and takes
+/// `AdminSession`; `tests/api/console.rs` walks this table as a normal user, a one-factor
+/// admin and a stale admin.
+pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/admin"),
+    ("GET", "/admin/users"),
+    ("GET", "/admin/users/{username}"),
+    ("GET", "/admin/users/{username}/{action}"),
+    ("POST", "/admin/users/{username}/{action}"),
+    ("GET", "/admin/groups"),
+    ("POST", "/admin/groups"),
+    ("GET", "/admin/groups/{name}/remove"),
+    ("POST", "/admin/groups/{name}/remove"),
+    ("POST", "/admin/groups/{name}/members"),
+    ("POST", "/admin/groups/{name}/members/{username}/remove"),
+    ("GET", "/admin/audit"),
+];
+
+/// The forms of Settings → Security and Connected apps.
+fn settings_posts() -> Router<AppState> {
+    Router::new()
+        .route("/settings/account", get(your_data::page))
+        .route("/settings/account/export.json", get(your_data::export))
+        .route("/settings/account/delete", post(your_data::delete))
         .route(
             "/settings/apps/{client_id}/disconnect",
             post(apps::disconnect),
@@ -87,11 +124,34 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/settings/security/sessions/{id}/logout",
             post(security::end_session),
         )
-        .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
-        .route("/assets/twofold.css", get(css))
-        .route("/assets/twofold.js", get(js))
-        .route("/assets/passkeys.js", get(passkeys_js))
-        .route("/assets/favicon.svg", get(favicon))
+}
+
+fn console_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(admin::overview))
+        .route("/admin/users", get(admin::people))
+        .route("/admin/users/{username}", get(admin::person))
+        .route(
+            "/admin/users/{username}/{action}",
+            get(admin::confirm).post(admin::act),
+        )
+        .route(
+            "/admin/groups",
+            get(admin_groups::groups).post(admin_groups::add),
+        )
+        .route(
+            "/admin/groups/{name}/remove",
+            get(admin_groups::confirm_remove).post(admin_groups::remove),
+        )
+        .route(
+            "/admin/groups/{name}/members",
+            post(admin_groups::add_member),
+        )
+        .route(
+            "/admin/groups/{name}/members/{username}/remove",
+            post(admin_groups::remove_member),
+        )
+        .route("/admin/audit", get(admin_groups::audit))
 }
 
 /// Settings → Two-factor authentication: its methods, backup codes and confirmations.
