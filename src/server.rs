@@ -165,6 +165,7 @@ pub async fn open(
             .public_url
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
+        sign_up: config.sign_up,
     };
     let mail = crate::mail::Mail::new(
         mail_sender(config, Arc::clone(&clock))?,

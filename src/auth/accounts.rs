@@ -3,7 +3,33 @@
 use super::{AuthError, CurrentSession};
 use crate::crypto::Verification;
 use crate::domain::{AccountId, ClientInfo, CredentialEvent, EventKind, Password, Username};
-use crate::store::{NewEvent, PasswordProof, StoreError};
+use crate::store::{InvitedAccount, InvitedOutcome, NewEvent, PasswordProof, StoreError};
+
+/// What a sign-up sends: the username and password, and the invitation's token (and the
+/// address typed with it) when there is one.
+#[derive(Clone, Copy)]
+pub struct SignUp<'a> {
+    /// The username as typed.
+    pub username: &'a str,
+    /// The password as typed.
+    pub password: &'a str,
+    /// The token of the invitation link, if any.
+    pub invitation: Option<&'a str>,
+    /// The email address typed with an invitation, if any.
+    pub email: Option<&'a str>,
+}
+
+impl<'a> SignUp<'a> {
+    /// A sign-up without an invitation.
+    pub fn plain(username: &'a str, password: &'a str) -> Self {
+        Self {
+            username,
+            password,
+            invitation: None,
+            email: None,
+        }
+    }
+}
 
 /// A freshly created account.
 #[derive(Clone, Debug)]
@@ -15,21 +41,26 @@ pub struct NewAccount {
 }
 
 impl super::Accounts<'_> {
-    /// Creates an account. The username and password are parsed here, so every caller
-    /// applies the same rules.
+    /// Creates an account, through the sign-up's gate (`--sign-up`, invitations). The
+    /// username and password are parsed here, so every caller applies the same rules.
     ///
     /// # Errors
+    /// [`AuthError::SignUpClosed`], [`AuthError::InvitationRequired`],
     /// [`AuthError::InvalidUsername`], [`AuthError::WeakPassword`], [`AuthError::UsernameTaken`],
     /// [`AuthError::RateLimited`] when the client's address has signed up enough for now.
     pub async fn sign_up(
         &self,
-        username: &str,
-        password: &str,
+        request: &SignUp<'_>,
         client: &ClientInfo,
     ) -> Result<NewAccount, AuthError> {
         self.take_address_rate(client)?;
-        let username = Username::parse(username)?;
-        let password = Password::parse_new(password, &username, &self.policy.password_context)?;
+        let invitation = self
+            .invitations()
+            .admit(request.invitation, request.email)
+            .await?;
+        let username = Username::parse(request.username)?;
+        let password =
+            Password::parse_new(request.password, &username, &self.policy.password_context)?;
         if self
             .store
             .accounts()
@@ -47,17 +78,38 @@ impl super::Accounts<'_> {
         let hash = self.hasher.hash(&password).await?;
         let id = AccountId::generate();
         let now = self.now();
-        match self
-            .store
-            .accounts()
-            .create_account(&id, &username, &hash, now)
-            .await
-        {
-            Ok(()) => {}
+        let created = match &invitation {
+            None => self
+                .store
+                .accounts()
+                .create_account(&id, &username, &hash, now)
+                .await
+                .map(|()| InvitedOutcome::Created),
+            // The invitation is taken in the account's own transaction: one account per link.
+            Some(token_hash) => {
+                self.store
+                    .invitations()
+                    .create_account(&InvitedAccount {
+                        id: &id,
+                        username: &username,
+                        password_hash: &hash,
+                        token_hash: token_hash.as_str(),
+                        now,
+                    })
+                    .await
+            }
+        };
+        match created {
+            Ok(InvitedOutcome::Created) => {}
+            Ok(InvitedOutcome::InvitationGone) => {
+                return Err(AuthError::InvitationRequired(
+                    super::InvitationProblem::Used,
+                ));
+            }
             Err(StoreError::Conflict) => return Err(AuthError::UsernameTaken),
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(account = %id, username = %username, "account created");
+        tracing::info!(account = %id, username = %username, invited = invitation.is_some(), "account created");
         Ok(NewAccount {
             id,
             username: username.as_str().to_owned(),

@@ -145,6 +145,12 @@ impl super::Operator<'_> {
             + self
                 .console()
                 .purge_audit(now.plus(-self.policy.activity_retention_secs))
+                .await?
+            // Invitations long expired, under the same rule.
+            + self
+                .store
+                .invitations()
+                .purge(now.plus(-self.policy.activity_retention_secs))
                 .await?;
         Ok((sessions, challenges + limits + devices + events))
     }

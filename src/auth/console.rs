@@ -31,6 +31,8 @@ pub enum ConsoleProblem {
     BadPageKey,
     /// A group of that name exists already.
     GroupExists,
+    /// No group has that name.
+    UnknownGroup,
 }
 
 /// Who acts: an admin in the console, or the operator at the CLI.
@@ -458,79 +460,5 @@ impl PeoplePage {
             people: Vec::new(),
             next: None,
         }
-    }
-}
-
-impl super::Console<'_> {
-    /// The owner deletes their own account (`DELETE /api/v1/me`): a recent password and,
-    /// when two-factor authentication is on, a second factor given now. The factor is
-    /// checked as a login's second step is — on a challenge of its own, with its limits,
-    /// its replay guards and its count of wrong codes — and the session a right code makes
-    /// goes with the account. Methods: `totp` and `backup_code` (a text or a passkey needs a
-    /// challenge the client holds, which this one request cannot give; not yet).
-    ///
-    /// # Errors
-    /// [`AuthError::ReauthRequired`], [`AuthError::InvalidMethod`] (none or another method
-    /// given on an account with 2FA), the second step's errors for a wrong code,
-    /// [`ConsoleProblem::LastAdmin`].
-    pub async fn delete_own_account_with(
-        &self,
-        session: &CurrentSession,
-        factor: Option<(&str, &str)>,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        use crate::domain::{Method, SessionKind};
-        use crate::store::{NewChallenge, PasswordProof};
-        if !self.sessions().is_recent(session) {
-            return Err(AuthError::ReauthRequired);
-        }
-        let account = self
-            .store
-            .accounts()
-            .account_by_id(&session.account_id)
-            .await?
-            .ok_or(AuthError::Unauthenticated)?;
-        if account.two_factor_since.is_some() {
-            let unknown = AuthError::InvalidMethod(super::MethodProblem::Unknown);
-            let Some((method, code)) = factor else {
-                return Err(unknown);
-            };
-            let method = match Method::parse(method) {
-                Ok(m @ (Method::Totp | Method::BackupCode)) => m,
-                _ => return Err(unknown),
-            };
-            let throttle = self.reauth_throttle(&account.id, &session.session_id);
-            let proof = PasswordProof {
-                credential_version: account.credential_version,
-                throttle: &throttle,
-                clear: false,
-                rehash: None,
-            };
-            let token = crate::crypto::Token::generate();
-            let id = self.keys.challenge_id(token.reveal());
-            let now = self.now();
-            let challenge = NewChallenge {
-                id: &id,
-                account_id: &account.id,
-                kind: SessionKind::Api,
-                now,
-                expires_at: now.plus(self.tf.challenge_secs),
-                client,
-                sms: None,
-            };
-            if !self
-                .store
-                .challenges()
-                .create_challenge(&challenge, &proof)
-                .await?
-            {
-                return Err(AuthError::CredentialChanged);
-            }
-            let (id, state) = self.second_step().live_challenge_by_id(id).await?;
-            self.second_step()
-                .attempt_on(&id, &state, method, code, client)
-                .await?;
-        }
-        self.delete_own_account(session).await
     }
 }

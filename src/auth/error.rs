@@ -145,6 +145,12 @@ pub enum AuthError {
     /// The passkey's name is not acceptable.
     #[error("invalid passkey name: {0}")]
     InvalidPasskeyName(#[from] crate::domain::PasskeyNameError),
+    /// `--sign-up closed`: no one makes an account here.
+    #[error("sign-up closed")]
+    SignUpClosed,
+    /// `--sign-up invite` without a usable invitation, or an invitation that cannot be used.
+    #[error("invitation required: {0:?}")]
+    InvitationRequired(super::InvitationProblem),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

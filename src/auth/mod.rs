@@ -39,6 +39,7 @@ macro_rules! services {
 }
 
 mod access;
+mod account_deletion;
 mod accounts;
 mod address_rate;
 mod admin;
@@ -48,6 +49,7 @@ mod email;
 mod error;
 mod export;
 mod groups;
+mod invitations;
 mod login;
 mod new_session;
 mod notices;
@@ -65,7 +67,8 @@ mod webauthn;
 use std::sync::Arc;
 
 pub use access::{Access, AccessAnswer};
-pub use accounts::NewAccount;
+pub use account_deletion::{DeletionFactor, DeletionOutcome};
+pub use accounts::{NewAccount, SignUp};
 pub use admin::{AccountReport, AccountSummary};
 pub use backup_codes::BackupCodesView;
 pub use console::{
@@ -73,6 +76,7 @@ pub use console::{
 };
 pub use email::EmailStatus;
 pub use error::{AuthError, CodeProblem, CodeRefusal, MethodProblem, Pending};
+pub use invitations::{INVITATIONS_LISTED, InvitationProblem, NewInvitationLink};
 pub use login::{LoginOutcome, NewSessionToken};
 pub use passkeys::{PasskeyOptions, PasskeyRegistered, PasskeyView};
 pub use recovery::{RecoveryFactor, RecoveryOutcome, RecoveryProof, RecoveryView};
@@ -166,6 +170,8 @@ pub struct Policy {
     /// This Twofold's address as people know it (`--public-url`), for the links and the
     /// "which Twofold" line of notices and emails.
     pub site: Option<String>,
+    /// Who may make an account (`--sign-up`).
+    pub sign_up: crate::domain::SignUpMode,
 }
 
 impl Default for Policy {
@@ -180,6 +186,7 @@ impl Default for Policy {
             sign_ups_per_address_hour: 10,
             password_context: PasswordContext::default(),
             site: None,
+            sign_up: crate::domain::SignUpMode::Open,
         }
     }
 }
@@ -210,6 +217,8 @@ services! {
     console: Console;
     /// Groups and their members.
     groups: Groups;
+    /// Who may sign up, and invitations.
+    invitations: Invitations;
 }
 
 /// The auth service; cheap to clone.

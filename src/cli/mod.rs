@@ -8,6 +8,7 @@ mod backup;
 mod bench;
 mod clients;
 mod groups;
+mod invitations;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +43,9 @@ enum Command {
     /// Groups, for apps (the `groups` claim) and forward authentication (`group:NAME`).
     #[command(subcommand)]
     Group(groups::GroupCommand),
+    /// Invitations for `--sign-up invite`: single-use links, 7 days.
+    #[command(subcommand)]
+    Invite(invitations::InviteCommand),
     /// Register the apps that sign their users in with Twofold (OpenID Connect clients).
     #[command(subcommand)]
     Client(clients::ClientCommand),
@@ -178,6 +182,7 @@ pub fn run() -> ExitCode {
         Command::Serve(o) => o.worker_threads,
         Command::User(_)
         | Command::Group(_)
+        | Command::Invite(_)
         | Command::Client(_)
         | Command::Oidc(_)
         | Command::Access(_)
@@ -245,6 +250,14 @@ fn log_colours(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> 
     stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
+/// The auth service on the configured database, for an admin command.
+async fn open_admin(location: &Location) -> anyhow::Result<crate::auth::Auth> {
+    let config = Config::resolve(location, &Overrides::default())?;
+    let (auth, _keys, _) =
+        crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin).await?;
+    Ok(auth)
+}
+
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(overrides) => {
@@ -254,20 +267,20 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(cmd) => {
-            let config = Config::resolve(&cli.location, &Overrides::default())?;
-            let (auth, _keys, _) =
-                crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
-                    .await?;
+            let auth = open_admin(&cli.location).await?;
             let code = user_command(&auth, cmd).await?;
             auth.close().await;
             Ok(code)
         }
         Command::Group(cmd) => {
-            let config = Config::resolve(&cli.location, &Overrides::default())?;
-            let (auth, _keys, _) =
-                crate::server::open(&config, Arc::new(SystemClock), crate::server::Opener::Admin)
-                    .await?;
+            let auth = open_admin(&cli.location).await?;
             let code = groups::run(&auth, &Actor::cli(&operator_name()), cmd).await?;
+            auth.close().await;
+            Ok(code)
+        }
+        Command::Invite(cmd) => {
+            let auth = open_admin(&cli.location).await?;
+            let code = invitations::run(&auth, &Actor::cli(&operator_name()), cmd).await?;
             auth.close().await;
             Ok(code)
         }

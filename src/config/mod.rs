@@ -71,6 +71,8 @@ pub struct Config {
     pub logins_per_address_minute: u32,
     /// Sign-ups per client address per hour (0: off).
     pub sign_ups_per_address_hour: i64,
+    /// Who may make an account (`--sign-up`).
+    pub sign_up: crate::domain::SignUpMode,
     /// How many text messages may go out.
     pub sms_budget: crate::auth::TextBudget,
     /// OpenID Connect lifetimes (the issuer is filled in when the address is known).
@@ -294,6 +296,7 @@ impl Config {
             hash_queue: s.hash_queue,
             logins_per_address_minute: s.logins_per_address_minute,
             sign_ups_per_address_hour: s.sign_ups_per_address_hour,
+            sign_up: s.sign_up,
             sms_budget: crate::auth::TextBudget {
                 per_account_hour: s.sms_budget_per_account_hour,
                 per_account_day: s.sms_budget_per_account_day,

@@ -325,6 +325,10 @@ settings! {
             /// Sign-ups per client address per hour, 0 for no limit.
             sign_ups_per_address_hour: i64, default(10), value "N",
                 long "sign-ups-per-address-hour", env "TWOFOLD_SIGN_UPS_PER_ADDRESS_HOUR", key sign_ups_per_address_hour;
+            /// Who may make an account: open (anyone), invite (with an invitation link only) or
+            /// closed.
+            sign_up: crate::domain::SignUpMode, default(crate::domain::SignUpMode::Open), value "MODE",
+                long "sign-up", env "TWOFOLD_SIGN_UP", key sign_up;
             /// Who to contact after losing every second factor, shown under "Try another way"
             /// (an email address or a URL).
             operator_contact: String, unset(), value "TEXT",
@@ -496,6 +500,12 @@ impl Shown for PathBuf {
 impl Shown for Vec<String> {
     fn shown(&self) -> String {
         self.join(",")
+    }
+}
+
+impl Shown for crate::domain::SignUpMode {
+    fn shown(&self) -> String {
+        self.as_str().to_owned()
     }
 }
 

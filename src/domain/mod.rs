@@ -12,6 +12,7 @@ mod console;
 mod email;
 mod group;
 mod ids;
+mod invitation;
 mod lifecycle;
 mod loopback;
 mod passkey;
@@ -35,6 +36,9 @@ pub use email::{Email, EmailError};
 pub use group::{GroupName, GroupNameError};
 pub use ids::{
     AccountId, BatchId, ChallengeId, GroupId, InvitationId, PasskeyId, RecoveryId, SessionId,
+};
+pub use invitation::{
+    INVITATION_SECS, InvitationRecord, InvitationState, SignUpMode, UnknownSignUpMode,
 };
 pub use lifecycle::{CredentialEvent, Ends};
 pub use loopback::is_loopback_host;

@@ -12,7 +12,10 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use crate::auth::oidc::PageProblem;
-use crate::auth::{AuthError, CodeProblem, CodeRefusal, CredentialProblem, MethodProblem, Pending};
+use crate::auth::{
+    AuthError, CodeProblem, CodeRefusal, CredentialProblem, InvitationProblem, MethodProblem,
+    Pending,
+};
 use crate::domain::wait_text;
 
 /// An API error: a status, a fixed snake_case code and a human sentence.
@@ -228,6 +231,8 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
         AuthError::InvalidPasskeyName(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", None)
         }
+        AuthError::SignUpClosed => (StatusCode::FORBIDDEN, "sign_up_closed", None),
+        AuthError::InvitationRequired(_) => (StatusCode::FORBIDDEN, "invitation_required", None),
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
         }
@@ -335,11 +340,36 @@ pub fn message(e: &AuthError) -> String {
         AuthError::RecoveryPasswordChosen => {
             "a new password was already chosen with this reset link; type that same password to go on, or ask for a new link to choose another"
         }
+        AuthError::SignUpClosed => {
+            "new accounts are not being made here; ask the person who runs this Twofold server"
+        }
+        AuthError::InvitationRequired(p) => invitation_message(*p),
         AuthError::Store(_) | AuthError::Internal(_) => {
             "something went wrong on our side; try again in a moment"
         }
     };
     fixed.to_owned()
+}
+
+/// Why an invitation did not let someone sign up (issue 25).
+fn invitation_message(p: InvitationProblem) -> &'static str {
+    match p {
+        InvitationProblem::Missing => {
+            "accounts here are made by invitation only; open the invitation link you were sent, or ask the person who runs this Twofold server for one"
+        }
+        InvitationProblem::Unknown => {
+            "that invitation link is not one we know; check that you opened the whole link, or ask for a new one"
+        }
+        InvitationProblem::Used => {
+            "that invitation was already used to make an account; log in with it, or ask for a new invitation"
+        }
+        InvitationProblem::Expired => {
+            "that invitation has expired (they work for 7 days); ask for a new one"
+        }
+        InvitationProblem::OtherAddress => {
+            "that invitation is for another email address; use the address it was sent to, or ask for a new invitation"
+        }
+    }
 }
 
 /// What there was nothing of to confirm.
@@ -865,6 +895,7 @@ fn console_status(p: crate::auth::ConsoleProblem) -> (StatusCode, &'static str, 
         P::ConfirmYourself => (StatusCode::CONFLICT, "confirm_yourself", None),
         P::BadPageKey => (StatusCode::BAD_REQUEST, "bad_page_key", None),
         P::GroupExists => (StatusCode::CONFLICT, "group_exists", None),
+        P::UnknownGroup => (StatusCode::NOT_FOUND, "unknown_group", None),
     }
 }
 
@@ -881,6 +912,7 @@ fn console_message(p: crate::auth::ConsoleProblem) -> &'static str {
         P::ConfirmYourself => "this is your own account: tick the box that says so to go ahead",
         P::BadPageKey => "that page link is damaged; start the search again",
         P::GroupExists => "a group of that name exists already; pick another name",
+        P::UnknownGroup => "there is no group of that name; make it first, or leave the group out",
     }
 }
 

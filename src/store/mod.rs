@@ -17,6 +17,7 @@ mod console;
 mod email;
 mod events;
 mod groups;
+mod invitations;
 mod lifecycle;
 mod limits;
 mod lock;
@@ -46,6 +47,7 @@ pub use checkpoint::Checkpoint;
 pub use console::{AdminChange, NewAudit, PersonQuery, PersonRecord};
 pub use email::{EmailConfirm, NewEmailCode};
 pub use events::{EventRecord, NewEvent};
+pub use invitations::{InvitedAccount, InvitedOutcome, NewInvitation};
 pub use lifecycle::{Ended, Ending};
 pub use limits::{Bucket, Failure, Spend, Throttle, ThrottleState};
 pub use lock::{DbLock, sqlite_path};
@@ -283,6 +285,8 @@ repositories! {
     console: Console;
     /// Groups and their members.
     groups: Groups;
+    /// Invitations and the sign-ups that use them.
+    invitations: Invitations;
     /// Email addresses and their confirmation codes.
     email: Emails;
     /// Security events (login activity).

@@ -34,7 +34,7 @@ pub(crate) fn cli(app: &TestApp, args: &[&str]) -> (i32, String) {
 }
 
 /// A user with the authentication app on: the user and the app's secret.
-async fn two_factor_user(app: &TestApp) -> (TestUser, String) {
+pub(crate) async fn two_factor_user(app: &TestApp) -> (TestUser, String) {
     let user = app.signup().await;
     let token = app.login(&user).await;
     let (secret, _) = app.enable_totp(&token).await;
@@ -42,7 +42,11 @@ async fn two_factor_user(app: &TestApp) -> (TestUser, String) {
 }
 
 /// Logs in through the pages; with `secret`, the second step too.
-async fn browser_login(app: &TestApp, user: &TestUser, secret: Option<&str>) -> reqwest::Client {
+pub(crate) async fn browser_login(
+    app: &TestApp,
+    user: &TestUser,
+    secret: Option<&str>,
+) -> reqwest::Client {
     let (b, res) = crate::web::log_in_through_the_pages(app, user).await;
     if let Some(secret) = secret {
         let to = res.headers()["location"].to_str().unwrap().to_owned();
@@ -78,7 +82,8 @@ fn console_requests(target: &str) -> Vec<(&'static str, String)> {
             let p = p
                 .replace("{username}", target)
                 .replace("{action}", "disable")
-                .replace("{name}", "staff");
+                .replace("{name}", "staff")
+                .replace("{id}", "inv_0123");
             (*m, p)
         })
         // Paths the table does not list are the gate's too.
@@ -172,7 +177,7 @@ async fn every_console_route_refuses_everyone_but_a_fresh_two_factor_admin() {
 }
 
 /// A fresh admin console session: the browser and its CSRF token.
-async fn console(app: &TestApp) -> (TestUser, reqwest::Client, String) {
+pub(crate) async fn console(app: &TestApp) -> (TestUser, reqwest::Client, String) {
     let (admin, secret) = two_factor_user(app).await;
     let (code, out) = cli(app, &["user", "grant-admin", &admin.username]);
     assert_eq!(code, 0, "{out}");
@@ -189,7 +194,7 @@ async fn console(app: &TestApp) -> (TestUser, reqwest::Client, String) {
     (admin, b, csrf)
 }
 
-async fn act(
+pub(crate) async fn act(
     b: &reqwest::Client,
     app: &TestApp,
     csrf: &str,

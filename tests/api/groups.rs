@@ -216,6 +216,17 @@ async fn deleting_ones_own_account_needs_recent_and_a_second_factor() {
     let token = app.login(&user).await;
     let (secret, codes) = app.enable_totp(&token).await;
     let res = del(token.clone(), json!({})).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "two_factor_required", "{body}");
+    assert_eq!(body["methods"], json!(["totp", "backup_code"]));
+    assert!(body.get("challenge").is_none(), "{body}");
+    let res = del(
+        token.clone(),
+        json!({"method": "carrier_pigeon", "code": "1"}),
+    )
+    .await
+    .unwrap();
     crate::helpers::assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_method").await;
     let wrong = if app.totp(&secret, 0) == "000000" {
         "111111"

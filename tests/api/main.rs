@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_deletion;
 mod accounts;
 mod backup;
 mod backup_codes;
@@ -16,6 +17,7 @@ mod email;
 mod forward_auth;
 mod groups;
 mod helpers;
+mod invitations;
 mod lifecycle;
 mod limits;
 mod limits_two_factor;

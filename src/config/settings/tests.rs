@@ -166,6 +166,16 @@ impl Sample for LogFormat {
     }
 }
 
+impl Sample for crate::domain::SignUpMode {
+    fn samples() -> Vec<(&'static str, String, Self)> {
+        use crate::domain::SignUpMode;
+        vec![
+            ("invite", r#""invite""#.into(), SignUpMode::Invite),
+            ("closed", r#""closed""#.into(), SignUpMode::Closed),
+        ]
+    }
+}
+
 /// Parses `twofold ARGS` (its `serve`) as the binary does.
 fn parse(args: &[String]) -> (Location, Overrides) {
     let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
@@ -326,7 +336,7 @@ fn the_flags_without_a_key_are_read() {
 /// Every flag, variable and TOML key of `twofold serve` as they were before the settings
 /// were declared once (issue 22), with the default `--help` shows. None may change.
 #[rustfmt::skip]
-const NAMES: [(&str, &str, Option<&str>, Option<&str>); 59] = [
+const NAMES: [(&str, &str, Option<&str>, Option<&str>); 60] = [
     ("config", "TWOFOLD_CONFIG", None, None),
     ("data-dir", "TWOFOLD_DATA_DIR", Some("data_dir"), Some("./twofold-data")),
     ("database-url", "TWOFOLD_DATABASE_URL", Some("database_url"), Some("sqlite:DATA_DIR/twofold.db")),
@@ -351,6 +361,7 @@ const NAMES: [(&str, &str, Option<&str>, Option<&str>); 59] = [
     ("hash-queue", "TWOFOLD_HASH_QUEUE", Some("hash_queue"), Some("32 per core")),
     ("logins-per-address-minute", "TWOFOLD_LOGINS_PER_ADDRESS_MINUTE", Some("logins_per_address_minute"), Some("30")),
     ("sign-ups-per-address-hour", "TWOFOLD_SIGN_UPS_PER_ADDRESS_HOUR", Some("sign_ups_per_address_hour"), Some("10")),
+    ("sign-up", "TWOFOLD_SIGN_UP", Some("sign_up"), Some("open")),
     ("operator-contact", "TWOFOLD_OPERATOR_CONTACT", Some("operator_contact"), None),
     ("cookie-domain", "TWOFOLD_COOKIE_DOMAIN", Some("cookie_domain"), Some("Twofold's host only")),
     ("sms-provider", "TWOFOLD_SMS_PROVIDER", Some("sms.provider"), Some("outbox")),

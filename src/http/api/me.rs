@@ -3,9 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::{DeletionFactor, DeletionOutcome};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiSession, AppJson, Client, RecentApiSession};
@@ -229,8 +231,7 @@ pub async fn change_password(
 pub async fn export(
     State(state): State<AppState>,
     ApiSession(session): ApiSession,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
+) -> Result<Response, ApiError> {
     let data = state.auth.accounts().export(&session).await?;
     Ok((
         [(
@@ -245,35 +246,90 @@ pub async fn export(
 /// The second factor that confirms deleting the account (when 2FA is on). (No `Debug`.)
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteAccount {
-    /// `totp` or `backup_code`.
+    /// `totp`, `backup_code`, `sms` or `webauthn`.
     method: Option<String>,
-    /// The code.
+    /// The code (`totp`, `backup_code`; `sms` with the `challenge` its code was texted for).
     code: Option<String>,
+    /// With `webauthn`: what `navigator.credentials.get` gave for the `publicKey` of the
+    /// `403`, in its JSON form.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
+    /// With `sms` or `webauthn`: the `challenge` of the `403` that texted the code or gave
+    /// the passkey's options.
+    challenge: Option<String>,
+}
+
+/// A second factor is needed to delete the account (`403`).
+#[derive(Serialize, ToSchema)]
+pub struct DeletionNeedsFactor {
+    /// `{"code":"two_factor_required","message"}`.
+    error: serde_json::Value,
+    /// What may be used: `webauthn`, `totp`, `sms`, `backup_code`.
+    methods: Vec<&'static str>,
+    /// With `sms` or `webauthn` asked for: the challenge to send back with the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge: Option<String>,
+    /// The masked number a code was just texted to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms_sent_to: Option<String>,
+    /// With `webauthn` asked for: the options for `navigator.credentials.get`.
+    #[serde(rename = "publicKey", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    public_key: Option<serde_json::Value>,
 }
 
 /// Deletes the account (issue 25): **recent**, and when two-factor authentication is on a
-/// second factor in the body (`{"method":"totp"|"backup_code","code"}`; `{}` without 2FA),
-/// checked and counted
-/// like a login's. Every session, app token and passkey ends, and everything kept about the
-/// account is removed. The last admin cannot (`409 last_admin`).
+/// second factor, checked and counted like a login's: `{"method":"totp"|"backup_code","code"}`
+/// in one request; for a text or a passkey first `{"method":"sms"}` (a code is texted) or
+/// `{"method":"webauthn"}` (options given), answered `403 two_factor_required` with a
+/// `challenge`, then `{"method":"sms","challenge","code"}` or
+/// `{"method":"webauthn","challenge","credential"}`. `{}` without 2FA. Every session, app
+/// token and passkey ends, and everything kept about the account is removed. The last admin
+/// cannot (`409 last_admin`).
 #[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = DeleteAccount,
-    responses((status = 204), (status = 403, description = "reauth_required", body = ErrorBody),
-        (status = 401, description = "invalid_code", body = ErrorBody),
-        (status = 409, description = "last_admin", body = ErrorBody)))]
+    responses((status = 204),
+        (status = 401, description = "invalid_code (a wrong code or a refused passkey)", body = ErrorBody),
+        (status = 403, description = "two_factor_required (what may be used; a challenge for sms and webauthn), or reauth_required", body = DeletionNeedsFactor),
+        (status = 409, description = "last_admin", body = ErrorBody),
+        (status = 410, description = "challenge_expired: the deletion's challenge ended; start again", body = ErrorBody),
+        (status = 422, description = "invalid_method, malformed_code or invalid_credential", body = ErrorBody)))]
 pub async fn delete_account(
     State(state): State<AppState>,
     ApiSession(session): ApiSession,
     Client(client): Client,
     AppJson(body): AppJson<DeleteAccount>,
-) -> Result<StatusCode, ApiError> {
-    let factor = match (&body.method, &body.code) {
-        (Some(m), Some(c)) => Some((m.as_str(), c.as_str())),
-        _ => None,
+) -> Result<Response, ApiError> {
+    let factor = DeletionFactor {
+        method: body.method.as_deref(),
+        code: body.code.as_deref(),
+        credential: body.credential.as_ref(),
+        challenge: body.challenge.as_deref(),
     };
-    state
+    match state
         .auth
         .console()
         .delete_own_account_with(&session, factor, &client)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .await?
+    {
+        DeletionOutcome::Deleted => Ok(StatusCode::NO_CONTENT.into_response()),
+        DeletionOutcome::TwoFactorRequired {
+            methods,
+            challenge,
+            sms_sent_to,
+            public_key,
+        } => Ok((
+            StatusCode::FORBIDDEN,
+            Json(DeletionNeedsFactor {
+                error: serde_json::json!({
+                    "code": "two_factor_required",
+                    "message": "two-factor authentication is on: send a second factor too (method and code; for sms and webauthn, first the method alone, then the challenge with the code or credential)",
+                }),
+                methods: methods.iter().map(|m| m.as_str()).collect(),
+                challenge: challenge.map(|t| t.reveal().to_owned()),
+                sms_sent_to,
+                public_key,
+            }),
+        )
+            .into_response()),
+    }
 }

@@ -11,7 +11,7 @@ use super::PageContext;
 use super::csrf::{CsrfForm, NoFields};
 use super::{destination, is_other_site};
 use crate::auth::{AuthError, LoginOutcome, NewSessionToken};
-use crate::domain::SessionKind;
+use crate::domain::{SessionKind, SignUpMode};
 use crate::http::error::{WebError, form_error, message, sentence};
 use crate::http::extract::{Client, WebSession};
 use crate::http::{AppState, set_cookie};
@@ -31,19 +31,8 @@ struct LoginPage<'a> {
     notice: Option<&'a str>,
     /// A passkey was just refused: no passkey autofill on this page.
     passkey_refused: bool,
-}
-
-#[derive(Template)]
-#[template(path = "signup.html")]
-struct SignupPage<'a> {
-    user: Option<&'a str>,
-    csrf: String,
-    username: &'a str,
-    next: &'a str,
-    next_query: String,
-    to_name: Option<String>,
-    username_error: Option<String>,
-    password_error: Option<String>,
+    /// Anyone may sign up (`--sign-up open`): the page offers it.
+    sign_up_open: bool,
 }
 
 #[derive(Template)]
@@ -52,6 +41,7 @@ struct HomePage<'a> {
     user: Option<&'a str>,
     csrf: String,
     username: &'a str,
+    admin: bool,
     two_factor: bool,
     backup_left: Option<i64>,
     /// Just back in with "Forgot password?".
@@ -94,21 +84,6 @@ pub struct LoginForm {
 }
 
 /// The sign-up form. (No `Debug`.)
-#[derive(Deserialize)]
-pub struct SignupForm {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    next: Option<String>,
-}
-
-/// `?next=…` of the sign-up page: where the person was going when they chose to sign up.
-#[derive(Deserialize, Default)]
-pub struct SignupQuery {
-    next: Option<String>,
-}
-
 /// `Set-Cookie` for a new web session.
 pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
     let w = &state.web;
@@ -166,10 +141,14 @@ pub async fn home(
     };
     let codes_left = state.auth.two_factor().backup_codes_left(&s).await?;
     let two_factor = codes_left.is_some();
+    // Only an admin whose session may open the console sees the way there (for anyone else
+    // `/admin` answers 404, and so does this page say nothing of it).
+    let admin = state.auth.console().is_admin_session(&s).await?;
     let page = HomePage {
         user: Some(&s.username),
         csrf,
         username: &s.username,
+        admin,
         two_factor,
         codes_left,
         recovered: q.recovered.is_some(),
@@ -233,6 +212,7 @@ pub async fn login_page(
             }),
             notice,
             passkey_refused: false,
+            sign_up_open: state.auth.invitations().mode() == SignUpMode::Open,
         },
     )
 }
@@ -301,83 +281,9 @@ pub(super) async fn login_refused(
         error: Some(message),
         notice: None,
         passkey_refused: username.is_none(),
+        sign_up_open: state.auth.invitations().mode() == SignUpMode::Open,
     };
     Ok(form_error(error, Html(page.render()?)))
-}
-
-/// `GET /signup`: from the login page an app or a protected site sent someone to, the
-/// sign-up keeps that way and ends there.
-pub async fn signup_page(
-    State(state): State<AppState>,
-    PageContext { csrf, session, .. }: PageContext<Option<WebSession>>,
-    Query(q): Query<SignupQuery>,
-) -> Result<Response, WebError> {
-    let next = destination(&state.web, q.next.as_deref());
-    if session.is_some() {
-        return Ok(Redirect::to(&next).into_response());
-    }
-    html(
-        StatusCode::OK,
-        SignupPage {
-            user: None,
-            csrf,
-            username: "",
-            next: &next,
-            next_query: super::next_query(&next),
-            to_name: super::destination_name(&state, &next).await,
-            username_error: None,
-            password_error: None,
-        },
-    )
-}
-
-/// `POST /signup`: creates the account and logs the browser in.
-pub async fn signup(
-    State(state): State<AppState>,
-    Client(client): Client,
-    PageContext { csrf, .. }: PageContext,
-    CsrfForm(form): CsrfForm<SignupForm>,
-) -> Result<Response, WebError> {
-    let next = destination(&state.web, form.next.as_deref());
-    let error = match state
-        .auth
-        .accounts()
-        .sign_up(&form.username, &form.password, &client)
-        .await
-    {
-        Ok(account) => {
-            let session = state
-                .auth
-                .accounts()
-                .session_after_sign_up(&account, SessionKind::Web, &client)
-                .await?;
-            return Ok(logged_in(&state, &session, &next));
-        }
-        Err(
-            e @ (AuthError::InvalidUsername(_)
-            | AuthError::UsernameTaken
-            | AuthError::WeakPassword(_)
-            | AuthError::RateLimited { .. }
-            | AuthError::Busy),
-        ) => e,
-        Err(e) => return Err(e.into()),
-    };
-    let message = Some(sentence(&message(&error)));
-    let (username_error, password_error) = match &error {
-        AuthError::WeakPassword(_) => (None, message),
-        _ => (message, None),
-    };
-    let page = SignupPage {
-        user: None,
-        csrf,
-        username: form.username.trim(),
-        next: &next,
-        next_query: super::next_query(&next),
-        to_name: super::destination_name(&state, &next).await,
-        username_error,
-        password_error,
-    };
-    Ok(form_error(&error, Html(page.render()?)))
 }
 
 /// `POST /logout`.

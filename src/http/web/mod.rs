@@ -9,6 +9,7 @@ mod access;
 mod account;
 mod admin;
 mod admin_groups;
+mod admin_invitations;
 mod apps;
 mod backup_codes;
 mod context;
@@ -20,6 +21,7 @@ mod login_two_factor;
 mod passkeys;
 mod recovery;
 mod security;
+mod signup;
 mod two_factor;
 mod two_factor_remove;
 mod two_factor_walk;
@@ -46,7 +48,7 @@ const PASSKEYS_JS: &str = include_str!("../../../assets/passkeys.js");
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(account::home))
-        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/signup", get(signup::signup_page).post(signup::signup))
         .route("/login", get(account::login_page).post(account::login))
         .route("/logout", post(account::logout))
         .route(
@@ -100,6 +102,10 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/groups/{name}/members"),
     ("POST", "/admin/groups/{name}/members/{username}/remove"),
     ("GET", "/admin/audit"),
+    ("GET", "/admin/invitations"),
+    ("POST", "/admin/invitations"),
+    ("GET", "/admin/invitations/{id}/revoke"),
+    ("POST", "/admin/invitations/{id}/revoke"),
 ];
 
 /// The forms of Settings → Security and Connected apps.
@@ -152,6 +158,14 @@ fn console_routes() -> Router<AppState> {
             post(admin_groups::remove_member),
         )
         .route("/admin/audit", get(admin_groups::audit))
+        .route(
+            "/admin/invitations",
+            get(admin_invitations::list).post(admin_invitations::create),
+        )
+        .route(
+            "/admin/invitations/{id}/revoke",
+            get(admin_invitations::confirm_revoke).post(admin_invitations::revoke),
+        )
 }
 
 /// Settings → Two-factor authentication: its methods, backup codes and confirmations.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::PageContext;
 use super::csrf::CsrfForm;
-use crate::auth::AuthError;
+use crate::auth::{AuthError, DeletionFactor, DeletionOutcome};
 use crate::http::AppState;
 use crate::http::error::{WebError, form_error, message};
 use crate::http::extract::{Client, RecentWebSession, WebSession};
@@ -89,14 +89,27 @@ pub async fn delete(
     Client(client): Client,
     CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Result<Response, WebError> {
-    let factor = (!form.code.trim().is_empty()).then(|| (form.method.as_str(), form.code.trim()));
+    // The page asks for a code typed at once (the app's or a backup code); anything else is
+    // a tampered form, answered like no code at all.
+    let method = Some(form.method.as_str()).filter(|m| matches!(*m, "totp" | "backup_code"));
+    let code = Some(form.code.trim()).filter(|c| !c.is_empty());
+    let factor = DeletionFactor {
+        method: method.filter(|_| code.is_some()),
+        code,
+        ..DeletionFactor::default()
+    };
     match state
         .auth
         .console()
         .delete_own_account_with(&s, factor, &client)
         .await
     {
-        Ok(()) => {
+        Ok(DeletionOutcome::TwoFactorRequired { .. }) => {
+            let said = "enter a code from your authentication app, or one of your backup codes";
+            let page = Html(render(&state, &s, csrf, Some(said.to_owned())).await?);
+            Ok((axum::http::StatusCode::FORBIDDEN, page).into_response())
+        }
+        Ok(DeletionOutcome::Deleted) => {
             let mut res = Redirect::to("/login?done=account_deleted").into_response();
             res.headers_mut()
                 .append(SET_COOKIE, super::account::clear_session_cookie(&state));
