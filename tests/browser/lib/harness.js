@@ -307,7 +307,7 @@ export async function submitLogin(page, username, password, { goto = '/login' } 
   await page.locator('#password').fill(password);
   const [response] = await Promise.all([
     page.waitForNavigation(),
-    page.getByRole('button', { name: 'Log in' }).click(),
+    page.getByRole('button', { name: 'Log in', exact: true }).click(),
   ]);
   return response;
 }

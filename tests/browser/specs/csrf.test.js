@@ -61,7 +61,7 @@ describe('csrf', () => {
     await page.locator('input[name=csrf]').evaluate((el) => el.remove());
     await page.locator('#username').fill(name);
     await page.locator('#password').fill(GOOD_PASSWORD);
-    const res = await clickAndWait(page, page.getByRole('button', { name: 'Log in' }));
+    const res = await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(res.status(), 403);
     assert.equal(await page.locator('h1').innerText(), EXPIRED);
     assert.match(await page.title(), /^This form has expired/);
@@ -81,7 +81,7 @@ describe('csrf', () => {
     await b.locator('input[name=csrf]').evaluate((el, v) => { el.value = v; }, tokenA);
     await b.locator('#username').fill(name);
     await b.locator('#password').fill(GOOD_PASSWORD);
-    const res = await clickAndWait(b, b.getByRole('button', { name: 'Log in' }));
+    const res = await clickAndWait(b, b.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(res.status(), 403);
     assert.equal(await b.locator('h1').innerText(), EXPIRED);
 
@@ -106,7 +106,7 @@ describe('csrf', () => {
     await page.goto('/login');
     await page.locator('#username').fill(name);
     await page.locator('#password').fill(GOOD_PASSWORD);
-    await clickAndWait(page, page.getByRole('button', { name: 'Log in' }));
+    await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(pathOf(page), '/');
     const r = await postFromPage(page, '/logout', {});
     assert.equal(r.status, 403);

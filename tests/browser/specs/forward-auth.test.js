@@ -135,7 +135,7 @@ async function passwordStep(p, name) {
   assert.equal(at.pathname, '/login');
   await p.locator('#username').fill(name);
   await p.locator('#password').fill(GOOD_PASSWORD);
-  await clickAndWait(p, p.getByRole('button', { name: 'Log in' }));
+  await clickAndWait(p, p.getByRole('button', { name: 'Log in', exact: true }));
 }
 
 /** Waits to be back on `url` (through the page that moves on) and reads what the site got. */

@@ -49,7 +49,7 @@ describe('log in and log out', () => {
 
     // Now the right password, typed into the same (kept) form.
     await page.locator('#password').fill(GOOD_PASSWORD);
-    await clickAndWait(page, page.getByRole('button', { name: 'Log in' }));
+    await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(pathOf(page), '/');
     assert.equal(await page.locator('h1').innerText(), `Hi, ${name}`);
     await page.context().close();
@@ -75,7 +75,7 @@ describe('log in and log out', () => {
 
     await page.locator('#username').fill(name);
     await page.locator('#password').fill(GOOD_PASSWORD);
-    await clickAndWait(page, page.getByRole('button', { name: 'Log in' }));
+    await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(new URL(page.url()).pathname, '/settings/security');
     assert.equal(await page.locator('h1').innerText(), 'Security');
     await page.context().close();
@@ -86,7 +86,7 @@ describe('log in and log out', () => {
     await submitLogin(page, name, 'wrong wrong wrong', { goto: '/login?next=/settings/security' });
     assert.equal(await page.locator('p.notice.bad').innerText(), NO_MATCH);
     await page.locator('#password').fill(GOOD_PASSWORD);
-    await clickAndWait(page, page.getByRole('button', { name: 'Log in' }));
+    await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(new URL(page.url()).pathname, '/settings/security');
     // Already logged in: /login?next=... goes straight there.
     await page.goto('/login?next=/settings/security');

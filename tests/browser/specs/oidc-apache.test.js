@@ -25,7 +25,7 @@ async function passwordStep(page, env, name) {
   assert.match(u.searchParams.get('next'), /^\/oidc\/authorize\?/);
   await page.locator('#username').fill(name);
   await page.locator('#password').fill(GOOD_PASSWORD);
-  await clickAndWait(page, page.getByRole('button', { name: 'Log in' }));
+  await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
   assert.equal(new URL(page.url()).pathname, '/login/two-factor', `after the password: ${pathOf(page)}`);
 }
 
@@ -289,7 +289,7 @@ describe('Sign in with Twofold: a client that requires two factors (Apache)', ()
       assert.equal(u.searchParams.get('again'), '1');
       assert.equal(await second.locator('#username').inputValue(), name);
       await second.locator('#password').fill(GOOD_PASSWORD);
-      await clickAndWait(second, second.getByRole('button', { name: 'Log in' }));
+      await clickAndWait(second, second.getByRole('button', { name: 'Log in', exact: true }));
       await submitCode(second, await app.code());
       await allow(second, env, apache.claimsUrl, appName);
       const claims = await claimsOn(second);

@@ -117,7 +117,7 @@ describe('Sign in with Twofold: openid-client', () => {
     assert.equal(new URL(p.url()).pathname, '/login', `expected the login, got ${pathOf(p)}`);
     await p.locator('#username').fill(user.name);
     await p.locator('#password').fill(GOOD_PASSWORD);
-    await clickAndWait(p, p.getByRole('button', { name: 'Log in' }));
+    await clickAndWait(p, p.getByRole('button', { name: 'Log in', exact: true }));
     assert.equal(new URL(p.url()).pathname, '/login/two-factor', pathOf(p));
     await submitCode(p, await user.app.code());
     // Twofold moves on to the app's request by itself (a page, not a redirect: a form may

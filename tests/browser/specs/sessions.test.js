@@ -82,7 +82,7 @@ describe('sessions', () => {
     await other.goto('/login');
     await other.locator('#username').fill(name);
     await other.locator('#password').fill('definitely wrong');
-    await clickAndWait(other, other.getByRole('button', { name: 'Log in' }));
+    await clickAndWait(other, other.getByRole('button', { name: 'Log in', exact: true }));
     await other.context().close();
     await page.goto('/settings/security');
     const rows = await page.locator('#activity table.activity tr td:first-child strong').allInnerTexts();
