@@ -553,3 +553,50 @@ async fn pushed_authorization_requests_are_taken_once_by_their_client() {
         format!("{}/oidc/par", app.base)
     );
 }
+
+/// A deleted account (the owner's `DELETE /api/v1/me`, or the operator's `twofold user
+/// delete`) still reaches its apps: the logout token is queued in the deletion's own
+/// transaction, and the queue outlives the account's rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_account_reaches_the_app() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(vec![]).await;
+    let client = add_client_with(
+        &app,
+        "Photo Album",
+        REDIRECT,
+        &["--backchannel-logout-uri", &receiver.url],
+    );
+    // The owner deletes their account over the API.
+    let who = Visitor::sign_up(&app).await;
+    let (_, t) = id_token_of(&app, &who, &client, "openid", &[]).await;
+    let claims = claims_of(t["id_token"].as_str().unwrap());
+    let token = app.login(&who.user).await;
+    let res = app
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/me",
+            Some(&token),
+            Some(serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let got = receiver.wait_for(1).await;
+    let logout = verified_logout_token(&app, &got[0], &client).await;
+    assert_eq!(logout["sid"], claims["sid"]);
+    assert_eq!(logout["sub"], claims["sub"]);
+    // The operator deletes another one.
+    let other = Visitor::sign_up(&app).await;
+    let (_, t) = id_token_of(&app, &other, &client, "openid", &[]).await;
+    let claims = claims_of(t["id_token"].as_str().unwrap());
+    let out = twofold(&app, &["user", "delete", &other.user.username, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = receiver.wait_for(2).await;
+    let logout = verified_logout_token(&app, &got[1], &client).await;
+    assert_eq!(logout["sid"], claims["sid"]);
+    assert_eq!(logout["sub"], claims["sub"]);
+}
