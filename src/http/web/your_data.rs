@@ -13,7 +13,7 @@ use super::PageContext;
 use super::csrf::CsrfForm;
 use crate::auth::{AuthError, DeletionFactor, DeletionOutcome};
 use crate::http::AppState;
-use crate::http::error::{WebError, form_error, message};
+use crate::http::error::{WebError, form_error, message, passkey_page_message, sentence};
 use crate::http::extract::{Client, RecentWebSession, WebSession};
 
 #[derive(Template)]
@@ -22,7 +22,23 @@ struct AccountPage<'a> {
     user: Option<&'a str>,
     csrf: String,
     two_factor: bool,
+    has_app: bool,
+    has_phone: bool,
+    has_passkey: bool,
     error: Option<String>,
+    step: Step,
+}
+
+/// Where the deletion's second factor stands on the page.
+#[derive(Default)]
+struct Step {
+    /// `sms` or `webauthn` once asked for: the deletion's challenge rides in the form.
+    method: String,
+    challenge: String,
+    /// The masked number a code was texted to.
+    sms_sent_to: Option<String>,
+    /// The passkey's options (JSON) for `assets/passkeys.js`.
+    options: Option<String>,
 }
 
 async fn render(
@@ -30,13 +46,19 @@ async fn render(
     s: &crate::auth::CurrentSession,
     csrf: String,
     error: Option<String>,
+    step: Step,
 ) -> Result<String, WebError> {
-    let two_factor = state.auth.two_factor().two_factor_enabled(s).await?;
+    let status = state.auth.two_factor().two_factor_status(s).await?;
+    let has_passkey = status.enabled && state.auth.passkeys().count(s).await? > 0;
     Ok(AccountPage {
         user: Some(&s.username),
         csrf,
-        two_factor,
+        two_factor: status.enabled,
+        has_app: status.totp_added_at.is_some(),
+        has_phone: status.phone.is_some(),
+        has_passkey,
         error,
+        step,
     }
     .render()?)
 }
@@ -50,7 +72,8 @@ pub async fn page(
         ..
     }: PageContext<RecentWebSession>,
 ) -> Result<Response, WebError> {
-    Ok(Html(render(&state, &s, csrf, None).await?).into_response())
+    let page = render(&state, &s, csrf, None, Step::default()).await?;
+    Ok(Html(page).into_response())
 }
 
 /// `GET /settings/account/export.json`: the download.
@@ -76,9 +99,15 @@ pub struct DeleteForm {
     method: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    credential: String,
 }
 
-/// `POST /settings/account/delete`.
+/// `POST /settings/account/delete`: with a code typed at once, or — for a texted code or a
+/// passkey — first the method alone (the page comes back with the code sent or the
+/// passkey's request), then the answer with the deletion's challenge.
 pub async fn delete(
     State(state): State<AppState>,
     PageContext {
@@ -89,25 +118,59 @@ pub async fn delete(
     Client(client): Client,
     CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Result<Response, WebError> {
-    // The page asks for a code typed at once (the app's or a backup code); anything else is
-    // a tampered form, answered like no code at all.
-    let method = Some(form.method.as_str()).filter(|m| matches!(*m, "totp" | "backup_code"));
+    let method = Some(form.method.as_str()).filter(|m| !m.is_empty());
     let code = Some(form.code.trim()).filter(|c| !c.is_empty());
-    let factor = DeletionFactor {
-        method: method.filter(|_| code.is_some()),
-        code,
-        ..DeletionFactor::default()
+    let challenge = Some(form.challenge.trim()).filter(|c| !c.is_empty());
+    let credential = (!form.credential.is_empty())
+        .then(|| super::passkeys::credential_of(&form.credential))
+        .transpose();
+    let asked = (
+        form.method.clone(),
+        challenge.unwrap_or_default().to_owned(),
+    );
+    let result = match credential {
+        Ok(credential) => {
+            let factor = DeletionFactor {
+                method,
+                code,
+                credential: credential.as_ref(),
+                challenge,
+            };
+            state
+                .auth
+                .console()
+                .delete_own_account_with(&s, factor, &client)
+                .await
+        }
+        Err(e) => Err(e),
     };
-    match state
-        .auth
-        .console()
-        .delete_own_account_with(&s, factor, &client)
-        .await
-    {
-        Ok(DeletionOutcome::TwoFactorRequired { .. }) => {
-            let said = "enter a code from your authentication app, or one of your backup codes";
-            let page = Html(render(&state, &s, csrf, Some(said.to_owned())).await?);
-            Ok((axum::http::StatusCode::FORBIDDEN, page).into_response())
+    match result {
+        Ok(DeletionOutcome::TwoFactorRequired {
+            challenge,
+            sms_sent_to,
+            public_key,
+            ..
+        }) => {
+            let step = Step {
+                method: if challenge.is_some() {
+                    form.method
+                } else {
+                    String::new()
+                },
+                challenge: challenge.map(|t| t.reveal().to_owned()).unwrap_or_default(),
+                sms_sent_to,
+                options: public_key.map(|o| o.to_string()),
+            };
+            let said = (step.method.is_empty()).then(|| {
+                "Enter a code from your authentication app or a backup code, or choose another way below.".to_owned()
+            });
+            let status = if said.is_some() {
+                axum::http::StatusCode::FORBIDDEN
+            } else {
+                axum::http::StatusCode::OK
+            };
+            let page = render(&state, &s, csrf, said, step).await?;
+            Ok((status, Html(page)).into_response())
         }
         Ok(DeletionOutcome::Deleted) => {
             let mut res = Redirect::to("/login?done=account_deleted").into_response();
@@ -119,18 +182,34 @@ pub async fn delete(
             e @ (AuthError::InvalidCode(_)
             | AuthError::MalformedCode(_)
             | AuthError::InvalidMethod(_)
+            | AuthError::InvalidCredential(_)
             | AuthError::Console(_)
             | AuthError::RateLimited { .. }
+            | AuthError::SmsFailed
+            | AuthError::ChallengeExpired
             | AuthError::ChallengeFailed),
         ) => {
             let said = match &e {
                 AuthError::InvalidMethod(_) => {
-                    "enter a code from your authentication app, or one of your backup codes"
-                        .to_owned()
+                    "Enter a code from your authentication app or a backup code, or choose another way below.".to_owned()
                 }
-                _ => message(&e),
+                AuthError::InvalidCredential(_) => passkey_page_message(&e),
+                AuthError::ChallengeExpired | AuthError::ChallengeFailed => {
+                    "That confirmation has ended. Choose a way to confirm again.".to_owned()
+                }
+                _ => sentence(&message(&e)),
             };
-            let page = Html(render(&state, &s, csrf, Some(said)).await?);
+            // A wrong texted code keeps the step, so the person types the code again.
+            let step = match (&e, asked.0.as_str()) {
+                (AuthError::InvalidCode(_) | AuthError::MalformedCode(_), "sms") => Step {
+                    method: asked.0,
+                    challenge: asked.1,
+                    sms_sent_to: Some(String::new()),
+                    options: None,
+                },
+                _ => Step::default(),
+            };
+            let page = Html(render(&state, &s, csrf, Some(said), step).await?);
             Ok(form_error(&e, page))
         }
         Err(e) => Err(e.into()),

@@ -5,14 +5,37 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, uniqueName, signUp, submitLogin, clickAndWait, pathOf, enableTotp,
-  assertNoAxeViolations, assertNoSidewaysScroll, VIEWPORTS, GOOD_PASSWORD,
+  startEnv, uniqueName, signUp, submitLogin, clickAndWait, pathOf, enableTotp, enableSms,
+  readOutbox, smsCode, assertNoAxeViolations, assertNoSidewaysScroll, VIEWPORTS, GOOD_PASSWORD,
 } from '../lib/harness.js';
 
 describe('your account', () => {
   let env;
   before(async () => { env = await startEnv(); });
   after(async () => { await env?.stop(); });
+
+
+  it('deletes the account with a texted code, typed wrong once', async () => {
+    const name = uniqueName('sms');
+    const page = await env.page();
+    await signUp(page, name);
+    await enableSms(page, env.dataDir, '+1 415 555 0199');
+    await page.goto('/settings/account');
+    assert.equal(await page.getByLabel('A code from your authentication app').count(), 0, 'no app, no app option');
+    await clickAndWait(page, page.getByRole('button', { name: 'Text me a code instead' }));
+    assert.match(await page.locator('label[for=code]').innerText(), /Code we texted to/);
+    await assertNoAxeViolations(page, 'delete with a texted code');
+    const sent = readOutbox(env.dataDir).filter((m) => m.to === '+14155550199');
+    const code = smsCode(sent[sent.length - 1].body);
+    await page.locator('#code').fill(code === '000000' ? '111111' : '000000');
+    await clickAndWait(page, page.getByRole('button', { name: 'Delete my account' }));
+    assert.ok(await page.locator('#delete-error').isVisible());
+    assert.equal(await page.locator('input[name=method]').getAttribute('value'), 'sms', 'the step is kept');
+    await page.locator('#code').fill(code);
+    await clickAndWait(page, page.getByRole('button', { name: 'Delete my account' }));
+    assert.equal(pathOf(page), '/login?done=account_deleted');
+    await page.context().close();
+  });
 
   for (const [device, viewport] of Object.entries(VIEWPORTS)) {
     for (const colorScheme of ['light', 'dark']) {

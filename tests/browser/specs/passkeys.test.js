@@ -344,6 +344,20 @@ describe('issue 24: passkeys and security keys in the browser', () => {
     assert.equal(await page.locator('h1').innerText(), 'Log in to Strict app');
   });
 
+
+  it('deletes the account from Settings → Your account with the passkey (issue 25)', async () => {
+    const a = await userWithPasskey('gone');
+    const { page } = a;
+    await page.goto('/settings/account');
+    await clickAndWait(page, page.getByRole('button', { name: 'Confirm with a passkey instead' }));
+    assert.equal(await page.locator('#passkey-step').count(), 1);
+    await assertNoAxeViolations(page, 'delete with a passkey');
+    await clickAndWait(page, page.getByRole('button', { name: 'Use passkey and delete my account' }));
+    assert.equal(pathOf(page), '/login?done=account_deleted');
+    assert.match(await page.locator('main').innerText(), /Your account is deleted/);
+    await a.page.context().close();
+  });
+
   for (const [label, viewport] of [['phone', VIEWPORTS.phone], ['desktop', VIEWPORTS.desktop]]) {
     for (const colorScheme of ['light', 'dark']) {
       it(`the passkey pages on a ${label}, ${colorScheme}: no sideways scroll, axe clean`, async () => {
