@@ -33,6 +33,8 @@ pub enum ConsoleProblem {
     GroupExists,
     /// No group has that name.
     UnknownGroup,
+    /// A public app has no secret to rotate.
+    PublicClient,
 }
 
 /// Who acts: an admin in the console, or the operator at the CLI.

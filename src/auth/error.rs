@@ -59,6 +59,9 @@ pub enum AuthError {
     /// The operator console refused a change.
     #[error("console refused: {0:?}")]
     Console(super::ConsoleProblem),
+    /// An app's registration is not acceptable (`twofold client add`, `/admin/apps`).
+    #[error("invalid client registration: {0:?}")]
+    InvalidClient(super::oidc::ClientProblem),
     /// The group name is not acceptable.
     #[error("invalid group name: {0}")]
     InvalidGroupName(#[from] crate::domain::GroupNameError),

@@ -1,5 +1,6 @@
 //! `twofold client add|list|remove|rotate-secret` and `twofold oidc rotate-key`: the apps
-//! that sign their users in with Twofold, and the keys their ID tokens are signed with.
+//! that sign their users in with Twofold, and the keys their ID tokens are signed with. Every
+//! change is in the audit trail with the OS user who made it, as the console's are.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -7,8 +8,8 @@ use std::sync::Arc;
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::auth::Auth;
 use crate::auth::oidc::{NewClient, Oidc, OidcClient};
+use crate::auth::{Actor, Auth, AuthError};
 use crate::clock::SystemClock;
 use crate::config::{Config, Location, Overrides};
 
@@ -64,11 +65,17 @@ pub(super) enum ClientCommand {
     Remove {
         /// The client_id.
         client_id: String,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Give a confidential app a new secret; the old one stops working at once.
     RotateSecret {
         /// The client_id.
         client_id: String,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -105,7 +112,11 @@ fn client_json(c: &OidcClient) -> serde_json::Value {
     })
 }
 
-pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
+pub(super) async fn client_command(
+    oidc: &Oidc,
+    who: &Actor,
+    cmd: ClientCommand,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         ClientCommand::Add {
             name,
@@ -120,74 +131,98 @@ pub(super) async fn client_command(oidc: &Oidc, cmd: ClientCommand) -> anyhow::R
             device,
             json,
         } => {
-            let made = match oidc
-                .clients()
-                .add_client(&NewClient {
-                    name,
-                    redirect_uris,
-                    post_logout_redirect_uris,
-                    public,
-                    require_two_factor,
-                    skip_consent,
-                    scopes: scopes.map(|s| s.split_ascii_whitespace().map(str::to_owned).collect()),
-                    allow_no_pkce,
-                    backchannel_logout_uri,
-                    device,
-                })
-                .await
-            {
-                Ok(m) => m,
-                Err(crate::auth::AuthError::Internal(e)) => {
-                    eprintln!("twofold: {e}");
-                    return Ok(ExitCode::from(2));
-                }
-                Err(e) => return Err(e.into()),
+            let new = NewClient {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                require_two_factor,
+                skip_consent,
+                scopes: scopes.map(|s| s.split_ascii_whitespace().map(str::to_owned).collect()),
+                allow_no_pkce,
+                backchannel_logout_uri,
+                device,
+                known_scopes_only: false,
             };
-            print_new_client(oidc, &made, json);
-            Ok(ExitCode::SUCCESS)
+            match oidc.clients().add_client(who, &new).await {
+                Ok(made) => {
+                    print_new_client(oidc, &made, json);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            }
         }
         ClientCommand::List { json } => {
             let clients = oidc.clients().list_clients().await?;
             print_clients(&clients, json);
             Ok(ExitCode::SUCCESS)
         }
-        ClientCommand::Remove { client_id } => {
-            if oidc.clients().remove_client(&client_id).await? {
-                println!("Removed {client_id}: its tokens no longer work.");
+        ClientCommand::Remove { client_id, reason } => {
+            match oidc
+                .clients()
+                .remove_client(who, &client_id, reason.as_deref())
+                .await
+            {
+                Ok(()) => {
+                    println!("Removed {client_id}: its tokens no longer work.");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(AuthError::NotFound) => {
+                    eprintln!(
+                        "twofold: no client has the id {client_id:?}; `twofold client list` shows them all"
+                    );
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        ClientCommand::RotateSecret {
+            client_id,
+            reason,
+            json,
+        } => match oidc
+            .clients()
+            .rotate_client_secret(who, &client_id, reason.as_deref())
+            .await
+        {
+            Ok(made) => {
+                print_rotated(&made, json);
                 Ok(ExitCode::SUCCESS)
-            } else {
+            }
+            Err(AuthError::NotFound) => {
                 eprintln!(
                     "twofold: no client has the id {client_id:?}; `twofold client list` shows them all"
                 );
                 Ok(ExitCode::from(2))
             }
+            Err(e) => refused(e),
+        },
+    }
+}
+
+/// A refusal the operator can mend: its sentence and exit code 2; anything else fails.
+fn refused(e: AuthError) -> anyhow::Result<ExitCode> {
+    match e {
+        AuthError::InvalidClient(_) | AuthError::Console(_) => {
+            eprintln!("twofold: {}", crate::http::error::message(&e));
+            Ok(ExitCode::from(2))
         }
-        ClientCommand::RotateSecret { client_id, json } => {
-            match oidc.clients().rotate_client_secret(&client_id).await? {
-                Some(made) => {
-                    let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
-                    if json {
-                        println!(
-                            "{}",
-                            json!({"client_id": made.client_id, "client_secret": secret})
-                        );
-                    } else {
-                        println!("client_id:     {}", made.client_id);
-                        println!("client_secret: {}", secret.unwrap_or_default());
-                        println!(
-                            "The old secret no longer works; give the new one to the app now."
-                        );
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                None => {
-                    eprintln!(
-                        "twofold: no confidential client has the id {client_id:?} (public clients have no secret)"
-                    );
-                    Ok(ExitCode::from(2))
-                }
-            }
-        }
+        e => Err(e.into()),
+    }
+}
+
+/// What `client rotate-secret` prints: the new secret, once.
+fn print_rotated(made: &crate::auth::oidc::ClientSecret, json: bool) {
+    let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
+    if json {
+        println!(
+            "{}",
+            json!({"client_id": made.client_id, "client_secret": secret})
+        );
+    } else {
+        println!("client_id:     {}", made.client_id);
+        println!("client_secret: {}", secret.unwrap_or_default());
+        println!("The old secret no longer works; give the new one to the app now.");
     }
 }
 

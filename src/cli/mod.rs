@@ -286,7 +286,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Client(cmd) => {
             let (oidc, auth) = clients::open(&cli.location).await?;
-            let code = clients::client_command(&oidc, cmd).await?;
+            let code = clients::client_command(&oidc, &Actor::cli(&operator_name()), cmd).await?;
             auth.close().await;
             Ok(code)
         }

@@ -194,6 +194,11 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
             None,
         ),
         AuthError::Console(p) => console_status(*p),
+        AuthError::InvalidClient(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_client_registration",
+            None,
+        ),
         AuthError::InvalidGroupName(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_group_name", None)
         }
@@ -260,6 +265,7 @@ pub fn message(e: &AuthError) -> String {
         AuthError::InvalidEmail(e) => return e.to_string(),
         AuthError::InvalidGroupName(e) => return e.to_string(),
         AuthError::Console(p) => console_message(*p),
+        AuthError::InvalidClient(p) => return client_message(p),
         AuthError::RateLimited { retry_after } => {
             return format!(
                 "too many attempts; try again in {}",
@@ -896,6 +902,7 @@ fn console_status(p: crate::auth::ConsoleProblem) -> (StatusCode, &'static str, 
         P::BadPageKey => (StatusCode::BAD_REQUEST, "bad_page_key", None),
         P::GroupExists => (StatusCode::CONFLICT, "group_exists", None),
         P::UnknownGroup => (StatusCode::NOT_FOUND, "unknown_group", None),
+        P::PublicClient => (StatusCode::CONFLICT, "public_client", None),
     }
 }
 
@@ -913,6 +920,57 @@ fn console_message(p: crate::auth::ConsoleProblem) -> &'static str {
         P::BadPageKey => "that page link is damaged; start the search again",
         P::GroupExists => "a group of that name exists already; pick another name",
         P::UnknownGroup => "there is no group of that name; make it first, or leave the group out",
+        P::PublicClient => {
+            "this app is public: it has no secret to rotate, it proves itself with PKCE"
+        }
+    }
+}
+
+/// What is wrong with an app's registration (`/admin/apps`, `twofold client add`): the field
+/// first, in words that fit the page's label and the CLI's flag alike, then what to do.
+pub fn client_message(p: &crate::auth::oidc::ClientProblem) -> String {
+    use crate::auth::oidc::{ClientFault as F, ClientField as W, MAX_URIS};
+    let field = match p.field {
+        W::Name => "name",
+        W::RedirectUris => "redirect URI",
+        W::PostLogoutRedirectUris => "post-logout redirect URI",
+        W::BackchannelLogoutUri => "back-channel logout URI",
+        W::Scopes => "scopes",
+        W::AllowNoPkce => "allow-no-pkce",
+    };
+    let example = "like https://app.example.com/callback or http://127.0.0.1:8400/callback";
+    let what = match p.fault {
+        F::NameLength => {
+            "give the app a name of 1 to 100 characters; people see it on the consent page"
+                .to_owned()
+        }
+        F::NoRedirectUri => {
+            "give at least one, exactly as the app will send it, one a line".to_owned()
+        }
+        F::TooManyUris => format!("at most {MAX_URIS}; keep the ones the app really uses"),
+        F::UriUnusable | F::UriNotAbsolute | F::UriScheme => {
+            format!("not an absolute https URI; give one {example}")
+        }
+        F::UriFragment => "must not have a fragment (#…); remove it".to_owned(),
+        F::UriUserInfo => "must not hold user-info (…@); remove it".to_owned(),
+        F::UriWildcard => "wildcards are not allowed; register each URI exactly".to_owned(),
+        F::UriPlainHttp => "use https (http is accepted only for the loopback hosts 127.0.0.1, [::1] and localhost)".to_owned(),
+        F::NoOpenid => {
+            "include openid, like \"openid profile email\", or the app can log nobody in"
+                .to_owned()
+        }
+        F::ScopeMalformed => "give scope names separated by spaces".to_owned(),
+        F::ScopeUnknown => format!(
+            "not a scope Twofold knows; choose from {}",
+            crate::auth::oidc::SCOPES.join(", ")
+        ),
+        F::PublicWithoutPkce => {
+            "only for confidential apps: a public app proves itself with PKCE".to_owned()
+        }
+    };
+    match &p.value {
+        Some(v) => format!("{field} {v}: {what}"),
+        None => format!("{field}: {what}"),
     }
 }
 

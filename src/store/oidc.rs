@@ -97,6 +97,11 @@ impl TryFrom<ClientRow> for ClientRecord {
     }
 }
 
+/// A list of URIs as stored: a JSON array.
+fn list_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
 /// A connected app as its owner sees it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ConsentRecord {
@@ -204,7 +209,6 @@ impl super::OidcRecords<'_> {
     /// # Errors
     /// [`StoreError::Conflict`] for a taken id; on a database failure.
     pub async fn add_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO oidc_clients (id, name, secret_hash, redirect_uris, post_logout_uris, require_two_factor, skip_consent, created_at, scopes, allow_no_pkce, backchannel_logout_uri, device) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -212,8 +216,8 @@ impl super::OidcRecords<'_> {
         .bind(&c.id)
         .bind(&c.name)
         .bind(c.secret_hash.as_deref())
-        .bind(json(&c.redirect_uris))
-        .bind(json(&c.post_logout_uris))
+        .bind(list_json(&c.redirect_uris))
+        .bind(list_json(&c.post_logout_uris))
         .bind(i64::from(c.require_two_factor))
         .bind(i64::from(c.skip_consent))
         .bind(c.created_at.0)
@@ -225,6 +229,32 @@ impl super::OidcRecords<'_> {
         .await
         .map_err(conflict_or)?;
         Ok(())
+    }
+
+    /// Changes a client's registration: every field of `c` but its id, secret and time.
+    /// Returns whether it existed.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn update_client(&self, c: &ClientRecord) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE oidc_clients SET name = $1, redirect_uris = $2, post_logout_uris = $3, require_two_factor = $4, \
+             skip_consent = $5, scopes = $6, allow_no_pkce = $7, backchannel_logout_uri = $8, device = $9 WHERE id = $10",
+        )
+        .bind(&c.name)
+        .bind(list_json(&c.redirect_uris))
+        .bind(list_json(&c.post_logout_uris))
+        .bind(i64::from(c.require_two_factor))
+        .bind(i64::from(c.skip_consent))
+        .bind(c.scopes.as_ref().map(|s| s.join(" ")))
+        .bind(i64::from(c.allow_no_pkce))
+        .bind(c.backchannel_logout_uri.as_deref())
+        .bind(i64::from(c.device))
+        .bind(&c.id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
     }
 
     /// The client with this id.

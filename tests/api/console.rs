@@ -83,7 +83,8 @@ fn console_requests(target: &str) -> Vec<(&'static str, String)> {
                 .replace("{username}", target)
                 .replace("{action}", "disable")
                 .replace("{name}", "staff")
-                .replace("{id}", "inv_0123");
+                .replace("{id}", "inv_0123")
+                .replace("{client_id}", "tf_x");
             (*m, p)
         })
         // Paths the table does not list are the gate's too.

@@ -11,6 +11,7 @@ mod backup_codes;
 mod bad_input;
 mod cli;
 mod console;
+mod console_apps;
 mod denial_of_service;
 mod deploy;
 mod email;

@@ -5,8 +5,9 @@
 
 use subtle::ConstantTimeEq;
 
+use super::registration::{Checked, check};
 use super::{OAuthCode, OAuthError};
-use crate::auth::AuthError;
+use crate::auth::{Actor, AuthError, ConsoleProblem};
 use crate::crypto::Token;
 use crate::store::{ClientRecord, StoreError};
 
@@ -33,6 +34,27 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// It may use the device authorization grant (RFC 8628).
     pub device: bool,
+    /// Refuse scope names Twofold does not know (the console, which offers only those); the
+    /// CLI keeps them, and they are never granted.
+    pub known_scopes_only: bool,
+}
+
+/// The stored form of a checked registration; the id, secret and time are the caller's.
+fn record_of(c: &NewClient, ok: Checked) -> ClientRecord {
+    ClientRecord {
+        id: String::new(),
+        name: ok.name,
+        secret_hash: None,
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_uris: c.post_logout_redirect_uris.clone(),
+        require_two_factor: c.require_two_factor,
+        skip_consent: c.skip_consent,
+        created_at: crate::domain::UnixTime(0),
+        scopes: Some(ok.scopes),
+        allow_no_pkce: c.allow_no_pkce,
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        device: c.device,
+    }
 }
 
 /// What a client registered without `--scopes` may receive (contract v3): no
@@ -96,132 +118,68 @@ pub struct ClientSecret {
     pub client_secret: Option<Token>,
 }
 
-/// Whether `uri` may be registered (contract v3): `https`, or `http` only to the exact
-/// loopback hosts `127.0.0.1`, `[::1]` and `localhost` (any port: native apps, RFC 8252
-/// §7.3); never user-info, a fragment (RFC 6749 §3.1.2) or a wildcard. Read by the `url`
-/// crate as a browser reads it, so `http://localhost:80@evil.example/cb` is a URI with
-/// user-info for `evil.example`, and `http://evil.example\.localhost/cb` one for
-/// `evil.example`: both refused (ASVS 5.0 10.4.1).
-pub(crate) fn acceptable_uri(uri: &str) -> Result<(), String> {
-    let example = "like https://app.example.com/callback or http://127.0.0.1:8400/callback";
-    if uri.len() > 2000
-        || uri
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
-    {
-        return Err(format!("{uri}: not a usable URI; give one {example}"));
-    }
-    let Ok(parsed) = url::Url::parse(uri) else {
-        return Err(format!("{uri}: not an absolute URI; give one {example}"));
-    };
-    if parsed.fragment().is_some() || uri.contains('#') {
-        return Err(format!(
-            "{uri}: a redirect URI must not have a fragment (#…)"
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() || uri.contains('@') {
-        return Err(format!(
-            "{uri}: a redirect URI must not hold user-info (…@)"
-        ));
-    }
-    if uri.contains('*') {
-        return Err(format!(
-            "{uri}: wildcards are not allowed; register each URI exactly"
-        ));
-    }
-    let host = parsed.host_str().unwrap_or("");
-    match parsed.scheme() {
-        "https" if !host.is_empty() => Ok(()),
-        "http" if ["127.0.0.1", "[::1]", "localhost"].contains(&host) => Ok(()),
-        "http" => Err(format!(
-            "{uri}: use https (http is accepted only for the loopback hosts 127.0.0.1, [::1] and localhost)"
-        )),
-        _ => Err(format!("{uri}: give an https URI, {example}")),
-    }
-}
-
 impl super::Clients<'_> {
-    /// Registers a client; prints its secret once.
+    /// Registers a client for `actor`, in the audit trail (`client_add`); its secret is
+    /// in the answer, the only time it is seen (only its SHA-256 is kept).
     ///
     /// # Errors
-    /// [`AuthError::Internal`] with a sentence for the operator when a URI is not acceptable.
-    pub async fn add_client(&self, c: &NewClient) -> Result<ClientSecret, AuthError> {
-        let name = c.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(AuthError::Internal(anyhow::anyhow!(
-                "give the client a name of 1 to 100 characters (--name), shown on the consent page"
-            )));
-        }
-        if c.redirect_uris.is_empty() {
-            return Err(AuthError::Internal(anyhow::anyhow!(
-                "give at least one --redirect-uri, exactly as the app will send it"
-            )));
-        }
-        // The back-channel logout URI follows the redirect URIs' rule (contract v3).
-        for uri in c
-            .redirect_uris
-            .iter()
-            .chain(&c.post_logout_redirect_uris)
-            .chain(&c.backchannel_logout_uri)
-        {
-            acceptable_uri(uri).map_err(|e| AuthError::Internal(anyhow::anyhow!(e)))?;
-        }
-        if c.allow_no_pkce && c.public {
-            return Err(AuthError::Internal(anyhow::anyhow!(
-                "--allow-no-pkce is for confidential apps only: a public app proves itself with PKCE"
-            )));
-        }
-        // Names Twofold does not know are kept (the operator may be ahead of it) and never
-        // granted; at least openid, or the app could log nobody in.
-        let scopes: Vec<String> = match &c.scopes {
-            Some(s) => {
-                let mut s = s.clone();
-                s.sort_unstable();
-                s.dedup();
-                s
-            }
-            None => DEFAULT_CLIENT_SCOPES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-        };
-        if !scopes.iter().any(|s| s == "openid") {
-            return Err(AuthError::Internal(anyhow::anyhow!(
-                "--scopes must include openid, like --scopes \"openid profile email\""
-            )));
-        }
-        if scopes.iter().any(|s| {
-            s.len() > 100
-                || !s
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-        }) {
-            return Err(AuthError::Internal(anyhow::anyhow!(
-                "--scopes is a space-separated list of scope names"
-            )));
-        }
+    /// [`AuthError::InvalidClient`] naming the field and what is wrong.
+    pub async fn add_client(
+        &self,
+        actor: &Actor,
+        c: &NewClient,
+    ) -> Result<ClientSecret, AuthError> {
+        let ok = check(c, c.public, &[]).map_err(AuthError::InvalidClient)?;
         let client_id = format!("tf_{}", &Token::generate().reveal()[..22]);
         let secret = (!c.public).then(Token::generate);
         let record = ClientRecord {
             id: client_id.clone(),
-            name: name.to_owned(),
             secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
-            redirect_uris: c.redirect_uris.clone(),
-            post_logout_uris: c.post_logout_redirect_uris.clone(),
-            require_two_factor: c.require_two_factor,
-            skip_consent: c.skip_consent,
             created_at: self.now(),
-            scopes: Some(scopes),
-            allow_no_pkce: c.allow_no_pkce,
-            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
-            device: c.device,
+            ..record_of(c, ok)
         };
         self.auth.store.oidc().add_client(&record).await?;
-        tracing::info!(client = %client_id, name, "OpenID Connect client registered");
+        tracing::info!(client = %client_id, name = %record.name, "OpenID Connect client registered");
+        self.auth
+            .console()
+            .audit(actor, "client_add", Some(&client_id), None)
+            .await?;
         Ok(ClientSecret {
             client_id,
             client_secret: secret,
         })
+    }
+
+    /// Changes what a client is registered with — everything [`NewClient`] holds but its
+    /// kind (`public` is ignored: the stored kind stays, so no secret appears or vanishes)
+    /// — under the rules of [`Self::add_client`], in the audit trail (`client_edit`). What
+    /// it holds already (codes, tokens) keeps the scope it was given.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`]; [`AuthError::InvalidClient`].
+    pub async fn update_client(
+        &self,
+        actor: &Actor,
+        id: &str,
+        c: &NewClient,
+    ) -> Result<(), AuthError> {
+        let old = self.client_record(id).await?.ok_or(AuthError::NotFound)?;
+        let registered = old.scopes.clone().unwrap_or_default();
+        let ok =
+            check(c, old.secret_hash.is_none(), &registered).map_err(AuthError::InvalidClient)?;
+        let record = ClientRecord {
+            id: old.id,
+            secret_hash: old.secret_hash,
+            created_at: old.created_at,
+            ..record_of(c, ok)
+        };
+        if !self.auth.store.oidc().update_client(&record).await? {
+            return Err(AuthError::NotFound);
+        }
+        self.auth
+            .console()
+            .audit(actor, "client_edit", Some(&record.id), None)
+            .await
     }
 
     /// Every client.
@@ -240,34 +198,71 @@ impl super::Clients<'_> {
             .collect())
     }
 
-    /// Removes a client and everything it was given. Returns whether it existed.
+    /// The client with this id (never its secret).
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn remove_client(&self, id: &str) -> Result<bool, AuthError> {
-        Ok(self.auth.store.oidc().remove_client(id).await?)
+    pub async fn client(&self, id: &str) -> Result<Option<OidcClient>, AuthError> {
+        Ok(self.client_record(id).await?.map(OidcClient::from))
     }
 
-    /// A new secret for a confidential client (the old one stops working at once).
-    /// `None` for an unknown or public client.
+    /// Removes a client and everything it was given (consents, grants, tokens, queued
+    /// logouts, device and pushed requests), in the audit trail (`client_remove`).
     ///
     /// # Errors
-    /// On a database failure.
-    pub async fn rotate_client_secret(&self, id: &str) -> Result<Option<ClientSecret>, AuthError> {
+    /// [`AuthError::NotFound`] when there is no such client.
+    pub async fn remove_client(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if id.is_empty() || id.len() > 100 || !self.auth.store.oidc().remove_client(id).await? {
+            return Err(AuthError::NotFound);
+        }
+        tracing::info!(client = %id, "OpenID Connect client removed");
+        self.auth
+            .console()
+            .audit(actor, "client_remove", Some(id), reason)
+            .await
+    }
+
+    /// A new secret for a confidential client (the old one stops working at once), in the
+    /// audit trail (`client_rotate_secret`); the answer is the only time it is seen.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`]; [`ConsoleProblem::PublicClient`] for a public client, which
+    /// has no secret.
+    pub async fn rotate_client_secret(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<ClientSecret, AuthError> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let client = self.client_record(id).await?.ok_or(AuthError::NotFound)?;
+        if client.secret_hash.is_none() {
+            return Err(AuthError::Console(ConsoleProblem::PublicClient));
+        }
         let secret = Token::generate();
         if !self
             .auth
             .store
             .oidc()
-            .set_client_secret(id, secret.hash().as_str())
+            .set_client_secret(&client.id, secret.hash().as_str())
             .await?
         {
-            return Ok(None);
+            return Err(AuthError::NotFound);
         }
-        Ok(Some(ClientSecret {
-            client_id: id.to_owned(),
+        self.auth
+            .console()
+            .audit(actor, "client_rotate_secret", Some(&client.id), reason)
+            .await?;
+        Ok(ClientSecret {
+            client_id: client.id,
             client_secret: Some(secret),
-        }))
+        })
     }
 
     /// The name people know an app by (the consent page's), for "Log in to continue to …";
@@ -380,7 +375,7 @@ pub(super) fn web_origin(uri: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{acceptable_uri, web_origin};
+    use super::web_origin;
 
     #[test]
     fn origins_as_browsers_write_them() {
@@ -401,40 +396,6 @@ mod tests {
             ("https:///cb", None),
         ] {
             assert_eq!(web_origin(uri).as_deref(), origin, "{uri}");
-        }
-    }
-
-    #[test]
-    fn redirect_uris() {
-        for ok in [
-            "https://app.example.com/cb",
-            "http://127.0.0.1:8080/cb",
-            "http://[::1]:9000/cb",
-            "http://localhost/cb",
-            "http://localhost:51000/cb?x=1",
-        ] {
-            assert!(acceptable_uri(ok).is_ok(), "{ok}");
-        }
-        // Issue 21, item 13: look-alikes of a loopback host, and everything else the
-        // contract refuses.
-        for bad in [
-            "http://localhost:80@evil.example/cb",
-            "http://127.evil.example/cb",
-            "http://127.0.0.1.evil.example/cb",
-            "http://evil.example\\.localhost/cb",
-            "http://127.0.0.2/cb",
-            "http://app.twofold.test:81/cb",
-            "http://app.localhost/cb",
-            "http://user@127.0.0.1/cb",
-            "https://user:pw@app.example.com/cb",
-            "https://*.example.com/cb",
-            "com.example.app:/cb",
-            "http://app.example.com/cb",
-            "https://app.example.com/cb#x",
-            "/cb",
-            "javascript:alert(1)",
-        ] {
-            assert!(acceptable_uri(bad).is_err(), "{bad}");
         }
     }
 }

@@ -2,7 +2,8 @@
 //! with PKCE, RFC 7636), so that other apps log their users in with Twofold's password,
 //! second factor and backup codes.
 //!
-//! `clients.rs` registers relying parties and authenticates them, `authorize.rs` decides
+//! `clients.rs` registers relying parties (by the rules of `registration.rs`), edits,
+//! removes and authenticates them, `authorize.rs` decides
 //! what an authorization request leads to (the login, the 2FA set-up, the consent page, a
 //! code, or an error), `tokens.rs` is the token endpoint with userinfo, introspection and
 //! revocation, `logout.rs` RP-initiated logout. Everything lives in the database, so several
@@ -19,15 +20,17 @@ mod device;
 mod keys;
 mod logout;
 mod pushed;
+mod registration;
 mod tokens;
 
 use std::sync::Arc;
 
 pub use authorize::{AuthorizeRequest, AuthorizeStep, ConnectedApp};
-pub use clients::{ClientSecret, NewClient, OidcClient};
+pub use clients::{ClientSecret, DEFAULT_CLIENT_SCOPES, NewClient, OidcClient};
 pub use device::{DEVICE_GRANT, DeviceApproval, DeviceStart};
 pub use logout::{LogoutRequest, LogoutStep};
 pub use pushed::{PushedRequest, REQUEST_URI_PREFIX};
+pub use registration::{ClientFault, ClientField, ClientProblem, MAX_URIS};
 pub use tokens::{ClientCredentials, Introspection, TokenRequest, TokenResponse};
 
 pub use back_channel::BACKCHANNEL_LOGOUT_EVENT;
@@ -196,7 +199,7 @@ services! {
     /// Authorization: the authorize endpoint, consent, codes, the person's connected apps
     /// and RP-initiated logout.
     authorization: Authorization;
-    /// Registered clients: add, list, remove, rotate, authenticate, CORS origins.
+    /// Registered clients: add, edit, list, remove, rotate, authenticate, CORS origins.
     clients: Clients;
     /// The device authorization grant (RFC 8628): device codes, `/device`, approval.
     device: Device;

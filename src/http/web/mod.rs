@@ -8,6 +8,7 @@
 mod access;
 mod account;
 mod admin;
+mod admin_apps;
 mod admin_groups;
 mod admin_invitations;
 mod apps;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/authz/forbidden", get(access::page))
         .merge(settings_posts())
         .merge(console_routes())
+        .merge(admin_apps_routes())
         .layer(middleware::from_fn_with_state(state, csrf::ensure_cookie))
         .route("/assets/twofold.css", get(css))
         .route("/assets/twofold.js", get(js))
@@ -106,6 +108,15 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/invitations"),
     ("GET", "/admin/invitations/{id}/revoke"),
     ("POST", "/admin/invitations/{id}/revoke"),
+    ("GET", "/admin/apps"),
+    ("POST", "/admin/apps"),
+    ("GET", "/admin/apps/new"),
+    ("GET", "/admin/apps/{client_id}"),
+    ("POST", "/admin/apps/{client_id}"),
+    ("GET", "/admin/apps/{client_id}/rotate-secret"),
+    ("POST", "/admin/apps/{client_id}/rotate-secret"),
+    ("GET", "/admin/apps/{client_id}/remove"),
+    ("POST", "/admin/apps/{client_id}/remove"),
 ];
 
 /// The forms of Settings → Security and Connected apps.
@@ -165,6 +176,25 @@ fn console_routes() -> Router<AppState> {
         .route(
             "/admin/invitations/{id}/revoke",
             get(admin_invitations::confirm_revoke).post(admin_invitations::revoke),
+        )
+}
+
+/// The console's apps (OpenID Connect clients): list, add, edit, rotate the secret, remove.
+fn admin_apps_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/apps", get(admin_apps::list).post(admin_apps::add))
+        .route("/admin/apps/new", get(admin_apps::new_form))
+        .route(
+            "/admin/apps/{client_id}",
+            get(admin_apps::edit_form).post(admin_apps::edit),
+        )
+        .route(
+            "/admin/apps/{client_id}/rotate-secret",
+            get(admin_apps::confirm_rotate).post(admin_apps::rotate),
+        )
+        .route(
+            "/admin/apps/{client_id}/remove",
+            get(admin_apps::confirm_remove).post(admin_apps::remove),
         )
 }
 
