@@ -146,7 +146,7 @@ pub(super) async fn client_command(
             };
             match oidc.clients().add_client(who, &new).await {
                 Ok(made) => {
-                    print_new_client(oidc, &made, json);
+                    print_secret(oidc, &made, json, false);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => refused(e),
@@ -186,7 +186,7 @@ pub(super) async fn client_command(
             .await
         {
             Ok(made) => {
-                print_rotated(&made, json);
+                print_secret(oidc, &made, json, true);
                 Ok(ExitCode::SUCCESS)
             }
             Err(AuthError::NotFound) => {
@@ -211,45 +211,35 @@ fn refused(e: AuthError) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// What `client rotate-secret` prints: the new secret, once.
-fn print_rotated(made: &crate::auth::oidc::ClientSecret, json: bool) {
+/// What `client add` and `client rotate-secret` print: the id and, once, the secret.
+fn print_secret(oidc: &Oidc, made: &crate::auth::oidc::ClientSecret, json: bool, rotated: bool) {
     let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
     if json {
         println!(
             "{}",
             json!({"client_id": made.client_id, "client_secret": secret})
         );
-    } else {
-        println!("client_id:     {}", made.client_id);
-        println!("client_secret: {}", secret.unwrap_or_default());
-        println!("The old secret no longer works; give the new one to the app now.");
+        return;
     }
-}
-
-/// What `client add` prints: the id and, once, the secret.
-fn print_new_client(oidc: &Oidc, made: &crate::auth::oidc::ClientSecret, json: bool) {
-    let secret = made.client_secret.as_ref().map(|s| s.reveal().to_owned());
-    if json {
-        println!(
-            "{}",
-            json!({"client_id": made.client_id, "client_secret": secret})
-        );
-    } else {
-        println!("client_id:     {}", made.client_id);
-        match secret {
-            Some(s) => {
-                println!("client_secret: {s}");
-                println!(
-                    "Keep the secret now: it is not shown again (`twofold client rotate-secret` makes a new one)."
-                );
-            }
-            None => println!("A public client: no secret; the app must use PKCE (S256)."),
+    println!("client_id:     {}", made.client_id);
+    match secret {
+        Some(s) if rotated => {
+            println!("client_secret: {s}");
+            println!("The old secret no longer works; give the new one to the app now.");
+            return;
         }
-        println!(
-            "Discovery:     {}/.well-known/openid-configuration",
-            oidc.issuer()
-        );
+        Some(s) => {
+            println!("client_secret: {s}");
+            println!(
+                "Keep the secret now: it is not shown again (`twofold client rotate-secret` makes a new one)."
+            );
+        }
+        None => println!("A public client: no secret; the app must use PKCE (S256)."),
     }
+    println!(
+        "Discovery:     {}/.well-known/openid-configuration",
+        oidc.issuer()
+    );
 }
 
 /// What `client list` prints.

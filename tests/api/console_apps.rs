@@ -10,6 +10,8 @@ use reqwest::StatusCode;
 use crate::console::{act, cli, console};
 use crate::helpers::TestApp;
 use crate::oidc_flow::{TestClient, Visitor, html_unescape, location, redeem, refresh, tokens};
+use crate::web::page;
+use crate::web_two_factor::post;
 
 const WIKI: &str = "https://wiki.example.test/callback";
 const WIKI_NEW: &str = "https://wiki.example.test/signed-in";
@@ -35,18 +37,22 @@ fn app_form<'a>(csrf: &'a str, name: &'a str, redirect: &'a str) -> Vec<(&'a str
     ]
 }
 
-async fn post(
+/// The confirmation page of `what` (`rotate-secret`, `remove`) — `409` when refused — and
+/// then its form, with a reason, as a browser sends them.
+async fn confirm_then_act(
     b: &reqwest::Client,
     app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    b.post(app.url(path)).form(form).send().await.unwrap()
-}
-
-async fn get(b: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, String) {
-    let res = b.get(app.url(path)).send().await.unwrap();
-    (res.status(), res.text().await.unwrap())
+    csrf: &str,
+    id: &str,
+    what: &str,
+) -> (String, reqwest::Response) {
+    let path = format!("/admin/apps/{id}/{what}");
+    let (status, html) = page(b, app, &path).await;
+    assert!(
+        [StatusCode::OK, StatusCode::CONFLICT].contains(&status),
+        "{path}: {status}"
+    );
+    (html, act(b, app, csrf, &path, &[]).await)
 }
 
 /// A refresh with this client's credentials: its status.
@@ -73,11 +79,11 @@ async fn an_app_added_in_the_console_signs_people_in_until_it_is_removed() {
     let id = text_of(&html, "client-id").expect("the client id");
     let secret = text_of(&html, "client-secret").expect("the secret");
     assert!(id.starts_with("tf_") && secret.len() >= 40, "{id} {secret}");
-    for page in ["/admin/apps".to_owned(), format!("/admin/apps/{id}")] {
-        let (status, html) = get(&b, &app, &page).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        assert!(html.contains(&id), "{page}");
-        assert!(!html.contains(&secret), "the secret is shown once: {page}");
+    for path in ["/admin/apps".to_owned(), format!("/admin/apps/{id}")] {
+        let (status, html) = page(&b, &app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains(&id), "{path}");
+        assert!(!html.contains(&secret), "the secret is shown once: {path}");
     }
     // A real authorization-code flow with it.
     let mut client = TestClient {
@@ -112,7 +118,7 @@ async fn an_app_added_in_the_console_signs_people_in_until_it_is_removed() {
         ("code_challenge_method", "S256"),
     ])
     .unwrap();
-    let (status, html) = get(&who.browser, &app, &format!("/oidc/authorize?{old}")).await;
+    let (status, html) = page(&who.browser, &app, &format!("/oidc/authorize?{old}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("redirect_uri does not match"), "{html}");
     client.redirect = WIKI_NEW.to_owned();
@@ -121,17 +127,8 @@ async fn an_app_added_in_the_console_signs_people_in_until_it_is_removed() {
 
     // A new secret: a confirmation page first, then the secret once; the old one is
     // refused at the token endpoint and the new one works.
-    let (status, html) = get(&b, &app, &format!("/admin/apps/{id}/rotate-secret")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Make a new secret"));
-    let res = act(
-        &b,
-        &app,
-        &csrf,
-        &format!("/admin/apps/{id}/rotate-secret"),
-        &[],
-    )
-    .await;
+    let (asked, res) = confirm_then_act(&b, &app, &csrf, &id, "rotate-secret").await;
+    assert!(asked.contains("Make a new secret"));
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     let new_secret = text_of(&html, "client-secret").expect("the new secret");
@@ -142,28 +139,26 @@ async fn an_app_added_in_the_console_signs_people_in_until_it_is_removed() {
     client.secret = Some(new_secret.clone());
     let t = tokens(refresh(&app, &client, &refresh_token).await).await;
     refresh_token = t["refresh_token"].as_str().unwrap().to_owned();
-    let (_, list) = get(&b, &app, "/admin/apps").await;
+    let (_, list) = page(&b, &app, "/admin/apps").await;
     assert!(!list.contains(&new_secret));
 
     // Remove, after its confirmation page: its tokens and its client_id stop working.
-    let (status, html) = get(&b, &app, &format!("/admin/apps/{id}/remove")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Remove app"));
-    let res = act(&b, &app, &csrf, &format!("/admin/apps/{id}/remove"), &[]).await;
+    let (asked, res) = confirm_then_act(&b, &app, &csrf, &id, "remove").await;
+    assert!(asked.contains("Remove app"));
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/admin/apps?done=removed");
     let (status, body) = refresh_status(&app, &client, &refresh_token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], "invalid_client");
     let again = old.replace(&urlencode(WIKI), &urlencode(WIKI_NEW));
-    let (status, html) = get(&who.browser, &app, &format!("/oidc/authorize?{again}")).await;
+    let (status, html) = page(&who.browser, &app, &format!("/oidc/authorize?{again}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("unknown client_id"), "{html}");
-    let (status, _) = get(&b, &app, &format!("/admin/apps/{id}")).await;
+    let (status, _) = page(&b, &app, &format!("/admin/apps/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // The audit trail: each change, who, and why.
-    let (_, audit) = get(&b, &app, &format!("/admin/audit?target={id}")).await;
+    let (_, audit) = page(&b, &app, &format!("/admin/audit?target={id}")).await;
     for what in [
         "client_add",
         "client_edit",
@@ -284,7 +279,7 @@ async fn the_apps_forms_refuse_bad_input_by_name_and_keep_what_was_typed() {
             .unwrap();
         assert!(res.status().is_client_error(), "{body}: {}", res.status());
     }
-    let (_, list) = get(&b, &app, "/admin/apps").await;
+    let (_, list) = page(&b, &app, "/admin/apps").await;
     assert!(list.contains("No apps yet."), "nothing was added");
 
     // A tampered or missing id: the page a missing path gets, for every page and action.
@@ -305,7 +300,7 @@ async fn the_apps_forms_refuse_bad_input_by_name_and_keep_what_was_typed() {
             assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
         }
     }
-    let (_, audit) = get(&b, &app, "/admin/audit?action=client_remove").await;
+    let (_, audit) = page(&b, &app, "/admin/audit?action=client_remove").await;
     assert!(
         audit.contains("Nothing recorded that matches"),
         "nothing done, nothing recorded"
@@ -336,7 +331,7 @@ async fn the_console_and_the_cli_manage_the_same_apps_in_one_audit_trail() {
     assert_eq!(code, 0, "{out}");
     let v = json_line(&out);
     let id = v["client_id"].as_str().unwrap().to_owned();
-    let (status, html) = get(&b, &app, &format!("/admin/apps/{id}")).await;
+    let (status, html) = page(&b, &app, &format!("/admin/apps/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("name=\"scope\" value=\"custom\" checked"),
@@ -358,17 +353,8 @@ async fn the_console_and_the_cli_manage_the_same_apps_in_one_audit_trail() {
     let res = post(&b, &app, &format!("/admin/apps/{id}"), &form).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // A public app has no secret to rotate; an edit cannot give it one.
-    let (status, html) = get(&b, &app, &format!("/admin/apps/{id}/rotate-secret")).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert!(html.contains("it has no secret to rotate"));
-    let res = act(
-        &b,
-        &app,
-        &csrf,
-        &format!("/admin/apps/{id}/rotate-secret"),
-        &[],
-    )
-    .await;
+    let (asked, res) = confirm_then_act(&b, &app, &csrf, &id, "rotate-secret").await;
+    assert!(asked.contains("it has no secret to rotate"), "{asked}");
     assert_eq!(res.status(), StatusCode::CONFLICT);
     form.retain(|(k, v)| *k != "scope" || *v != "other");
     form.extend([("kind", "confidential"), ("allow_no_pkce", "yes")]);
@@ -392,7 +378,7 @@ async fn the_console_and_the_cli_manage_the_same_apps_in_one_audit_trail() {
     assert_eq!(code, 2, "{out}");
     let (code, out) = cli(&app, &["client", "rotate-secret", "tf_nope"]);
     assert_eq!(code, 2, "{out}");
-    let (_, audit) = get(&b, &app, &format!("/admin/audit?target={id}")).await;
+    let (_, audit) = page(&b, &app, &format!("/admin/audit?target={id}")).await;
     let audit = html_unescape(&audit);
     for what in [
         "client_add",

@@ -20,7 +20,7 @@ async fn get(
     (res.status(), res.text().await.unwrap(), loc)
 }
 
-async fn post(
+pub(crate) async fn post(
     b: &reqwest::Client,
     app: &TestApp,
     path: &str,

@@ -474,7 +474,51 @@ struct ConfirmPage<'a> {
     lead: &'static str,
     button: &'static str,
     action: &'static str,
-    danger: bool,
+}
+
+/// What a confirmation page asks, says and answers with: title, lead, button, path segment.
+fn wording(rotate: bool) -> (&'static str, &'static str, &'static str, &'static str) {
+    if rotate {
+        (
+            "Give this app a new secret?",
+            "The old secret stops working at once: the app cannot sign anyone in or refresh a token until it has the new one. The new secret is shown once, on the next page.",
+            "Make a new secret",
+            "rotate-secret",
+        )
+    } else {
+        (
+            "Remove this app?",
+            "It can no longer sign anyone in: every token it holds stops working, and everyone's permission for it goes. This cannot be undone; adding it again gives it a new client ID.",
+            "Remove app",
+            "remove",
+        )
+    }
+}
+
+/// The confirmation page before a new secret (`rotate`) or a removal.
+async fn confirm_page(
+    state: &AppState,
+    s: &CurrentSession,
+    csrf: String,
+    id: &str,
+    rotate: bool,
+) -> Result<Response, WebError> {
+    let c = app_of(state, id).await?;
+    if rotate && c.public {
+        return Err(AuthError::Console(crate::auth::ConsoleProblem::PublicClient).into());
+    }
+    let (title, lead, button, action) = wording(rotate);
+    let page = ConfirmPage {
+        user: Some(&s.username),
+        csrf,
+        client_id: c.client_id,
+        name: c.name,
+        title,
+        lead,
+        button,
+        action,
+    };
+    Ok(Html(page.render()?).into_response())
 }
 
 /// `GET /admin/apps/{client_id}/rotate-secret`: the confirmation page.
@@ -487,22 +531,7 @@ pub async fn confirm_rotate(
     }: PageContext<AdminSession>,
     AppId(id): AppId,
 ) -> Result<Response, WebError> {
-    let c = app_of(&state, &id).await?;
-    if c.public {
-        return Err(AuthError::Console(crate::auth::ConsoleProblem::PublicClient).into());
-    }
-    let page = ConfirmPage {
-        user: Some(&s.username),
-        csrf,
-        client_id: c.client_id,
-        name: c.name,
-        title: "Give this app a new secret?",
-        lead: "The old secret stops working at once: the app cannot sign anyone in or refresh a token until it has the new one. The new secret is shown once, on the next page.",
-        button: "Make a new secret",
-        action: "rotate-secret",
-        danger: true,
-    };
-    Ok(Html(page.render()?).into_response())
+    confirm_page(&state, &s, csrf, &id, true).await
 }
 
 /// `GET /admin/apps/{client_id}/remove`: the confirmation page.
@@ -515,19 +544,7 @@ pub async fn confirm_remove(
     }: PageContext<AdminSession>,
     AppId(id): AppId,
 ) -> Result<Response, WebError> {
-    let c = app_of(&state, &id).await?;
-    let page = ConfirmPage {
-        user: Some(&s.username),
-        csrf,
-        client_id: c.client_id,
-        name: c.name,
-        title: "Remove this app?",
-        lead: "It can no longer sign anyone in: every token it holds stops working, and everyone's permission for it goes. This cannot be undone; adding it again gives it a new client ID.",
-        button: "Remove app",
-        action: "remove",
-        danger: true,
-    };
-    Ok(Html(page.render()?).into_response())
+    confirm_page(&state, &s, csrf, &id, false).await
 }
 
 /// The confirmation form: why (for the audit trail).
