@@ -20,7 +20,7 @@ use crate::auth::{Actor, AuthError, CurrentSession};
 use crate::crypto::Token;
 use crate::domain::UnixTime;
 use crate::http::AppState;
-use crate::http::error::{WebError, message};
+use crate::http::error::{WebError, message, sentence};
 use crate::http::extract::{AdminSession, Client};
 
 /// One app in the list.
@@ -295,7 +295,14 @@ fn refused(
         AuthError::InvalidClient(p) => field_id(p.field),
         _ => "name",
     };
-    let page = form_page(s, csrf, editing, f, registered, Some((field, message(e))))?;
+    let page = form_page(
+        s,
+        csrf,
+        editing,
+        f,
+        registered,
+        Some((field, sentence(&message(e)))),
+    )?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response())
 }
 
