@@ -936,7 +936,7 @@ pub fn client_message(p: &crate::auth::oidc::ClientProblem) -> String {
         W::PostLogoutRedirectUris => "post-logout redirect URI",
         W::BackchannelLogoutUri => "back-channel logout URI",
         W::Scopes => "scopes",
-        W::AllowNoPkce => "allow-no-pkce",
+        W::AllowNoPkce => "sending no PKCE",
     };
     let example = "like https://app.example.com/callback or http://127.0.0.1:8400/callback";
     let what = match p.fault {

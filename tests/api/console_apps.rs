@@ -192,7 +192,7 @@ async fn the_apps_forms_refuse_bad_input_by_name_and_keep_what_was_typed() {
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (
             vec![("redirect_uris", "http://wiki.example.test/cb")],
-            "redirect URI http://wiki.example.test/cb: use https",
+            "Redirect URI http://wiki.example.test/cb: use https",
         ),
         (
             vec![("redirect_uris", "http://localhost:80@evil.example/cb")],
@@ -200,31 +200,31 @@ async fn the_apps_forms_refuse_bad_input_by_name_and_keep_what_was_typed() {
         ),
         (
             vec![("redirect_uris", "")],
-            "redirect URI: give at least one",
+            "Redirect URI: give at least one",
         ),
-        (vec![("redirect_uris", &many)], "redirect URI: at most 20"),
+        (vec![("redirect_uris", &many)], "Redirect URI: at most 20"),
         (
             vec![(
                 "post_logout_redirect_uris",
                 "https://wiki.example.test/bye#x",
             )],
-            "post-logout redirect URI https://wiki.example.test/bye#x: must not have a fragment",
+            "Post-logout redirect URI https://wiki.example.test/bye#x: must not have a fragment",
         ),
         (
             vec![("backchannel_logout_uri", "http://wiki.example.test/logout")],
-            "back-channel logout URI http://wiki.example.test/logout: use https",
+            "Back-channel logout URI http://wiki.example.test/logout: use https",
         ),
         (
             vec![("scope", "wallet")],
-            "scopes wallet: not a scope Twofold knows",
+            "Scopes wallet: not a scope Twofold knows",
         ),
         (
             vec![("name", "   ")],
-            "name: give the app a name of 1 to 100 characters",
+            "Name: give the app a name of 1 to 100 characters",
         ),
         (
             vec![("kind", "public"), ("allow_no_pkce", "yes")],
-            "allow-no-pkce: only for confidential apps",
+            "Sending no PKCE: only for confidential apps",
         ),
     ];
     for (changes, said) in cases {

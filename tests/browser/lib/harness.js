@@ -334,6 +334,26 @@ export async function screenshot(page, name) {
 }
 
 
+/**
+ * An admin of the operator console (issue 25): signs `name` up, turns the authentication app
+ * on, grants the admin role with `twofold user grant-admin` and logs in again with both
+ * factors. Returns the logged-in browser state, for `env.context({ storageState })`.
+ */
+export async function consoleAdmin(env, name) {
+  const page = await env.page();
+  await signUp(page, name);
+  const { app } = await enableTotp(page);
+  const granted = await twofoldCli(env.dataDir, ['user', 'grant-admin', name, '--reason', 'first admin']);
+  assert.equal(granted.code, 0, granted.stderr);
+  await logOut(page);
+  await submitLogin(page, name, GOOD_PASSWORD);
+  await submitCode(page, await app.code());
+  assert.equal(pathOf(page), '/');
+  const state = await page.context().storageState();
+  await page.context().close();
+  return state;
+}
+
 /** Logs out with the "Log out" button in the header of every logged-in page. */
 export async function logOut(page) {
   await page.goto('/');

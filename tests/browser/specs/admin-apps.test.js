@@ -3,13 +3,14 @@
 // secret once, has a bad redirect URI refused by its field with nothing typed lost, edits
 // it, gives it a new secret (shown once, after a confirmation) and removes it after a
 // confirmation; the audit trail has each change. Every page is checked with axe and for
-// sideways scrolling on a phone (375 px) and a desktop, in light and dark.
+// sideways scrolling on a phone (375 px) and a desktop, in light and dark. (That a normal
+// user gets the plain page-not-found is admin.test.js's, for every console page.)
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, uniqueName, signUp, submitLogin, submitCode, clickAndWait, pathOf, enableTotp,
-  twofoldCli, logOut, GOOD_PASSWORD, assertNoAxeViolations, assertNoSidewaysScroll, VIEWPORTS,
+  startEnv, uniqueName, clickAndWait, pathOf, consoleAdmin, assertNoAxeViolations,
+  assertNoSidewaysScroll, VIEWPORTS,
 } from '../lib/harness.js';
 
 describe('console apps', () => {
@@ -18,30 +19,9 @@ describe('console apps', () => {
   const admin = uniqueName('boss');
   before(async () => {
     env = await startEnv();
-    const page = await env.page();
-    await signUp(page, admin);
-    const { app } = await enableTotp(page);
-    const granted = await twofoldCli(env.dataDir, ['user', 'grant-admin', admin, '--reason', 'first admin']);
-    assert.equal(granted.code, 0, granted.stderr);
-    await logOut(page);
-    await submitLogin(page, admin, GOOD_PASSWORD);
-    await submitCode(page, await app.code());
-    assert.equal(pathOf(page), '/');
-    adminState = await page.context().storageState();
-    await page.context().close();
+    adminState = await consoleAdmin(env, admin);
   });
   after(async () => { await env?.stop(); });
-
-  it('answers a normal user with the plain page-not-found', async () => {
-    const page = await env.page();
-    await signUp(page, uniqueName('norm'));
-    for (const path of ['/admin/apps', '/admin/apps/new']) {
-      const res = await page.goto(path);
-      assert.equal(res.status(), 404, path);
-      assert.equal(await page.locator('h1').innerText(), 'Page not found');
-    }
-    await page.context().close();
-  });
 
   for (const [device, viewport] of Object.entries(VIEWPORTS)) {
     for (const colorScheme of ['light', 'dark']) {
@@ -67,7 +47,7 @@ describe('console apps', () => {
         await page.getByLabel(/offline_access/).check();
         await page.getByLabel(/two factors/).check();
         await clickAndWait(page, page.getByRole('button', { name: 'Add app' }));
-        assert.match(await page.locator('#redirect_uris-error').innerText(), /redirect URI http:\/\/wiki\.example\.test\/callback: use https/);
+        assert.match(await page.locator('#redirect_uris-error').innerText(), /Redirect URI http:\/\/wiki\.example\.test\/callback: use https/);
         assert.equal(await page.locator('#redirect_uris').getAttribute('aria-invalid'), 'true');
         assert.equal(await page.locator('#name').inputValue(), name);
         assert.ok(await page.getByLabel(/offline_access/).isChecked(), 'the scopes ticked are kept');

@@ -8,8 +8,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startEnv, uniqueName, signUp, submitLogin, submitCode, clickAndWait, pathOf, enableTotp,
-  twofoldCli, logOut, GOOD_PASSWORD, assertNoAxeViolations, assertNoSidewaysScroll, VIEWPORTS,
+  startEnv, uniqueName, signUp, clickAndWait, pathOf, consoleAdmin, assertNoAxeViolations,
+  assertNoSidewaysScroll, VIEWPORTS,
 } from '../lib/harness.js';
 
 describe('operator console', () => {
@@ -18,24 +18,14 @@ describe('operator console', () => {
   const admin = uniqueName('boss');
   before(async () => {
     env = await startEnv();
-    const page = await env.page();
-    await signUp(page, admin);
-    const { app } = await enableTotp(page);
-    const granted = await twofoldCli(env.dataDir, ['user', 'grant-admin', admin, '--reason', 'first admin']);
-    assert.equal(granted.code, 0, granted.stderr);
-    await logOut(page);
-    await submitLogin(page, admin, GOOD_PASSWORD);
-    await submitCode(page, await app.code());
-    assert.equal(pathOf(page), '/');
-    adminState = await page.context().storageState();
-    await page.context().close();
+    adminState = await consoleAdmin(env, admin);
   });
   after(async () => { await env?.stop(); });
 
   it('answers a normal user with the plain page-not-found', async () => {
     const page = await env.page();
     await signUp(page, uniqueName('norm'));
-    for (const path of ['/admin', '/admin/users', `/admin/users/${admin}`, '/admin/audit']) {
+    for (const path of ['/admin', '/admin/users', `/admin/users/${admin}`, '/admin/apps', '/admin/audit']) {
       const res = await page.goto(path);
       assert.equal(res.status(), 404, path);
       assert.equal(await page.locator('h1').innerText(), 'Page not found');
