@@ -188,30 +188,39 @@ pub async fn delete(
             | AuthError::SmsFailed
             | AuthError::ChallengeExpired
             | AuthError::ChallengeFailed),
-        ) => {
-            let said = match &e {
-                AuthError::InvalidMethod(_) => {
-                    "Enter a code from your authentication app or a backup code, or choose another way below.".to_owned()
-                }
-                AuthError::InvalidCredential(_) => passkey_page_message(&e),
-                AuthError::ChallengeExpired | AuthError::ChallengeFailed => {
-                    "That confirmation has ended. Choose a way to confirm again.".to_owned()
-                }
-                _ => sentence(&message(&e)),
-            };
-            // A wrong texted code keeps the step, so the person types the code again.
-            let step = match (&e, asked.0.as_str()) {
-                (AuthError::InvalidCode(_) | AuthError::MalformedCode(_), "sms") => Step {
-                    method: asked.0,
-                    challenge: asked.1,
-                    sms_sent_to: Some(String::new()),
-                    options: None,
-                },
-                _ => Step::default(),
-            };
-            let page = Html(render(&state, &s, csrf, Some(said), step).await?);
-            Ok(form_error(&e, page))
-        }
+        ) => refused(&state, &s, csrf, &e, asked).await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// A deletion refused: the page again, saying why; a wrong texted code keeps its step, so
+/// the person types the code again.
+async fn refused(
+    state: &AppState,
+    s: &crate::auth::CurrentSession,
+    csrf: String,
+    e: &AuthError,
+    (method, challenge): (String, String),
+) -> Result<Response, WebError> {
+    let said = match e {
+        AuthError::InvalidMethod(_) => {
+            "Enter a code from your authentication app or a backup code, or choose another way below.".to_owned()
+        }
+        AuthError::InvalidCredential(_) => passkey_page_message(e),
+        AuthError::ChallengeExpired | AuthError::ChallengeFailed => {
+            "That confirmation has ended. Choose a way to confirm again.".to_owned()
+        }
+        _ => sentence(&message(e)),
+    };
+    let step = match e {
+        AuthError::InvalidCode(_) | AuthError::MalformedCode(_) if method == "sms" => Step {
+            method,
+            challenge,
+            sms_sent_to: Some(String::new()),
+            options: None,
+        },
+        _ => Step::default(),
+    };
+    let page = Html(render(state, s, csrf, Some(said), step).await?);
+    Ok(form_error(e, page))
 }
