@@ -47,7 +47,7 @@ describe('csrf', () => {
     assert.equal(new URL(page.url()).pathname, '/login');
 
     // The same form with its real token works (so the 403 above was about the token).
-    const token = await page.locator('input[name=csrf]').inputValue();
+    const token = await page.locator('form[action="/login"] input[name=csrf]').inputValue();
     const ok = await postFromPage(page, '/login', { csrf: token, username: name, password: GOOD_PASSWORD, next: '/' });
     assert.equal(ok.type, 'opaqueredirect', `status ${ok.status}`);
     await page.goto('/');
@@ -58,7 +58,7 @@ describe('csrf', () => {
   it('shows the expired-form page when the form is submitted without its token', async () => {
     const page = await env.page();
     await page.goto('/login');
-    await page.locator('input[name=csrf]').evaluate((el) => el.remove());
+    await page.locator('form[action="/login"] input[name=csrf]').evaluate((el) => el.remove());
     await page.locator('#username').fill(name);
     await page.locator('#password').fill(GOOD_PASSWORD);
     const res = await clickAndWait(page, page.getByRole('button', { name: 'Log in', exact: true }));
@@ -73,12 +73,12 @@ describe('csrf', () => {
     const b = await env.page();
     await a.goto('/login');
     await b.goto('/login');
-    const tokenA = await a.locator('input[name=csrf]').inputValue();
-    const tokenB = await b.locator('input[name=csrf]').inputValue();
+    const tokenA = await a.locator('form[action="/login"] input[name=csrf]').inputValue();
+    const tokenB = await b.locator('form[action="/login"] input[name=csrf]').inputValue();
     assert.notEqual(tokenA, tokenB, 'each browser gets its own token');
 
     // B's form carrying A's token.
-    await b.locator('input[name=csrf]').evaluate((el, v) => { el.value = v; }, tokenA);
+    await b.locator('form[action="/login"] input[name=csrf]').evaluate((el, v) => { el.value = v; }, tokenA);
     await b.locator('#username').fill(name);
     await b.locator('#password').fill(GOOD_PASSWORD);
     const res = await clickAndWait(b, b.getByRole('button', { name: 'Log in', exact: true }));

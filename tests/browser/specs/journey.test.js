@@ -78,7 +78,7 @@ describe('journey: sign up, turn on two-factor with an app, log in with a backup
     await clickAndWait(page, page.locator('#two-factor').getByRole('link', { name: 'Turn on' }));
     assert.equal(pathOf(page), '/settings/two-factor');
     assert.match(await page.locator('h1').innerText(), /^Two-factor authentication\s+Off$/);
-    assert.match(await page.locator('#additional').innerText(), /set up a text message or an authentication app first/);
+    assert.match(await page.locator('#additional').innerText(), /set up an authentication app, a passkey or a text message first/);
     await snap('two-factor-off');
 
     // 4. Set up the authentication app: a QR code and the key, read from #totp-secret.

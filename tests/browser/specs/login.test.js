@@ -71,7 +71,7 @@ describe('log in and log out', () => {
     const u = new URL(page.url());
     assert.equal(u.pathname, '/login');
     assert.equal(u.searchParams.get('next'), '/settings/security');
-    assert.equal(await page.locator('input[name=next]').inputValue(), '/settings/security');
+    assert.equal(await page.locator('form[action="/login"] input[name=next]').inputValue(), '/settings/security');
 
     await page.locator('#username').fill(name);
     await page.locator('#password').fill(GOOD_PASSWORD);

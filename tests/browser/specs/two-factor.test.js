@@ -64,7 +64,7 @@ describe('two-factor authentication', () => {
       await page.goto('/settings/two-factor');
       assert.match(await page.locator('h1').innerText(), /^Two-factor authentication\s+Off$/);
       assert.equal(await page.locator('#turn-off').count(), 0);
-      assert.match(await page.locator('#additional').innerText(), /set up a text message or an authentication app first/);
+      assert.match(await page.locator('#additional').innerText(), /set up an authentication app, a passkey or a text message first/);
 
       await clickAndWait(page, page.locator('#totp').getByRole('link', { name: 'Set up authentication app' }));
       assert.equal(pathOf(page), '/settings/two-factor/totp');
