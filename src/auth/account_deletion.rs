@@ -4,14 +4,19 @@
 //! challenge of its own (its limits, its replay guards, its count of wrong codes). A code
 //! the person types at once (`totp`, `backup_code`) needs one request; a texted code or a
 //! passkey needs two: the first starts the deletion's challenge (texting the code, or giving
-//! the passkey's options) and answers with its token, the second carries the answer.
+//! the passkey's options) and answers with its token, the second carries the answer. A
+//! deletion's challenge is marked so (`for_deletion`): no login or recovery takes it, and
+//! the deletion takes no other.
 
 use serde_json::Value;
 
 use super::{AuthError, CurrentSession, MethodProblem};
 use crate::crypto::Token;
 use crate::domain::{ClientInfo, Method, SessionKind};
-use crate::store::{ChallengeState, NewChallenge, PasswordProof};
+use crate::store::{Bucket, ChallengeState, NewChallenge, PasswordProof, Spend};
+
+/// One deletion text per account this often.
+const DELETION_TEXT_SECS: i64 = 30;
 
 /// The second factor a deletion was sent with.
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,6 +73,11 @@ impl super::Console<'_> {
             .account_by_id(&session.account_id)
             .await?
             .ok_or(AuthError::Unauthenticated)?;
+        // Refused before any factor is checked, so the last admin spends no code on it (the
+        // deletion's own transaction checks again).
+        if self.store.console().is_last_admin(&account.id).await? {
+            return Err(AuthError::Console(super::ConsoleProblem::LastAdmin));
+        }
         if account.two_factor_since.is_some()
             && let Some(asked) = self.deletion_factor(session, factor, client).await?
         {
@@ -98,6 +108,16 @@ impl super::Console<'_> {
             None => false,
         };
         if !answered {
+            // A code or a credential for a text or a passkey answers a challenge: without
+            // it, it is a mistake to name, not a request for a new one.
+            if (factor.code.is_some() || factor.credential.is_some())
+                && matches!(
+                    method,
+                    Some(Method::Sms | Method::Webauthn | Method::Passkey)
+                )
+            {
+                return Err(AuthError::ChallengeMissing);
+            }
             return self.ask(session, method, client).await.map(Some);
         }
         let (id, state) = match factor.challenge {
@@ -145,6 +165,21 @@ impl super::Console<'_> {
                 public_key: None,
             });
         }
+        if method == Some(Method::Sms) {
+            // Each request makes a challenge of its own, so the challenge's resend limits
+            // never apply: one deletion text per account every 30 seconds instead (and the
+            // account's text budget, as for every text).
+            let bucket = Bucket {
+                key: format!("delete-sms:{}", session.account_id),
+                window_secs: DELETION_TEXT_SECS,
+                limit: 1,
+            };
+            if let Spend::Refused { retry_after, .. } =
+                self.store.limits().spend(&[bucket], self.now()).await?
+            {
+                return Err(AuthError::RateLimited { retry_after });
+            }
+        }
         let (token, id) = self.start_deletion(session, client).await?;
         let (id, state) = self.second_step().live_challenge_by_id(id).await?;
         let methods = super::second_step::methods_of(&state.two_factor, false);
@@ -154,7 +189,7 @@ impl super::Console<'_> {
                 sms_sent_to = Some(self.second_step().resend_on(&id, &state).await?);
             }
             _ => {
-                public_key = Some(self.second_step().webauthn_options(token.reveal()).await?);
+                public_key = Some(self.second_step().webauthn_options_on(&id, &state).await?);
             }
         }
         Ok(DeletionOutcome::TwoFactorRequired {
@@ -205,6 +240,7 @@ impl super::Console<'_> {
         {
             return Err(AuthError::CredentialChanged);
         }
+        self.store.challenges().mark_for_deletion(&id).await?;
         Ok((token, id))
     }
 
@@ -214,9 +250,12 @@ impl super::Console<'_> {
         session: &CurrentSession,
         token: &str,
     ) -> Result<(String, ChallengeState), AuthError> {
-        let (id, state) = self.second_step().live_challenge(token).await?;
-        // Another account's challenge (a login in flight elsewhere) answers nothing here.
-        if state.account.id != session.account_id || state.challenge.recovery_id.is_some() {
+        let token = Token::from_client(token).ok_or(AuthError::ChallengeExpired)?;
+        let id = self.keys.challenge_id(token.reveal());
+        let (id, state) = self.second_step().live_challenge_by_id(id).await?;
+        // Only this account's deletion challenge: a login in flight or a recovery (this
+        // account's or another's) answers nothing here.
+        if !state.challenge.for_deletion || state.account.id != session.account_id {
             return Err(AuthError::ChallengeExpired);
         }
         Ok((id, state))

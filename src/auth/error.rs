@@ -148,6 +148,9 @@ pub enum AuthError {
     /// The passkey's name is not acceptable.
     #[error("invalid passkey name: {0}")]
     InvalidPasskeyName(#[from] crate::domain::PasskeyNameError),
+    /// A code or a credential for a text or a passkey without the challenge it answers.
+    #[error("challenge missing")]
+    ChallengeMissing,
     /// `--sign-up closed`: no one makes an account here.
     #[error("sign-up closed")]
     SignUpClosed,

@@ -237,6 +237,7 @@ fn classify(e: &AuthError) -> (StatusCode, &'static str, Option<i64>) {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", None)
         }
         AuthError::SignUpClosed => (StatusCode::FORBIDDEN, "sign_up_closed", None),
+        AuthError::ChallengeMissing => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", None),
         AuthError::InvitationRequired(_) => (StatusCode::FORBIDDEN, "invitation_required", None),
         AuthError::Store(_) | AuthError::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", None)
@@ -345,6 +346,9 @@ pub fn message(e: &AuthError) -> String {
         }
         AuthError::RecoveryPasswordChosen => {
             "a new password was already chosen with this reset link; type that same password to go on, or ask for a new link to choose another"
+        }
+        AuthError::ChallengeMissing => {
+            "challenge: send the challenge of the 403 that texted the code or gave the passkey's options; ask again with the method alone for a new one"
         }
         AuthError::SignUpClosed => {
             "new accounts are not being made here; ask the person who runs this Twofold server"

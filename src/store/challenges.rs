@@ -54,6 +54,8 @@ pub struct ChallengeRecord {
     pub recovery_id: Option<String>,
     /// Text messages are refused as its second factor (the recovery came by text).
     pub sms_refused: bool,
+    /// It confirms deleting the account, and nothing else.
+    pub for_deletion: bool,
 }
 
 impl ChallengeRecord {
@@ -77,6 +79,7 @@ struct ChallengeRow {
     sms_sends: i64,
     recovery_id: Option<String>,
     sms_refused: i64,
+    for_deletion: i64,
 }
 
 impl TryFrom<ChallengeRow> for ChallengeRecord {
@@ -96,6 +99,7 @@ impl TryFrom<ChallengeRow> for ChallengeRecord {
             sms_sends: r.sms_sends,
             recovery_id: r.recovery_id,
             sms_refused: r.sms_refused != 0,
+            for_deletion: r.for_deletion != 0,
         })
     }
 }
@@ -310,6 +314,19 @@ impl super::Challenges<'_> {
         Ok(a + b)
     }
 
+    /// Marks a fresh challenge as the confirmation of an account's deletion (before its
+    /// token is given to anyone): from then on only the deletion takes it.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn mark_for_deletion(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE challenges SET for_deletion = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The challenge with this id, if it exists, with its account and the account's second
     /// factors: everything a second step reads before its transaction, in one statement.
     ///
@@ -318,7 +335,7 @@ impl super::Challenges<'_> {
     pub async fn challenge_state(&self, id: &str) -> StoreResult<Option<ChallengeState>> {
         sqlx::query_as::<_, ChallengeStateRow>(concat!(
             "SELECT c.account_id, c.kind, c.expires_at, c.failures, c.finished_at, c.sms_code_mac, \
-             c.sms_expires_at, c.sms_sent_at, c.sms_sends, c.recovery_id, c.sms_refused, ",
+             c.sms_expires_at, c.sms_sent_at, c.sms_sends, c.recovery_id, c.sms_refused, c.for_deletion, ",
             account_columns!("a"),
             ", ",
             two_factor_columns!(),

@@ -176,3 +176,121 @@ async fn an_account_is_deleted_with_a_passkey() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A deletion's challenge is no login (it was: the token given for a texted code or a
+/// passkey could be answered at `POST /api/v1/sessions/two-factor` for a fresh session
+/// without the password), and a login's challenge is no deletion's, even the account's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_challenge_is_not_a_login_and_a_login_challenge_is_not_a_deletion() {
+    let app = TestApp::spawn().await;
+    let user = crate::helpers::TestUser::generate();
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            None,
+            json!({"username": user.username, "password": user.password}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let token = app.login(&user).await;
+    app.enable_sms(&token, "+1 415 555 2671", E164).await;
+
+    let asked = app.deletion_challenge(&token, "sms").await;
+    let code = app.last_code_to(E164);
+    let res = app
+        .post(
+            "/api/v1/sessions/two-factor",
+            None,
+            json!({"challenge": asked["challenge"], "method": "sms", "code": code}),
+        )
+        .await;
+    assert_error(res, StatusCode::GONE, "challenge_expired").await;
+    let res = app
+        .post(
+            "/api/v1/sessions/two-factor/sms",
+            None,
+            json!({"challenge": asked["challenge"]}),
+        )
+        .await;
+    assert!(
+        !res.status().is_success(),
+        "no resend on a deletion's challenge"
+    );
+
+    // The account's own login challenge, with its right code, deletes nothing.
+    app.clock.advance(31);
+    let login = app.challenge(&user).await;
+    let login_code = app.last_code_to(E164);
+    let res = app
+        .delete_me(
+            &token,
+            json!({"method": "sms", "challenge": login["challenge"], "code": login_code}),
+        )
+        .await;
+    assert_error(res, StatusCode::GONE, "challenge_expired").await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.status(),
+        StatusCode::OK
+    );
+    // …and that login still works.
+    let res = app.second_step(&login, "sms", &login_code).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // A code without its challenge is a mistake named, not a new text; texts wait 30 s.
+    let res = app
+        .delete_me(&token, json!({"method": "sms", "code": "123456"}))
+        .await;
+    let body = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("challenge")
+    );
+    app.clock.advance(31);
+    app.deletion_challenge(&token, "sms").await;
+    let res = app.delete_me(&token, json!({"method": "sms"})).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The deletion's challenge still deletes the account.
+    let res = app
+        .delete_me(
+            &token,
+            json!({"method": "sms", "challenge": asked["challenge"], "code": code}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+/// The last admin is refused before the factor is checked: no backup code is spent on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_admin_spends_no_code_on_a_refused_deletion() {
+    let app = TestApp::spawn().await;
+    let (admin, secret) = crate::console::two_factor_user(&app).await;
+    let (code, out) = crate::console::cli(&app, &["user", "grant-admin", &admin.username]);
+    assert_eq!(code, 0, "{out}");
+    let challenge = app.challenge(&admin).await;
+    let res = app
+        .second_step(&challenge, "totp", &app.totp(&secret, 0))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let token = res.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let codes: Value = app
+        .post("/api/v1/me/backup-codes", Some(&token), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = codes["codes"][0]["code"].as_str().unwrap().to_owned();
+    let res = app
+        .delete_me(&token, json!({"method": "backup_code", "code": first}))
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "last_admin").await;
+    // The code is still good for a login.
+    app.clock.advance(30);
+    let challenge = app.challenge(&admin).await;
+    let res = app.second_step(&challenge, "backup_code", &first).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "the code was not spent");
+}

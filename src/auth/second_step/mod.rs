@@ -280,7 +280,13 @@ impl crate::auth::SecondStep<'_> {
     ) -> Result<(String, ChallengeState), AuthError> {
         let token = Token::from_client(token).ok_or(AuthError::ChallengeExpired)?;
         let id = self.keys.challenge_id(token.reveal());
-        self.live_challenge_by_id(id).await
+        let (id, state) = self.live_challenge_by_id(id).await?;
+        // A deletion's challenge confirms the deletion and nothing else: it is no login
+        // (auth/account_deletion.rs takes it by id).
+        if state.challenge.for_deletion {
+            return Err(AuthError::ChallengeExpired);
+        }
+        Ok((id, state))
     }
 
     /// Looks up a live challenge by its id.

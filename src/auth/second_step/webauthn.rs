@@ -21,8 +21,20 @@ impl crate::auth::SecondStep<'_> {
     /// [`AuthError::RateLimited`] (the second step is locked).
     pub async fn webauthn_options(&self, token: &str) -> Result<Value, AuthError> {
         let (id, state) = self.live_challenge(token).await?;
+        self.webauthn_options_on(&id, &state).await
+    }
+
+    /// Options for the challenge `id` (a login's, a recovery's or a deletion's).
+    ///
+    /// # Errors
+    /// As [`webauthn_options`](Self::webauthn_options).
+    pub(in crate::auth) async fn webauthn_options_on(
+        &self,
+        id: &str,
+        state: &ChallengeState,
+    ) -> Result<Value, AuthError> {
         let now = self.now();
-        ready(&state, Method::Webauthn, now)?;
+        ready(state, Method::Webauthn, now)?;
         let credentials = self
             .store
             .passkeys()
@@ -38,7 +50,7 @@ impl crate::auth::SecondStep<'_> {
         self.store
             .passkeys()
             .put_flow(&NewFlow {
-                id: &id,
+                id,
                 kind: FlowKind::SecondStep,
                 account: Some(&state.account.id),
                 session: None,

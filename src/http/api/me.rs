@@ -292,7 +292,8 @@ pub struct DeletionNeedsFactor {
         (status = 403, description = "two_factor_required (what may be used; a challenge for sms and webauthn), or reauth_required", body = DeletionNeedsFactor),
         (status = 409, description = "last_admin", body = ErrorBody),
         (status = 410, description = "challenge_expired: the deletion's challenge ended; start again", body = ErrorBody),
-        (status = 422, description = "invalid_method, malformed_code or invalid_credential", body = ErrorBody)))]
+        (status = 422, description = "invalid_method, malformed_code, invalid_credential, or invalid_request (a code or credential for sms or webauthn without its challenge)", body = ErrorBody),
+        (status = 429, description = "rate_limited: one deletion text per account every 30 seconds, or the account's second step is locked; Retry-After", body = ErrorBody)))]
 pub async fn delete_account(
     State(state): State<AppState>,
     ApiSession(session): ApiSession,

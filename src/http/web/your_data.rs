@@ -187,6 +187,7 @@ pub async fn delete(
             | AuthError::RateLimited { .. }
             | AuthError::SmsFailed
             | AuthError::ChallengeExpired
+            | AuthError::ChallengeMissing
             | AuthError::ChallengeFailed),
         ) => refused(&state, &s, csrf, &e, asked).await,
         Err(e) => Err(e.into()),
@@ -207,7 +208,7 @@ async fn refused(
             "Enter a code from your authentication app or a backup code, or choose another way below.".to_owned()
         }
         AuthError::InvalidCredential(_) => passkey_page_message(e),
-        AuthError::ChallengeExpired | AuthError::ChallengeFailed => {
+        AuthError::ChallengeExpired | AuthError::ChallengeFailed | AuthError::ChallengeMissing => {
             "That confirmation has ended. Choose a way to confirm again.".to_owned()
         }
         _ => sentence(&message(e)),
