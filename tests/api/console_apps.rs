@@ -169,6 +169,12 @@ async fn an_app_added_in_the_console_signs_people_in_until_it_is_removed() {
         assert!(audit.contains(what), "{what} in the audit trail");
     }
     assert!(!audit.contains(&secret) && !audit.contains(&new_secret));
+    // The edit's line says what changed: the redirect URI added and the one taken away.
+    assert!(
+        audit.contains(&format!("redirect URIs added {WIKI_NEW}"))
+            && audit.contains(&format!("redirect URIs removed {WIKI}")),
+        "the edit's changes in the audit trail"
+    );
 }
 
 /// The JSON line of a CLI's output (its log lines aside).

@@ -209,8 +209,18 @@ async fn the_pages_open_only_from_an_invitation_and_say_why_not() {
 
     // The link opens the form, which says what the invitation binds, and makes the account.
     let token = invite(&app, &b, &csrf, "ann@example.com", "staff").await;
-    let (status, html) =
-        crate::web::page(&stranger, &app, &format!("/signup?invite={token}")).await;
+    let res = stranger
+        .get(app.url(&format!("/signup?invite={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["referrer-policy"],
+        "no-referrer",
+        "the token goes no further"
+    );
+    let status = res.status();
+    let html = res.text().await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Its email address will be <strong>ann@example.com</strong>"));
     assert!(html.contains("the group <strong>staff</strong>"));

@@ -168,17 +168,24 @@ impl super::Clients<'_> {
         let ok =
             check(c, old.secret_hash.is_none(), &registered).map_err(AuthError::InvalidClient)?;
         let record = ClientRecord {
-            id: old.id,
-            secret_hash: old.secret_hash,
+            id: old.id.clone(),
+            secret_hash: old.secret_hash.clone(),
             created_at: old.created_at,
             ..record_of(c, ok)
         };
         if !self.auth.store.oidc().update_client(&record).await? {
             return Err(AuthError::NotFound);
         }
+        // What changed, in the audit line: a redirect URI added is a security event.
+        let changed = changes(&old, &record);
         self.auth
             .console()
-            .audit(actor, "client_edit", Some(&record.id), None)
+            .audit(
+                actor,
+                "client_edit",
+                Some(&record.id),
+                Some(changed.as_str()).filter(|c| !c.is_empty()),
+            )
             .await
     }
 
@@ -371,6 +378,73 @@ pub(super) fn web_origin(uri: &str) -> Option<String> {
     }
     let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
     Some(format!("{scheme}://{authority}"))
+}
+
+/// What an edit changed, for the audit trail: the lists as what was added and taken away,
+/// the flags as on or off, the name and the logout URI as they are now.
+fn changes(old: &ClientRecord, new: &ClientRecord) -> String {
+    fn list(out: &mut Vec<String>, what: &str, old: &[String], new: &[String]) {
+        let added: Vec<&str> = new
+            .iter()
+            .filter(|u| !old.contains(u))
+            .map(String::as_str)
+            .collect();
+        let gone: Vec<&str> = old
+            .iter()
+            .filter(|u| !new.contains(u))
+            .map(String::as_str)
+            .collect();
+        if !added.is_empty() {
+            out.push(format!("{what} added {}", added.join(" ")));
+        }
+        if !gone.is_empty() {
+            out.push(format!("{what} removed {}", gone.join(" ")));
+        }
+    }
+    let mut out = Vec::new();
+    if old.name != new.name {
+        out.push(format!("name {:?}", new.name));
+    }
+    list(
+        &mut out,
+        "redirect URIs",
+        &old.redirect_uris,
+        &new.redirect_uris,
+    );
+    list(
+        &mut out,
+        "post-logout URIs",
+        &old.post_logout_uris,
+        &new.post_logout_uris,
+    );
+    let none = Vec::new();
+    list(
+        &mut out,
+        "scopes",
+        old.scopes.as_ref().unwrap_or(&none),
+        new.scopes.as_ref().unwrap_or(&none),
+    );
+    for (what, was, now) in [
+        (
+            "two factors required",
+            old.require_two_factor,
+            new.require_two_factor,
+        ),
+        ("no consent page", old.skip_consent, new.skip_consent),
+        ("no PKCE", old.allow_no_pkce, new.allow_no_pkce),
+        ("device flow", old.device, new.device),
+    ] {
+        if was != now {
+            out.push(format!("{what} {}", if now { "on" } else { "off" }));
+        }
+    }
+    if old.backchannel_logout_uri != new.backchannel_logout_uri {
+        out.push(match &new.backchannel_logout_uri {
+            Some(u) => format!("back-channel logout URI {u}"),
+            None => "back-channel logout URI removed".to_owned(),
+        });
+    }
+    out.join("; ")
 }
 
 #[cfg(test)]

@@ -117,10 +117,20 @@ pub async fn signup_page(
         gate: refused.as_ref().map(|e| sentence(&message(e))),
     };
     let html = Html(page.render()?);
-    Ok(match &refused {
+    let mut res = match &refused {
         Some(e) => form_error(e, html),
         None => html.into_response(),
-    })
+    };
+    // The invitation's token is in this page's address: no request the page makes (its
+    // script, the password-strength check, a link followed) carries it on in a `Referer`,
+    // where a proxy's access log would keep it.
+    if !token.is_empty() {
+        res.headers_mut().insert(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("no-referrer"),
+        );
+    }
+    Ok(res)
 }
 
 /// `POST /signup`: creates the account and logs the browser in.
