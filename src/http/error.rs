@@ -347,13 +347,9 @@ pub fn message(e: &AuthError) -> String {
         AuthError::RecoveryPasswordChosen => {
             "a new password was already chosen with this reset link; type that same password to go on, or ask for a new link to choose another"
         }
-        AuthError::ChallengeMissing => {
-            "challenge: send the challenge of the 403 that texted the code or gave the passkey's options; ask again with the method alone for a new one"
-        }
-        AuthError::SignUpClosed => {
-            "new accounts are not being made here; ask the person who runs this Twofold server"
-        }
-        AuthError::InvitationRequired(p) => invitation_message(*p),
+        AuthError::ChallengeMissing
+        | AuthError::SignUpClosed
+        | AuthError::InvitationRequired(_) => gate_message(e),
         AuthError::Store(_) | AuthError::Internal(_) => {
             "something went wrong on our side; try again in a moment"
         }
@@ -361,8 +357,17 @@ pub fn message(e: &AuthError) -> String {
     fixed.to_owned()
 }
 
-/// Why an invitation did not let someone sign up (issue 25).
-fn invitation_message(p: InvitationProblem) -> &'static str {
+/// Why a sign-up (issue 25) or a deletion's answer was not let through.
+fn gate_message(e: &AuthError) -> &'static str {
+    let p = match e {
+        AuthError::ChallengeMissing => {
+            return "challenge: send the challenge of the 403 that texted the code or gave the passkey's options; ask again with the method alone for a new one";
+        }
+        AuthError::InvitationRequired(p) => *p,
+        _ => {
+            return "new accounts are not being made here; ask the person who runs this Twofold server";
+        }
+    };
     match p {
         InvitationProblem::Missing => {
             "accounts here are made by invitation only; open the invitation link you were sent, or ask the person who runs this Twofold server for one"
