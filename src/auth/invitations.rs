@@ -128,6 +128,19 @@ impl super::Invitations<'_> {
         Ok(self.store.invitations().list(INVITATIONS_LISTED).await?)
     }
 
+    /// The invitation with this id, used or not.
+    ///
+    /// # Errors
+    /// [`AuthError::NotFound`] when there is none.
+    pub async fn get(&self, id: &str) -> Result<InvitationRecord, AuthError> {
+        let id: String = id.chars().take(80).collect();
+        self.store
+            .invitations()
+            .by_id(&id)
+            .await?
+            .ok_or(AuthError::NotFound)
+    }
+
     /// Revokes an unused invitation (its link stops working at once).
     ///
     /// # Errors

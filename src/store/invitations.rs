@@ -131,6 +131,19 @@ impl super::Invitations<'_> {
         Ok(row.map(record))
     }
 
+    /// The invitation with this id, used or not.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn by_id(&self, id: &str) -> StoreResult<Option<InvitationRecord>> {
+        let row: Option<InvitationRow> =
+            sqlx::query_as(concat!(invitation_select!(), " WHERE i.id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(record))
+    }
+
     /// The newest invitations first, at most `limit`.
     ///
     /// # Errors

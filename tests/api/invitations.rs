@@ -360,6 +360,9 @@ async fn invitations_are_made_listed_and_revoked_in_the_console_and_at_the_cli()
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let res = sign_up(&app, &TestUser::generate(), json!({"invitation": token})).await;
     assert_error(res, StatusCode::FORBIDDEN, "invitation_required").await;
+    // Its confirmation page is gone with it.
+    let (status, _) = crate::web::page(&b, &app, &format!("/admin/invitations/{id}/revoke")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // Again, or a tampered id: 404 (400 for bytes that are not text), never a 500.
     for (id, status) in [
         (id.as_str(), StatusCode::NOT_FOUND),

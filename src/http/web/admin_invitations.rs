@@ -255,15 +255,10 @@ pub async fn confirm_revoke(
     }: PageContext<AdminSession>,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let now = state.auth.now().0;
-    let i = state
-        .auth
-        .invitations()
-        .list()
-        .await?
-        .into_iter()
-        .find(|i| i.id == id && i.state(now) != InvitationState::Used)
-        .ok_or_else(WebError::not_found)?;
+    let i = state.auth.invitations().get(&id).await?;
+    if i.used_at.is_some() {
+        return Err(WebError::not_found());
+    }
     let page = RevokePage {
         user: Some(&s.username),
         csrf,
