@@ -1,5 +1,6 @@
 //! The device authorization grant's requests (RFC 8628): made by the device, decided once
-//! by the person at `/device` (a conditional update from `pending`), and their tokens handed
+//! by the person at `/device` (a conditional update from `pending`, with the approval's grant
+//! in the same transaction), and their tokens handed
 //! out once to the polling device (a conditional update from `approved`).
 
 use super::{StoreResult, conflict_or};
@@ -102,33 +103,46 @@ impl super::Devices<'_> {
         .await?)
     }
 
-    /// Decides a pending request once: `approved` with the code of the grant made for it,
-    /// or `denied`. Returns whether this call decided it (a second decision changes nothing).
+    /// Decides a pending request once: `approved` with `grant` (its code kept for the
+    /// device's next poll), or `denied` (`None`). One transaction: the conditional update
+    /// from `pending` and the grant are written together or not at all, so of two racing
+    /// decisions one wins and the other leaves nothing behind. Returns whether this call
+    /// decided it.
     ///
     /// # Errors
     /// On a database failure.
     pub async fn decide(
         &self,
         id: &str,
-        code_hash: Option<&str>,
+        grant: Option<&super::NewGrant<'_>>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        Ok(sqlx::query(
+        let mut tx = self.write_tx().await?;
+        let decided = sqlx::query(
             "UPDATE oidc_device_requests SET status = $2, code_hash = $3 \
              WHERE id = $1 AND status = 'pending' AND expires_at > $4",
         )
         .bind(id)
-        .bind(if code_hash.is_some() {
+        .bind(if grant.is_some() {
             "approved"
         } else {
             "denied"
         })
-        .bind(code_hash)
+        .bind(grant.map(|g| g.code_hash))
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected()
-            == 1)
+            == 1;
+        if !decided {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(g) = grant {
+            super::oidc_grants::insert_grant(&mut *tx, g).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A poll of the token endpoint by `client_id` for the device code whose SHA-256 is `id`.

@@ -250,36 +250,44 @@ async fn revoke_grant(
     Ok(())
 }
 
+/// Inserts a grant with its code, on the pool or in the caller's transaction.
+pub(super) async fn insert_grant<'e, E>(e: E, g: &NewGrant<'_>) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query(
+        "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor, acr) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(g.id)
+    .bind(g.code_hash)
+    .bind(g.client_id)
+    .bind(g.account_id.as_str())
+    .bind(g.redirect_uri)
+    .bind(g.scope)
+    .bind(g.nonce)
+    .bind(g.code_challenge)
+    .bind(g.auth_time.0)
+    .bind(g.second_factor)
+    .bind(g.now.0)
+    .bind(g.code_expires_at.0)
+    .bind(g.session_id.as_str())
+    .bind(i64::from(g.offline))
+    .bind(g.refresh_until.0)
+    .bind(g.first_factor)
+    .bind(g.acr)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
 impl super::Grants<'_> {
     /// Stores an authorization and its code.
     ///
     /// # Errors
     /// On a database failure.
     pub async fn create_grant(&self, g: &NewGrant<'_>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO oidc_grants (id, code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, second_factor, created_at, code_expires_at, session_id, offline, refresh_until, first_factor, acr) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(g.id)
-        .bind(g.code_hash)
-        .bind(g.client_id)
-        .bind(g.account_id.as_str())
-        .bind(g.redirect_uri)
-        .bind(g.scope)
-        .bind(g.nonce)
-        .bind(g.code_challenge)
-        .bind(g.auth_time.0)
-        .bind(g.second_factor)
-        .bind(g.now.0)
-        .bind(g.code_expires_at.0)
-        .bind(g.session_id.as_str())
-        .bind(i64::from(g.offline))
-        .bind(g.refresh_until.0)
-        .bind(g.first_factor)
-        .bind(g.acr)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_grant(&self.pool, g).await
     }
 
     /// Redeems a code, once: one conditional `UPDATE` marks it used only when it is unused,

@@ -280,3 +280,54 @@ async fn wrong_entries_are_limited_per_browser_and_per_address() {
     let (status, _) = enter(&app, &b, later["user_code"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Two approvals of one code at the same moment (two tabs): one decides, and only its grant
+/// is written (before, the loser's grant was written and never used).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_approvals_make_one_grant() {
+    use sqlx::Connection;
+    let app = TestApp::spawn().await;
+    let client = device_client(&app);
+    let c = codes(&app, &client).await;
+    let user_code = c["user_code"].as_str().unwrap();
+    let who = Visitor::sign_up(&app).await;
+    let (b, _) = log_in_through_the_pages(&app, &who.user).await;
+    let (_, html) = enter(&app, &b, user_code).await;
+    let (_, html2) = enter(&app, &b, user_code).await;
+    let send = |html: String| {
+        let b = b.clone();
+        let url = app.url("/device/decision");
+        let code = user_code.to_owned();
+        async move {
+            b.post(url)
+                .form(&[
+                    ("csrf", csrf_of(&html).as_str()),
+                    ("user_code", code.as_str()),
+                    ("decision", "approve"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let (s1, s2) = tokio::join!(send(html), send(html2));
+    let mut statuses = [s1, s2];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::UNPROCESSABLE_ENTITY],
+        "one approval decides"
+    );
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oidc_grants WHERE client_id = $1")
+        .bind(client.id.as_str())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(grants, 1, "the losing approval left no grant");
+}

@@ -170,75 +170,59 @@ impl super::Device<'_> {
     ) -> Result<(), AuthError> {
         let ((_, request), client) = self.find(session, typed, who).await?;
         let now = self.now();
-        let code_hash = if approve {
-            if client.require_two_factor && session.second_factor.is_none() {
-                return Err(AuthError::TwoFactorLoginRequired);
-            }
-            Some(self.device_grant(session, &request, &client, who).await?)
-        } else {
-            None
-        };
+        if approve && client.require_two_factor && session.second_factor.is_none() {
+            return Err(AuthError::TwoFactorLoginRequired);
+        }
+        // The grant an approval makes descends from this session; its code is only ever
+        // kept as a hash, which the device's next poll redeems.
+        let code_hash = Token::generate().hash().as_str().to_owned();
+        let grant_id = Token::generate().hash().as_str()[..32].to_owned();
+        let grant = approve.then(|| NewGrant {
+            id: &grant_id,
+            code_hash: &code_hash,
+            client_id: &client.id,
+            account_id: &session.account_id,
+            redirect_uri: "",
+            scope: &request.scope,
+            nonce: None,
+            code_challenge: None,
+            auth_time: session.created_at,
+            first_factor: session.first_factor.as_str(),
+            second_factor: session.second_factor.map(Method::as_str),
+            acr: None,
+            session_id: &session.session_id,
+            offline: request.scope.split(' ').any(|s| s == "offline_access"),
+            refresh_until: session.created_at.plus(self.policy.refresh_absolute_secs),
+            now,
+            code_expires_at: UnixTime(request.expires_at),
+        });
         let decided = self
             .auth
             .store
             .devices()
-            .decide(&request.id, code_hash.as_deref(), now)
+            .decide(&request.id, grant.as_ref(), now)
             .await?;
         if !decided {
             return Err(AuthError::DeviceCodeUnknown);
         }
+        if approve {
+            // An approval is the person's consent, remembered like the consent page's.
+            self.auth
+                .store
+                .oidc()
+                .put_consent(
+                    &session.account_id,
+                    &client.id,
+                    &request.scope,
+                    now,
+                    who,
+                    &client.name,
+                )
+                .await?;
+            self.auth.notices().notify(&session.account_id).await;
+        }
         tracing::info!(client = %client.id, account = %session.account_id, approve, "a device request was decided");
         Ok(())
-    }
-
-    /// The grant an approval makes (the consent stored with it), and its code's hash.
-    async fn device_grant(
-        &self,
-        session: &CurrentSession,
-        request: &DeviceRequestRecord,
-        client: &ClientRecord,
-        who: &ClientInfo,
-    ) -> Result<String, AuthError> {
-        let now = self.now();
-        let code_hash = Token::generate().hash().as_str().to_owned();
-        let grant_id = Token::generate().hash().as_str()[..32].to_owned();
-        self.auth
-            .store
-            .grants()
-            .create_grant(&NewGrant {
-                id: &grant_id,
-                code_hash: &code_hash,
-                client_id: &client.id,
-                account_id: &session.account_id,
-                redirect_uri: "",
-                scope: &request.scope,
-                nonce: None,
-                code_challenge: None,
-                auth_time: session.created_at,
-                first_factor: session.first_factor.as_str(),
-                second_factor: session.second_factor.map(Method::as_str),
-                acr: None,
-                session_id: &session.session_id,
-                offline: request.scope.split(' ').any(|s| s == "offline_access"),
-                refresh_until: session.created_at.plus(self.policy.refresh_absolute_secs),
-                now,
-                code_expires_at: UnixTime(request.expires_at),
-            })
-            .await?;
-        self.auth
-            .store
-            .oidc()
-            .put_consent(
-                &session.account_id,
-                &client.id,
-                &request.scope,
-                now,
-                who,
-                &client.name,
-            )
-            .await?;
-        self.auth.notices().notify(&session.account_id).await;
-        Ok(code_hash)
     }
 
     /// The pending request a typed code names, charged as [`look_up`](Self::look_up) says.
