@@ -125,6 +125,9 @@ impl From<AuditRow> for AuditRecord {
     }
 }
 
+/// The admins who count: granted, with two-factor authentication on, not disabled.
+const ADMINS: &str = "SELECT COUNT(*) FROM accounts WHERE admin_since IS NOT NULL AND two_factor_since IS NOT NULL AND disabled_at IS NULL";
+
 impl super::Console<'_> {
     /// Up to `limit` people matching `query`, by username, after the username `after` (the
     /// page key). A prefix reads one range of the username index (`>= prefix`, `< prefix~`:
@@ -280,11 +283,7 @@ impl super::Console<'_> {
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM accounts WHERE admin_since IS NOT NULL AND two_factor_since IS NOT NULL AND disabled_at IS NULL",
-        )
-        .fetch_one(&mut **tx)
-        .await?)
+        Ok(sqlx::query_scalar(ADMINS).fetch_one(&mut **tx).await?)
     }
 
     /// Whether taking `account` away (disabling or deleting it) would leave no admin.
@@ -295,11 +294,7 @@ impl super::Console<'_> {
         if !self.is_admin(account).await? {
             return Ok(false);
         }
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM accounts WHERE admin_since IS NOT NULL AND two_factor_since IS NOT NULL AND disabled_at IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let n: i64 = sqlx::query_scalar(ADMINS).fetch_one(&self.pool).await?;
         Ok(n <= 1)
     }
 
